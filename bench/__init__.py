@@ -1,0 +1,1 @@
+"""Benchmark harness for sct: GMM (ADBench) and scalar-loop targets against peers."""

@@ -1,0 +1,1 @@
+"""Worked examples built on sct (run them from the repository root)."""

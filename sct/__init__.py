@@ -1,0 +1,16 @@
+"""sct — source-to-source automatic differentiation for Python and NumPy.
+
+``sct.grad(f)`` reads f's source and writes a new Python function computing its
+derivative, in forward (tangent) or reverse (adjoint) mode; ``sct.source`` shows it.
+"""
+from .api import derived_programs, grad, jvp, source, value_and_grad, vjp
+from .errors import (AliasingError, ArgumentError, NoRuleError, SourceError, TransformError,
+                     UnsupportedSyntaxError)
+from .rules import adjoint_rule, nondifferentiable, tangent_rule
+
+__all__ = [
+    "grad", "value_and_grad", "jvp", "vjp", "source", "derived_programs",
+    "adjoint_rule", "tangent_rule", "nondifferentiable",
+    "TransformError", "UnsupportedSyntaxError", "SourceError", "NoRuleError", "AliasingError", "ArgumentError",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,391 @@
+"""Pass 4 — analysis: what each statement computes, what kind of value, what is active.
+
+Input: the normalized body and the kinds of the arguments (``"scalar"``,
+``"array"``, ``"seq"`` or ``"any"``).  Output: an :class:`Analysis` with
+
+* ``ops``: for each assignment, the :class:`Op` it performs — which rule (resolved
+  through the registry), which user function, or which structural operation —
+  and which operands are differentiable;
+* ``kinds``: for each name, the join of the kinds it may hold (numbers only, arrays,
+  sequences or unknown); sct drops broadcasting code where operands are numbers;
+* ``active``: names that depend on a ``wrt`` input *and* reach the output.  Only
+  active statements get derivative code.
+"""
+from __future__ import annotations
+
+import builtins
+import inspect
+import operator
+from dataclasses import dataclass, field
+from typing import Any
+
+import gast
+import numpy as np
+
+from . import syntax as S
+from .context import LOCAL, UNRESOLVED, Context
+from .errors import NoRuleError
+from .rules import REGISTRY, Rule
+
+SCALAR, ARRAY, SEQ, ANY = "scalar", "array", "seq", "any"
+
+_BINOPS = {
+    gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
+    gast.Pow: operator.pow, gast.Mod: operator.mod, gast.FloorDiv: operator.floordiv,
+    gast.MatMult: operator.matmul, gast.BitAnd: operator.and_, gast.BitOr: operator.or_,
+    gast.BitXor: operator.xor, gast.LShift: operator.lshift, gast.RShift: operator.rshift,
+}
+_UNARY = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Not: operator.not_, gast.Invert: operator.invert}
+
+
+@dataclass
+class Op:
+    """One normalized statement, understood.
+
+    ``kind`` is one of ``const`` (no derivative), ``copy`` (``y = x``), ``rule``,
+    ``call`` (a user function sct differentiates), ``build`` (tuple/list display),
+    ``store`` (``a[i] = v``), ``append`` (``xs.append(v)``), ``nondiff`` and
+    ``unknown`` (a call sct has no derivative for: fine while inactive).
+    """
+
+    kind: str
+    target: str | None = None
+    rule: Rule | None = None
+    bound: dict[str, gast.expr] = field(default_factory=dict)  # rule parameter -> operand
+    operands: list[tuple[str, gast.expr]] = field(default_factory=list)  # differentiable: (param, atom)
+    callee: Any = None
+    label: str = ""
+
+
+@dataclass
+class Analysis:
+    ops: dict[int, Op]
+    kinds: dict[str, str]
+    varied: set[str]
+    useful: set[str]
+
+    @property
+    def active(self) -> set[str]:
+        return self.varied & self.useful
+
+    def op(self, stmt) -> Op:
+        return self.ops[id(stmt)]
+
+    def kind(self, atom: gast.expr) -> str:
+        if isinstance(atom, gast.Constant):
+            return SCALAR if isinstance(atom.value, (int, float)) else ANY
+        if isinstance(atom, gast.Name):
+            return self.kinds.get(atom.id, ANY)
+        return ANY
+
+    def is_active(self, atom) -> bool:
+        return isinstance(atom, gast.Name) and atom.id in self.active
+
+
+def analyze(ctx: Context, body: list[gast.stmt], wrt: list[str], arg_kinds: dict[str, str]) -> Analysis:
+    """Classify every statement, infer kinds and compute activity (see module docstring)."""
+    ops: dict[int, Op] = {}
+    statements = list(_walk(body))
+    for stmt in statements:
+        if isinstance(stmt, gast.Assign) or (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)):
+            ops[id(stmt)] = classify(ctx, stmt)
+    kinds = _infer_kinds(statements, ops, arg_kinds, ctx)
+    varied = _varied(statements, ops, set(wrt))
+    useful = _useful(statements, ops)
+    return Analysis(ops, kinds, varied, useful)
+
+
+def _walk(stmts):
+    for stmt in stmts:
+        yield stmt
+        for fieldname in ("body", "orelse"):
+            yield from _walk(getattr(stmt, fieldname, []) or [])
+
+
+# ------------------------------------------------------------------ classification
+
+def classify(ctx: Context, stmt) -> Op:
+    if isinstance(stmt, gast.Expr):
+        return _classify_call_stmt(ctx, stmt.value)
+    target = stmt.targets[0]
+    value = stmt.value
+    if isinstance(target, gast.Subscript):
+        op = Op("store", target=target.value.id, label="indexed assignment")
+        op.operands = [("value", value)] if isinstance(value, gast.Name) else []
+        return op
+    name = target.id
+    if isinstance(value, gast.Constant) or isinstance(value, gast.JoinedStr):
+        return Op("const", name)
+    if isinstance(value, gast.Name):
+        if ctx.resolve(value) is LOCAL:
+            return Op("copy", name, operands=[("x", value)])
+        return Op("const", name)  # a global value: a constant for differentiation
+    if isinstance(value, gast.Attribute):
+        return _classify_attribute(ctx, name, value)
+    if isinstance(value, gast.BinOp):
+        return _rule_op(ctx, name, _BINOPS[type(value.op)], [value.left, value.right], {}, value)
+    if isinstance(value, gast.UnaryOp):
+        return _rule_op(ctx, name, _UNARY[type(value.op)], [value.operand], {}, value)
+    if isinstance(value, gast.Compare):
+        return Op("nondiff", name, label="comparison")
+    if isinstance(value, gast.Subscript):
+        return _rule_op(ctx, name, operator.getitem, [value.value, value.slice], {}, value)
+    if isinstance(value, (gast.Tuple, gast.List)):
+        return Op("build", name, operands=[(str(i), e) for i, e in enumerate(value.elts)
+                                          if isinstance(e, gast.Name)], label="display")
+    if isinstance(value, gast.Call):
+        return _classify_call(ctx, name, value)
+    return Op("unknown", name, label=type(value).__name__)
+
+
+def _classify_attribute(ctx, name, value: gast.Attribute) -> Op:
+    if ctx.resolve(value) is not LOCAL:  # math.pi, np.newaxis
+        return Op("const", name)
+    if value.attr in REGISTRY.nondiff_attributes:
+        return Op("nondiff", name, label=f".{value.attr}")
+    primal = REGISTRY.attributes.get(value.attr)
+    if primal is None:
+        return Op("unknown", name, operands=[("x", value.value)], label=f".{value.attr}")
+    return _rule_op(ctx, name, primal, [value.value], {}, value)
+
+
+def _classify_call_stmt(ctx, call: gast.Call) -> Op:
+    func = call.func
+    if isinstance(func, gast.Attribute) and ctx.resolve(func.value) is LOCAL and func.attr == "append" \
+            and len(call.args) == 1 and not call.keywords:
+        op = Op("append", target=func.value.id, label=".append")
+        op.operands = [("value", call.args[0])] if isinstance(call.args[0], gast.Name) else []
+        return op
+    op = _classify_call(ctx, None, call)
+    if op.kind not in ("nondiff", "unknown", "const"):
+        op = Op("unknown", None, operands=op.operands, label=op.label)
+    return op
+
+
+def _classify_call(ctx, name, call: gast.Call) -> Op:
+    func = call.func
+    keywords = {kw.arg: kw.value for kw in call.keywords}
+    if isinstance(func, gast.Attribute) and ctx.resolve(func.value) is LOCAL:
+        # a method call on a local value: x.sum(axis=0) is np.sum(x, axis=0)
+        if func.attr in REGISTRY.nondiff_methods:
+            return Op("nondiff", name, label=f".{func.attr}()")
+        primal = REGISTRY.methods.get(func.attr)
+        if primal is None:
+            return Op("unknown", name, operands=_local_operands(ctx, [func.value] + call.args, keywords),
+                      label=f".{func.attr}()")
+        return _rule_op(ctx, name, primal, [func.value] + list(call.args), keywords, call)
+    callee = ctx.resolve(func)
+    label = _label(func)
+    if callee is LOCAL or callee is UNRESOLVED:
+        return Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), label=label)
+    if _is_nondiff(callee):
+        return Op("nondiff", name, label=label)
+    rule = REGISTRY.lookup(callee)
+    if rule is not None:
+        return _rule_op(ctx, name, callee, list(call.args), keywords, call)
+    if inspect.isfunction(callee):
+        op = Op("call", name, callee=callee, label=label)
+        op.bound = _bind_user_call(ctx, callee, call)
+        op.operands = [(p, a) for p, a in op.bound.items() if isinstance(a, gast.Name) and ctx.resolve(a) is LOCAL]
+        return op
+    generated = getattr(callee, "__sct_function__", None)
+    if generated is not None:  # a function sct made (grad of grad): differentiate its generated code
+        op = Op("call", name, callee=generated, label=label)
+        op.bound = _bind_user_call(ctx, generated, call)
+        op.operands = [(p, a) for p, a in op.bound.items() if isinstance(a, gast.Name) and ctx.resolve(a) is LOCAL]
+        return op
+    return Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), callee=callee, label=label)
+
+
+def _is_nondiff(obj) -> bool:
+    if REGISTRY.is_nondiff(obj):
+        return True
+    if inspect.isclass(obj) and issubclass(obj, BaseException):
+        return True
+    owner = getattr(obj, "__self__", None)
+    if isinstance(owner, (np.random.Generator, np.random.RandomState)):
+        return True
+    module = getattr(obj, "__module__", None) or ""
+    return module.startswith("numpy.random")
+
+
+def _local_operands(ctx, args, keywords):
+    atoms = list(args) + list(keywords.values())
+    return [(str(i), a) for i, a in enumerate(atoms) if isinstance(a, gast.Name) and ctx.resolve(a) is LOCAL]
+
+
+def _label(func: gast.expr) -> str:
+    import ast
+    return ast.unparse(gast.gast_to_ast(func))
+
+
+def _rule_op(ctx, name, primal, args, keywords, node) -> Op:
+    rule = REGISTRY.lookup(primal)
+    if rule is not None and rule.select is not None:
+        primal = rule.select(len(args), set(keywords))
+        rule = REGISTRY.lookup(primal)
+    if _is_nondiff(primal):
+        return Op("nondiff", name, label=_primal_label(primal))
+    if rule is None or (rule.adjoint is None and rule.tangent is None):
+        label = _primal_label(primal)
+        return Op("unknown", name, operands=_local_operands(ctx, args, keywords), callee=primal, label=label)
+    op = Op("rule", name, rule=rule, label=rule.name)
+    try:
+        bound = rule.signature().bind(*args, **keywords)
+    except TypeError as exc:
+        raise NoRuleError(f"sct's rule for {rule.name} does not accept this call ({exc})",
+                          ctx.parsed.location(node)) from None
+    for param, value in bound.arguments.items():
+        op.bound[param] = S.tuple_(value) if param == rule.varargs else value
+    for param in rule.diff_params:
+        atom = op.bound.get(param)
+        if isinstance(atom, gast.Name) and ctx.resolve(atom) is LOCAL:
+            op.operands.append((param, atom))
+    return op
+
+
+def _primal_label(primal) -> str:
+    rule = REGISTRY.lookup(primal)
+    if rule is not None:
+        return rule.name
+    from .rules.registry import _display_name
+    return _display_name(primal)
+
+
+def _bind_user_call(ctx, callee, call: gast.Call) -> dict[str, gast.expr]:
+    sig = inspect.signature(callee)
+    try:
+        bound = sig.bind(*call.args, **{kw.arg: kw.value for kw in call.keywords})
+    except TypeError as exc:
+        raise NoRuleError(f"this call does not match {callee.__qualname__}{sig}: {exc}",
+                          ctx.parsed.location(call)) from None
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name in bound.arguments:
+            raise NoRuleError(f"sct cannot differentiate a call to {callee.__qualname__}, which takes *args/**kwargs",
+                              ctx.parsed.location(call))
+    return dict(bound.arguments)
+
+
+# ------------------------------------------------------------------ kinds
+
+def kind_of_value(value) -> str:
+    """The kind of a run-time argument."""
+    if isinstance(value, (bool, np.bool_)):
+        return ANY
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return SCALAR
+    if isinstance(value, np.ndarray):
+        return ARRAY
+    if isinstance(value, (list, tuple)):
+        return SEQ
+    return ANY
+
+
+def join(a: str | None, b: str) -> str:
+    if a is None or a == b:
+        return b
+    if {a, b} <= {SCALAR, ARRAY}:
+        return ARRAY
+    return ANY
+
+
+_SCALAR_RESULT_MODULES = ("math",)
+
+
+def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
+    def k(atom):
+        if isinstance(atom, gast.Constant):
+            return SCALAR if isinstance(atom.value, (int, float)) and not isinstance(atom.value, bool) else ANY
+        if isinstance(atom, gast.Name):
+            if ctx.resolve(atom) is not LOCAL:
+                value = ctx.resolve(atom)
+                return kind_of_value(value)
+            return kinds.get(atom.id)
+        return ANY
+    if op.kind == "const":
+        value = stmt.value
+        if isinstance(value, gast.Constant):
+            return k(value)
+        resolved = ctx.resolve(value) if isinstance(value, (gast.Name, gast.Attribute)) else None
+        return kind_of_value(resolved) if resolved is not None else ANY
+    if op.kind == "copy":
+        return k(op.operands[0][1]) or ANY
+    if op.kind == "build":
+        return SEQ
+    if op.kind == "nondiff":
+        return ANY
+    if op.kind == "rule":
+        primal = op.rule.primal
+        arg_kinds = [k(a) for p, a in op.bound.items() if p != op.rule.varargs]
+        if getattr(primal, "__module__", None) in _SCALAR_RESULT_MODULES:
+            return SCALAR
+        if primal is operator.getitem:
+            base = arg_kinds[0]
+            return ARRAY if base == ARRAY else ANY
+        if primal in (builtins.float, builtins.abs) or getattr(primal, "__name__", "") in ("max2", "min2"):
+            return arg_kinds[0] if all(a == SCALAR for a in arg_kinds) else ANY
+        elementwise = isinstance(primal, np.ufunc) or isinstance(primal, type(operator.add))
+        if elementwise and arg_kinds and all(a == SCALAR for a in arg_kinds):
+            return SCALAR
+        if any(a in (SEQ, ANY, None) for a in arg_kinds):
+            return ANY
+        return ARRAY
+    return ANY
+
+
+def _infer_kinds(statements, ops, arg_kinds, ctx) -> dict[str, str]:
+    kinds: dict[str, str] = dict(arg_kinds)
+    for _ in range(10):  # a two-level lattice per name: a few rounds reach the fixpoint
+        before = dict(kinds)
+        for stmt in statements:
+            if isinstance(stmt, gast.For):
+                kinds[stmt.target.id] = join(kinds.get(stmt.target.id), SCALAR)
+                continue
+            op = ops.get(id(stmt))
+            if op is None or op.target is None:
+                continue
+            if op.kind in ("store", "append"):
+                kinds[op.target] = join(kinds.get(op.target), kinds.get(op.target, ANY))
+                continue
+            kinds[op.target] = join(kinds.get(op.target), _op_kind(op, stmt, kinds, ctx))
+        if kinds == before:
+            break
+    return {n: (k or ANY) for n, k in kinds.items()}
+
+
+# ------------------------------------------------------------------ activity
+
+def _varied(statements, ops, seeds: set[str]) -> set[str]:
+    """Names whose value may depend on a wrt input."""
+    varied = set(seeds)
+    changed = True
+    while changed:
+        changed = False
+        for stmt in statements:
+            op = ops.get(id(stmt))
+            if op is None or op.target is None or op.target in varied:
+                continue
+            if any(atom.id in varied for _, atom in op.operands):
+                varied.add(op.target)
+                changed = True
+    return varied
+
+
+def _useful(statements, ops) -> set[str]:
+    """Names whose value may reach the returned value."""
+    useful = set()
+    for stmt in statements:
+        if isinstance(stmt, gast.Return) and isinstance(stmt.value, gast.Name):
+            useful.add(stmt.value.id)
+    changed = True
+    while changed:
+        changed = False
+        for stmt in statements:
+            op = ops.get(id(stmt))
+            if op is None or op.target is None or op.target not in useful:
+                continue
+            for _, atom in op.operands:
+                if atom.id not in useful:
+                    useful.add(atom.id)
+                    changed = True
+    return useful

@@ -1,0 +1,292 @@
+"""sct's public functions: grad, value_and_grad, jvp, vjp, source.
+
+Each takes an ordinary Python function and returns a new function that keeps the
+original's signature (keywords and defaults work).  The derivative program is
+generated on the first call, specialised to the kinds of the arguments (numbers,
+arrays, lists), cached, and readable with :func:`source`.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence, Union
+
+import numpy as np
+
+from .analysis import kind_of_value
+from .compiler import FORWARD, REVERSE, Derived, cached, derive
+from .errors import ArgumentError, SourceError
+
+Wrt = Union[int, str, Sequence[Union[int, str]]]
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """A function and the parameters to differentiate it with respect to."""
+
+    fn: Callable
+    wrt: tuple[str, ...]
+    single: bool
+    signature: inspect.Signature
+
+    @classmethod
+    def of(cls, fn: Callable, wrt: Wrt) -> "_Spec":
+        if getattr(fn, "__sct_spec__", None) is not None:
+            raise ArgumentError("sct cannot differentiate a function that sct made (derivatives of derivatives "
+                                "are not supported yet)")
+        if not callable(fn):
+            raise ArgumentError(f"sct differentiates functions; got {type(fn).__name__}")
+        try:
+            signature = inspect.signature(fn)
+        except (TypeError, ValueError):
+            raise SourceError(f"sct cannot read the signature of {fn!r}") from None
+        single = isinstance(wrt, (int, str))
+        items = (wrt,) if single else tuple(wrt)
+        if not items:
+            raise ArgumentError("wrt is empty: name at least one parameter to differentiate with respect to")
+        params = list(signature.parameters.values())
+        positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        names = []
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, (int, str)):
+                raise ArgumentError(f"wrt takes parameter positions or names; got {item!r}")
+            if isinstance(item, int):
+                if not -len(positional) <= item < len(positional):
+                    raise ArgumentError(f"wrt={item} names no parameter of {_name(fn)}{signature} "
+                                        f"(it has {len(positional)} positional parameters)")
+                names.append(positional[item])
+            else:
+                if item not in signature.parameters:
+                    raise ArgumentError(f"wrt={item!r} names no parameter of {_name(fn)}{signature}")
+                names.append(item)
+        if len(set(names)) != len(names):
+            raise ArgumentError(f"wrt names a parameter twice: {names}")
+        return cls(fn, tuple(names), single, signature)
+
+    def bind(self, args, kwargs) -> inspect.BoundArguments:
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ArgumentError(f"{_name(self.fn)}{self.signature}: {exc}") from None
+        bound.apply_defaults()
+        for name in self.wrt:
+            bound.arguments[name] = _differentiable(name, bound.arguments[name])
+        return bound
+
+    def kinds(self, bound: inspect.BoundArguments) -> dict[str, str]:
+        return {name: kind_of_value(value) for name, value in bound.arguments.items()}
+
+    def pack(self, grads: list) -> Any:
+        return grads[0] if self.single else tuple(grads)
+
+
+def _name(fn) -> str:
+    return getattr(fn, "__qualname__", repr(fn))
+
+
+def _differentiable(name: str, value):
+    """The argument as sct differentiates it: ints become floats; non-numbers are refused."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ArgumentError(f"argument {name!r} is a bool; sct differentiates with respect to real numbers")
+    if isinstance(value, (int, np.integer)):
+        return float(value)
+    if isinstance(value, (float, np.floating)):
+        return value
+    if isinstance(value, (complex, np.complexfloating)):
+        raise ArgumentError(f"argument {name!r} is complex; sct differentiates real functions of real numbers")
+    if isinstance(value, np.ndarray):
+        if np.issubdtype(value.dtype, np.floating):
+            return value
+        if np.issubdtype(value.dtype, np.complexfloating):
+            raise ArgumentError(f"argument {name!r} is a complex array; sct supports real arrays only")
+        if np.issubdtype(value.dtype, np.integer) or value.dtype == bool:
+            raise ArgumentError(f"argument {name!r} is an array of {value.dtype}; a gradient needs a float array "
+                                f"(pass {name}.astype(float))")
+        raise ArgumentError(f"argument {name!r} is an array of {value.dtype}; sct needs a float array")
+    if isinstance(value, (list, tuple)):
+        return type(value)(_differentiable(name, v) for v in value)
+    raise ArgumentError(f"argument {name!r} is a {type(value).__name__}, not a number or a float array")
+
+
+def _as_gradient(adjoint, like):
+    """The adjoint in the shape and type of the argument it belongs to."""
+    if isinstance(like, (list, tuple)):
+        if isinstance(adjoint, float) and adjoint == 0.0:
+            adjoint = [0.0] * len(like)
+        return type(like)(_as_gradient(a, x) for a, x in zip(adjoint, like))
+    if isinstance(like, np.ndarray):
+        out = np.broadcast_to(np.asarray(adjoint, dtype=like.dtype), like.shape)
+        return np.array(out)
+    return float(adjoint)
+
+
+def _check_scalar(fn, value) -> None:
+    if np.ndim(value) != 0 or not isinstance(value, (int, float, np.number, np.ndarray)):
+        shape = np.shape(value) if isinstance(value, (np.ndarray, list, tuple)) else type(value).__name__
+        raise ArgumentError(f"grad of {_name(fn)}: the function returned {shape}, not a scalar; "
+                            f"use sct.vjp (or sct.jvp) for a function with several outputs")
+    if np.iscomplexobj(value):
+        raise ArgumentError(f"grad of {_name(fn)}: the function returned a complex number")
+
+
+def _reverse(spec: _Spec, bound) -> tuple[Any, list]:
+    derived = derive(spec.fn, REVERSE, spec.wrt, spec.kinds(bound))
+    value, *adjoints = derived.fn(*bound.args, **bound.kwargs, **{derived.seed_name: 1.0})
+    _check_scalar(spec.fn, value)
+    return value, [_as_gradient(a, bound.arguments[n]) for a, n in zip(adjoints, spec.wrt)]
+
+
+def _basis(value):
+    """Unit tangents, one per element of ``value`` (a number yields one)."""
+    if isinstance(value, np.ndarray):
+        for i in range(value.size):
+            e = np.zeros(value.size)
+            e[i] = 1.0
+            yield e.reshape(value.shape)
+    elif isinstance(value, (list, tuple)):
+        raise ArgumentError("forward-mode grad with respect to a list is not supported; pass an array")
+    else:
+        yield 1.0
+
+
+def _zero_like(value):
+    return np.zeros(value.shape) if isinstance(value, np.ndarray) else 0.0
+
+
+def _forward(spec: _Spec, bound) -> tuple[Any, list]:
+    derived = derive(spec.fn, FORWARD, spec.wrt, spec.kinds(bound))
+    zeros = {derived.tangent_names[n]: _zero_like(bound.arguments[n]) for n in spec.wrt}
+    grads, value = [], None
+    for name in spec.wrt:
+        arg = bound.arguments[name]
+        columns = []
+        for direction in _basis(arg):
+            tangents = dict(zeros)
+            tangents[derived.tangent_names[name]] = direction
+            value, dvalue = derived.fn(*bound.args, **bound.kwargs, **tangents)
+            _check_scalar(spec.fn, value)
+            columns.append(float(dvalue))
+        grads.append(np.reshape(columns, arg.shape) if isinstance(arg, np.ndarray) else columns[0])
+    if value is None:
+        value = spec.fn(*bound.args, **bound.kwargs)
+    return value, grads
+
+
+def _wrap(spec: _Spec, call: Callable, role: str, mode: str) -> Callable:
+    @functools.wraps(spec.fn)
+    def wrapper(*args, **kwargs):
+        return call(*args, **kwargs)
+    wrapper.__sct_spec__ = (spec, role, mode)
+    wrapper.__name__ = f"{spec.fn.__name__}_{role}"
+    wrapper.__qualname__ = f"{_name(spec.fn)}_{role}"
+    del wrapper.__wrapped__  # so inspect does not mistake the primal's source for ours
+    wrapper.__signature__ = spec.signature
+    return wrapper
+
+
+def _mode(mode: str) -> str:
+    if mode not in (FORWARD, REVERSE):
+        raise ArgumentError(f"mode must be 'forward' or 'reverse', not {mode!r}")
+    return mode
+
+
+def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE) -> Callable:
+    """The gradient of a scalar function, as a function with the same signature.
+
+    ``grad(f)(x, y)`` returns df/dx; ``grad(f, wrt=(0, "y"))(x, y)`` returns
+    ``(df/dx, df/dy)``.  Gradients have the shape and type of their argument
+    (a float for a number, an array for an array).  ``mode="reverse"`` runs one
+    adjoint sweep; ``mode="forward"`` one tangent sweep per input element.
+    Works as ``grad(f)``, ``@grad`` and ``@grad(wrt=..., mode=...)``.
+    """
+    if fn is None:
+        return lambda f: grad(f, wrt=wrt, mode=mode)
+    spec, mode = _Spec.of(fn, wrt), _mode(mode)
+    run = _reverse if mode == REVERSE else _forward
+
+    def call(*args, **kwargs):
+        return spec.pack(run(spec, spec.bind(args, kwargs))[1])
+    return _wrap(spec, call, "grad", mode)
+
+
+def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE) -> Callable:
+    """Like :func:`grad`, but the new function returns ``(f(...), gradient)``."""
+    if fn is None:
+        return lambda f: value_and_grad(f, wrt=wrt, mode=mode)
+    spec, mode = _Spec.of(fn, wrt), _mode(mode)
+    run = _reverse if mode == REVERSE else _forward
+
+    def call(*args, **kwargs):
+        value, grads = run(spec, spec.bind(args, kwargs))
+        return value, spec.pack(grads)
+    return _wrap(spec, call, "value_and_grad", mode)
+
+
+def jvp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
+    """The tangent (dual) program: ``jvp(f, wrt=(0, 1))(x1, x2, dx1, dx2) -> (f(x1, x2), df)``.
+
+    The last ``len(wrt)`` positional arguments are the tangents of the ``wrt``
+    parameters; the result is the value and its directional derivative.
+    """
+    spec = _Spec.of(fn, wrt)
+    n = len(spec.wrt)
+
+    def call(*args, **kwargs):
+        if len(args) < n:
+            raise ArgumentError(f"jvp of {_name(fn)} takes the arguments, then {n} tangent(s)")
+        bound = spec.bind(args[:-n], kwargs)
+        derived = derive(fn, FORWARD, spec.wrt, spec.kinds(bound))
+        tangents = {}
+        for name, t in zip(spec.wrt, args[-n:]):
+            t = _differentiable("d" + name, t)
+            if np.shape(t) != np.shape(bound.arguments[name]):
+                raise ArgumentError(f"the tangent of {name!r} has shape {np.shape(t)}, "
+                                    f"the argument {np.shape(bound.arguments[name])}")
+            tangents[derived.tangent_names[name]] = t
+        return derived.fn(*bound.args, **bound.kwargs, **tangents)
+    return _wrap(spec, call, "jvp", FORWARD)
+
+
+def vjp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
+    """The adjoint program with an explicit seed: ``vjp(f, wrt=(0, 1))(x1, x2, ybar) -> (x1_bar, x2_bar)``.
+
+    The last positional argument is the seed (the adjoint of f's output, shaped
+    like it); the result is the adjoint of each ``wrt`` parameter.
+    """
+    spec = _Spec.of(fn, wrt)
+
+    def call(*args, **kwargs):
+        if not args:
+            raise ArgumentError(f"vjp of {_name(fn)} takes the arguments, then the output seed")
+        bound = spec.bind(args[:-1], kwargs)
+        derived = derive(fn, REVERSE, spec.wrt, spec.kinds(bound))
+        value, *adjoints = derived.fn(*bound.args, **bound.kwargs, **{derived.seed_name: args[-1]})
+        return spec.pack([_as_gradient(a, bound.arguments[n]) for a, n in zip(adjoints, spec.wrt)])
+    return _wrap(spec, call, "vjp", REVERSE)
+
+
+def source(fn: Callable, *args, **kwargs) -> str:
+    """The generated source of a function sct made (``grad``, ``jvp``, ... of something).
+
+    With example arguments, the program specialised to them; without, the one used
+    by the most recent call (or, before any call, the program for arguments of
+    unknown kind).
+    """
+    marker = getattr(fn, "__sct_spec__", None)
+    if marker is None:
+        raise ArgumentError(f"{_name(fn)} was not made by sct; pass the result of sct.grad, sct.jvp, ...")
+    spec, _, mode = marker
+    if args or kwargs:
+        bound = spec.bind(args, kwargs)
+        return derive(spec.fn, mode, spec.wrt, spec.kinds(bound)).source
+    programs = [d for d in cached(spec.fn) if d.mode == mode and d.wrt == spec.wrt]
+    if programs:
+        return programs[-1].source
+    return derive(spec.fn, mode, spec.wrt, {}).source
+
+
+def derived_programs(fn: Callable) -> list[Derived]:
+    """Every program sct generated for the primal behind ``fn`` (for inspection and benchmarks)."""
+    marker = getattr(fn, "__sct_spec__", None)
+    return cached(marker[0].fn if marker else fn)

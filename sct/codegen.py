@@ -1,0 +1,89 @@
+"""Pass 7 — codegen: source text, compilation, the cache.
+
+Input: a generated ``FunctionDef`` (gast) whose statements carry ``sct_origin``.
+Output: a Python function compiled from readable source text.  The text opens
+with a header comment (mode, function, wrt, seed) and every block of statements
+is preceded by a comment quoting the user's line it comes from.  The text is
+registered with ``linecache`` so tracebacks, ``pdb`` and ``inspect.getsource``
+show the generated lines — which also lets sct differentiate generated code again.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import hashlib
+import linecache
+import re
+from typing import Any, Callable
+
+import gast
+
+from . import syntax as S
+
+_COMMENT = "__sct_comment__ "
+_COMMENT_LINE = re.compile(r"^(\s*)(?:'|\"\"\")" + re.escape(_COMMENT) + r"(.*?)(?:'|\"\"\")$")
+
+
+def comment(text: str) -> gast.stmt:
+    """A statement that renders as ``# text``."""
+    return gast.Expr(value=S.const(_COMMENT + text))
+
+
+def annotate(stmts: list[gast.stmt], parsed) -> list[gast.stmt]:
+    """Insert ``# line N: <source>`` before each run of statements from one user line."""
+    out: list[gast.stmt] = []
+    previous = None
+    for stmt in stmts:
+        origin = S.origin_of(stmt)
+        line = getattr(origin, "lineno", None)
+        if line is not None and line != previous and line != parsed.node.lineno:
+            text = linecache.getline(parsed.filename, line).strip()
+            out.append(comment(f"line {line}: {text}"))
+        if line is not None:
+            previous = line
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if inner and isinstance(stmt, (gast.If, gast.For, gast.While)):
+                setattr(stmt, field, annotate(inner, parsed))
+        out.append(stmt)
+    return out
+
+
+def render(fn: gast.FunctionDef) -> str:
+    """Python source of ``fn``, with comment markers turned into comments."""
+    tree = gast.gast_to_ast(gast.Module(body=[fn], type_ignores=[]))
+    ast.fix_missing_locations(tree)
+    lines = []
+    for line in ast.unparse(tree).splitlines():
+        match = _COMMENT_LINE.match(line)
+        if match:
+            text = ast.literal_eval("'" + _COMMENT + match.group(2) + "'")[len(_COMMENT):]
+            line = f"{match.group(1)}# {text}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+class GeneratedGlobals(dict):
+    """Globals of generated code: sct's symbols, then the user's module globals, then builtins."""
+
+    def __init__(self, symbols: dict, user_globals: dict):
+        super().__init__(symbols)
+        self.user_globals = user_globals
+
+    def __missing__(self, key):
+        if key in self.user_globals:
+            return self.user_globals[key]
+        if hasattr(builtins, key):
+            return getattr(builtins, key)
+        raise KeyError(key)
+
+
+def load(source: str, name: str, symbols: dict, user_globals: dict) -> Callable:
+    """Compile ``source`` (registered with linecache) and return the function ``name`` it defines."""
+    digest = hashlib.sha1(source.encode()).hexdigest()[:10]
+    filename = f"<sct {name} {digest}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    namespace = GeneratedGlobals(symbols, user_globals)
+    namespace["__name__"] = "sct.generated"
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - this is a compiler
+    return namespace[name]

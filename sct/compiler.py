@@ -1,0 +1,191 @@
+"""The pipeline: parse → fence → normalize → analysis → forward/reverse → optimize → codegen.
+
+:func:`derive` turns one Python function into its tangent or adjoint program,
+specialised to the kinds of its arguments (numbers, arrays, sequences), and
+caches the result per function object.  Calls to other user functions are
+derived recursively through the same cache; recursion (a function calling
+itself) refers to the program under construction by name.
+"""
+from __future__ import annotations
+
+import inspect
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import gast
+
+from . import codegen, fence
+from . import syntax as S
+from .analysis import analyze, kind_of_value
+from .context import Context, param_names
+from .forward import Forward
+from .normalize import normalize
+from .optimize import drop_dead, sink_zeros
+from .parse import parse_function
+from .reverse import Reverse
+from . import runtime
+
+FORWARD, REVERSE = "forward", "reverse"
+
+
+@dataclass
+class Derived:
+    """A generated derivative program and what calling it takes."""
+
+    primal: Callable
+    mode: str
+    wrt: tuple[str, ...]
+    kinds: tuple
+    name: str = ""
+    tangent_names: dict[str, str] = field(default_factory=dict)
+    seed_name: str | None = None
+    fn: Callable | None = None
+    source: str = ""
+    seconds: float = 0.0
+    _waiting: list = field(default_factory=list, repr=False)  # namespaces to patch once fn exists
+
+
+_CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
+
+
+def derive(fn: Callable, mode: str, wrt: list[str] | tuple[str, ...], kinds: dict[str, str]) -> Derived:
+    """The cached derivative program of ``fn`` (building it on first request)."""
+    per_fn = _CACHE.setdefault(fn, {})
+    key = (mode, tuple(wrt), tuple(sorted(kinds.items())))
+    if key in per_fn:
+        return per_fn[key]
+    derived = Derived(fn, mode, tuple(wrt), key[2])
+    per_fn[key] = derived
+    try:
+        _build(derived, dict(kinds))
+    except BaseException:
+        del per_fn[key]
+        raise
+    return derived
+
+
+def cached(fn: Callable) -> list[Derived]:
+    """Every program sct has generated for ``fn``, oldest first."""
+    return [d for d in _CACHE.get(fn, {}).values() if d.fn is not None]
+
+
+def default_kinds(fn: Callable, kinds: dict[str, str]) -> dict[str, str]:
+    """Kinds for every parameter: given ones, else the default value's kind, else unknown."""
+    out = {}
+    for name, p in inspect.signature(fn).parameters.items():
+        if name in kinds:
+            out[name] = kinds[name]
+        elif p.default is not inspect.Parameter.empty:
+            out[name] = kind_of_value(p.default)
+        else:
+            out[name] = "any"
+    return out
+
+
+def _build(derived: Derived, kinds: dict[str, str]) -> None:
+    start = time.perf_counter()
+    parsed = parse_function(derived.primal)
+    fence.check(parsed)
+    ctx = Context.create(parsed)
+    body = normalize(ctx)
+    analysis = analyze(ctx, body, list(derived.wrt), default_kinds(derived.primal, kinds))
+    fn_name = parsed.node.name
+    suffix = "jvp" if derived.mode == FORWARD else "vjp"
+    derived.name = ctx.namer.fresh(f"{fn_name}_{suffix}")
+    args = _copy_args(parsed.node.args)
+    if derived.mode == FORWARD:
+        derived.tangent_names = {p: ctx.namer.tangent(p) for p in derived.wrt}
+        extra = list(derived.tangent_names.values())
+        stmts = _forward_body(ctx, analysis, body, derived)
+    else:
+        derived.seed_name = ctx.namer.fresh(f"{fn_name}_bar")
+        extra = [derived.seed_name]
+        stmts = _reverse_body(ctx, analysis, body, derived)
+    args.kwonlyargs += [S.name(n, gast.Param) for n in extra]
+    args.kw_defaults += [None] * len(extra)
+    node = gast.FunctionDef(name=derived.name, args=args, body=stmts, decorator_list=[], returns=None,
+                            type_comment=None, type_params=[])
+    derived.source = codegen.render(node)
+    symbols = dict(parsed.namespace.closure)
+    symbols.update(ctx.symbols)
+    late = {name: obj for name, obj in symbols.items() if isinstance(obj, Derived)}
+    for name in late:
+        symbols[name] = None
+    derived.fn = codegen.load(derived.source, derived.name, symbols, parsed.namespace.globals)
+    _finish(derived, late)
+    derived.seconds = time.perf_counter() - start
+
+
+def _finish(derived: Derived, late: dict[str, Derived]) -> None:
+    fn, primal = derived.fn, derived.primal
+    fn.__defaults__ = primal.__defaults__
+    fn.__kwdefaults__ = dict(primal.__kwdefaults__ or {}) or None
+    fn.__sct_derived__ = derived
+    globals_ = fn.__globals__
+    for name, pending in late.items():  # recursion: the program named itself (or a caller) while unfinished
+        if pending.fn is not None:
+            globals_[name] = pending.fn
+        else:
+            pending._waiting.append((globals_, name))
+    for namespace, name in derived._waiting:
+        namespace[name] = fn
+    derived._waiting.clear()
+
+
+def _copy_args(args: gast.arguments) -> gast.arguments:
+    new = S.clone(args)
+    for a in list(new.posonlyargs) + list(new.args) + list(new.kwonlyargs):
+        a.annotation = None
+    return new
+
+
+def _callee(ctx: Context):
+    """The callback passes use to get a symbol for another function's derivative program."""
+    def derive_call(callee, mode, wrt, kinds):
+        derived = derive(callee, mode, wrt, kinds)
+        target = derived.fn if derived.fn is not None else derived
+        return ctx.symbol(target, derived.name or f"{callee.__name__}_{'jvp' if mode == FORWARD else 'vjp'}"), derived
+    return derive_call
+
+
+def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
+    parsed = ctx.parsed
+    params = ", ".join(param_names(parsed.node))
+    where = f"{parsed.filename}:{parsed.node.lineno}"
+    wrt = ", ".join(derived.wrt) or "nothing"
+    kinds = ", ".join(f"{p} {k}" for p, k in derived.kinds if k != "any")
+    lines = []
+    if derived.mode == FORWARD:
+        tangents = ", ".join(derived.tangent_names.values())
+        lines.append(f"sct forward mode (tangent program) of {parsed.node.name}({params}), {where}")
+        lines.append(f"with respect to {wrt}; tangents {tangents}")
+        lines.append(f"returns ({parsed.node.name}({params}), its derivative along {tangents})")
+    else:
+        bars = ", ".join(ctx.namer.adjoint(p) for p in derived.wrt)
+        lines.append(f"sct reverse mode (adjoint program) of {parsed.node.name}({params}), {where}")
+        lines.append(f"with respect to {wrt}; {derived.seed_name} is the adjoint of the result")
+        lines.append(f"returns ({parsed.node.name}({params}), {bars})")
+    if kinds:
+        lines.append(f"specialised for {kinds}")
+    return [codegen.comment(line) for line in lines]
+
+
+def _forward_body(ctx, analysis, body, derived) -> list[gast.stmt]:
+    stmts = Forward(ctx, analysis, _callee(ctx)).block(body)
+    return _header(ctx, derived) + codegen.annotate(stmts, ctx.parsed)
+
+
+def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
+    program = Reverse(ctx, analysis, _callee(ctx), derived.seed_name).run(body)
+    adjoint_names = {ctx.namer.adjoint(n) for n in analysis.active}
+    results = [program.value] + [S.name(ctx.namer.adjoint(p)) if p in analysis.active else S.const(0.0)
+                                 for p in derived.wrt]
+    final = S.ret(S.tuple_(results))
+    adders = {n for n, obj in ctx.symbols.items() if obj is runtime.add}
+    backward = sink_zeros(program.adjoint_inits + program.backward + [final], adjoint_names, adders)
+    backward, _ = drop_dead(backward, adjoint_names, set())
+    forward = codegen.annotate(program.prologue + program.forward, ctx.parsed)
+    return (_header(ctx, derived) + [codegen.comment("-- forward sweep")] + forward
+            + [codegen.comment("-- backward sweep")] + codegen.annotate(backward, ctx.parsed))

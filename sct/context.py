@@ -1,0 +1,88 @@
+"""What one transformation knows while it runs: the function, its names, its symbols.
+
+A :class:`Context` is created per (function, mode, wrt, argument kinds) and passed
+through the passes.  ``symbol`` binds a Python object (``numpy``, a runtime helper,
+another generated function) to a name the generated code can use, choosing the
+plain name when nothing collides and the next free numbered name otherwise.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gast
+
+from . import syntax as S
+from .names import Namer
+from .parse import Parsed
+
+
+@dataclass
+class Context:
+    parsed: Parsed
+    namer: Namer
+    locals: set[str]
+    symbols: dict[str, Any] = field(default_factory=dict)
+    _by_id: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, parsed: Parsed) -> "Context":
+        fn = parsed.node
+        local = {a.id for a in _all_params(fn.args)}
+        for stmt in fn.body:
+            local |= S.stores(stmt)
+        every = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+        return cls(parsed, Namer(every | {fn.name}), local)
+
+    def symbol(self, obj: Any, preferred: str) -> gast.Name:
+        """A Name that the generated code can load to get ``obj``."""
+        key = id(obj)
+        if key in self._by_id:
+            return S.name(self._by_id[key])
+        name = preferred
+        user_global = self.parsed.namespace.lookup(name, default=_NOTHING)
+        clash = name in self.locals or name in self.symbols or (
+            user_global is not _NOTHING and user_global is not obj)
+        if clash or (name in self.namer.taken and user_global is _NOTHING):
+            name = self.namer.fresh(preferred)
+        else:
+            self.namer.reserve(name)
+        self.symbols[name] = obj
+        self._by_id[key] = name
+        return S.name(name)
+
+    def resolve(self, node: gast.expr) -> Any:
+        """The object a Name/Attribute chain refers to, or ``LOCAL`` / ``UNRESOLVED``."""
+        if isinstance(node, gast.Name):
+            if node.id in self.symbols:
+                return self.symbols[node.id]
+            if node.id in self.locals:
+                return LOCAL
+            return self.parsed.namespace.lookup(node.id, default=UNRESOLVED)
+        if isinstance(node, gast.Attribute):
+            base = self.resolve(node.value)
+            if base is LOCAL or base is UNRESOLVED:
+                return base
+            return getattr(base, node.attr, UNRESOLVED)
+        return UNRESOLVED
+
+
+class _Marker:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+_NOTHING = _Marker("NOTHING")
+LOCAL = _Marker("LOCAL")
+UNRESOLVED = _Marker("UNRESOLVED")
+
+
+def _all_params(args: gast.arguments) -> list[gast.Name]:
+    return list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)
+
+
+def param_names(fn: gast.FunctionDef) -> list[str]:
+    return [a.id for a in _all_params(fn.args)]

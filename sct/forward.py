@@ -1,0 +1,137 @@
+"""Pass 5a — forward: the tangent (dual) program.
+
+Input: the normalized body and its :class:`~sct.analysis.Analysis`.  Output: the
+body of ``f_jvp(<f's parameters>, *, dx...)`` — each primal statement followed by
+the statement computing its tangent, as in the lecture's dual program::
+
+    t1 = x1 * x2
+    dt1 = dx1 * x2 + x1 * dx2
+
+``return v`` becomes ``return v, dv``.  A call to another user function calls
+that function's own tangent program, which returns value and tangent together.
+"""
+from __future__ import annotations
+
+import gast
+
+from . import runtime
+from . import syntax as S
+from .analysis import SCALAR, Analysis, Op
+from .context import Context
+from .errors import NoRuleError
+from .inline import rule_expression
+
+
+class Forward:
+    def __init__(self, ctx: Context, analysis: Analysis, derive):
+        self.ctx = ctx
+        self.an = analysis
+        self.derive = derive  # (callee, mode, wrt names, kinds) -> symbol Name of its derivative
+
+    def d(self, name: str) -> str:
+        return self.ctx.namer.tangent(name)
+
+    def tangent_of(self, atom: gast.expr) -> gast.expr:
+        """The tangent of an operand: its ``d`` name if active, else a zero of its shape."""
+        if self.an.is_active(atom):
+            return S.name(self.d(atom.id))
+        return self.zero_like(atom)
+
+    def zero_like(self, atom: gast.expr) -> gast.expr:
+        if self.an.kind(atom) == SCALAR or isinstance(atom, gast.Constant):
+            return S.const(0.0)
+        return S.call(self.ctx.symbol(runtime.zeros_like, "zeros_like"), [S.clone(atom)])
+
+    def block(self, stmts: list[gast.stmt]) -> list[gast.stmt]:
+        out = []
+        for stmt in stmts:
+            out.extend(self.statement(stmt))
+        return out
+
+    def statement(self, stmt: gast.stmt) -> list[gast.stmt]:
+        origin = S.origin_of(stmt)
+        tag = lambda nodes: [S.with_origin(n, origin) for n in nodes]
+        if isinstance(stmt, gast.If):
+            return tag([S.if_(stmt.test, self.block(stmt.body), self.block(stmt.orelse))])
+        if isinstance(stmt, gast.For):
+            return tag([S.for_(stmt.target, stmt.iter, self.block(stmt.body))])
+        if isinstance(stmt, gast.While):
+            return tag([gast.While(test=stmt.test, body=self.block(stmt.body), orelse=[])])
+        if isinstance(stmt, gast.Return):
+            return tag([S.ret(S.tuple_([stmt.value, self.tangent_of(stmt.value)]))])
+        if isinstance(stmt, (gast.Assign, gast.Expr)):
+            return tag(self.assignment(stmt))
+        return tag([stmt])
+
+    def assignment(self, stmt) -> list[gast.stmt]:
+        op = self.an.op(stmt)
+        if op.kind == "store":
+            return [stmt] + self.store(stmt, op)
+        if op.kind == "append":
+            if op.target not in self.an.active:
+                return [stmt]
+            value = stmt.value.args[0]
+            push = S.call(S.attr(S.name(self.d(op.target)), "append"), [self.tangent_of(value)])
+            return [stmt, S.expr_stmt(push)]
+        if op.target is None or op.target not in self.an.active:
+            return [stmt]
+        if op.kind == "call" and any(self.an.is_active(a) for _, a in op.operands):
+            return [self.user_call(stmt, op)]
+        return [stmt, S.assign(self.d(op.target), self.tangent(stmt, op))]
+
+    def store(self, stmt, op: Op) -> list[gast.stmt]:
+        if op.target not in self.an.active:
+            return []
+        target = stmt.targets[0]
+        slot = gast.Subscript(value=S.name(self.d(op.target)), slice=S.clone(target.slice), ctx=gast.Store())
+        return [S.assign(slot, self.tangent_of(stmt.value))]
+
+    def tangent(self, stmt, op: Op) -> gast.expr:
+        active = [(p, a) for p, a in op.operands if self.an.is_active(a)]
+        if op.kind == "copy" and active:
+            return S.name(self.d(active[0][1].id))
+        if op.kind == "build":
+            elts = [self.tangent_of(e) for e in stmt.value.elts]
+            if isinstance(stmt.value, gast.List):
+                return gast.List(elts=elts, ctx=gast.Load())
+            return S.tuple_(elts)
+        if not active:
+            return self.zero_like(S.name(op.target))
+        if op.kind == "rule":
+            return self.rule_tangent(stmt, op, active)
+        raise NoRuleError(f"sct has no derivative for {op.label or 'this operation'}",
+                          self.ctx.parsed.location(S.origin_of(stmt) or stmt),
+                          hint="register one with @sct.tangent_rule and @sct.adjoint_rule")
+
+    def rule_tangent(self, stmt, op: Op, active) -> gast.expr:
+        rule = op.rule
+        if rule.expressions("tangent") is None:
+            raise NoRuleError(f"sct has no tangent (forward-mode) rule for {rule.name}",
+                              self.ctx.parsed.location(S.origin_of(stmt) or stmt),
+                              hint="use mode='reverse', or register one with @sct.tangent_rule")
+        seeds = {f"d{p}": S.name(self.d(a.id)) for p, a in active}
+        seeds.update({f"d{p}": S.const(0.0) for p in rule.diff_params if f"d{p}" not in seeds})
+        total = None
+        for p, _ in active:
+            term = rule_expression(self.ctx, self.an, op, "tangent", rule.diff_params.index(p), seeds, op.target)
+            if term is not None:
+                total = term if total is None else S.add(total, term)
+        if total is None:
+            return self.zero_like(S.name(op.target))
+        covered = len(active) == len([p for p in rule.diff_params if p in op.bound])
+        all_scalar = all(self.an.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
+        if rule.expand and not covered and not all_scalar:
+            total = S.call(self.ctx.symbol(runtime.expand, "expand"), [total, S.name(op.target)])
+        return total
+
+    def user_call(self, stmt, op: Op) -> gast.stmt:
+        """``y = g(a, b)`` with ``a`` active becomes ``y, dy = g_jvp(a, b, da=da)``."""
+        active = [(p, a) for p, a in op.operands if self.an.is_active(a)]
+        kinds = {p: self.an.kind(a) for p, a in op.bound.items()}
+        fn, derived = self.derive(op.callee, "forward", [p for p, _ in active], kinds)
+        call = stmt.value
+        keywords = {kw.arg: kw.value for kw in call.keywords}
+        keywords.update({derived.tangent_names[p]: S.name(self.d(a.id)) for p, a in active})
+        value = S.call(fn, list(call.args), keywords)
+        targets = S.tuple_([S.store(op.target), S.store(self.d(op.target))], gast.Store)
+        return S.assign(targets, value)

@@ -1,0 +1,125 @@
+"""Instantiate a rule: its return expression with the call's operands put in.
+
+Shared by ``forward`` (tangent rules) and ``reverse`` (adjoint rules).  The
+rule's free names (``np``, ``math``, ``unbroadcast``) become symbols of the
+generated code; where every operand is known to be a number, the broadcasting
+helpers ``unbroadcast`` and ``expand`` are dropped; constants are folded so that
+``x ** (2 - 1)`` reads ``x``.
+"""
+from __future__ import annotations
+
+import builtins
+import copy
+import operator
+
+import gast
+
+from . import runtime
+from . import syntax as S
+from .analysis import SCALAR, Analysis, Op
+from .context import Context
+
+_DROPPABLE = (runtime.unbroadcast, runtime.expand)
+
+
+def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index: int,
+                    seeds: dict[str, gast.expr], target: str | None) -> gast.expr | None:
+    """The contribution of the rule for operand ``index`` (``None``: it has none).
+
+    ``seeds`` maps the rule's seed parameters (``g``, ``acc`` or ``d<param>``) to atoms.
+    """
+    rule = op.rule
+    parsed = rule.expressions(which)
+    mapping = dict(seeds)
+    if target is not None:
+        mapping["ans"] = S.name(target)
+    for param in rule.params:
+        if param in op.bound:
+            mapping[param] = op.bound[param]
+        else:
+            mapping[param] = _default(ctx, rule.defaults.get(param))
+    if rule.varargs:
+        mapping[rule.varargs] = op.bound.get(rule.varargs, S.tuple_([]))
+    if parsed.exprs is None:  # not a single return: call the rule function itself
+        args = [mapping.get(p, S.const(None)) for p in parsed.params]
+        call = S.call(ctx.symbol(parsed.fn, parsed.fn.__name__), args)
+        if rule.n_diff > 1:
+            return gast.Subscript(value=call, slice=S.const(index), ctx=gast.Load())
+        return call
+    expr = parsed.exprs[index]
+    if expr is None:
+        return None
+    scalars = all(analysis.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
+    expr = _resolve_globals(ctx, expr, parsed.globals, set(parsed.params), scalars)
+    return fold(S.substitute(expr, mapping))
+
+
+def _default(ctx: Context, value) -> gast.expr:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return S.const(value)
+    if isinstance(value, tuple) and all(isinstance(v, (bool, int, float, str, type(None))) for v in value):
+        return S.tuple_(S.const(v) for v in value)
+    return ctx.symbol(value, "default")
+
+
+def _resolve_globals(ctx: Context, expr: gast.expr, module_globals: dict, params: set[str],
+                     scalars: bool) -> gast.expr:
+    """Bind the rule's free names to symbols of the generated code; drop broadcasting if scalar."""
+
+    def lookup(name: str):
+        if name in module_globals:
+            return module_globals[name]
+        return getattr(builtins, name)
+
+    class _Resolve(gast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if scalars and isinstance(node.func, gast.Name) and node.func.id not in params:
+                if isinstance(node.func, gast.Name) and node.func.sct_obj in _DROPPABLE:
+                    return node.args[0]
+            return node
+
+        def visit_Name(self, node):
+            if isinstance(node.ctx, gast.Load) and node.id not in params:
+                obj = lookup(node.id)
+                new = ctx.symbol(obj, node.id)
+                new.sct_obj = obj
+                return new
+            node.sct_obj = None
+            return node
+
+    return _Resolve().visit(S.clone(expr))
+
+
+_FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
+         gast.Pow: operator.pow}
+
+
+def fold(expr: gast.expr) -> gast.expr:
+    """Fold constant arithmetic and drop multiplications by one: readable generated code."""
+
+    class _Fold(gast.NodeTransformer):
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            left, right = node.left, node.right
+            lc = isinstance(left, gast.Constant) and type(left.value) in (int, float)
+            rc = isinstance(right, gast.Constant) and type(right.value) in (int, float)
+            if lc and rc and type(node.op) in _FOLD:
+                try:
+                    return S.const(_FOLD[type(node.op)](left.value, right.value))
+                except (ZeroDivisionError, OverflowError):
+                    return node
+            if rc and right.value == 1 and isinstance(node.op, (gast.Mult, gast.Div, gast.Pow)):
+                return left
+            if lc and left.value == 1 and isinstance(node.op, gast.Mult):
+                return right
+            return node
+
+        def visit_UnaryOp(self, node):
+            self.generic_visit(node)
+            if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) \
+                    and type(node.operand.value) in (int, float):
+                return S.const(-node.operand.value)
+            return node
+
+    return _Fold().visit(expr)

@@ -1,0 +1,477 @@
+"""Pass 3 — normalize: the function body in three-address form, exits at the tails.
+
+Input: a fenced ``FunctionDef``.  Output: a new body in which
+
+* every assignment performs one operation on atoms (names, constants, or dotted
+  references to globals such as ``math.pi``): ``t1 = x1 * x2``;
+* no assignment reads its own target (``s = s + x`` becomes ``t1 = s + x; s = t1``);
+* ``and``/``or``, conditional expressions and chained comparisons are lowered to
+  ``if`` statements (they are lazy in Python);
+* comprehensions become loops that ``append``; ``for`` loops run over a ``range``
+  object bound to a name (``for x in xs`` indexes ``xs``); ``while c:`` becomes
+  ``while True:`` with the test computed inside;
+* ``return``, ``break`` and ``continue`` stand last on their path: the statements
+  after an ``if`` that may exit move into its branches, ``continue`` disappears, a
+  ``return`` inside a loop sets a flag and breaks, and every path ends in ``return``.
+
+Every produced statement carries ``sct_origin``: the user statement it comes from.
+"""
+from __future__ import annotations
+
+import copy
+
+import gast
+
+from . import runtime
+from . import syntax as S
+from .context import LOCAL, Context
+from .errors import UnsupportedSyntaxError
+
+_EXITS = (gast.Return, gast.Break, gast.Continue)
+
+
+def normalize(ctx: Context) -> list[gast.stmt]:
+    """The function's body in three-address form (see the module docstring)."""
+    lowering = _Lowering(ctx)
+    body = lowering.block(ctx.parsed.node.body)
+    body = _ReturnsInLoops(ctx, lowering).block(body, in_loop=False)
+    if lowering.flag is not None:
+        origin = ctx.parsed.node
+        body = [S.with_origin(S.assign(lowering.flag, S.const(False)), origin),
+                S.with_origin(S.assign(lowering.result, S.const(None)), origin)] + body
+    body = restructure(body)
+    return _append_rest(body, [S.with_origin(S.ret(S.const(None)), ctx.parsed.node)])
+
+
+class _Lowering:
+    """Statement-by-statement lowering to three-address form."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.origin = ctx.parsed.node
+        self.out: list[gast.stmt] = []
+        self.flag: str | None = None     # set when a return inside a loop needs a flag
+        self.result: str | None = None
+
+    # -- helpers ---------------------------------------------------------------
+    def emit(self, stmt: gast.stmt) -> None:
+        self.out.append(S.with_origin(stmt, self.origin))
+
+    def temp(self) -> str:
+        name = self.ctx.namer.temp()
+        self.ctx.locals.add(name)
+        return name
+
+    def fresh(self, base: str) -> str:
+        name = self.ctx.namer.fresh(base)
+        self.ctx.locals.add(name)
+        return name
+
+    def refuse(self, node: gast.AST, what: str, hint: str | None = None):
+        raise UnsupportedSyntaxError(f"sct cannot differentiate {what}", self.ctx.parsed.location(node), hint)
+
+    def runtime(self, fn_name: str) -> gast.Name:
+        return self.ctx.symbol(getattr(runtime, fn_name), fn_name)
+
+    def block(self, stmts: list[gast.stmt]) -> list[gast.stmt]:
+        saved, self.out = self.out, []
+        for stmt in stmts:
+            saved_origin = self.origin
+            if getattr(stmt, "lineno", None) is not None:
+                self.origin = stmt
+            self.statement(stmt)
+            self.origin = saved_origin
+        lowered, self.out = self.out, saved
+        return lowered
+
+    # -- expressions -----------------------------------------------------------
+    def is_global_ref(self, node: gast.expr) -> bool:
+        """``math.pi``, ``np.newaxis``: attribute chains on a name that is not local."""
+        while isinstance(node, gast.Attribute):
+            node = node.value
+        return isinstance(node, gast.Name) and self.ctx.resolve(node) is not LOCAL
+
+    def atom(self, node: gast.expr) -> gast.expr:
+        value = self.value(node)
+        if S.is_atom(value) or (isinstance(value, gast.Attribute) and self.is_global_ref(value)):
+            return value
+        name = self.temp()
+        self.emit(S.assign(name, value))
+        return S.name(name)
+
+    def value(self, node: gast.expr) -> gast.expr:
+        """``node`` as one operation on atoms, emitting what it needs first."""
+        if isinstance(node, (gast.Name, gast.Constant)):
+            return copy.copy(node)
+        if isinstance(node, gast.Attribute) and self.is_global_ref(node):
+            return S.clone(node)
+        method = getattr(self, f"value_{type(node).__name__}", None)
+        if method is None:
+            self.refuse(node, f"the expression `{type(node).__name__}`")
+        return method(node)
+
+    def value_BinOp(self, node):
+        return S.binop(self.atom(node.left), node.op, self.atom(node.right))
+
+    def value_UnaryOp(self, node):
+        if isinstance(node.op, gast.UAdd):
+            return self.atom(node.operand)
+        return gast.UnaryOp(op=node.op, operand=self.atom(node.operand))
+
+    def value_Compare(self, node):
+        if len(node.ops) == 1:
+            return gast.Compare(left=self.atom(node.left), ops=node.ops, comparators=[self.atom(node.comparators[0])])
+        return self.lazy(node)
+
+    def value_BoolOp(self, node):
+        return self.lazy(node)
+
+    def value_IfExp(self, node):
+        return self.lazy(node)
+
+    def value_Call(self, node):
+        func = node.func
+        if isinstance(func, gast.Attribute) and not self.is_global_ref(func):
+            func = S.attr(self.atom(func.value), func.attr)
+        elif not isinstance(func, (gast.Name, gast.Attribute)):
+            func = self.atom(func)
+        args = [self.atom(a) for a in node.args]
+        keywords = {kw.arg: self.atom(kw.value) for kw in node.keywords}
+        return S.call(S.clone(func), args, keywords)
+
+    def value_Attribute(self, node):
+        return S.attr(self.atom(node.value), node.attr)
+
+    def value_Subscript(self, node):
+        return gast.Subscript(value=self.atom(node.value), slice=self.index(node.slice), ctx=gast.Load())
+
+    def value_Tuple(self, node):
+        return S.tuple_(self.atom(e) for e in node.elts)
+
+    def value_List(self, node):
+        return gast.List(elts=[self.atom(e) for e in node.elts], ctx=gast.Load())
+
+    def value_ListComp(self, node):
+        name = self.temp()
+        self.comprehension(node, name)
+        return S.name(name)
+
+    value_GeneratorExp = value_ListComp
+
+    def value_JoinedStr(self, node):
+        return S.clone(node)  # an f-string: never differentiable, kept whole
+
+    def index(self, node: gast.expr) -> gast.expr:
+        if isinstance(node, gast.Slice):
+            part = lambda p: None if p is None else self.atom(p)
+            return gast.Slice(lower=part(node.lower), upper=part(node.upper), step=part(node.step))
+        if isinstance(node, gast.Tuple):
+            return S.tuple_(self.index(e) for e in node.elts)
+        return self.atom(node)
+
+    def lazy(self, node: gast.expr) -> gast.Name:
+        """Lower a lazily evaluated expression into a temporary through if statements."""
+        name = self.temp()
+        self.lazy_into(node, name)
+        return S.name(name)
+
+    def lazy_into(self, node: gast.expr, target: str) -> None:
+        if isinstance(node, gast.BoolOp):
+            self.into(node.values[0], target)
+            rest = node.values[1:]
+            if not rest:
+                return
+            tail = gast.BoolOp(op=node.op, values=rest) if len(rest) > 1 else rest[0]
+            branch = self.nested(lambda: self.lazy_or_into(tail, target))
+            if isinstance(node.op, gast.And):
+                self.emit(S.if_(S.name(target), branch))
+            else:
+                self.emit(gast.If(test=S.name(target), body=[gast.Pass()], orelse=branch))
+        elif isinstance(node, gast.IfExp):
+            test = self.atom(node.test)
+            body = self.nested(lambda: self.lazy_or_into(node.body, target))
+            orelse = self.nested(lambda: self.lazy_or_into(node.orelse, target))
+            self.emit(S.if_(test, body, orelse))
+        else:  # a chained comparison a < b < c
+            left = self.atom(node.left)
+            right = self.atom(node.comparators[0])
+            self.emit(S.assign(target, gast.Compare(left=left, ops=[node.ops[0]], comparators=[right])))
+            rest = gast.Compare(left=right, ops=node.ops[1:], comparators=node.comparators[1:])
+            self.emit(S.if_(S.name(target), self.nested(lambda: self.lazy_or_into(rest, target))))
+
+    def lazy_or_into(self, node: gast.expr, target: str) -> None:
+        if isinstance(node, (gast.BoolOp, gast.IfExp)) or (isinstance(node, gast.Compare) and len(node.ops) > 1):
+            self.lazy_into(node, target)
+        else:
+            self.into(node, target)
+
+    def nested(self, build) -> list[gast.stmt]:
+        saved, self.out = self.out, []
+        build()
+        body, self.out = self.out, saved
+        return body
+
+    def into(self, node: gast.expr, target: str) -> None:
+        """Assign ``node`` to the name ``target`` with one operation."""
+        if isinstance(node, (gast.BoolOp, gast.IfExp)) or (isinstance(node, gast.Compare) and len(node.ops) > 1):
+            value = self.lazy(node)
+        else:
+            value = self.value(node)
+        if isinstance(value, gast.Name) and value.id == target:
+            return
+        if not S.is_atom(value) and target in S.loads(value):
+            temp = self.temp()
+            self.emit(S.assign(temp, value))
+            value = S.name(temp)
+        self.emit(S.assign(target, value))
+
+    def comprehension(self, node, target: str) -> None:
+        """``[elt for x in xs if c]`` as a loop appending to ``target``; ``x`` renamed to stay private."""
+        self.emit(S.assign(target, gast.List(elts=[], ctx=gast.Load())))
+        renames = {}
+        for gen in node.generators:
+            for old in S.stores(gen.target):
+                renames[old] = S.name(self.fresh(old))
+
+        def rename(expr):
+            return _rename_stores(S.substitute(expr, renames), renames)
+
+        inner: list[gast.stmt] = [S.expr_stmt(S.call(S.attr(S.name(target), "append"), [rename(node.elt)]))]
+        for gen in reversed(node.generators):
+            for cond in reversed(gen.ifs):
+                inner = [S.if_(rename(cond), inner)]
+            inner = [S.for_(rename(gen.target), rename(gen.iter), inner)]
+        for stmt in inner:
+            gast.copy_location(stmt, self.origin)
+        self.out.extend(self.block(inner))
+
+    # -- statements ------------------------------------------------------------
+    def statement(self, node: gast.stmt) -> None:
+        method = getattr(self, f"stmt_{type(node).__name__}", None)
+        if method is None:
+            self.refuse(node, f"the statement `{type(node).__name__}`")
+        method(node)
+
+    def stmt_Assign(self, node):
+        first, *others = node.targets
+        if isinstance(first, gast.Name):
+            self.into(node.value, first.id)
+            source = S.name(first.id)
+        else:
+            source = self.atom(node.value)
+            self.assign_to(first, source)
+        for target in others:
+            self.assign_to(target, source)
+
+    def assign_to(self, target: gast.expr, value: gast.expr) -> None:
+        """Bind an atom (or one operation) to any supported target."""
+        if isinstance(target, gast.Name):
+            self.into(value, target.id)
+        elif isinstance(target, gast.Subscript):
+            store = gast.Subscript(value=S.name(target.value.id), slice=self.index(target.slice), ctx=gast.Store())
+            self.emit(S.assign(store, self.atom(value)))
+        else:  # a tuple or list target: unpack by index
+            source = self.atom(value)
+            for i, elt in enumerate(target.elts):
+                self.assign_to(elt, gast.Subscript(value=source, slice=S.const(i), ctx=gast.Load()))
+
+    def stmt_AugAssign(self, node):
+        target = node.target
+        if isinstance(target, gast.Name):
+            self.into(S.binop(S.name(target.id), node.op, node.value), target.id)
+            return
+        index = self.index(target.slice)
+        current = self.temp()
+        self.emit(S.assign(current, gast.Subscript(value=S.name(target.value.id), slice=index, ctx=gast.Load())))
+        updated = self.temp()
+        self.emit(S.assign(updated, S.binop(S.name(current), node.op, self.atom(node.value))))
+        self.emit(S.assign(gast.Subscript(value=S.name(target.value.id), slice=S.clone(index), ctx=gast.Store()),
+                           S.name(updated)))
+
+    def stmt_AnnAssign(self, node):
+        if node.value is not None:
+            self.stmt_Assign(gast.Assign(targets=[node.target], value=node.value, type_comment=None))
+
+    def stmt_Expr(self, node):
+        if isinstance(node.value, gast.Constant):
+            return  # a docstring or a bare constant
+        value = self.value(node.value)
+        if isinstance(value, gast.Call):
+            self.emit(S.expr_stmt(value))
+
+    def stmt_Return(self, node):
+        value = S.const(None) if node.value is None else self.atom(node.value)
+        self.emit(S.ret(value))
+
+    def stmt_If(self, node):
+        test = self.atom(node.test)
+        self.emit(S.if_(test, self.block(node.body), self.block(node.orelse)))
+
+    def stmt_While(self, node):
+        def loop_body():
+            if isinstance(node.test, gast.Constant) and node.test.value is True:
+                self.out.extend(self.block(node.body))
+                return
+            test = self.atom(node.test)
+            self.emit(S.if_(test, self.block(node.body), [gast.Break()]))
+
+        self.emit(gast.While(test=S.const(True), body=self.nested(loop_body), orelse=[]))
+
+    def stmt_For(self, node):
+        it = node.iter
+        callee = self.ctx.resolve(it.func) if isinstance(it, gast.Call) else None
+        if callee is range and isinstance(node.target, gast.Name) and not it.keywords:
+            rng = self.temp()
+            self.emit(S.assign(rng, S.call(S.clone(it.func), [self.atom(a) for a in it.args])))
+            self.emit(S.for_(node.target.id, S.name(rng), self.block(node.body)))
+            return
+        if callee is enumerate and isinstance(node.target, (gast.Tuple, gast.List)) and len(node.target.elts) == 2 \
+                and len(it.args) == 1 and not it.keywords:
+            seqs, targets = [self.atom(it.args[0])], [node.target.elts[1]]
+            index_target = node.target.elts[0]
+        elif callee is zip and isinstance(node.target, (gast.Tuple, gast.List)) \
+                and len(node.target.elts) == len(it.args) and not it.keywords:
+            seqs, targets, index_target = [self.atom(a) for a in it.args], list(node.target.elts), None
+        else:
+            seqs, targets, index_target = [self.atom(it)], [node.target], None
+        rng = self.temp()
+        self.emit(S.assign(rng, S.call(self.runtime("indices"), seqs)))
+        if isinstance(index_target, gast.Name):
+            index = index_target.id
+        else:
+            index = self.fresh("k")
+        def loop_body():
+            if index_target is not None and not isinstance(index_target, gast.Name):
+                self.assign_to(index_target, S.name(index))
+            for seq, target in zip(seqs, targets):
+                self.assign_to(target, gast.Subscript(value=S.clone(seq), slice=S.name(index), ctx=gast.Load()))
+            self.out.extend(self.block(node.body))
+        self.emit(S.for_(index, S.name(rng), self.nested(loop_body)))
+
+    def stmt_Pass(self, node):
+        pass
+
+    def stmt_Break(self, node):
+        self.emit(gast.Break())
+
+    def stmt_Continue(self, node):
+        self.emit(gast.Continue())
+
+    def stmt_Assert(self, node):
+        self.emit(S.clone(node))  # checked in the forward sweep only
+
+    def stmt_Raise(self, node):
+        self.emit(S.clone(node))
+
+
+def _rename_stores(node, renames):
+    for sub in gast.walk(node):
+        if isinstance(sub, gast.Name) and sub.id in renames and not isinstance(sub.ctx, gast.Load):
+            sub.id = renames[sub.id].id
+    return node
+
+
+class _ReturnsInLoops:
+    """``return v`` inside a loop becomes ``result = v; returned = True; break``."""
+
+    def __init__(self, ctx: Context, lowering: _Lowering):
+        self.ctx = ctx
+        self.lowering = lowering
+
+    def names(self) -> tuple[str, str]:
+        if self.lowering.flag is None:
+            self.lowering.flag = self.lowering.fresh("returned")
+            self.lowering.result = self.lowering.fresh("result")
+        return self.lowering.flag, self.lowering.result
+
+    def block(self, stmts, in_loop: bool):
+        out = []
+        for stmt in stmts:
+            origin = S.origin_of(stmt)
+            if isinstance(stmt, gast.Return) and in_loop:
+                flag, result = self.names()
+                out += [S.with_origin(S.assign(result, stmt.value), origin),
+                        S.with_origin(S.assign(flag, S.const(True)), origin),
+                        S.with_origin(gast.Break(), origin)]
+            elif isinstance(stmt, gast.If):
+                stmt.body = self.block(stmt.body, in_loop)
+                stmt.orelse = self.block(stmt.orelse, in_loop)
+                out.append(stmt)
+            elif isinstance(stmt, (gast.For, gast.While)):
+                had = _has_return(stmt.body)
+                stmt.body = self.block(stmt.body, in_loop=True)
+                out.append(stmt)
+                if had:
+                    flag, result = self.names()
+                    leave = [gast.Break()] if in_loop else [S.ret(S.name(result))]
+                    out.append(S.with_origin(S.if_(S.name(flag), [S.with_origin(s, origin) for s in leave]), origin))
+            else:
+                out.append(stmt)
+        return out
+
+
+def _has_return(stmts) -> bool:
+    return any(isinstance(n, gast.Return) for s in stmts for n in gast.walk(s))
+
+
+def _may_exit(stmts) -> bool:
+    """Does this block contain a return/break/continue that leaves it (not an inner loop's)?"""
+    for stmt in stmts:
+        if isinstance(stmt, _EXITS):
+            return True
+        if isinstance(stmt, gast.If) and (_may_exit(stmt.body) or _may_exit(stmt.orelse)):
+            return True
+    return False
+
+
+def restructure(stmts: list[gast.stmt]) -> list[gast.stmt]:
+    """Move what follows an exiting ``if`` into its branches so exits end their paths."""
+    out = []
+    for i, stmt in enumerate(stmts):
+        if isinstance(stmt, _EXITS):
+            out.append(stmt)
+            return out  # the rest is unreachable
+        if isinstance(stmt, (gast.For, gast.While)):
+            stmt.body = _drop_tail_continues(restructure(stmt.body))
+            out.append(stmt)
+        elif isinstance(stmt, gast.If):
+            stmt.body = restructure(stmt.body)
+            stmt.orelse = restructure(stmt.orelse)
+            if _may_exit(stmt.body) or _may_exit(stmt.orelse):
+                rest = restructure(stmts[i + 1:])
+                if rest:
+                    stmt.body = _append_rest(stmt.body, rest)
+                    stmt.orelse = _append_rest(stmt.orelse, S.clone(rest))
+                out.append(stmt)
+                return out
+            out.append(stmt)
+        else:
+            out.append(stmt)
+    return out
+
+
+def _append_rest(block, rest):
+    """Append ``rest`` to every path of ``block`` that falls through."""
+    if not block:
+        return list(rest)
+    last = block[-1]
+    if isinstance(last, _EXITS):
+        return block
+    if isinstance(last, gast.If) and (_may_exit(last.body) or _may_exit(last.orelse)):
+        last.body = _append_rest(last.body, rest)
+        last.orelse = _append_rest(last.orelse, S.clone(rest))
+        return block
+    return block + list(rest)
+
+
+def _drop_tail_continues(stmts):
+    """In a restructured loop body a ``continue`` ends its path: it is the same as falling through."""
+    if not stmts:
+        return stmts
+    last = stmts[-1]
+    if isinstance(last, gast.Continue):
+        return stmts[:-1]
+    if isinstance(last, gast.If):
+        last.body = _drop_tail_continues(last.body)
+        last.orelse = _drop_tail_continues(last.orelse)
+    return stmts

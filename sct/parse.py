@@ -1,0 +1,117 @@
+"""Pass 1 — parse: a Python function object in, its gast tree and namespace out.
+
+Input: a function defined with ``def`` whose source ``inspect`` can find.
+Output: :class:`Parsed` — the ``FunctionDef`` with line and column numbers of the
+user's file, the file's lines (for error messages) and a :class:`Namespace` that
+resolves the function's free names (closure cells, then globals, then builtins).
+"""
+from __future__ import annotations
+
+import builtins
+import inspect
+import linecache
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import gast
+
+from .errors import Location, SourceError, UnsupportedSyntaxError
+
+_MISSING = object()
+
+
+@dataclass
+class Namespace:
+    """The free names a function sees: closure values, then its globals, then builtins."""
+
+    globals: dict
+    closure: dict = field(default_factory=dict)
+
+    def lookup(self, name: str, default: Any = _MISSING) -> Any:
+        if name in self.closure:
+            return self.closure[name]
+        if name in self.globals:
+            return self.globals[name]
+        if hasattr(builtins, name):
+            return getattr(builtins, name)
+        if default is _MISSING:
+            raise KeyError(name)
+        return default
+
+
+@dataclass
+class Parsed:
+    """A function ready for the compiler: its tree, where it lives, what it can see."""
+
+    fn: Callable
+    node: gast.FunctionDef
+    filename: str
+    namespace: Namespace
+
+    def location(self, node: gast.AST) -> Location:
+        """Where ``node`` stands in the user's file, with that line's text."""
+        line = getattr(node, "lineno", None) or self.node.lineno
+        col = getattr(node, "col_offset", None) or 0
+        return Location(self.filename, line, col, linecache.getline(self.filename, line))
+
+
+def closure_values(fn: Callable) -> dict:
+    """The closure cells of ``fn`` that hold values, by name."""
+    cells = fn.__closure__ or ()
+    out = {}
+    for name, cell in zip(fn.__code__.co_freevars, cells):
+        try:
+            out[name] = cell.cell_contents
+        except ValueError:  # an empty cell: the name is not bound yet
+            pass
+    return out
+
+
+def _where(fn: Callable) -> Location:
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return Location("<unknown>", 0, 0)
+    return Location(code.co_filename, code.co_firstlineno, 0,
+                    linecache.getline(code.co_filename, code.co_firstlineno))
+
+
+def parse_function(fn: Callable) -> Parsed:
+    """Parse ``fn``'s source into a gast ``FunctionDef`` located in its own file."""
+    name = getattr(fn, "__qualname__", repr(fn))
+    if not inspect.isfunction(fn):
+        raise SourceError(
+            f"sct cannot read the source of {name!r}: it is not a Python function defined with `def` "
+            f"(it is a {type(fn).__name__})",
+            hint="register a derivative rule for it with @sct.rule, or wrap it in a def",
+        )
+    try:
+        lines, start = inspect.getsourcelines(fn)
+    except (OSError, TypeError) as exc:
+        raise SourceError(
+            f"sct cannot read the source of {name!r} ({exc})", _where(fn),
+            hint="define the function in a file (not at an interactive prompt or with exec), "
+                 "or register a derivative rule for it",
+        ) from None
+    source = "".join(lines)
+    dedented = textwrap.dedent(source)
+    indent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
+    try:
+        module = gast.parse(dedented)
+    except SyntaxError as exc:
+        raise SourceError(f"sct cannot parse the source of {name!r}: {exc.msg}", _where(fn)) from None
+    node = module.body[0] if module.body else None
+    if fn.__name__ == "<lambda>" or not isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)):
+        raise SourceError(
+            f"sct differentiates functions defined with `def`; {name!r} is a lambda", _where(fn),
+            hint="write it as a def",
+        )
+    for sub in gast.walk(node):
+        if hasattr(sub, "lineno"):
+            sub.lineno += start - 1
+            sub.col_offset = getattr(sub, "col_offset", 0) + indent
+    node.decorator_list = []
+    parsed = Parsed(fn, node, fn.__code__.co_filename, Namespace(fn.__globals__, closure_values(fn)))
+    if isinstance(node, gast.AsyncFunctionDef):
+        raise UnsupportedSyntaxError("sct cannot differentiate an `async def` function", parsed.location(node))
+    return parsed

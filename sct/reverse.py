@@ -1,0 +1,371 @@
+"""Pass 5b — reverse: the adjoint program, a forward sweep then a backward sweep.
+
+Input: the normalized body and its :class:`~sct.analysis.Analysis`.  Output: the
+forward sweep (the primal statements, plus ``tape.append`` of values about to be
+overwritten that the backward sweep reads) and the backward sweep (for each
+active statement, in reverse order, ``x̄ ← x̄ + ȳ·∂y/∂x`` from the adjoint rule,
+then the overwritten value popped back).
+
+Control flow is replayed, not recorded: an ``if`` tests the same (restored)
+condition again; a ``for`` loop over a range runs over ``reversed(range)``; a
+loop that may ``break`` and a ``while`` loop count their iterations.  Nothing
+else goes on the tape.  Adjoints start at ``0.0`` and accumulate by rebinding
+(``x_bar = x_bar + ...``), never by ``+=`` on an array two names may share.
+"""
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+
+import gast
+
+from . import runtime
+from . import syntax as S
+from .analysis import ANY, SEQ, Analysis, Op
+from .context import Context, param_names
+from .errors import NoRuleError
+from .inline import rule_expression
+from .normalize import _may_exit
+
+
+@dataclass
+class Site:
+    name: str
+    order: int
+    top_level: bool
+    in_loop: bool
+
+
+@dataclass
+class ReverseProgram:
+    forward: list[gast.stmt]
+    backward: list[gast.stmt]
+    prologue: list[gast.stmt]          # tape creation and initialisations of the forward sweep
+    adjoint_inits: list[gast.stmt]     # x_bar = 0.0 for every active name
+    value: gast.expr                   # what the primal returns
+    adjoints: dict[str, str] = field(default_factory=dict)
+
+
+class Reverse:
+    def __init__(self, ctx: Context, analysis: Analysis, derive, seed: str):
+        self.ctx = ctx
+        self.an = analysis
+        self.derive = derive
+        self.seed = seed
+        self.params = set(param_names(ctx.parsed.node))
+        self.core: dict[int, list[gast.stmt]] = {}
+        self.control: set[str] = set()
+        self.sites: dict[str, list[Site]] = {}
+        self.pushed: set[str] = set()
+        self.tape = None
+
+    # -- names ---------------------------------------------------------------
+    def bar(self, name: str) -> str:
+        return self.ctx.namer.adjoint(name)
+
+    def tape_name(self) -> str:
+        if self.tape is None:
+            self.tape = self.ctx.namer.fresh("tape")
+        return self.tape
+
+    def push(self, value: gast.expr) -> gast.stmt:
+        return S.expr_stmt(S.call(S.attr(S.name(self.tape_name()), "append"), [value]))
+
+    def pop_into(self, target: gast.expr) -> gast.stmt:
+        return S.assign(target, S.call(S.attr(S.name(self.tape_name()), "pop")))
+
+    # -- driver --------------------------------------------------------------
+    def run(self, body: list[gast.stmt]) -> ReverseProgram:
+        self._body_for_firsts = body
+        self._collect_sites(body, top_level=True, in_loop=False)
+        self._cores(body)
+        primal = set(self.ctx.locals)
+        needed = set(self.control)
+        for stmts in self.core.values():
+            for stmt in stmts:
+                needed |= S.loads(stmt)
+        self.needed = needed & primal
+        returns = [s for s in _walk(body) if isinstance(s, gast.Return)]
+        single = len(returns) == 1 and body and body[-1] is returns[0] and isinstance(returns[0].value, gast.Name)
+        self.value_name = None if single and returns[0].value.id not in self._pushed_names(body) \
+            else self.ctx.namer.fresh("value")
+        forward, backward = self.block(body, depth=0)
+        value = S.name(self.value_name) if self.value_name else returns[0].value
+        prologue = []
+        if self.tape is not None:
+            prologue.append(S.assign(self.tape, gast.List(elts=[], ctx=gast.Load())))
+        for name in sorted(self._needs_init(), key=self._first_order):
+            prologue.append(S.assign(name, S.const(None)))
+        inits = [S.assign(self.bar(n), S.const(0.0)) for n in self._active_in_order(body)]
+        return ReverseProgram(forward, backward, prologue, inits, value)
+
+    def _collect_sites(self, stmts, top_level: bool, in_loop: bool):
+        for stmt in stmts:
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+                self._site(stmt.targets[0].id, top_level, in_loop)
+            elif isinstance(stmt, gast.For):
+                self._site(stmt.target.id, False, True)
+                self._collect_sites(stmt.body, False, True)
+            elif isinstance(stmt, gast.While):
+                self._collect_sites(stmt.body, False, True)
+            elif isinstance(stmt, gast.If):
+                self._collect_sites(stmt.body, False, in_loop)
+                self._collect_sites(stmt.orelse, False, in_loop)
+
+    def _site(self, name, top_level, in_loop):
+        order = sum(len(v) for v in self.sites.values())
+        self.sites.setdefault(name, []).append(Site(name, order, top_level, in_loop))
+
+    def _first_order(self, name):
+        return self.sites[name][0].order if name in self.sites else -1
+
+    def overwritten(self, name: str) -> bool:
+        """May this name be assigned again after a value of it was used?"""
+        sites = self.sites.get(name, [])
+        return name in self.params or len(sites) > 1 or any(s.in_loop for s in sites)
+
+    def must_push(self, name: str, stmt_site_first: bool, top_level: bool) -> bool:
+        if name not in self.needed:
+            return False
+        if name not in self.params and stmt_site_first and top_level:
+            return False  # nothing was there before the first assignment
+        return self.overwritten(name)
+
+    def _pushed_names(self, body) -> set[str]:
+        out = set()
+        for name in self.sites:
+            if name in self.needed and self.overwritten(name):
+                out.add(name)
+        return out
+
+    def _needs_init(self) -> set[str]:
+        out = set()
+        for name in self.pushed:
+            sites = self.sites.get(name, [])
+            if name not in self.params and sites and not sites[0].top_level:
+                out.add(name)
+        return out
+
+    def _active_in_order(self, body) -> list[str]:
+        seen: list[str] = []
+        active = self.an.active
+        for p in param_names(self.ctx.parsed.node):
+            if p in active:
+                seen.append(p)
+        for stmt in _walk(body):
+            for n in S.names_in(stmt):
+                if n in active and n not in seen:
+                    seen.append(n)
+        return seen
+
+    # -- cores: the adjoint statements of each primal statement ----------------
+    def _cores(self, stmts):
+        for stmt in _walk(stmts):
+            if isinstance(stmt, gast.If):
+                self.control |= S.loads(stmt.test)
+            elif isinstance(stmt, gast.For):
+                self.control |= S.loads(stmt.iter)
+            elif isinstance(stmt, (gast.Assign, gast.Expr)) and id(stmt) in self.an.ops:
+                self.core[id(stmt)] = [S.with_origin(s, S.origin_of(stmt)) for s in self.adjoint(stmt)]
+            elif isinstance(stmt, gast.Return):
+                self.core[id(stmt)] = [S.with_origin(s, S.origin_of(stmt))
+                                       for s in self.accumulate(stmt.value, S.name(self.seed))]
+
+    def accumulate(self, atom: gast.expr, contribution: gast.expr) -> list[gast.stmt]:
+        """``a_bar = a_bar + contribution`` (through ``add`` where ``a`` is a list or unknown)."""
+        if not self.an.is_active(atom):
+            return []
+        bar = self.bar(atom.id)
+        if self.an.kind(atom) in (SEQ, ANY):
+            value = S.call(self.ctx.symbol(runtime.add, "add"), [S.name(bar), contribution])
+        else:
+            value = S.add(S.name(bar), contribution)
+        return [S.assign(bar, value)]
+
+    def adjoint(self, stmt) -> list[gast.stmt]:
+        op = self.an.op(stmt)
+        if op.kind == "store":
+            return self.store_adjoint(stmt, op)
+        if op.kind == "append":
+            return self.append_adjoint(stmt, op)
+        if op.target is None or op.target not in self.an.active:
+            return []
+        g = S.name(self.bar(op.target))
+        out: list[gast.stmt] = []
+        active = [(p, a) for p, a in op.operands if self.an.is_active(a)]
+        if op.kind == "copy":
+            for _, a in active:
+                out += self.accumulate(a, g)
+        elif op.kind == "build":
+            take = self.ctx.symbol(runtime.take, "take")
+            for i, elt in enumerate(stmt.value.elts):
+                out += self.accumulate(elt, S.call(take, [S.clone(g), S.const(i)]))
+        elif op.kind == "rule":
+            out += self.rule_adjoint(stmt, op, active, g)
+        elif op.kind == "call" and active:
+            out += self.call_adjoint(stmt, op, active, g)
+        elif active:
+            raise NoRuleError(f"sct has no derivative for {op.label or 'this operation'}",
+                              self.ctx.parsed.location(S.origin_of(stmt) or stmt),
+                              hint="register one with @sct.adjoint_rule (and @sct.tangent_rule for forward mode)")
+        if self.overwritten(op.target):
+            out.append(S.assign(self.bar(op.target), S.const(0.0)))
+        return out
+
+    def rule_adjoint(self, stmt, op: Op, active, g) -> list[gast.stmt]:
+        rule = op.rule
+        if rule.expressions("adjoint") is None:
+            raise NoRuleError(f"sct has no adjoint (reverse-mode) rule for {rule.name}",
+                              self.ctx.parsed.location(S.origin_of(stmt) or stmt),
+                              hint="use mode='forward', or register one with @sct.adjoint_rule")
+        out = []
+        for p, a in active:
+            seeds = {"g": g, "acc": S.name(self.bar(a.id))}
+            expr = rule_expression(self.ctx, self.an, op, "adjoint", rule.diff_params.index(p), seeds, op.target)
+            if expr is None:
+                continue
+            if rule.scatter:
+                out.append(S.assign(self.bar(a.id), expr))
+            else:
+                out += self.accumulate(a, expr)
+        return out
+
+    def call_adjoint(self, stmt, op: Op, active, g) -> list[gast.stmt]:
+        """``y = h(a, b)``: ``_, a_bar_h, b_bar_h = h_vjp(a, b, h_bar=y_bar)``, then accumulate."""
+        kinds = {p: self.an.kind(a) for p, a in op.bound.items()}
+        wrt = list(dict.fromkeys(p for p, _ in active))
+        fn, derived = self.derive(op.callee, "reverse", wrt, kinds)
+        call = stmt.value
+        keywords = {kw.arg: kw.value for kw in call.keywords}
+        keywords[derived.seed_name] = g
+        callee_name = getattr(op.callee, "__name__", "call")
+        parts = {p: self.ctx.namer.fresh(f"{p}_bar_{callee_name}") for p in wrt}
+        targets = S.tuple_([S.store("_")] + [S.store(parts[p]) for p in wrt], gast.Store)
+        out = [S.assign(targets, S.call(fn, list(call.args), keywords))]
+        for p, a in active:
+            out += self.accumulate(a, S.name(parts[p]))
+        return out
+
+    def store_adjoint(self, stmt, op: Op) -> list[gast.stmt]:
+        """``a[i] = v``: v̄ ← v̄ + ā[i], then ā[i] ← 0 (that slot's old value had its own adjoint)."""
+        if op.target not in self.an.active:
+            return []
+        index = stmt.targets[0].slice
+        bar = self.bar(op.target)
+        out = []
+        value = stmt.value
+        if self.an.is_active(value):
+            taken = S.call(self.ctx.symbol(runtime.take, "take"), [S.name(bar), S.clone(index)])
+            out += self.accumulate(value, S.call(self.ctx.symbol(runtime.unbroadcast, "unbroadcast"),
+                                                 [taken, S.clone(value)]))
+        zero = S.call(self.ctx.symbol(runtime.zero_at, "zero_at"), [S.name(bar), S.clone(index)])
+        out.append(S.assign(bar, zero))
+        return out
+
+    def append_adjoint(self, stmt, op: Op) -> list[gast.stmt]:
+        """``xs.append(v)``: v̄ ← v̄ + x̄s[-1]; x̄s loses its last entry."""
+        if op.target not in self.an.active:
+            return []
+        bar = self.bar(op.target)
+        value = stmt.value.args[0]
+        out = self.accumulate(value, S.call(self.ctx.symbol(runtime.last, "last"), [S.name(bar)]))
+        out.append(S.assign(bar, S.call(self.ctx.symbol(runtime.drop_last, "drop_last"), [S.name(bar)])))
+        return out
+
+    # -- assembling the sweeps ----------------------------------------------------
+    def block(self, stmts, depth: int) -> tuple[list, list]:
+        forward, backward_parts = [], []
+        for stmt in stmts:
+            f, b = self.statement(stmt, depth)
+            origin = S.origin_of(stmt)
+            forward += [S.with_origin(s, S.origin_of(s) or origin) for s in f]
+            backward_parts.append([S.with_origin(s, S.origin_of(s) or origin) for s in b])
+        backward = [s for part in reversed(backward_parts) for s in part]
+        return forward, backward
+
+    def statement(self, stmt, depth: int) -> tuple[list, list]:
+        core = self.core.get(id(stmt), [])
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+            name = stmt.targets[0].id
+            first = self._first_stmt(name) is stmt
+            if self.must_push(name, first, depth == 0):
+                self.pushed.add(name)
+                return [self.push(S.name(name)), stmt], core + [self.pop_into(S.store(name))]
+            return [stmt], core
+        if isinstance(stmt, gast.Assign):  # a[i] = v
+            target = stmt.targets[0]
+            base = target.value.id
+            if base in self.needed:
+                saved = S.call(self.ctx.symbol(runtime.snapshot, "snapshot"),
+                               [gast.Subscript(value=S.name(base), slice=S.clone(target.slice), ctx=gast.Load())])
+                restore = gast.Subscript(value=S.name(base), slice=S.clone(target.slice), ctx=gast.Store())
+                return [self.push(saved), stmt], core + [self.pop_into(restore)]
+            return [stmt], core
+        if isinstance(stmt, gast.Expr):
+            op = self.an.ops.get(id(stmt))
+            if op is not None and op.kind == "append" and (op.target in self.needed or op.target in self.an.active):
+                undo = S.expr_stmt(S.call(S.attr(S.name(op.target), "pop")))
+                return [stmt], core + [undo]
+            return [stmt], core
+        if isinstance(stmt, gast.Return):
+            forward = [] if self.value_name is None else [S.assign(self.value_name, stmt.value)]
+            return forward, core
+        if isinstance(stmt, gast.If):
+            fb, bb = self.block(stmt.body, depth + 1)
+            fo, bo = self.block(stmt.orelse, depth + 1)
+            backward = [S.if_(stmt.test, bb, bo)] if (bb or bo) else []
+            return [S.if_(stmt.test, fb, fo)], backward
+        if isinstance(stmt, (gast.For, gast.While)):
+            return self.loop(stmt, depth)
+        return [stmt], []
+
+    def _first_stmt(self, name):
+        if not hasattr(self, "_firsts"):
+            self._firsts = {}
+            for s in _walk(self._body_for_firsts):
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+                    self._firsts.setdefault(s.targets[0].id, s)
+                elif isinstance(s, gast.For):
+                    self._firsts.setdefault(s.target.id, s)
+        return self._firsts.get(name)
+
+    def loop(self, stmt, depth: int) -> tuple[list, list]:
+        fb, bb = self.block(stmt.body, depth + 1)
+        counts = isinstance(stmt, gast.While) or _may_exit(stmt.body)
+        forward, backward = [], []
+        counter = None
+        if counts:
+            counter = self.ctx.namer.fresh("iters")
+            forward.append(S.assign(counter, S.const(0)))
+            fb = [S.assign(counter, S.add(S.name(counter), S.const(1)))] + fb
+        if isinstance(stmt, gast.For):
+            target = stmt.target.id
+            push_target = self.must_push(target, self._first_stmt(target) is stmt, False)
+            if push_target:
+                self.pushed.add(target)
+                forward.append(self.push(S.name(target)))
+            forward.append(S.for_(target, stmt.iter, fb))
+            iterable = S.clone(stmt.iter)
+            if counter:
+                iterable = gast.Subscript(value=iterable, slice=gast.Slice(lower=None, upper=S.name(counter), step=None),
+                                          ctx=gast.Load())
+            reverse_loop = S.for_(target, S.call(self.ctx.symbol(builtins.reversed, "reversed"), [iterable]), bb) if bb else None
+        else:
+            forward.append(gast.While(test=S.const(True), body=fb, orelse=[]))
+            reverse_loop = S.for_("_", S.call(self.ctx.symbol(builtins.range, "range"), [S.name(counter)]), bb) if bb else None
+            push_target = False
+        if counter and depth > 0 and reverse_loop is not None:
+            forward.append(self.push(S.name(counter)))
+            backward.append(self.pop_into(S.store(counter)))
+        if reverse_loop is not None:
+            backward.append(reverse_loop)
+        if push_target:
+            backward.append(self.pop_into(S.store(stmt.target.id)))
+        return forward, backward
+
+
+def _walk(stmts):
+    for stmt in stmts:
+        yield stmt
+        for fieldname in ("body", "orelse"):
+            yield from _walk(getattr(stmt, fieldname, []) or [])

@@ -1,0 +1,225 @@
+"""Rules for Python's operators and built-in functions.
+
+Families, in the order every rule file uses: arithmetic operators, elementwise
+functions, reductions, indexing and containers, non-differentiable.
+Operators act on numbers and on arrays alike, so adjoints of broadcasting
+operations go through ``unbroadcast`` (sct drops it where both operands are
+known to be numbers).
+"""
+import builtins
+import operator
+
+import numpy as np
+
+from ..runtime import add_at, unbroadcast
+from .registry import adjoint_rule, nondifferentiable, overloaded, tangent_rule
+
+# ---------------------------------------------------------------- arithmetic operators
+
+@adjoint_rule(operator.add, name="+")
+def add(g, ans, x, y):
+    return unbroadcast(g, x), unbroadcast(g, y)
+
+@tangent_rule(operator.add, name="+", expand=True)
+def add(dx, dy, ans, x, y):
+    return dx, dy
+
+
+@adjoint_rule(operator.sub, name="-")
+def sub(g, ans, x, y):
+    return unbroadcast(g, x), unbroadcast(-g, y)
+
+@tangent_rule(operator.sub, name="-", expand=True)
+def sub(dx, dy, ans, x, y):
+    return dx, -dy
+
+
+@adjoint_rule(operator.mul, name="*")
+def mul(g, ans, x, y):
+    return unbroadcast(g * y, x), unbroadcast(g * x, y)
+
+@tangent_rule(operator.mul, name="*")
+def mul(dx, dy, ans, x, y):
+    return dx * y, x * dy
+
+
+@adjoint_rule(operator.truediv, name="/")
+def truediv(g, ans, x, y):
+    return unbroadcast(g / y, x), unbroadcast(-g * ans / y, y)
+
+@tangent_rule(operator.truediv, name="/")
+def truediv(dx, dy, ans, x, y):
+    return dx / y, -dy * ans / y
+
+
+@adjoint_rule(operator.pow, name="**")
+def pow_(g, ans, x, y):
+    return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * ans * np.log(x), y)
+
+@tangent_rule(operator.pow, name="**")
+def pow_(dx, dy, ans, x, y):
+    return dx * y * x ** (y - 1), dy * ans * np.log(x)
+
+
+@adjoint_rule(operator.mod, name="%")
+def mod(g, ans, x, y):
+    return unbroadcast(g, x), unbroadcast(-g * np.floor_divide(x, y), y)
+
+@tangent_rule(operator.mod, name="%", expand=True)
+def mod(dx, dy, ans, x, y):
+    return dx, -dy * np.floor_divide(x, y)
+
+
+@adjoint_rule(operator.neg, name="unary -")
+def neg(g, ans, x):
+    return -g
+
+@tangent_rule(operator.neg, name="unary -")
+def neg(dx, ans, x):
+    return -dx
+
+
+@adjoint_rule(operator.pos, name="unary +")
+def pos(g, ans, x):
+    return g
+
+@tangent_rule(operator.pos, name="unary +")
+def pos(dx, ans, x):
+    return dx
+
+# ---------------------------------------------------------------- elementwise functions
+
+@adjoint_rule(builtins.abs)
+def abs_(g, ans, x):
+    return g * np.sign(x)
+
+@tangent_rule(builtins.abs)
+def abs_(dx, ans, x):
+    return dx * np.sign(x)
+
+
+@adjoint_rule(builtins.float)
+def float_(g, ans, x):
+    return g
+
+@tangent_rule(builtins.float)
+def float_(dx, ans, x):
+    return dx
+
+
+@adjoint_rule(builtins.pow)
+def pow_builtin(g, ans, x, y):
+    return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * ans * np.log(x), y)
+
+@tangent_rule(builtins.pow)
+def pow_builtin(dx, dy, ans, x, y):
+    return dx * y * x ** (y - 1), dy * ans * np.log(x)
+
+
+def max2(x, y):
+    """``max(x, y)`` of two numbers (the first on ties, like Python)."""
+    return builtins.max(x, y)
+
+def min2(x, y):
+    """``min(x, y)`` of two numbers (the first on ties, like Python)."""
+    return builtins.min(x, y)
+
+@adjoint_rule(max2, name="max")
+def max2_(g, ans, x, y):
+    return g * (x >= y), g * (x < y)
+
+@tangent_rule(max2, name="max")
+def max2_(dx, dy, ans, x, y):
+    return dx * (x >= y), dy * (x < y)
+
+@adjoint_rule(min2, name="min")
+def min2_(g, ans, x, y):
+    return g * (x <= y), g * (x > y)
+
+@tangent_rule(min2, name="min")
+def min2_(dx, dy, ans, x, y):
+    return dx * (x <= y), dy * (x > y)
+
+# ---------------------------------------------------------------- reductions over sequences
+
+def max_of(xs):
+    """``max(xs)`` of a sequence."""
+    return builtins.max(xs)
+
+def min_of(xs):
+    """``min(xs)`` of a sequence."""
+    return builtins.min(xs)
+
+def sum_of(xs, start=0):
+    """``sum(xs)`` of a sequence."""
+    return builtins.sum(xs, start)
+
+def _position_of(xs, value):
+    for i, v in enumerate(xs):
+        if v == value:
+            return i
+    return 0
+
+@adjoint_rule(max_of, name="max")
+def max_of_(g, ans, xs, acc):
+    return add_at(acc, xs, _position_of(xs, ans), g)
+
+@tangent_rule(max_of, name="max")
+def max_of_(dxs, ans, xs):
+    return dxs[_position_of(xs, ans)]
+
+@adjoint_rule(min_of, name="min")
+def min_of_(g, ans, xs, acc):
+    return add_at(acc, xs, _position_of(xs, ans), g)
+
+@tangent_rule(min_of, name="min")
+def min_of_(dxs, ans, xs):
+    return dxs[_position_of(xs, ans)]
+
+def _spread(g, xs):
+    """The adjoint of ``sum(xs)``: g for every element (a list for lists, broadcast rows for arrays)."""
+    if isinstance(xs, (list, tuple)):
+        return [g] * len(xs)
+    return np.broadcast_to(g, np.shape(xs))
+
+def _sum_tangents(dxs, start=0):
+    total = 0.0
+    for d in dxs:
+        total = total + d
+    return total
+
+@adjoint_rule(sum_of, name="sum")
+def sum_of_(g, ans, xs, start=0):
+    return _spread(g, xs), g
+
+@tangent_rule(sum_of, name="sum", expand=True)
+def sum_of_(dxs, dstart, ans, xs, start=0):
+    return _sum_tangents(dxs), dstart
+
+
+overloaded(builtins.max, lambda n, kws: max2 if n == 2 else max_of)
+overloaded(builtins.min, lambda n, kws: min2 if n == 2 else min_of)
+overloaded(builtins.sum, lambda n, kws: sum_of)
+
+# ---------------------------------------------------------------- indexing
+
+@adjoint_rule(operator.getitem, name="indexing")
+def getitem(g, ans, x, index, acc):
+    return add_at(acc, x, index, g)
+
+@tangent_rule(operator.getitem, name="indexing")
+def getitem(dx, ans, x, index):
+    return dx[index]
+
+# ---------------------------------------------------------------- non-differentiable
+
+nondifferentiable(
+    builtins.len, builtins.range, builtins.int, builtins.bool, builtins.round, builtins.isinstance,
+    builtins.print, builtins.str, builtins.repr, builtins.type, builtins.enumerate, builtins.zip,
+    builtins.hash, builtins.id, builtins.callable, builtins.format, builtins.any, builtins.all,
+    builtins.divmod, builtins.sorted, builtins.hasattr, builtins.ValueError, builtins.TypeError,
+    builtins.ArithmeticError, builtins.RuntimeError, builtins.AssertionError, builtins.ZeroDivisionError,
+    operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
+    operator.not_, operator.invert, operator.and_, operator.or_, operator.xor, operator.is_, operator.is_not,
+    operator.contains, operator.lshift, operator.rshift,
+)

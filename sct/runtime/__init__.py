@@ -1,0 +1,12 @@
+"""The only code generated functions call besides NumPy and ``math``.
+
+``broadcast`` sums adjoints back to an argument's shape and widens tangents;
+``containers`` updates adjoints of arrays and lists functionally (a new value,
+never an in-place write on a value another name may hold).  The tape itself is
+a plain Python list in the generated code: ``tape.append(x)`` / ``x = tape.pop()``.
+"""
+from .broadcast import expand, unbroadcast, unreduce, zeros_like
+from .containers import add, add_at, drop_last, indices, last, snapshot, take, zero_at
+
+__all__ = ["add", "add_at", "drop_last", "expand", "indices", "last", "snapshot", "take",
+           "unbroadcast", "unreduce", "zero_at", "zeros_like"]

@@ -1,0 +1,44 @@
+"""Shapes of derivatives under NumPy broadcasting."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def unbroadcast(g, x):
+    """Sum the adjoint ``g`` over the axes along which ``x`` was broadcast: x̄ has x's shape."""
+    shape = np.shape(x)
+    gshape = np.shape(g)
+    if gshape == shape:
+        return g
+    if not gshape:  # a scalar adjoint (a symbolic zero or a scalar seed) broadcasts by itself
+        return g
+    extra = len(gshape) - len(shape)
+    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and gshape[i + extra] != 1)
+    out = np.sum(g, axis=axes) if axes else g
+    return np.reshape(out, shape) if shape else out
+
+
+def expand(dx, like):
+    """The tangent ``dx`` widened to the shape of ``like`` (a broadcast operand left it narrower)."""
+    shape = np.shape(like)
+    if np.shape(dx) == shape:
+        return dx
+    return np.broadcast_to(dx, shape)
+
+
+def unreduce(g, x, axis=None, keepdims=False):
+    """The adjoint of a reduction over ``axis`` spread back over x's shape."""
+    shape = np.shape(x)
+    if axis is not None and not keepdims:
+        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+        g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
+    return np.broadcast_to(g, shape)
+
+
+def zeros_like(x):
+    """A zero tangent shaped like ``x``: 0.0 for numbers, a float array for arrays, a list for lists."""
+    if isinstance(x, (list, tuple)):
+        return [zeros_like(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return np.zeros(x.shape, dtype=np.result_type(x.dtype, float))
+    return 0.0

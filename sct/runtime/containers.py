@@ -1,0 +1,112 @@
+"""Adjoints of arrays and lists, updated functionally.
+
+An adjoint that nothing reached yet is the float ``0.0``; these helpers turn it
+into an array (or list) of the primal's shape the first time an element is hit.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_SEQUENCES = (list, tuple, range, np.ndarray, str)
+
+
+def indices(*seqs):
+    """``range(len(seq))`` for the loop ``for x in seq`` (the shortest, for ``zip``)."""
+    for seq in seqs:
+        if not isinstance(seq, _SEQUENCES):
+            raise TypeError(f"sct loops over a {type(seq).__name__} by index; "
+                            f"convert it with list(...) before the loop")
+    return range(min(len(s) for s in seqs))
+
+
+def _is_zero(a) -> bool:
+    return isinstance(a, float) and a == 0.0
+
+
+def add(a, b):
+    """``a + b`` for adjoints of any structure: numbers and arrays add, lists add elementwise."""
+    if _is_zero(a) and not isinstance(b, float):
+        return b
+    if _is_zero(b) and not isinstance(a, float):
+        return a
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return [add(x, y) for x, y in zip(a, b)]
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        raise TypeError("sct: cannot add a list adjoint to a non-list adjoint")
+    return a + b
+
+
+def take(a, index):
+    """``a[index]`` of an adjoint that may still be the zero ``0.0``."""
+    if _is_zero(a):
+        return 0.0
+    return a[index]
+
+
+def _materialize(acc, x):
+    if isinstance(x, (list, tuple)):
+        return [0.0] * len(x) if _is_zero(acc) else list(acc)
+    if _is_zero(acc):
+        return np.zeros(np.shape(x), dtype=np.result_type(np.asarray(x).dtype, float))
+    return np.array(acc, dtype=np.result_type(np.asarray(acc).dtype, float))
+
+
+def _fancy(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (np.ndarray, list)) for p in parts)
+
+
+def add_at(acc, x, index, g):
+    """The adjoint ``acc`` of ``x`` plus ``g`` scattered at ``x[index]`` (a new value)."""
+    out = _materialize(acc, x)
+    if isinstance(out, list):
+        if isinstance(index, slice):
+            positions = range(len(out))[index]
+            for pos, gi in zip(positions, _as_items(g, len(positions))):
+                out[pos] = add(out[pos], gi)
+        else:
+            out[index] = add(out[index], g)
+        return out
+    if _fancy(index):
+        np.add.at(out, index, g)  # repeated indices accumulate
+    else:
+        out[index] += g
+    return out
+
+
+def _as_items(g, n):
+    if _is_zero(g):
+        return [0.0] * n
+    return list(g)
+
+
+def zero_at(acc, index):
+    """A copy of the adjoint ``acc`` with ``acc[index]`` set to zero (it was overwritten)."""
+    if _is_zero(acc):
+        return acc
+    out = list(acc) if isinstance(acc, (list, tuple)) else np.array(acc)
+    if isinstance(out, list) and isinstance(index, slice):
+        for pos in range(len(out))[index]:
+            out[pos] = 0.0
+    else:
+        out[index] = 0.0
+    return out
+
+
+def last(acc):
+    """The adjoint of the last element of a list (for ``xs.append(v)``)."""
+    return 0.0 if _is_zero(acc) else acc[-1]
+
+
+def drop_last(acc):
+    """The adjoint of a list without its last element (undoing ``append``)."""
+    return acc if _is_zero(acc) else acc[:-1]
+
+
+def snapshot(value):
+    """A copy of ``value`` safe to keep on the tape while the original is written into."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return list(value)
+    return value
