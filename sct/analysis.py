@@ -268,6 +268,9 @@ def _bind_user_call(ctx, callee, call: gast.Call) -> dict[str, gast.expr]:
 
 # ------------------------------------------------------------------ kinds
 
+SEQ_OF_SCALARS, EMPTY_SEQ = "seq[scalar]", "seq[]"
+
+
 def kind_of_value(value) -> str:
     """The kind of a run-time argument."""
     if isinstance(value, (bool, np.bool_)):
@@ -277,16 +280,27 @@ def kind_of_value(value) -> str:
     if isinstance(value, np.ndarray):
         return ARRAY
     if isinstance(value, (list, tuple)):
+        return SEQ_OF_SCALARS if all(kind_of_value(v) == SCALAR for v in value) else SEQ
+    return ANY
+
+
+def join(a: str | None, b: str | None) -> str | None:
+    """The least kind holding both (sequences of numbers stay sequences of numbers)."""
+    if a is None or a == b:
+        return b
+    if b is None:
+        return a
+    if {a, b} <= {SCALAR, ARRAY}:
+        return ARRAY
+    if is_seq(a) and is_seq(b):
+        if EMPTY_SEQ in (a, b):
+            return b if a == EMPTY_SEQ else a
         return SEQ
     return ANY
 
 
-def join(a: str | None, b: str) -> str:
-    if a is None or a == b:
-        return b
-    if {a, b} <= {SCALAR, ARRAY}:
-        return ARRAY
-    return ANY
+def is_seq(kind: str | None) -> bool:
+    return kind is not None and kind.startswith("seq")
 
 
 _SCALAR_RESULT_MODULES = ("math",)
@@ -309,9 +323,12 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
         resolved = ctx.resolve(value) if isinstance(value, (gast.Name, gast.Attribute)) else None
         return kind_of_value(resolved) if resolved is not None else ANY
     if op.kind == "copy":
-        return k(op.operands[0][1]) or ANY
+        return k(op.operands[0][1]) if op.operands else ANY
     if op.kind == "build":
-        return SEQ
+        elts = stmt.value.elts
+        if not elts:
+            return EMPTY_SEQ
+        return SEQ_OF_SCALARS if all(k(e) == SCALAR for e in elts) else SEQ
     if op.kind == "nondiff":
         return ANY
     if op.kind == "rule":
@@ -320,14 +337,18 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
         if getattr(primal, "__module__", None) in _SCALAR_RESULT_MODULES:
             return SCALAR
         if primal is operator.getitem:
-            base = arg_kinds[0]
+            base, index = arg_kinds[0], arg_kinds[1]
+            if base == SEQ_OF_SCALARS:
+                return SCALAR if index == SCALAR else SEQ_OF_SCALARS
             return ARRAY if base == ARRAY else ANY
+        if getattr(primal, "__name__", "") in ("sum_of", "max_of", "min_of"):
+            return SCALAR if arg_kinds[0] == SEQ_OF_SCALARS else ANY
         if primal in (builtins.float, builtins.abs) or getattr(primal, "__name__", "") in ("max2", "min2"):
             return arg_kinds[0] if all(a == SCALAR for a in arg_kinds) else ANY
         elementwise = isinstance(primal, np.ufunc) or isinstance(primal, type(operator.add))
         if elementwise and arg_kinds and all(a == SCALAR for a in arg_kinds):
             return SCALAR
-        if any(a in (SEQ, ANY, None) for a in arg_kinds):
+        if any(a is None or a == ANY or is_seq(a) for a in arg_kinds):
             return ANY
         return ARRAY
     return ANY
@@ -345,7 +366,11 @@ def _infer_kinds(statements, ops, arg_kinds, ctx) -> dict[str, str]:
             if op is None or op.target is None:
                 continue
             if op.kind in ("store", "append"):
-                kinds[op.target] = join(kinds.get(op.target), kinds.get(op.target, ANY))
+                value = stmt.value if op.kind == "store" else stmt.value.args[0]
+                element = SEQ_OF_SCALARS if _op_kind(Op("copy", operands=[("x", value)]), stmt, kinds, ctx) == SCALAR \
+                    else SEQ
+                if is_seq(kinds.get(op.target)):
+                    kinds[op.target] = join(kinds.get(op.target), element)
                 continue
             kinds[op.target] = join(kinds.get(op.target), _op_kind(op, stmt, kinds, ctx))
         if kinds == before:

@@ -35,7 +35,7 @@ def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index:
         mapping["ans"] = S.name(target)
     for param in rule.params:
         if param in op.bound:
-            mapping[param] = op.bound[param]
+            mapping[param] = index_value(ctx, op.bound[param])
         else:
             mapping[param] = _default(ctx, rule.defaults.get(param))
     if rule.varargs:
@@ -52,6 +52,14 @@ def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index:
     scalars = all(analysis.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
     expr = _resolve_globals(ctx, expr, parsed.globals, set(parsed.params), scalars)
     return fold(S.substitute(expr, mapping))
+
+
+def index_value(ctx: Context, index: gast.expr) -> gast.expr:
+    """An index as a value: ``x[:, 0]``'s index is ``np.s_[:, 0]`` (plain ``i`` stays ``i``)."""
+    if any(isinstance(n, gast.Slice) for n in gast.walk(index)):
+        import numpy
+        return gast.Subscript(value=S.attr(ctx.symbol(numpy, "np"), "s_"), slice=S.clone(index), ctx=gast.Load())
+    return S.clone(index)
 
 
 def _default(ctx: Context, value) -> gast.expr:

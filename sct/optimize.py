@@ -98,7 +98,7 @@ def drop_dead(stmts: list[gast.stmt], names: set[str], live_after: set[str]) -> 
                     break
                 loop_live |= before
             stmt.body, before = drop_dead(stmt.body, names, loop_live | live)
-            live = live | before | S.loads(getattr(stmt, "iter", stmt.test))
+            live = live | before | S.loads(stmt.iter if isinstance(stmt, gast.For) else stmt.test)
             out.append(stmt)
         else:
             live |= S.loads(stmt)

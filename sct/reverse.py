@@ -21,10 +21,10 @@ import gast
 
 from . import runtime
 from . import syntax as S
-from .analysis import ANY, SEQ, Analysis, Op
+from .analysis import ANY, Analysis, Op, is_seq
 from .context import Context, param_names
 from .errors import NoRuleError
-from .inline import rule_expression
+from .inline import index_value, rule_expression
 from .normalize import _may_exit
 
 
@@ -176,7 +176,7 @@ class Reverse:
         if not self.an.is_active(atom):
             return []
         bar = self.bar(atom.id)
-        if self.an.kind(atom) in (SEQ, ANY):
+        if self.an.kind(atom) == ANY or is_seq(self.an.kind(atom)):
             value = S.call(self.ctx.symbol(runtime.add, "add"), [S.name(bar), contribution])
         else:
             value = S.add(S.name(bar), contribution)
@@ -255,10 +255,10 @@ class Reverse:
         out = []
         value = stmt.value
         if self.an.is_active(value):
-            taken = S.call(self.ctx.symbol(runtime.take, "take"), [S.name(bar), S.clone(index)])
+            taken = S.call(self.ctx.symbol(runtime.take, "take"), [S.name(bar), index_value(self.ctx, index)])
             out += self.accumulate(value, S.call(self.ctx.symbol(runtime.unbroadcast, "unbroadcast"),
                                                  [taken, S.clone(value)]))
-        zero = S.call(self.ctx.symbol(runtime.zero_at, "zero_at"), [S.name(bar), S.clone(index)])
+        zero = S.call(self.ctx.symbol(runtime.zero_at, "zero_at"), [S.name(bar), index_value(self.ctx, index)])
         out.append(S.assign(bar, zero))
         return out
 
@@ -340,7 +340,8 @@ class Reverse:
             fb = [S.assign(counter, S.add(S.name(counter), S.const(1)))] + fb
         if isinstance(stmt, gast.For):
             target = stmt.target.id
-            push_target = self.must_push(target, self._first_stmt(target) is stmt, False)
+            # the reversed loop sets the target itself; save it only if it is also bound elsewhere
+            push_target = len(self.sites.get(target, [])) > 1 and self.must_push(target, False, False)
             if push_target:
                 self.pushed.add(target)
                 forward.append(self.push(S.name(target)))

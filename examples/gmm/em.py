@@ -267,27 +267,46 @@ def kmeans_plusplus(
     return np.array(indices)
 
 
+def seed_points(
+    X: np.ndarray, n_components: int, init_params: str, rng: np.random.Generator
+) -> np.ndarray:
+    """Indices of seed points: greedy k-means++ or uniform without replacement."""
+    if init_params == "kmeans++":
+        return kmeans_plusplus(X, n_components, rng)
+    if init_params == "random":
+        return rng.choice(X.shape[0], size=n_components, replace=False)
+    raise ValueError(
+        f"unknown init_params {init_params!r}; expected one of {', '.join(INIT_METHODS)}"
+    )
+
+
 def initial_responsibilities(
-    X: np.ndarray, n_components: int, init_params: str, random_state: RandomState
+    X: np.ndarray,
+    n_components: int,
+    init_params: str,
+    random_state: RandomState,
+    n_seedings: int = 1,
 ) -> np.ndarray:
     """Hard ``(N, K)`` responsibilities assigning each point to its nearest seed.
 
-    Seeds are data points chosen by k-means++ (``"kmeans++"``) or uniformly
-    without replacement (``"random"``).
+    Seeds are data points chosen by :func:`seed_points`; with
+    ``n_seedings > 1`` the seeding with the smallest sum of squared distances
+    to the nearest seed is kept (k-means++ alone sometimes puts two seeds in
+    one cluster and none in another).
     """
     rng = as_generator(random_state)
-    if init_params == "kmeans++":
-        seeds = kmeans_plusplus(X, n_components, rng)
-    elif init_params == "random":
-        seeds = rng.choice(X.shape[0], size=n_components, replace=False)
-    else:
-        raise ValueError(
-            f"unknown init_params {init_params!r}; expected one of {', '.join(INIT_METHODS)}"
-        )
-    centres = X[seeds]
-    d2 = np.sum(X * X, axis=1)[:, None] - 2.0 * X @ centres.T + np.sum(centres**2, axis=1)
-    labels = np.argmin(d2, axis=1)
-    labels[seeds] = np.arange(n_components)  # every seed owns at least itself
+    best_cost, best_labels, best_seeds = np.inf, None, None
+    sq = np.sum(X * X, axis=1)[:, None]
+    for _ in range(max(1, n_seedings)):
+        seeds = seed_points(X, n_components, init_params, rng)
+        centres = X[seeds]
+        d2 = sq - 2.0 * X @ centres.T + np.sum(centres**2, axis=1)
+        labels = np.argmin(d2, axis=1)
+        cost = float(np.sum(np.min(d2, axis=1)))
+        if cost < best_cost or best_labels is None:
+            best_cost, best_labels, best_seeds = cost, labels, seeds
+    labels = best_labels.copy()
+    labels[best_seeds] = np.arange(n_components)  # every seed owns at least itself
     resp = np.zeros((X.shape[0], n_components))
     resp[np.arange(X.shape[0]), labels] = 1.0
     return resp
@@ -300,9 +319,13 @@ def initial_parameters(
     reg_covar: float,
     init_params: str,
     random_state: RandomState,
+    n_seedings: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(weights, means, covariances)`` from a seeded hard partition of ``X``."""
-    resp = initial_responsibilities(X, n_components, init_params, random_state)
+    """``(weights, means, covariances)`` from a seeded hard partition of ``X``.
+
+    See :func:`initial_responsibilities` for ``n_seedings``.
+    """
+    resp = initial_responsibilities(X, n_components, init_params, random_state, n_seedings)
     return m_step(X, resp, reg_covar, covariance_type)
 
 

@@ -4,7 +4,7 @@
 :func:`tangent_rule`, :func:`nondifferentiable`); ``builtins``, ``math``,
 ``numpy`` and ``linalg`` declare sct's own rules with exactly that mechanism.
 """
-from .registry import (REGISTRY, Rule, adjoint_rule, attribute, method, nondifferentiable, overloaded,
+from .registry import (REGISTRY, Rule, adjoint_rule, alias, attribute, method, nondifferentiable, overloaded,
                        tangent_rule)
 from . import builtins, math, numpy, linalg  # noqa: E402,F401  (registration happens on import)
 

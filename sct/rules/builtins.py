@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-from ..runtime import add_at, unbroadcast
+from ..runtime import add_at, indices, unbroadcast
 from .registry import adjoint_rule, nondifferentiable, overloaded, tangent_rule
 
 # ---------------------------------------------------------------- arithmetic operators
@@ -222,4 +222,5 @@ nondifferentiable(
     operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
     operator.not_, operator.invert, operator.and_, operator.or_, operator.xor, operator.is_, operator.is_not,
     operator.contains, operator.lshift, operator.rshift,
+    indices,
 )

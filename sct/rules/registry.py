@@ -251,6 +251,14 @@ def attribute(name: str, primal) -> None:
     REGISTRY.attributes[name] = primal
 
 
+def alias(primal, existing, *, name: str | None = None) -> None:
+    """``primal`` differentiates exactly like ``existing`` (``np.add`` like ``+``)."""
+    rule = REGISTRY.lookup(existing)
+    copy = Rule(primal, name or _display_name(primal), list(rule.params), dict(rule.defaults), rule.varargs,
+                rule.n_diff, rule.adjoint, rule.tangent, rule.expand, rule.select, rule.scatter)
+    REGISTRY.rules[REGISTRY.key(primal)] = copy
+
+
 def overloaded(primal, select: Callable) -> None:
     """``primal``'s rule depends on how it is called: ``select(n_args, keywords)`` picks the rule's key."""
     rule = REGISTRY._rule_for(primal, None)
