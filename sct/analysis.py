@@ -24,7 +24,7 @@ import numpy as np
 
 from . import syntax as S
 from .context import LOCAL, UNRESOLVED, Context
-from .errors import NoRuleError
+from .errors import AliasingError, NoRuleError
 from .rules import REGISTRY, Rule
 
 SCALAR, ARRAY, SEQ, ANY = "scalar", "array", "seq", "any"
@@ -90,6 +90,7 @@ def analyze(ctx: Context, body: list[gast.stmt], wrt: list[str], arg_kinds: dict
         if isinstance(stmt, gast.Assign) or (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)):
             ops[id(stmt)] = classify(ctx, stmt)
     kinds = _infer_kinds(statements, ops, arg_kinds, ctx)
+    _check_augmented(ctx, statements, ops, kinds)
     varied = _varied(statements, ops, set(wrt))
     useful = _useful(statements, ops)
     return Analysis(ops, kinds, varied, useful)
@@ -234,7 +235,7 @@ def _rule_op(ctx, name, primal, args, keywords, node) -> Op:
         bound = rule.signature().bind(*args, **keywords)
     except TypeError as exc:
         raise NoRuleError(f"sct's rule for {rule.name} does not accept this call ({exc})",
-                          ctx.parsed.location(node)) from None
+                          ctx.parsed.location(getattr(node, "lineno", None) and node or ctx.parsed.node)) from None
     for param, value in bound.arguments.items():
         op.bound[param] = S.tuple_(value) if param == rule.varargs else value
     for param in rule.diff_params:
@@ -376,6 +377,25 @@ def _infer_kinds(statements, ops, arg_kinds, ctx) -> dict[str, str]:
         if kinds == before:
             break
     return {n: (k or ANY) for n, k in kinds.items()}
+
+
+def _check_augmented(ctx, statements, ops, kinds) -> None:
+    """``x += e`` on an array that another name shares would change both in Python; sct rebinds x only."""
+    shared = set()
+    for stmt in statements:
+        op = ops.get(id(stmt))
+        if op is not None and op.kind == "copy" and not getattr(stmt, "sct_augassign", False):
+            source = op.operands[0][1].id
+            if source in ctx.user_locals and op.target in ctx.user_locals:
+                shared |= {source, op.target}
+    for stmt in statements:
+        if getattr(stmt, "sct_augassign", False):
+            name = stmt.targets[0].id
+            if name in shared and kinds.get(name) != SCALAR:
+                raise AliasingError(
+                    f"`{name} op= ...` changes an array in place that another variable also names; "
+                    f"sct would compute the other variable's value differently from Python",
+                    ctx.parsed.location(S.origin_of(stmt)), f"write `{name} = {name} + ...` (a new array) instead")
 
 
 # ------------------------------------------------------------------ activity

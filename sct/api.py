@@ -41,6 +41,9 @@ class _Spec:
             signature = inspect.signature(fn)
         except (TypeError, ValueError):
             raise SourceError(f"sct cannot read the signature of {fn!r}") from None
+        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in signature.parameters.values()):
+            from . import fence, parse
+            fence.check(parse.parse_function(fn))  # raises the located refusal
         single = isinstance(wrt, (int, str))
         items = (wrt,) if single else tuple(wrt)
         if not items:

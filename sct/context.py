@@ -23,6 +23,7 @@ class Context:
     namer: Namer
     locals: set[str]
     symbols: dict[str, Any] = field(default_factory=dict)
+    user_locals: frozenset = frozenset()
     _by_id: dict[int, str] = field(default_factory=dict)
 
     @classmethod
@@ -32,7 +33,7 @@ class Context:
         for stmt in fn.body:
             local |= S.stores(stmt)
         every = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
-        return cls(parsed, Namer(every | {fn.name}), local)
+        return cls(parsed, Namer(every | {fn.name}), local, user_locals=frozenset(local))
 
     def symbol(self, obj: Any, preferred: str) -> gast.Name:
         """A Name that the generated code can load to get ``obj``."""

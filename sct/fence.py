@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gast
 
-from .errors import UnsupportedSyntaxError
+from .errors import AliasingError, UnsupportedSyntaxError
 from .parse import Parsed
 
 # node type -> (what to call it, what to do instead)
@@ -53,6 +53,7 @@ def check(parsed: Parsed) -> None:
     for stmt in fn.body:
         for node in gast.walk(stmt):
             _check_node(parsed, node)
+    _check_aliasing(parsed)
 
 
 def _refuse(parsed: Parsed, node: gast.AST, what: str, hint: str | None = None):
@@ -107,3 +108,99 @@ def _check_target(parsed: Parsed, target: gast.AST) -> None:
         _refuse(parsed, target, "an assignment to an attribute (obj.x = ...)",
                 "keep the value in a local variable")
     _refuse(parsed, target, f"an assignment to {type(target).__name__}")
+
+
+# -- in-place writes ----------------------------------------------------------
+# sct tracks derivatives by name.  A write into an array or list (a[i] = v,
+# xs.append(v)) is differentiated correctly only if no other name can see that
+# object: so the written object must be one the function created itself, and it
+# must not be bound to a second name or a view.
+
+_MUTATORS = {"append"}
+_REFUSED_MUTATORS = {"extend", "insert", "pop", "remove", "sort", "reverse", "fill", "resize", "clear",
+                     "setdiag", "put", "itemset", "setfield", "__setitem__", "__iadd__"}
+_VIEWS = {"reshape", "ravel", "transpose", "view", "swapaxes", "squeeze", "expand_dims", "broadcast_to",
+          "moveaxis", "asarray", "asanyarray", "diagonal", "atleast_1d", "atleast_2d", "atleast_3d", "flip",
+          "fliplr", "flipud", "rot90", "real", "imag", "T"}
+
+
+def _mutations(fn: gast.FunctionDef):
+    """(name, node) for every in-place write to a local name."""
+    for node in gast.walk(fn):
+        if isinstance(node, gast.Assign):
+            for target in node.targets:
+                for sub in gast.walk(target):
+                    if isinstance(sub, gast.Subscript) and isinstance(sub.value, gast.Name):
+                        yield sub.value.id, node
+        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Subscript):
+            yield node.target.value.id, node
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and isinstance(node.func.value, gast.Name) \
+                and (node.func.attr in _MUTATORS or node.func.attr in _REFUSED_MUTATORS):
+            yield node.func.value.id, node
+
+
+def _aliases(value: gast.expr, name: str) -> bool:
+    """Could ``value`` be the object ``name`` refers to, or a view of it?"""
+    if isinstance(value, gast.Name):
+        return value.id == name
+    if isinstance(value, gast.Attribute):
+        return value.attr in _VIEWS and _aliases(value.value, name)
+    if isinstance(value, gast.Call):
+        func = value.func
+        if isinstance(func, gast.Attribute) and func.attr in _VIEWS:
+            return _aliases(func.value, name) or any(_aliases(a, name) for a in value.args[:1])
+        return False
+    if isinstance(value, (gast.Tuple, gast.List)):
+        return False
+    if isinstance(value, gast.IfExp):
+        return _aliases(value.body, name) or _aliases(value.orelse, name)
+    return False
+
+
+def _check_aliasing(parsed: Parsed) -> None:
+    fn = parsed.node
+    params = {a.id for a in list(fn.args.posonlyargs) + list(fn.args.args) + list(fn.args.kwonlyargs)}
+    local = set(params)
+    for stmt in fn.body:
+        local |= {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    mutated = {}
+    for name, node in _mutations(fn):
+        if isinstance(node, gast.Call) and node.func.attr in _REFUSED_MUTATORS:
+            _refuse(parsed, node, f"the in-place method `.{node.func.attr}()`",
+                    "build a new list or array instead (xs = xs + [v], np.concatenate, ...)")
+        mutated.setdefault(name, node)
+    for name, node in mutated.items():
+        if name in params:
+            raise AliasingError(
+                f"sct cannot differentiate an in-place write into the argument `{name}`: "
+                f"the caller's object would change", parsed.location(node),
+                f"write into a copy: {name} = {name}.copy() (or list({name})) before changing it")
+    for node in gast.walk(fn):
+        if not isinstance(node, gast.Assign):
+            continue
+        for name in mutated:
+            targets = [t for t in node.targets if isinstance(t, gast.Name)]
+            if _aliases(node.value, name) and any(t.id != name for t in targets):
+                raise AliasingError(
+                    f"`{targets[0].id}` would share memory with `{name}`, which the function writes into; "
+                    f"sct cannot follow a write through two names", parsed.location(node),
+                    f"make an independent copy: {targets[0].id} = {name}.copy()")
+            if any(t.id == name for t in targets) and _aliases_other(node.value, name, local):
+                raise AliasingError(
+                    f"`{name}` is written into but shares memory with another variable", parsed.location(node),
+                    f"start from a fresh copy: {name} = ....copy()")
+
+
+def _aliases_other(value: gast.expr, name: str, local: set[str]) -> bool:
+    """Is ``value`` another local name (or a view of one), so that ``name`` would alias it?"""
+    is_local = lambda node: isinstance(node, gast.Name) and node.id in local
+    if isinstance(value, gast.Name):
+        return value.id != name and value.id in local
+    if isinstance(value, gast.Subscript):
+        return is_local(value.value) and value.value.id != name
+    if isinstance(value, gast.Attribute):
+        return value.attr in _VIEWS and is_local(value.value)
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and value.func.attr in _VIEWS:
+        return is_local(value.func.value) or (bool(value.args) and is_local(value.args[0]))
+    return False

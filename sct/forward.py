@@ -100,14 +100,14 @@ class Forward:
         if op.kind == "rule":
             return self.rule_tangent(stmt, op, active)
         raise NoRuleError(f"sct has no derivative for {op.label or 'this operation'}",
-                          self.ctx.parsed.location(S.origin_of(stmt) or stmt),
+                          self.ctx.parsed.location(S.locate(stmt)),
                           hint="register one with @sct.tangent_rule and @sct.adjoint_rule")
 
     def rule_tangent(self, stmt, op: Op, active) -> gast.expr:
         rule = op.rule
         if rule.expressions("tangent") is None:
             raise NoRuleError(f"sct has no tangent (forward-mode) rule for {rule.name}",
-                              self.ctx.parsed.location(S.origin_of(stmt) or stmt),
+                              self.ctx.parsed.location(S.locate(stmt)),
                               hint="use mode='reverse', or register one with @sct.tangent_rule")
         seeds = {f"d{p}": S.name(self.d(a.id)) for p, a in active}
         seeds.update({f"d{p}": S.const(0.0) for p in rule.diff_params if f"d{p}" not in seeds})

@@ -97,6 +97,7 @@ class _Lowering:
             return value
         name = self.temp()
         self.emit(S.assign(name, value))
+        self.out[-1].sct_expr = node
         return S.name(name)
 
     def value(self, node: gast.expr) -> gast.expr:
@@ -222,8 +223,10 @@ class _Lowering:
         if not S.is_atom(value) and target in S.loads(value):
             temp = self.temp()
             self.emit(S.assign(temp, value))
+            self.out[-1].sct_expr = node
             value = S.name(temp)
         self.emit(S.assign(target, value))
+        self.out[-1].sct_expr = node
 
     def comprehension(self, node, target: str) -> None:
         """``[elt for x in xs if c]`` as a loop appending to ``target``; ``x`` renamed to stay private."""
@@ -279,6 +282,7 @@ class _Lowering:
         target = node.target
         if isinstance(target, gast.Name):
             self.into(S.binop(S.name(target.id), node.op, node.value), target.id)
+            self.out[-1].sct_augassign = True  # `x += e` rebinds here; analysis checks x is not shared
             return
         index = self.index(target.slice)
         current = self.temp()

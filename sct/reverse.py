@@ -206,7 +206,7 @@ class Reverse:
             out += self.call_adjoint(stmt, op, active, g)
         elif active:
             raise NoRuleError(f"sct has no derivative for {op.label or 'this operation'}",
-                              self.ctx.parsed.location(S.origin_of(stmt) or stmt),
+                              self.ctx.parsed.location(S.locate(stmt)),
                               hint="register one with @sct.adjoint_rule (and @sct.tangent_rule for forward mode)")
         if self.overwritten(op.target):
             out.append(S.assign(self.bar(op.target), S.const(0.0)))
@@ -216,7 +216,7 @@ class Reverse:
         rule = op.rule
         if rule.expressions("adjoint") is None:
             raise NoRuleError(f"sct has no adjoint (reverse-mode) rule for {rule.name}",
-                              self.ctx.parsed.location(S.origin_of(stmt) or stmt),
+                              self.ctx.parsed.location(S.locate(stmt)),
                               hint="use mode='forward', or register one with @sct.adjoint_rule")
         out = []
         for p, a in active:

@@ -131,3 +131,11 @@ def substitute(expr: gast.expr, mapping: dict[str, gast.expr]) -> gast.expr:
             return node
 
     return _Sub().visit(clone(expr))
+
+
+def locate(stmt: gast.AST) -> gast.AST:
+    """The most precise user node behind a generated statement (for error messages)."""
+    for candidate in (getattr(stmt, "sct_expr", None), origin_of(stmt), stmt):
+        if candidate is not None and getattr(candidate, "lineno", None) is not None:
+            return candidate
+    return stmt

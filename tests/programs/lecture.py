@@ -1,0 +1,6 @@
+"""The lecture's running example: f(x1, x2) = x1 * x2 + sin(x1)."""
+import math
+
+
+def f(x1, x2):
+    return x1 * x2 + math.sin(x1)

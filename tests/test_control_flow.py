@@ -1,0 +1,98 @@
+"""Every control-flow form, in both modes, against finite differences and the dot-product identity."""
+import math
+
+import pytest
+
+import sct
+from sct.testing import check_dot_product, check_grad
+
+from programs import control_flow as cf
+
+CASES = [
+    (cf.branches, (0.3, 0.7), (0, 1)),
+    (cf.branches, (-2.0, 0.7), (0, 1)),
+    (cf.branches, (-0.5, 0.7), (0, 1)),
+    (cf.loop_range, (0.7,), 0),
+    (cf.loop_break, (0.5,), 0),
+    (cf.loop_continue, (0.5,), 0),
+    (cf.while_loop, (0.5,), 0),
+    (cf.early_return, (2.0,), 0),
+    (cf.early_return, (0.5,), 0),
+    (cf.return_in_loop, (0.5,), 0),
+    (cf.return_in_loop, (0.01,), 0),
+    (cf.newton_sqrt, (2.0,), 0),
+    (cf.swap, (0.5, 1.5), (0, 1)),
+    (cf.lists, (0.7,), 0),
+    (cf.ternary, (0.7,), 0),
+    (cf.ternary, (-0.2,), 0),
+    (cf.calls, (0.3, 0.8), (0, 1)),
+    (cf.rec, (0.9,), 0),
+    (cf.mathy, (1.3, 0.4), (0, 1)),
+    (cf.comp, (0.5,), 0),
+    (cf.chained, (1.0,), 0),
+    (cf.chained, (3.0,), 0),
+    (cf.nested_loops, (0.5,), 0),
+    (cf.augmented, (0.5,), 0),
+    (cf.multiple_returns, (2.0, 1.0), (0, 1)),
+    (cf.multiple_returns, (-2.0, 1.0), (0, 1)),
+    (cf.multiple_returns, (0.5, 1.0), (0, 1)),
+    (cf.while_data, (1.1,), 0),
+    (cf.loop_over_tuple, (0.3,), 0),
+    (cf.enumerate_zip, (0.3, 1.7), (0, 1)),
+    (cf.shadowing, (0.4,), 0),
+    (cf.not_and_or, (0.5,), 0),
+    (cf.not_and_or, (2.0,), 0),
+    (cf.not_and_or, (4.0,), 0),
+    (cf.conditional_expr, (0.5, 0.2), (0, 1)),
+    (cf.conditional_expr, (-0.5, 0.2), (0, 1)),
+    (cf.closure_user, (0.7,), 0),
+    (cf.keyword_calls, (1.1, 0.6), (0, 1)),
+    (cf.mutual, (0.4,), 0),
+    (cf.defaults, (0.9,), 0),
+    (cf.defaults, (0.9, 1.5), (0, 1)),
+    (cf.inactive_branch, (0.9,), 0),
+    (cf.pow_int, (1.3,), 0),
+    (cf.break_in_while, (0.7,), 0),
+    (cf.continue_nested, (0.7,), 0),
+    (cf.list_index_write, (0.7,), 0),
+]
+
+
+@pytest.mark.parametrize("fn, args, wrt", CASES, ids=lambda v: getattr(v, "__name__", None) or str(v))
+def test_matches_finite_differences(fn, args, wrt):
+    check_grad(fn, args, wrt)
+
+
+@pytest.mark.parametrize("fn, args, wrt", CASES, ids=lambda v: getattr(v, "__name__", None) or str(v))
+def test_forward_and_reverse_agree(fn, args, wrt):
+    check_dot_product(fn, args, wrt)
+
+
+def test_newton_iteration_derivative():
+    for a in (0.5, 2.0, 9.0):
+        assert sct.grad(cf.newton_sqrt)(a) == pytest.approx(1 / (2 * math.sqrt(a)), rel=1e-12)
+        assert sct.grad(cf.newton_sqrt, mode="forward")(a) == pytest.approx(1 / (2 * math.sqrt(a)), rel=1e-12)
+
+
+def test_constant_output_has_zero_gradient():
+    assert sct.grad(cf.constant_output)(2.0) == 0.0
+    assert sct.grad(cf.constant_output, mode="forward")(2.0) == 0.0
+
+
+def test_int_argument_is_differentiated_as_float():
+    assert sct.grad(cf.int_arg)(3) == pytest.approx(6.0)
+    assert isinstance(sct.grad(cf.int_arg)(3), float)
+    assert sct.grad(cf.int_arg, mode="forward")(3) == pytest.approx(6.0)
+
+
+def test_keywords_and_defaults_pass_through():
+    g = sct.grad(cf.defaults, wrt=("x", "y"))
+    gx, gy = g(0.9, y=1.5, n=2)
+    assert gx == pytest.approx(1.5 ** 2)
+    assert gy == pytest.approx(0.9 * 2 * 1.5)
+
+
+def test_recursion():
+    # fact(x, 4) = x**4
+    assert sct.grad(cf.rec)(0.9) == pytest.approx(4 * 0.9 ** 3)
+    assert sct.grad(cf.rec, mode="forward")(0.9) == pytest.approx(4 * 0.9 ** 3)
