@@ -9,6 +9,7 @@ itself) refers to the program under construction by name.
 from __future__ import annotations
 
 import inspect
+import os
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from .analysis import analyze, kind_of_value
 from .context import Context, param_names
 from .forward import Forward
 from .normalize import normalize
-from .optimize import drop_dead, sink_zeros
+from .optimize import drop_dead, propagate_copies, sink_zeros
 from .parse import parse_function
 from .reverse import Reverse
 from . import runtime
@@ -153,7 +154,7 @@ def _callee(ctx: Context):
 def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
     parsed = ctx.parsed
     params = ", ".join(param_names(parsed.node))
-    where = f"{parsed.filename}:{parsed.node.lineno}"
+    where = f"{os.path.basename(parsed.filename)}:{parsed.node.lineno}"
     wrt = ", ".join(derived.wrt) or "nothing"
     kinds = ", ".join(f"{p} {k}" for p, k in derived.kinds if k != "any")
     lines = []
@@ -185,6 +186,7 @@ def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     final = S.ret(S.tuple_(results))
     adders = {n for n, obj in ctx.symbols.items() if obj is runtime.add}
     backward = sink_zeros(program.adjoint_inits + program.backward + [final], adjoint_names, adders)
+    backward = propagate_copies(backward, adjoint_names)
     backward, _ = drop_dead(backward, adjoint_names, set())
     forward = codegen.annotate(program.prologue + program.forward, ctx.parsed)
     return (_header(ctx, derived) + [codegen.comment("-- forward sweep")] + forward

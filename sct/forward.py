@@ -114,8 +114,14 @@ class Forward:
         total = None
         for p, _ in active:
             term = rule_expression(self.ctx, self.an, op, "tangent", rule.diff_params.index(p), seeds, op.target)
-            if term is not None:
-                total = term if total is None else S.add(total, term)
+            if term is None:
+                continue
+            if total is None:
+                total = term
+            elif isinstance(term, gast.UnaryOp) and isinstance(term.op, gast.USub):
+                total = S.binop(total, gast.Sub(), term.operand)  # a + -b reads a - b
+            else:
+                total = S.add(total, term)
         if total is None:
             return self.zero_like(S.name(op.target))
         covered = len(active) == len([p for p in rule.diff_params if p in op.bound])

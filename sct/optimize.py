@@ -24,9 +24,9 @@ def _is_zero(node) -> bool:
 
 def _simplify_add(node: gast.expr, adders: set[str]) -> gast.expr:
     """``0.0 + e`` -> ``e``; ``add(0.0, e)`` -> ``e`` (``adders``: the names bound to runtime ``add``)."""
-    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Add):
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Sub)):
         if _is_zero(node.left):
-            return node.right
+            return node.right if isinstance(node.op, gast.Add) else gast.UnaryOp(op=gast.USub(), operand=node.right)
         if _is_zero(node.right):
             return node.left
     if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in adders \
@@ -35,16 +35,23 @@ def _simplify_add(node: gast.expr, adders: set[str]) -> gast.expr:
     return node
 
 
-def sink_zeros(stmts: list[gast.stmt], names: set[str], adders: set[str] = frozenset(), top: bool = True) -> list[gast.stmt]:
+def sink_zeros(stmts: list[gast.stmt], names: set[str], adders: set[str] = frozenset(),
+               top: bool = True) -> list[gast.stmt]:
     """Defer ``n = 0.0`` for ``n`` in ``names`` until ``n`` is read; fold it into the first use."""
-    pending: set[str] = set()
+    out, pending = _sink(stmts, names, adders, set())
+    if not top:
+        out += _zeros(pending)
+    return out
+
+
+def _zeros(which) -> list[gast.stmt]:
+    return [S.with_origin(S.assign(n, S.const(0.0)), None) for n in sorted(which)]
+
+
+def _sink(stmts, names, adders, pending: set[str]) -> tuple[list[gast.stmt], set[str]]:
+    """Sink zeros through ``stmts``, starting with ``pending`` known to be zero; returns (stmts, still zero)."""
+    pending = set(pending)
     out: list[gast.stmt] = []
-
-    def materialize(which):
-        for n in sorted(which):
-            out.append(S.with_origin(S.assign(n, S.const(0.0)), None))
-        pending.difference_update(which)
-
     for stmt in stmts:
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name):
             target = stmt.targets[0].id
@@ -57,20 +64,37 @@ def sink_zeros(stmts: list[gast.stmt], names: set[str], adders: set[str] = froze
                 stmt.value = _simplify_add(S.substitute(stmt.value, {n: S.const(0.0) for n in used}), adders)
             pending.discard(target)
             out.append(stmt)
-            continue
-        if isinstance(stmt, (gast.If, gast.For, gast.While)):
+        elif isinstance(stmt, (gast.For, gast.While)):
+            out += _sink_loop(stmt, names, adders, pending)
+        elif isinstance(stmt, gast.If):
             touched = set(S.names_in(stmt)) & pending
-            materialize(touched)
-            stmt.body = sink_zeros(stmt.body, names, adders, top=False)
-            stmt.orelse = sink_zeros(stmt.orelse, names, adders, top=False)
+            body, zb = _sink(stmt.body, names, adders, touched)
+            orelse, zo = _sink(stmt.orelse, names, adders, touched)
+            stmt.body = body + _zeros(zb - zo)        # zero on one path only: write it there
+            stmt.orelse = orelse + _zeros(zo - zb)
+            pending = (pending - touched) | (zb & zo)
             out.append(stmt)
-            continue
-        touched = set(S.names_in(stmt)) & pending
-        materialize(touched)
-        out.append(stmt)
-    if not top:
-        materialize(set(pending))
-    return out
+        else:
+            touched = set(S.names_in(stmt)) & pending
+            out += _zeros(touched)
+            pending -= touched
+            out.append(stmt)
+    return out, pending
+
+
+def _sink_loop(stmt, names, adders, pending: set[str]) -> list[gast.stmt]:
+    """A name zero before the loop and again at the end of every iteration stays implicit throughout."""
+    touched = set(S.names_in(stmt)) & pending
+    candidates = set(touched)
+    while True:
+        body, still = _sink(S.clone(stmt.body), names, adders, candidates)
+        if candidates <= still:
+            break
+        candidates &= still
+    stmt.body = body + _zeros(still - candidates)
+    before = _zeros(touched - candidates)
+    pending -= touched - candidates
+    return before + [stmt]
 
 
 def drop_dead(stmts: list[gast.stmt], names: set[str], live_after: set[str]) -> tuple[list[gast.stmt], set[str]]:
@@ -80,7 +104,7 @@ def drop_dead(stmts: list[gast.stmt], names: set[str], live_after: set[str]) -> 
     for stmt in reversed(stmts):
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name):
             target = stmt.targets[0].id
-            if target in names and target not in live and not _has_call(stmt.value, "pop"):
+            if target in names and target not in live and not _has_call(stmt.value):
                 continue
             live.discard(target)
             live |= S.loads(stmt)
@@ -106,6 +130,37 @@ def drop_dead(stmts: list[gast.stmt], names: set[str], live_after: set[str]) -> 
     return list(reversed(out)), live
 
 
-def _has_call(node, attr: str) -> bool:
-    return any(isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and n.func.attr == attr
-               for n in gast.walk(node))
+def _has_call(node) -> bool:
+    """Calls may have effects (a tape pop, a user function): such assignments are kept."""
+    return any(isinstance(n, gast.Call) for n in gast.walk(node))
+
+
+def propagate_copies(stmts: list[gast.stmt], names: set[str]) -> list[gast.stmt]:
+    """After ``a = b`` (both derivative names), read ``b`` where ``a`` is read, until either changes.
+
+    Works within each straight-line block; ``drop_dead`` then removes copies nobody reads.
+    """
+    out: list[gast.stmt] = []
+    copies: dict[str, str] = {}  # a -> b
+    for stmt in stmts:
+        if isinstance(stmt, (gast.If, gast.For, gast.While)):
+            copies.clear()
+            stmt.body = propagate_copies(stmt.body, names)
+            stmt.orelse = propagate_copies(stmt.orelse, names)
+            out.append(stmt)
+            continue
+        if copies and isinstance(stmt, gast.Assign):
+            stmt.value = S.substitute(stmt.value, {a: S.name(b) for a, b in copies.items()})
+        elif copies:
+            stmt = S.substitute_stmt(stmt, {a: S.name(b) for a, b in copies.items()})
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Name) \
+                and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == stmt.value.id:
+            continue  # x = x
+        assigned = S.stores(stmt)
+        copies = {a: b for a, b in copies.items() if a not in assigned and b not in assigned}
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
+                and isinstance(stmt.value, gast.Name) and stmt.targets[0].id in names and stmt.value.id in names \
+                and stmt.targets[0].id != stmt.value.id:
+            copies[stmt.targets[0].id] = stmt.value.id
+        out.append(stmt)
+    return out

@@ -66,13 +66,17 @@ class Reverse:
     def tape_name(self) -> str:
         if self.tape is None:
             self.tape = self.ctx.namer.fresh("tape")
+            self.push_name = self.ctx.namer.fresh("push")
+            self.pop_name = self.ctx.namer.fresh("pop")
         return self.tape
 
     def push(self, value: gast.expr) -> gast.stmt:
-        return S.expr_stmt(S.call(S.attr(S.name(self.tape_name()), "append"), [value]))
+        self.tape_name()
+        return S.expr_stmt(S.call(S.name(self.push_name), [value]))
 
     def pop_into(self, target: gast.expr) -> gast.stmt:
-        return S.assign(target, S.call(S.attr(S.name(self.tape_name()), "pop")))
+        self.tape_name()
+        return S.assign(target, S.call(S.name(self.pop_name)))
 
     # -- driver --------------------------------------------------------------
     def run(self, body: list[gast.stmt]) -> ReverseProgram:
@@ -92,8 +96,10 @@ class Reverse:
         forward, backward = self.block(body, depth=0)
         value = S.name(self.value_name) if self.value_name else returns[0].value
         prologue = []
-        if self.tape is not None:
+        if self.tape is not None:  # the tape is a list; push and pop are its bound methods
             prologue.append(S.assign(self.tape, gast.List(elts=[], ctx=gast.Load())))
+            prologue.append(S.assign(S.tuple_([S.store(self.push_name), S.store(self.pop_name)], gast.Store),
+                                     S.tuple_([S.attr(S.name(self.tape), "append"), S.attr(S.name(self.tape), "pop")])))
         for name in sorted(self._needs_init(), key=self._first_order):
             prologue.append(S.assign(name, S.const(None)))
         inits = [S.assign(self.bar(n), S.const(0.0)) for n in self._active_in_order(body)]
@@ -178,6 +184,8 @@ class Reverse:
         bar = self.bar(atom.id)
         if self.an.kind(atom) == ANY or is_seq(self.an.kind(atom)):
             value = S.call(self.ctx.symbol(runtime.add, "add"), [S.name(bar), contribution])
+        elif isinstance(contribution, gast.UnaryOp) and isinstance(contribution.op, gast.USub):
+            value = S.binop(S.name(bar), gast.Sub(), contribution.operand)  # x̄ + -e reads x̄ - e
         else:
             value = S.add(S.name(bar), contribution)
         return [S.assign(bar, value)]

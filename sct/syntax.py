@@ -133,6 +133,11 @@ def substitute(expr: gast.expr, mapping: dict[str, gast.expr]) -> gast.expr:
     return _Sub().visit(clone(expr))
 
 
+def substitute_stmt(stmt: gast.stmt, mapping: dict[str, gast.expr]) -> gast.stmt:
+    """``substitute`` applied to every loaded name of a simple statement."""
+    return substitute(stmt, mapping)
+
+
 def locate(stmt: gast.AST) -> gast.AST:
     """The most precise user node behind a generated statement (for error messages)."""
     for candidate in (getattr(stmt, "sct_expr", None), origin_of(stmt), stmt):

@@ -45,11 +45,11 @@ def mul(dx, dy, ans, x, y):
 
 @adjoint_rule(operator.truediv, name="/")
 def truediv(g, ans, x, y):
-    return unbroadcast(g / y, x), unbroadcast(-g * ans / y, y)
+    return unbroadcast(g / y, x), unbroadcast(-(g * ans / y), y)
 
 @tangent_rule(operator.truediv, name="/")
 def truediv(dx, dy, ans, x, y):
-    return dx / y, -dy * ans / y
+    return dx / y, -(dy * ans / y)
 
 
 @adjoint_rule(operator.pow, name="**")

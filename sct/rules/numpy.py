@@ -280,6 +280,32 @@ def rad2deg(dx, ans, x):
 alias(np.radians, np.deg2rad)
 alias(np.degrees, np.rad2deg)
 
+
+def _sinc_slope(x):
+    """d sinc(x)/dx = (cos(πx) - sinc(x)) / x, which is 0 at x = 0."""
+    x = np.asarray(x, dtype=float)
+    safe = np.where(x == 0.0, 1.0, x)
+    return np.where(x == 0.0, 0.0, (np.cos(np.pi * x) - np.sinc(x)) / safe)
+
+@adjoint_rule(np.sinc)
+def sinc(g, ans, x):
+    return g * _sinc_slope(x)
+
+@tangent_rule(np.sinc)
+def sinc(dx, ans, x):
+    return dx * _sinc_slope(x)
+
+
+@adjoint_rule(np.real)
+def real(g, ans, val):
+    return g
+
+@tangent_rule(np.real)
+def real(dval, ans, val):
+    return dval
+
+alias(np.conjugate, np.real, name="np.conjugate")
+
 # ---------------------------------------------------------------- elementwise binary
 
 alias(np.add, operator.add, name="np.add")
@@ -288,6 +314,15 @@ alias(np.multiply, operator.mul, name="np.multiply")
 alias(np.divide, operator.truediv, name="np.divide")
 alias(np.power, operator.pow, name="np.power")
 alias(np.mod, operator.mod, name="np.mod")
+
+
+@adjoint_rule(np.fmod)
+def fmod(g, ans, x1, x2):
+    return unbroadcast(g, x1), unbroadcast(-g * np.trunc(x1 / x2), x2)
+
+@tangent_rule(np.fmod, expand=True)
+def fmod(dx1, dx2, ans, x1, x2):
+    return dx1, -dx2 * np.trunc(x1 / x2)
 
 
 @adjoint_rule(np.float_power)
@@ -445,13 +480,36 @@ if np.amax is not np.max:
     alias(np.amin, np.min)
 
 
+def _reduced_axes(ndim, axis):
+    """The axes a reduction over ``axis`` removes, as non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    return tuple(sorted(int(a) % ndim for a in axes))
+
+def _others_product(a, axis):
+    """For each element of ``a``, the product of the *other* elements of its reduction group.
+
+    Exclusive products from both ends, so zeros in ``a`` are handled exactly.
+    """
+    a = np.asarray(a, dtype=float)
+    axes = _reduced_axes(a.ndim, axis)
+    kept = tuple(i for i in range(a.ndim) if i not in axes)
+    moved = np.transpose(a, kept + axes)
+    flat = np.reshape(moved, tuple(a.shape[i] for i in kept) + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,))
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.flip(np.cumprod(np.concatenate([ones, np.flip(flat, -1)[..., :-1]], axis=-1), axis=-1), -1)
+    out = np.reshape(before * after, moved.shape)
+    return np.transpose(out, np.argsort(kept + axes))
+
 @adjoint_rule(np.prod)
 def prod(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-    return unreduce(g * ans, a, axis, keepdims) / a
+    return unreduce(g, a, axis, keepdims) * _others_product(a, axis)
 
 @tangent_rule(np.prod)
 def prod(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-    return np.sum(da * unreduce(ans, a, axis, keepdims) / a, axis=axis, keepdims=keepdims)
+    return np.sum(da * _others_product(a, axis), axis=axis, keepdims=keepdims)
 
 
 @adjoint_rule(np.var)
@@ -485,6 +543,78 @@ def cumsum(g, ans, a, axis=None, dtype=None, out=None):
 def cumsum(da, ans, a, axis=None, dtype=None, out=None):
     return np.cumsum(da, axis=axis)
 
+
+def _cumprod_adjoint(g, ans, a, axis):
+    """ā of ``ans = cumprod(a, axis)``: āᵢ = Σ_{j≥i} ḡⱼ ∏_{k≤j, k≠i} aₖ."""
+    a = np.asarray(a, dtype=float)
+    if axis is None:
+        return np.reshape(_cumprod_adjoint(g, ans, np.ravel(a), 0), np.shape(a))
+    if np.all(a != 0.0):  # the reversed cumulative sum of ḡ·ans, divided by a
+        return np.flip(np.cumsum(np.flip(g * ans, axis), axis), axis) / a
+    a_last, g_last = np.moveaxis(a, axis, -1), np.moveaxis(np.broadcast_to(g, np.shape(ans)), axis, -1)
+    out = np.zeros(a_last.shape)
+    for i in range(a_last.shape[-1]):  # exact at zeros: drop aᵢ from the running product
+        without = a_last.copy()
+        without[..., i] = 1.0
+        out[..., i] = np.sum((g_last * np.cumprod(without, axis=-1))[..., i:], axis=-1)
+    return np.moveaxis(out, -1, axis)
+
+def _cumprod_tangent(da, ans, a, axis):
+    """d(cumprod(a)) = Σ_{i≤j} daᵢ ∏_{k≤j, k≠i} aₖ (the transpose of the adjoint)."""
+    a = np.asarray(a, dtype=float)
+    if axis is None:
+        return _cumprod_tangent(np.ravel(da), ans, np.ravel(a), 0)
+    if np.all(a != 0.0):
+        return ans * np.cumsum(da / a, axis=axis)
+    a_last, da_last = np.moveaxis(a, axis, -1), np.moveaxis(np.broadcast_to(da, a.shape), axis, -1)
+    out = np.zeros(a_last.shape)
+    for i in range(a_last.shape[-1]):
+        without = a_last.copy()
+        without[..., i] = 1.0
+        term = da_last[..., i:i + 1] * np.cumprod(without, axis=-1)
+        out[..., i:] += term[..., i:]
+    return np.moveaxis(out, -1, axis)
+
+@adjoint_rule(np.cumprod)
+def cumprod(g, ans, a, axis=None, dtype=None, out=None):
+    return _cumprod_adjoint(g, ans, a, axis)
+
+@tangent_rule(np.cumprod)
+def cumprod(da, ans, a, axis=None, dtype=None, out=None):
+    return _cumprod_tangent(da, ans, a, axis)
+
+
+def _diagonal_adjoint(g, a, offset, axis1, axis2):
+    """ā of ``np.diagonal(a, offset, axis1, axis2)``: g written on that diagonal of zeros."""
+    shape = np.shape(a)
+    ndim = len(shape)
+    axis1, axis2 = axis1 % ndim, axis2 % ndim
+    rest = tuple(n for i, n in enumerate(shape) if i not in (axis1, axis2))
+    out = np.zeros(rest + (shape[axis1], shape[axis2]))
+    n = np.shape(g)[-1] if np.ndim(g) else 0
+    rows = np.arange(n) + max(-offset, 0)
+    cols = np.arange(n) + max(offset, 0)
+    out[..., rows, cols] = g
+    return np.moveaxis(out, (-2, -1), (axis1, axis2))
+
+@adjoint_rule(np.diagonal)
+def diagonal(g, ans, a, offset=0, axis1=0, axis2=1):
+    return _diagonal_adjoint(g, a, offset, axis1, axis2)
+
+@tangent_rule(np.diagonal)
+def diagonal(da, ans, a, offset=0, axis1=0, axis2=1):
+    return np.diagonal(da, offset, axis1, axis2)
+
+
+@adjoint_rule(np.trace)
+def trace(g, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    return _diagonal_adjoint(np.multiply.outer(g, np.ones(np.shape(np.diagonal(a, offset, axis1, axis2))[-1])),
+                             a, offset, axis1, axis2)
+
+@tangent_rule(np.trace)
+def trace(da, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    return np.trace(da, offset, axis1, axis2)
+
 # ---------------------------------------------------------------- contractions
 
 def _matmul_adjoint(g, x, y, which):
@@ -515,12 +645,52 @@ def matmul(dx1, dx2, ans, x1, x2):
 alias(operator.matmul, np.matmul, name="@")
 
 
+def _tensordot_axes(a, b, axes):
+    """``axes`` of ``np.tensordot(a, b, axes)`` as two lists of non-negative axes."""
+    na, nb = np.ndim(a), np.ndim(b)
+    if np.ndim(axes) == 0:
+        n = int(axes)
+        return list(range(na - n, na)), list(range(n))
+    xa, xb = axes
+    xa = [xa] if np.ndim(xa) == 0 else list(xa)
+    xb = [xb] if np.ndim(xb) == 0 else list(xb)
+    return [int(i) % na for i in xa], [int(i) % nb for i in xb]
+
+def _tensordot_adjoint(g, a, b, axes, which):
+    """ā (which=0) or b̄ (which=1) of ``ans = np.tensordot(a, b, axes)``.
+
+    ans's axes are a's free axes then b's free axes; ā contracts g with b over
+    b's free axes and b̄ contracts a with g over a's free axes; a transpose puts
+    the surviving axes back in the operand's order.
+    """
+    xa, xb = _tensordot_axes(a, b, axes)
+    free_a = [i for i in range(np.ndim(a)) if i not in xa]
+    free_b = [i for i in range(np.ndim(b)) if i not in xb]
+    g_a = list(range(len(free_a)))                      # g's axes that belong to a
+    g_b = list(range(len(free_a), len(free_a) + len(free_b)))
+    if which == 0:
+        out = np.tensordot(g, b, (g_b, free_b))         # axes: free_a, then b's contracted in b's order
+        order = free_a + [xa[xb.index(j)] for j in sorted(xb)]
+    else:
+        out = np.tensordot(a, g, (free_a, g_a))         # axes: a's contracted in a's order, then free_b
+        order = [xb[xa.index(i)] for i in sorted(xa)] + free_b
+    return np.transpose(out, np.argsort(order)) if order else out
+
+@adjoint_rule(np.tensordot)
+def tensordot(g, ans, a, b, axes=2):
+    return _tensordot_adjoint(g, a, b, axes, 0), _tensordot_adjoint(g, a, b, axes, 1)
+
+@tangent_rule(np.tensordot)
+def tensordot(da, db, ans, a, b, axes=2):
+    return np.tensordot(da, b, axes), np.tensordot(a, db, axes)
+
+
 def _dot_adjoint(g, a, b, which):
+    """ā or b̄ of ``np.dot(a, b)``: a product with a number, or a contraction of a's last axis
+    with b's second-to-last (its only one when b is 1-D)."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * (b if which == 0 else a), a if which == 0 else b)
-    if np.ndim(a) > 2 or np.ndim(b) > 2:
-        raise NotImplementedError("sct differentiates np.dot for operands of at most 2 dimensions; use np.matmul")
-    return _matmul_adjoint(g, a, b, which)
+    return _tensordot_adjoint(g, a, b, ([np.ndim(a) - 1], [max(np.ndim(b) - 2, 0)]), which)
 
 @adjoint_rule(np.dot)
 def dot(g, ans, a, b, out=None):
@@ -531,15 +701,28 @@ def dot(da, db, ans, a, b, out=None):
     return np.dot(da, b), np.dot(a, db)
 
 
+def _inner_adjoint(g, a, b, which):
+    """ā or b̄ of ``np.inner(a, b)``: a contraction over the last axis of both."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * (b if which == 0 else a), a if which == 0 else b)
+    return _tensordot_adjoint(g, a, b, ([np.ndim(a) - 1], [np.ndim(b) - 1]), which)
+
 @adjoint_rule(np.inner)
 def inner(g, ans, a, b):
-    return (np.tensordot(g, b, (list(range(np.ndim(a) - 1, np.ndim(g))), list(range(np.ndim(b) - 1)))),
-            np.moveaxis(np.tensordot(g, a, (list(range(np.ndim(a) - 1)), list(range(np.ndim(a) - 1)))), 0, -1)
-            if np.ndim(a) and np.ndim(b) else unbroadcast(g * a, b))
+    return _inner_adjoint(g, a, b, 0), _inner_adjoint(g, a, b, 1)
 
 @tangent_rule(np.inner)
 def inner(da, db, ans, a, b):
     return np.inner(da, b), np.inner(a, db)
+
+
+@adjoint_rule(np.vdot)
+def vdot(g, ans, a, b):
+    return g * np.reshape(b, np.shape(a)), g * np.reshape(a, np.shape(b))
+
+@tangent_rule(np.vdot)
+def vdot(da, db, ans, a, b):
+    return np.vdot(da, b), np.vdot(a, db)
 
 
 @adjoint_rule(np.outer)
@@ -551,29 +734,71 @@ def outer(da, db, ans, a, b):
     return np.outer(da, b), np.outer(a, db)
 
 
+def _kron_adjoint(g, a, b, which):
+    """ā or b̄ of ``np.kron(a, b)``: view g with a's and b's axes interleaved, then contract."""
+    nd = max(np.ndim(a), np.ndim(b))
+    sa = (1,) * (nd - np.ndim(a)) + np.shape(a)
+    sb = (1,) * (nd - np.ndim(b)) + np.shape(b)
+    blocks = np.reshape(g, [n for pair in zip(sa, sb) for n in pair])   # (a0, b0, a1, b1, ...)
+    a_axes = tuple(range(0, 2 * nd, 2))
+    b_axes = tuple(range(1, 2 * nd, 2))
+    if which == 0:
+        out = np.sum(blocks * np.reshape(b, [n for pair in zip((1,) * nd, sb) for n in pair]), axis=b_axes)
+        return np.reshape(out, np.shape(a))
+    out = np.sum(blocks * np.reshape(a, [n for pair in zip(sa, (1,) * nd) for n in pair]), axis=a_axes)
+    return np.reshape(out, np.shape(b))
+
+@adjoint_rule(np.kron)
+def kron(g, ans, a, b):
+    return _kron_adjoint(g, a, b, 0), _kron_adjoint(g, a, b, 1)
+
+@tangent_rule(np.kron)
+def kron(da, db, ans, a, b):
+    return np.kron(da, b), np.kron(a, db)
+
+
 def _einsum_parts(subscripts, n):
-    inputs, output = subscripts.replace(" ", "").split("->")
+    """The operand terms and the output term of an einsum specification (implicit output filled in)."""
+    spec = subscripts.replace(" ", "")
+    if "." in spec:
+        raise NotImplementedError("sct differentiates np.einsum without ellipsis ('...'); name every axis")
+    if "->" in spec:
+        inputs, output = spec.split("->")
+    else:  # implicit mode: the letters used once, in alphabetical order
+        inputs = spec
+        letters = inputs.replace(",", "")
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     parts = inputs.split(",")
-    if len(parts) != n or "." in subscripts:
-        raise NotImplementedError("sct differentiates np.einsum with explicit subscripts ('ij,jk->ik'), "
-                                  "one term per operand and no ellipsis")
+    if len(parts) != n:
+        raise NotImplementedError(f"np.einsum('{subscripts}') names {len(parts)} operands but was given {n}")
     return parts, output
 
 def _einsum_adjoint(g, subscripts, operands, which):
-    """The adjoint of one operand of an einsum: the seed contracted with the other operands."""
+    """The adjoint of one operand of an einsum: the seed contracted with the other operands.
+
+    Letters of the operand that appear nowhere else are summed out of it alone, so
+    the seed is spread along them; a letter repeated in the operand ('ii') reads a
+    diagonal, so the seed is written back on that diagonal.
+    """
     parts, output = _einsum_parts(subscripts, len(operands))
     target = parts[which]
-    if len(set(target)) != len(target):
-        raise NotImplementedError(f"sct cannot differentiate np.einsum with a repeated index in '{target}'")
+    shape = np.shape(operands[which])
+    size = dict(zip(target, shape))
     others = [(p, op) for i, (p, op) in enumerate(zip(parts, operands)) if i != which]
     present = set(output).union(*[set(p) for p, _ in others])
-    kept = "".join(c for c in target if c in present)
+    unique = "".join(dict.fromkeys(target))
+    kept = "".join(c for c in unique if c in present)
     spec = ",".join([output] + [p for p, _ in others]) + "->" + kept
     out = np.einsum(spec, g, *[op for _, op in others])
-    if kept != target:  # an index summed out of this operand alone: spread the seed along it
-        shape = np.shape(operands[which])
-        out = np.broadcast_to(np.expand_dims(out, tuple(i for i, c in enumerate(target) if c not in present)), shape)
-    return out
+    if kept != unique:  # spread along the letters summed out of this operand alone
+        out = np.expand_dims(out, tuple(i for i, c in enumerate(unique) if c not in present))
+        out = np.broadcast_to(out, tuple(size[c] for c in unique))
+    if unique == target:
+        return out
+    full = np.zeros(shape)
+    grids = np.ix_(*[np.arange(size[c]) for c in unique])
+    full[tuple(grids[unique.index(c)] for c in target)] = out
+    return full
 
 def einsum1(subscripts, a):
     return np.einsum(subscripts, a)
@@ -721,18 +946,59 @@ def broadcast_to(darray, ans, array, shape):
     return np.broadcast_to(darray, shape)
 
 
-def _split_like(g, arrays, axis):
-    """Pieces of ``g`` shaped like the joined ``arrays`` (the adjoint of concatenate)."""
-    sizes = [np.shape(a)[axis] for a in arrays]
-    return np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+def _join_adjoint(g, arrays, axis, prepare=np.asarray):
+    """Pieces of ``g`` shaped like ``arrays``, which were joined along ``axis`` after ``prepare``
+    (the adjoint of concatenate, hstack, vstack, column_stack)."""
+    prepared = [prepare(a) for a in arrays]
+    if axis is None:
+        sizes = [np.size(a) for a in prepared]
+        pieces = np.split(np.ravel(g), np.cumsum(sizes)[:-1])
+    else:
+        sizes = [np.shape(a)[axis] for a in prepared]
+        pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    return [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays)]
 
 @adjoint_rule(np.concatenate)
 def concatenate(g, ans, arrays, axis=0):
-    return _split_like(g, arrays, axis)
+    return _join_adjoint(g, arrays, axis)
 
 @tangent_rule(np.concatenate)
 def concatenate(darrays, ans, arrays, axis=0):
     return np.concatenate(darrays, axis)
+
+
+def _hstack_axis(arrays):
+    return 0 if np.ndim(arrays[0]) <= 1 else 1
+
+@adjoint_rule(np.hstack)
+def hstack(g, ans, tup):
+    return _join_adjoint(g, tup, _hstack_axis(tup), np.atleast_1d)
+
+@tangent_rule(np.hstack)
+def hstack(dtup, ans, tup):
+    return np.hstack(dtup)
+
+
+@adjoint_rule(np.vstack)
+def vstack(g, ans, tup):
+    return _join_adjoint(g, tup, 0, np.atleast_2d)
+
+@tangent_rule(np.vstack)
+def vstack(dtup, ans, tup):
+    return np.vstack(dtup)
+
+
+def _as_column(a):
+    a = np.asarray(a)
+    return a[:, None] if a.ndim < 2 else a
+
+@adjoint_rule(np.column_stack)
+def column_stack(g, ans, tup):
+    return _join_adjoint(g, tup, 1, _as_column)
+
+@tangent_rule(np.column_stack)
+def column_stack(dtup, ans, tup):
+    return np.column_stack(dtup)
 
 
 def _unstack(g, arrays, axis):
@@ -746,6 +1012,185 @@ def stack(g, ans, arrays, axis=0):
 @tangent_rule(np.stack)
 def stack(darrays, ans, arrays, axis=0):
     return np.stack(darrays, axis)
+
+
+def _split_adjoint(g, ans, axis):
+    """The adjoint of a split: the pieces' adjoints joined again (zeros for pieces nobody used)."""
+    if isinstance(g, float) and g == 0.0:
+        g = [0.0] * len(ans)
+    pieces = [np.zeros(np.shape(p)) if isinstance(gi, float) and gi == 0.0 else np.broadcast_to(gi, np.shape(p))
+              for gi, p in zip(g, ans)]
+    return np.concatenate(pieces, axis=axis)
+
+@adjoint_rule(np.split)
+def split(g, ans, ary, indices_or_sections, axis=0):
+    return _split_adjoint(g, ans, axis)
+
+@tangent_rule(np.split)
+def split(dary, ans, ary, indices_or_sections, axis=0):
+    return np.split(dary, indices_or_sections, axis)
+
+
+@adjoint_rule(np.array_split)
+def array_split(g, ans, ary, indices_or_sections, axis=0):
+    return _split_adjoint(g, ans, axis)
+
+@tangent_rule(np.array_split)
+def array_split(dary, ans, ary, indices_or_sections, axis=0):
+    return np.array_split(dary, indices_or_sections, axis)
+
+
+@adjoint_rule(np.hsplit)
+def hsplit(g, ans, ary, indices_or_sections):
+    return _split_adjoint(g, ans, 0 if np.ndim(ary) == 1 else 1)
+
+@tangent_rule(np.hsplit)
+def hsplit(dary, ans, ary, indices_or_sections):
+    return np.hsplit(dary, indices_or_sections)
+
+
+@adjoint_rule(np.vsplit)
+def vsplit(g, ans, ary, indices_or_sections):
+    return _split_adjoint(g, ans, 0)
+
+@tangent_rule(np.vsplit)
+def vsplit(dary, ans, ary, indices_or_sections):
+    return np.vsplit(dary, indices_or_sections)
+
+
+def _tile_adjoint(g, a, reps):
+    """ā of ``np.tile(a, reps)``: g viewed as (r0, s0, r1, s1, ...) blocks, summed over the copies."""
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    nd = max(np.ndim(a), len(reps))
+    shape = (1,) * (nd - np.ndim(a)) + np.shape(a)
+    reps = (1,) * (nd - len(reps)) + reps
+    blocks = np.reshape(g, [n for pair in zip(reps, shape) for n in pair])
+    return np.reshape(np.sum(blocks, axis=tuple(range(0, 2 * nd, 2))), np.shape(a))
+
+@adjoint_rule(np.tile)
+def tile(g, ans, A, reps):
+    return _tile_adjoint(g, A, reps)
+
+@tangent_rule(np.tile)
+def tile(dA, ans, A, reps):
+    return np.tile(dA, reps)
+
+
+def _repeat_adjoint(g, a, repeats, axis):
+    """ā of ``np.repeat(a, repeats, axis)``: each element collects the seeds of its copies."""
+    if axis is None:
+        return np.reshape(_repeat_adjoint(g, np.ravel(a), repeats, 0), np.shape(a))
+    n = np.shape(a)[axis]
+    source = np.repeat(np.arange(n), repeats)
+    moved = np.moveaxis(np.asarray(g), axis, 0)
+    out = np.zeros((n,) + moved.shape[1:])
+    np.add.at(out, source, moved)
+    return np.moveaxis(out, 0, axis)
+
+@adjoint_rule(np.repeat)
+def repeat(g, ans, a, repeats, axis=None):
+    return _repeat_adjoint(g, a, repeats, axis)
+
+@tangent_rule(np.repeat)
+def repeat(da, ans, a, repeats, axis=None):
+    return np.repeat(da, repeats, axis)
+
+
+@adjoint_rule(np.flip)
+def flip(g, ans, m, axis=None):
+    return np.flip(g, axis)
+
+@tangent_rule(np.flip)
+def flip(dm, ans, m, axis=None):
+    return np.flip(dm, axis)
+
+
+@adjoint_rule(np.fliplr)
+def fliplr(g, ans, m):
+    return np.fliplr(g)
+
+@tangent_rule(np.fliplr)
+def fliplr(dm, ans, m):
+    return np.fliplr(dm)
+
+
+@adjoint_rule(np.flipud)
+def flipud(g, ans, m):
+    return np.flipud(g)
+
+@tangent_rule(np.flipud)
+def flipud(dm, ans, m):
+    return np.flipud(dm)
+
+
+@adjoint_rule(np.roll)
+def roll(g, ans, a, shift, axis=None):
+    return np.roll(g, np.negative(shift), axis)
+
+@tangent_rule(np.roll)
+def roll(da, ans, a, shift, axis=None):
+    return np.roll(da, shift, axis)
+
+
+def _sorting(a, axis):
+    """The permutation ``np.sort(a, axis)`` applies (ties broken stably)."""
+    return np.argsort(a, axis=axis, kind="stable")
+
+def _sort_adjoint(g, a, axis):
+    if axis is None:
+        return np.reshape(_sort_adjoint(g, np.ravel(a), 0), np.shape(a))
+    out = np.zeros(np.shape(a))
+    np.put_along_axis(out, _sorting(a, axis), g, axis)
+    return out
+
+@adjoint_rule(np.sort)
+def sort(g, ans, a, axis=-1, kind=None, order=None):
+    return _sort_adjoint(g, a, axis)
+
+def _sort_tangent(da, a, axis):
+    if axis is None:
+        return _sort_tangent(np.ravel(da), np.ravel(a), 0)
+    return np.take_along_axis(np.broadcast_to(da, np.shape(a)), _sorting(a, axis), axis)
+
+@tangent_rule(np.sort)
+def sort(da, ans, a, axis=-1, kind=None, order=None):
+    return _sort_tangent(da, a, axis)
+
+
+def _take_adjoint(g, a, indices, axis):
+    """ā of ``np.take(a, indices, axis)``: the seeds added back where they were read."""
+    if axis is None:
+        return np.reshape(_take_adjoint(g, np.ravel(a), indices, 0), np.shape(a))
+    axis = axis % np.ndim(a)
+    out = np.zeros(np.shape(a))
+    moved = np.moveaxis(out, axis, 0)      # a view: writing into it writes out
+    idx = np.asarray(indices)
+    g_moved = np.moveaxis(np.asarray(g), tuple(range(axis, axis + idx.ndim)), tuple(range(idx.ndim)))
+    np.add.at(moved, idx, g_moved)
+    return out
+
+@adjoint_rule(np.take)
+def take(g, ans, a, indices, axis=None):
+    return _take_adjoint(g, a, indices, axis)
+
+@tangent_rule(np.take)
+def take(da, ans, a, indices, axis=None):
+    return np.take(da, indices, axis)
+
+
+def _diag_adjoint(g, v, k):
+    """v̄ of ``np.diag(v, k)``: read the k-th diagonal back (v a vector), or write g on it (v a matrix)."""
+    if np.ndim(v) == 1:
+        return np.diag(g, k)
+    return _diagonal_adjoint(g, v, k, 0, 1)
+
+@adjoint_rule(np.diag)
+def diag(g, ans, v, k=0):
+    return _diag_adjoint(g, v, k)
+
+@tangent_rule(np.diag)
+def diag(dv, ans, v, k=0):
+    return np.diag(dv, k)
 
 
 def _array_adjoint(g, obj):
@@ -823,12 +1268,15 @@ for _name, _primal in [("sum", np.sum), ("mean", np.mean), ("max", np.max), ("mi
                        ("var", np.var), ("std", np.std), ("cumsum", np.cumsum), ("dot", np.dot),
                        ("reshape", reshape_method), ("transpose", transpose_method), ("ravel", np.ravel),
                        ("flatten", np.ravel), ("squeeze", np.squeeze), ("copy", np.copy), ("swapaxes", np.swapaxes),
-                       ("clip", np.clip), ("astype", astype), ("item", item)]:
+                       ("clip", np.clip), ("astype", astype), ("item", item), ("cumprod", np.cumprod),
+                       ("diagonal", np.diagonal), ("trace", np.trace), ("repeat", np.repeat), ("take", np.take),
+                       ("conj", np.conjugate), ("conjugate", np.conjugate)]:
     method(_name, _primal)
 
 attribute("T", np.transpose)
 REGISTRY.nondiff_attributes |= {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"}
-REGISTRY.nondiff_methods |= {"argmax", "argmin", "argsort", "nonzero", "any", "all", "tolist"}
+REGISTRY.nondiff_methods |= {"argmax", "argmin", "argsort", "argpartition", "nonzero", "any", "all", "tolist",
+                             "round", "searchsorted"}
 
 # ---------------------------------------------------------------- construction and non-differentiable
 
@@ -841,6 +1289,10 @@ nondifferentiable(
     np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.all, np.any,
     np.unique, np.histogram, np.bincount, np.digitize, np.result_type, np.dtype, np.int64, np.int32,
+    np.around, np.signbit, np.isneginf, np.isposinf, np.isscalar, np.iscomplexobj, np.isrealobj,
+    np.argpartition, np.lexsort, np.unravel_index, np.ravel_multi_index, np.broadcast_shapes,
+    np.tril_indices, np.triu_indices, np.diag_indices, np.mask_indices, np.intp, np.bool_,
+    np.random.default_rng,
 )
 alias(np.float64, float, name="np.float64")
 REGISTRY.nondiff.add(REGISTRY.key(round))

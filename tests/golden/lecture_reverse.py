@@ -1,0 +1,17 @@
+def f_vjp(x1, x2, *, f_bar):
+    # sct reverse mode (adjoint program) of f(x1, x2), lecture.py:5
+    # with respect to x1, x2; f_bar is the adjoint of the result
+    # returns (f(x1, x2), x1_bar, x2_bar)
+    # specialised for x1 scalar, x2 scalar
+    # -- forward sweep
+    # line 6: return x1 * x2 + math.sin(x1)
+    t1 = x1 * x2
+    t2 = math.sin(x1)
+    t3 = t1 + t2
+    # -- backward sweep
+    # line 6: return x1 * x2 + math.sin(x1)
+    t3_bar = f_bar
+    x1_bar = t3_bar * math.cos(x1)
+    x1_bar = x1_bar + t3_bar * x2
+    x2_bar = t3_bar * x1
+    return (t3, x1_bar, x2_bar)

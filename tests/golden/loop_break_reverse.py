@@ -1,0 +1,42 @@
+def loop_break_vjp(x, *, loop_break_bar):
+    # sct reverse mode (adjoint program) of loop_break(x), control_flow.py:19
+    # with respect to x; loop_break_bar is the adjoint of the result
+    # returns (loop_break(x), x_bar)
+    # specialised for x scalar
+    # -- forward sweep
+    tape = []
+    push, pop = (tape.append, tape.pop)
+    t4 = None
+    # line 20: s = x
+    s = x
+    # line 21: for i in range(10):
+    t1 = range(10)
+    iters = 0
+    for i in t1:
+        iters = iters + 1
+        # line 22: s = s * 1.1 + math.sin(s)
+        t2 = s * 1.1
+        t3 = math.sin(s)
+        push(s)
+        s = t2 + t3
+        # line 23: if s > 5:
+        push(t4)
+        t4 = s > 5
+        if t4:
+            # line 24: break
+            break
+    # line 25: return s
+    value = s
+    # -- backward sweep
+    # line 25: return s
+    s_bar = loop_break_bar
+    # line 21: for i in range(10):
+    for i in reversed(t1[:iters]):
+        # line 23: if s > 5:
+        t4 = pop()
+        # line 22: s = s * 1.1 + math.sin(s)
+        t2_bar = s_bar
+        s = pop()
+        s_bar = s_bar * math.cos(s)
+        s_bar = s_bar + t2_bar * 1.1
+    return (value, s_bar)

@@ -1,0 +1,37 @@
+def newton_sqrt_vjp(a, *, newton_sqrt_bar):
+    # sct reverse mode (adjoint program) of newton_sqrt(a), control_flow.py:57
+    # with respect to a; newton_sqrt_bar is the adjoint of the result
+    # returns (newton_sqrt(a), a_bar)
+    # specialised for a scalar
+    # -- forward sweep
+    tape = []
+    push, pop = (tape.append, tape.pop)
+    t2 = None
+    # line 58: x = a
+    x = a
+    # line 59: for _ in range(20):
+    t1 = range(20)
+    for _ in t1:
+        # line 60: x = 0.5 * (x + a / x)
+        push(t2)
+        t2 = a / x
+        t3 = x + t2
+        push(x)
+        x = 0.5 * t3
+    # line 61: return x
+    value = x
+    # -- backward sweep
+    # line 61: return x
+    x_bar = newton_sqrt_bar
+    a_bar = 0.0
+    # line 59: for _ in range(20):
+    for _ in reversed(t1):
+        # line 60: x = 0.5 * (x + a / x)
+        t3_bar = x_bar * 0.5
+        x = pop()
+        a_bar = a_bar + t3_bar / x
+        x_bar = t3_bar - t3_bar * t2 / x
+        t2 = pop()
+    # line 58: x = a
+    a_bar = a_bar + x_bar
+    return (value, a_bar)

@@ -1,0 +1,145 @@
+"""The public API: call forms, wrt, signatures, results, caching, source."""
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+import sct
+from programs import control_flow as cf
+from programs import lecture
+
+
+def test_grad_call_forms():
+    x1, x2 = 0.7, -1.3
+    expected = (x2 + math.cos(x1), x1)
+    assert sct.grad(lecture.f, wrt=(0, 1))(x1, x2) == pytest.approx(expected)
+
+    @sct.grad
+    def g(x):
+        return x * x
+    assert g(3.0) == pytest.approx(6.0)
+
+    @sct.grad(wrt=("x1", "x2"), mode="forward")
+    def h(x1, x2):
+        return x1 * x2 + math.sin(x1)
+    assert h(x1, x2) == pytest.approx(expected)
+
+
+def test_single_wrt_returns_one_gradient_tuple_returns_tuple():
+    assert isinstance(sct.grad(lecture.f)(0.7, -1.3), float)
+    assert isinstance(sct.grad(lecture.f, wrt=(0,))(0.7, -1.3), tuple)
+    assert sct.grad(lecture.f, wrt="x2")(0.7, -1.3) == pytest.approx(0.7)
+    assert sct.grad(lecture.f, wrt=-1)(0.7, -1.3) == pytest.approx(0.7)
+
+
+def test_signature_is_kept():
+    g = sct.grad(cf.defaults, wrt=(0, 1))
+    assert inspect.signature(g) == inspect.signature(cf.defaults)
+    assert g.__doc__ == cf.defaults.__doc__
+    assert g(0.9) == pytest.approx(sct.grad(cf.defaults, wrt=(0, 1))(0.9, 2.0, 3))
+
+
+def test_value_and_grad():
+    value, grads = sct.value_and_grad(lecture.f, wrt=(0, 1))(0.7, -1.3)
+    assert value == pytest.approx(lecture.f(0.7, -1.3))
+    assert grads == pytest.approx((-1.3 + math.cos(0.7), 0.7))
+    value, g = sct.value_and_grad(lecture.f, mode="forward")(0.7, -1.3)
+    assert value == pytest.approx(lecture.f(0.7, -1.3)) and g == pytest.approx(-1.3 + math.cos(0.7))
+
+
+def test_jvp_is_the_dual_program():
+    h = sct.jvp(lecture.f, wrt=(0, 1))
+    value, tangent = h(0.7, -1.3, 1.0, 0.0)
+    assert value == pytest.approx(lecture.f(0.7, -1.3))
+    assert tangent == pytest.approx(-1.3 + math.cos(0.7))
+    _, tangent = h(0.7, -1.3, 0.3, 2.0)
+    assert tangent == pytest.approx(0.3 * (-1.3 + math.cos(0.7)) + 2.0 * 0.7)
+
+
+def test_vjp_takes_an_explicit_seed():
+    assert sct.vjp(lecture.f, wrt=(0, 1))(0.7, -1.3, 2.0) == pytest.approx((2 * (-1.3 + math.cos(0.7)), 1.4))
+    x = np.array([1.0, 2.0, 3.0])
+    assert np.allclose(sct.vjp(cf.__dict__["newton_sqrt"])(4.0, 1.0), 0.25)
+    seed = np.array([1.0, 0.0, 2.0])
+    assert np.allclose(sct.vjp(_double)(x, seed), 2 * seed)
+
+
+def _double(x):
+    return 2.0 * x
+
+
+def test_gradients_have_the_argument_shape():
+    g = sct.grad(_sum_squares)(np.ones((2, 3)))
+    assert g.shape == (2, 3) and g.dtype == float
+    assert np.allclose(g, 2.0)
+    g0 = sct.grad(_ignores_x, wrt=(0, 1))(np.ones(3), 2.0)
+    assert np.array_equal(g0[0], np.zeros(3)) and g0[1] == pytest.approx(1.0)
+    gf = sct.grad(_sum_squares, mode="forward")(np.ones((2, 3)))
+    assert gf.shape == (2, 3) and np.allclose(gf, 2.0)
+
+
+def _sum_squares(x):
+    return np.sum(x * x)
+
+
+def _ignores_x(x, y):
+    return y * 1.0
+
+
+def test_list_arguments():
+    g = sct.grad(_list_fn)([1.0, 2.0, 3.0])
+    assert g == pytest.approx([2.0, 4.0, 6.0]) and isinstance(g, list)
+
+
+def _list_fn(xs):
+    s = 0.0
+    for v in xs:
+        s = s + v * v
+    return s
+
+
+def test_transform_is_cached_and_source_is_deterministic():
+    g = sct.grad(lecture.f, wrt=(0, 1))
+    g(0.7, -1.3)
+    programs = sct.derived_programs(g)
+    first = [p for p in programs if p.mode == "reverse" and p.wrt == ("x1", "x2")]
+    g(1.0, 2.0)
+    sct.grad(lecture.f, wrt=(0, 1))(3.0, 4.0)
+    again = [p for p in sct.derived_programs(g) if p.mode == "reverse" and p.wrt == ("x1", "x2")]
+    assert [id(p) for p in again] == [id(p) for p in first]  # no new transformation
+    assert sct.source(g) == sct.source(sct.grad(lecture.f, wrt=(0, 1)))
+
+
+def test_source_with_example_arguments_and_before_any_call():
+    text = sct.source(sct.grad(cf.loop_range), 0.5)
+    assert "def loop_range_vjp(x, n=5, *, loop_range_bar):" in text
+    generic = sct.source(sct.jvp(cf.pow_int))
+    assert "def pow_int_jvp(x, *, dx):" in generic
+
+
+def test_source_refuses_plain_functions():
+    with pytest.raises(sct.ArgumentError):
+        sct.source(lecture.f)
+
+
+def test_traceback_shows_generated_line():
+    g = sct.grad(_divides)
+    with pytest.raises(ZeroDivisionError) as info:
+        g(0.0)
+    entries = [e for e in info.traceback if "sct _divides_vjp" in str(e.path)]
+    assert entries and "/" in str(entries[-1].statement)
+
+
+def _divides(x):
+    return 1.0 / x
+
+
+def test_generated_code_runs_with_numpy_alone():
+    text = sct.source(sct.grad(_sum_squares), np.ones(3))
+    namespace = {"np": np}
+    from sct import runtime
+    namespace.update({name: getattr(runtime, name) for name in runtime.__all__})
+    exec(text, namespace)
+    value, bar = namespace["_sum_squares_vjp"](np.arange(3.0), _sum_squares_bar=1.0)
+    assert value == 5.0 and np.allclose(bar, [0.0, 2.0, 4.0])
