@@ -3,13 +3,13 @@
 ``sct.grad(f)`` reads f's source and writes a new Python function computing its
 derivative, in forward (tangent) or reverse (adjoint) mode; ``sct.source`` shows it.
 """
-from .api import derived_programs, grad, jvp, source, value_and_grad, vjp
+from .api import derived_programs, grad, hessian, jvp, source, value_and_grad, vjp
 from .errors import (AliasingError, ArgumentError, NoRuleError, SourceError, TransformError,
                      UnsupportedSyntaxError)
 from .rules import adjoint_rule, nondifferentiable, tangent_rule
 
 __all__ = [
-    "grad", "value_and_grad", "jvp", "vjp", "source", "derived_programs",
+    "grad", "value_and_grad", "jvp", "vjp", "hessian", "source", "derived_programs",
     "adjoint_rule", "tangent_rule", "nondifferentiable",
     "TransformError", "UnsupportedSyntaxError", "SourceError", "NoRuleError", "AliasingError", "ArgumentError",
 ]

@@ -166,6 +166,10 @@ def _classify_call_stmt(ctx, call: gast.Call) -> Op:
 def _classify_call(ctx, name, call: gast.Call) -> Op:
     func = call.func
     keywords = {kw.arg: kw.value for kw in call.keywords}
+    if isinstance(func, gast.Attribute) and ctx.resolve(func.value) is LOCAL and func.attr == "pop" \
+            and not call.args and not call.keywords:
+        # x = xs.pop(): the tape of a generated adjoint program (differentiated again)
+        return Op("pop", name, operands=[("xs", func.value)], label=".pop()")
     if isinstance(func, gast.Attribute) and ctx.resolve(func.value) is LOCAL:
         # a method call on a local value: x.sum(axis=0) is np.sum(x, axis=0)
         if func.attr in REGISTRY.nondiff_methods:
@@ -184,15 +188,14 @@ def _classify_call(ctx, name, call: gast.Call) -> Op:
     rule = REGISTRY.lookup(callee)
     if rule is not None:
         return _rule_op(ctx, name, callee, list(call.args), keywords, call)
-    if inspect.isfunction(callee):
+    if getattr(callee, "__sct_source_function__", None) is not None:  # a gradient sct made
         op = Op("call", name, callee=callee, label=label)
         op.bound = _bind_user_call(ctx, callee, call)
         op.operands = [(p, a) for p, a in op.bound.items() if isinstance(a, gast.Name) and ctx.resolve(a) is LOCAL]
         return op
-    generated = getattr(callee, "__sct_function__", None)
-    if generated is not None:  # a function sct made (grad of grad): differentiate its generated code
-        op = Op("call", name, callee=generated, label=label)
-        op.bound = _bind_user_call(ctx, generated, call)
+    if inspect.isfunction(callee):
+        op = Op("call", name, callee=callee, label=label)
+        op.bound = _bind_user_call(ctx, callee, call)
         op.operands = [(p, a) for p, a in op.bound.items() if isinstance(a, gast.Name) and ctx.resolve(a) is LOCAL]
         return op
     return Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), callee=callee, label=label)
@@ -330,7 +333,7 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
         if not elts:
             return EMPTY_SEQ
         return SEQ_OF_SCALARS if all(k(e) == SCALAR for e in elts) else SEQ
-    if op.kind == "nondiff":
+    if op.kind in ("nondiff", "pop"):
         return ANY
     if op.kind == "rule":
         primal = op.rule.primal

@@ -32,9 +32,6 @@ class _Spec:
 
     @classmethod
     def of(cls, fn: Callable, wrt: Wrt) -> "_Spec":
-        if getattr(fn, "__sct_spec__", None) is not None:
-            raise ArgumentError("sct cannot differentiate a function that sct made (derivatives of derivatives "
-                                "are not supported yet)")
         if not callable(fn):
             raise ArgumentError(f"sct differentiates functions; got {type(fn).__name__}")
         try:
@@ -181,11 +178,80 @@ def _wrap(spec: _Spec, call: Callable, role: str, mode: str) -> Callable:
     def wrapper(*args, **kwargs):
         return call(*args, **kwargs)
     wrapper.__sct_spec__ = (spec, role, mode)
+    if role in ("grad", "value_and_grad"):
+        wrapper.__sct_source_function__ = lambda kinds: _gradient_function(spec, role, mode, kinds)
     wrapper.__name__ = f"{spec.fn.__name__}_{role}"
     wrapper.__qualname__ = f"{_name(spec.fn)}_{role}"
     del wrapper.__wrapped__  # so inspect does not mistake the primal's source for ours
     wrapper.__signature__ = spec.signature
     return wrapper
+
+
+def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callable:
+    """The gradient as a generated Python function calling the derivative program (so sct can differentiate it)."""
+    from . import codegen
+
+    fn = spec.fn
+    derived = derive(fn, mode, spec.wrt, kinds)
+    params = list(spec.signature.parameters.values())
+    header = ", ".join(p.name if p.kind != p.KEYWORD_ONLY else p.name for p in params
+                       if p.kind != p.KEYWORD_ONLY)
+    kwonly = [p.name for p in params if p.kind == p.KEYWORD_ONLY]
+    signature = header + (", *, " + ", ".join(kwonly) if kwonly else "")
+    passed = ", ".join([p.name for p in params if p.kind != p.KEYWORD_ONLY] + [f"{k}={k}" for k in kwonly])
+    name = f"{fn.__name__}_{role}"
+    lines = [f"def {name}({signature}):",
+             f"    # sct: the gradient of {fn.__name__} with respect to {', '.join(spec.wrt)}, "
+             f"by its {'adjoint' if mode == REVERSE else 'tangent'} program"]
+    if mode == REVERSE:
+        lines.append(f"    out = {derived.name}({passed}, {derived.seed_name}=1.0)")
+        grads = [f"out[{i + 1}]" for i in range(len(spec.wrt))]
+        value = "out[0]"
+    else:
+        grads, value = [], None
+        for w in spec.wrt:
+            if kinds.get(w) != "scalar":
+                raise ArgumentError("a forward-mode gradient differentiated again needs number arguments; "
+                                    "use mode='reverse' for the inner gradient")
+            seeds = ", ".join(f"{derived.tangent_names[v]}={1.0 if v == w else 0.0}" for v in spec.wrt)
+            lines.append(f"    along_{w} = {derived.name}({passed}, {seeds})")
+            grads.append(f"along_{w}[1]")
+            value = f"along_{w}[0]"
+    result = grads[0] if spec.single else "(" + ", ".join(grads) + ("," if len(grads) == 1 else "") + ")"
+    lines.append(f"    return {result}" if role == "grad" else f"    return ({value}, {result})")
+    source = "\n".join(lines) + "\n"
+    made = codegen.load(source, name, {derived.name: derived.fn}, fn.__globals__)
+    made.__defaults__, made.__kwdefaults__ = fn.__defaults__, fn.__kwdefaults__
+    return made
+
+
+def hessian(fn: Callable, *, wrt: Union[int, str] = 0) -> Callable:
+    """The Hessian of a scalar function with respect to one argument (forward over reverse).
+
+    sct generates the adjoint program of ``fn``, then the tangent program of that
+    adjoint program, and runs it once per input element: a float for a number
+    argument, an ``(n, n)``-shaped array (``x.shape * 2``) for an array.
+    """
+    spec = _Spec.of(fn, wrt)
+    if not spec.single:
+        raise ArgumentError("hessian takes one wrt argument")
+    inner = grad(fn, wrt=wrt)
+    return _wrap(spec, lambda *args, **kwargs: _jacobian_of(inner, spec, args, kwargs), "hessian", FORWARD)
+
+
+def _jacobian_of(inner: Callable, spec: _Spec, args, kwargs):
+    bound = spec.bind(args, kwargs)
+    name = spec.wrt[0]
+    x = bound.arguments[name]
+    outer = jvp(inner, wrt=name)
+    columns = []
+    for direction in _basis(x):
+        positional = [a for a in bound.args]
+        _, column = outer(*positional, direction, **bound.kwargs)
+        columns.append(np.asarray(column, dtype=float))
+    if not isinstance(x, np.ndarray):
+        return float(columns[0])
+    return np.stack(columns, axis=-1).reshape(x.shape + x.shape)
 
 
 def _mode(mode: str) -> str:

@@ -71,8 +71,10 @@ class GeneratedGlobals(dict):
         self.user_globals = user_globals
 
     def __missing__(self, key):
-        if key in self.user_globals:
-            return self.user_globals[key]
+        try:
+            return self.user_globals[key]  # (which may itself be generated code's globals)
+        except KeyError:
+            pass
         if hasattr(builtins, key):
             return getattr(builtins, key)
         raise KeyError(key)

@@ -53,6 +53,9 @@ _CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary(
 
 def derive(fn: Callable, mode: str, wrt: list[str] | tuple[str, ...], kinds: dict[str, str]) -> Derived:
     """The cached derivative program of ``fn`` (building it on first request)."""
+    maker = getattr(fn, "__sct_source_function__", None)
+    if maker is not None:  # a gradient sct made: differentiate the generated code behind it
+        fn = maker(kinds)
     per_fn = _CACHE.setdefault(fn, {})
     key = (mode, tuple(wrt), tuple(sorted(kinds.items())))
     if key in per_fn:

@@ -116,8 +116,8 @@ def _check_target(parsed: Parsed, target: gast.AST) -> None:
 # object: so the written object must be one the function created itself, and it
 # must not be bound to a second name or a view.
 
-_MUTATORS = {"append"}
-_REFUSED_MUTATORS = {"extend", "insert", "pop", "remove", "sort", "reverse", "fill", "resize", "clear",
+_MUTATORS = {"append", "pop"}
+_REFUSED_MUTATORS = {"extend", "insert", "remove", "sort", "reverse", "fill", "resize", "clear",
                      "setdiag", "put", "itemset", "setfield", "__setitem__", "__iadd__"}
 _VIEWS = {"reshape", "ravel", "transpose", "view", "swapaxes", "squeeze", "expand_dims", "broadcast_to",
           "moveaxis", "asarray", "asanyarray", "diagonal", "atleast_1d", "atleast_2d", "atleast_3d", "flip",
@@ -166,7 +166,8 @@ def _check_aliasing(parsed: Parsed) -> None:
         local |= {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     mutated = {}
     for name, node in _mutations(fn):
-        if isinstance(node, gast.Call) and node.func.attr in _REFUSED_MUTATORS:
+        if isinstance(node, gast.Call) and (node.func.attr in _REFUSED_MUTATORS
+                                            or (node.func.attr == "pop" and (node.args or node.keywords))):
             _refuse(parsed, node, f"the in-place method `.{node.func.attr}()`",
                     "build a new list or array instead (xs = xs + [v], np.concatenate, ...)")
         mutated.setdefault(name, node)

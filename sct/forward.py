@@ -16,7 +16,7 @@ import gast
 
 from . import runtime
 from . import syntax as S
-from .analysis import SCALAR, Analysis, Op
+from .analysis import ARRAY, SCALAR, Analysis, Op
 from .context import Context
 from .errors import NoRuleError
 from .inline import rule_expression
@@ -77,6 +77,11 @@ class Forward:
             return [stmt]
         if op.kind == "call" and any(self.an.is_active(a) for _, a in op.operands):
             return [self.user_call(stmt, op)]
+        if op.kind == "pop":  # x = xs.pop() mirrored on the tangent list
+            source = op.operands[0][1]
+            if not self.an.is_active(source):
+                return [stmt, S.assign(self.d(op.target), self.zero_like(S.name(op.target)))]
+            return [stmt, S.assign(self.d(op.target), S.call(S.attr(S.name(self.d(source.id)), "pop")))]
         return [stmt, S.assign(self.d(op.target), self.tangent(stmt, op))]
 
     def store(self, stmt, op: Op) -> list[gast.stmt]:
@@ -118,6 +123,8 @@ class Forward:
                 continue
             if total is None:
                 total = term
+            elif self.an.kind(S.name(op.target)) not in (SCALAR, ARRAY):  # lists: add elementwise
+                total = S.call(self.ctx.symbol(runtime.add, "add"), [total, term])
             elif isinstance(term, gast.UnaryOp) and isinstance(term.op, gast.USub):
                 total = S.binop(total, gast.Sub(), term.operand)  # a + -b reads a - b
             else:

@@ -336,6 +336,10 @@ class _Lowering:
         elif callee is zip and isinstance(node.target, (gast.Tuple, gast.List)) \
                 and len(node.target.elts) == len(it.args) and not it.keywords:
             seqs, targets, index_target = [self.atom(a) for a in it.args], list(node.target.elts), None
+        elif callee is reversed and len(it.args) == 1 and not it.keywords:
+            backwards = gast.Subscript(value=self.atom(it.args[0]),
+                                       slice=gast.Slice(lower=None, upper=None, step=S.const(-1)), ctx=gast.Load())
+            seqs, targets, index_target = [self.atom(backwards)], [node.target], None
         else:
             seqs, targets, index_target = [self.atom(it)], [node.target], None
         rng = self.temp()

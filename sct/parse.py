@@ -31,8 +31,10 @@ class Namespace:
     def lookup(self, name: str, default: Any = _MISSING) -> Any:
         if name in self.closure:
             return self.closure[name]
-        if name in self.globals:
-            return self.globals[name]
+        try:
+            return self.globals[name]  # (generated code's globals fall back to the user's module)
+        except KeyError:
+            pass
         if hasattr(builtins, name):
             return getattr(builtins, name)
         if default is _MISSING:

@@ -21,7 +21,7 @@ import gast
 
 from . import runtime
 from . import syntax as S
-from .analysis import ANY, Analysis, Op, is_seq
+from .analysis import ANY, SCALAR, Analysis, Op, is_seq
 from .context import Context, param_names
 from .errors import NoRuleError
 from .inline import index_value, rule_expression
@@ -66,17 +66,13 @@ class Reverse:
     def tape_name(self) -> str:
         if self.tape is None:
             self.tape = self.ctx.namer.fresh("tape")
-            self.push_name = self.ctx.namer.fresh("push")
-            self.pop_name = self.ctx.namer.fresh("pop")
         return self.tape
 
     def push(self, value: gast.expr) -> gast.stmt:
-        self.tape_name()
-        return S.expr_stmt(S.call(S.name(self.push_name), [value]))
+        return S.expr_stmt(S.call(S.attr(S.name(self.tape_name()), "append"), [value]))
 
     def pop_into(self, target: gast.expr) -> gast.stmt:
-        self.tape_name()
-        return S.assign(target, S.call(S.name(self.pop_name)))
+        return S.assign(target, S.call(S.attr(S.name(self.tape_name()), "pop")))
 
     # -- driver --------------------------------------------------------------
     def run(self, body: list[gast.stmt]) -> ReverseProgram:
@@ -89,6 +85,7 @@ class Reverse:
             for stmt in stmts:
                 needed |= S.loads(stmt)
         self.needed = needed & primal
+        self.recompute = self._recomputable(body)
         returns = [s for s in _walk(body) if isinstance(s, gast.Return)]
         single = len(returns) == 1 and body and body[-1] is returns[0] and isinstance(returns[0].value, gast.Name)
         self.value_name = None if single and returns[0].value.id not in self._pushed_names(body) \
@@ -96,10 +93,8 @@ class Reverse:
         forward, backward = self.block(body, depth=0)
         value = S.name(self.value_name) if self.value_name else returns[0].value
         prologue = []
-        if self.tape is not None:  # the tape is a list; push and pop are its bound methods
+        if self.tape is not None:  # the tape is a plain list
             prologue.append(S.assign(self.tape, gast.List(elts=[], ctx=gast.Load())))
-            prologue.append(S.assign(S.tuple_([S.store(self.push_name), S.store(self.pop_name)], gast.Store),
-                                     S.tuple_([S.attr(S.name(self.tape), "append"), S.attr(S.name(self.tape), "pop")])))
         for name in sorted(self._needs_init(), key=self._first_order):
             prologue.append(S.assign(name, S.const(None)))
         inits = [S.assign(self.bar(n), S.const(0.0)) for n in self._active_in_order(body)]
@@ -128,7 +123,7 @@ class Reverse:
     def overwritten(self, name: str) -> bool:
         """May this name be assigned again after a value of it was used?"""
         sites = self.sites.get(name, [])
-        return name in self.params or len(sites) > 1 or any(s.in_loop for s in sites)
+        return len(sites) > 1 or any(s.in_loop for s in sites) or (name in self.params and bool(sites))
 
     def must_push(self, name: str, stmt_site_first: bool, top_level: bool) -> bool:
         if name not in self.needed:
@@ -164,8 +159,52 @@ class Reverse:
                     seen.append(n)
         return seen
 
+    # -- recomputation: cheap scalar temporaries are recomputed, not taped ------
+    def _recomputable(self, body) -> set[str]:
+        """Temporaries the backward sweep can recompute from values that never change.
+
+        A scalar temporary assigned once, by a rule, from parameters that are never
+        reassigned, constants, the index of an enclosing loop, or other such
+        temporaries, costs less to recompute than to push and pop.
+        """
+        chosen: set[str] = set()
+
+        def invariant(name: str, loops: set[str], later: set[str]) -> bool:
+            if name not in self.ctx.locals or name in chosen:
+                return True
+            if name in loops and len(self.sites.get(name, [])) == 1:
+                return True
+            if name in self.mutated:
+                return False
+            # unchanged until the end of this block, and restored there by the tape if overwritten
+            return not self.overwritten(name) or (name in self.needed and name not in later)
+
+        def visit(stmts, loops: set[str]):
+            for j, stmt in enumerate(stmts):
+                if isinstance(stmt, gast.For):
+                    visit(stmt.body, loops | {stmt.target.id})
+                elif isinstance(stmt, (gast.While, gast.If)):
+                    visit(stmt.body, loops)
+                    visit(stmt.orelse, loops)
+                elif isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+                    name = stmt.targets[0].id
+                    op = self.an.ops.get(id(stmt))
+                    if (name in self.needed and name not in self.ctx.user_locals and op is not None
+                            and op.kind == "rule" and len(self.sites.get(name, [])) == 1
+                            and self.an.kinds.get(name) == SCALAR
+                            and all(invariant(n, loops, set().union(*map(S.stores, stmts[j + 1:])))
+                                    for n in S.loads(stmt.value))):
+                        chosen.add(name)
+
+        self.mutated = {op.target for op in self.an.ops.values() if op.kind in ("store", "append")}
+        visit(body, set())
+        return chosen
+
     # -- cores: the adjoint statements of each primal statement ----------------
     def _cores(self, stmts):
+        # lists whose state the backward sweep relies on (read by an adjoint rule)
+        self.needed_lists = {a.id for op in self.an.ops.values() if op.kind == "rule"
+                             for p, a in op.bound.items() if isinstance(a, gast.Name)}
         for stmt in _walk(stmts):
             if isinstance(stmt, gast.If):
                 self.control |= S.loads(stmt.test)
@@ -192,6 +231,11 @@ class Reverse:
 
     def adjoint(self, stmt) -> list[gast.stmt]:
         op = self.an.op(stmt)
+        if op.kind == "pop" and (op.operands[0][1].id in self.an.active or op.operands[0][1].id in self.needed_lists):
+            raise NoRuleError("sct differentiates `xs.pop()` in forward mode only (here: a generated adjoint "
+                              "program differentiated again, or a list the adjoint sweep needs)",
+                              self.ctx.parsed.location(S.locate(stmt)),
+                              hint="use mode='forward' for the outer derivative, e.g. sct.hessian(f)")
         if op.kind == "store":
             return self.store_adjoint(stmt, op)
         if op.kind == "append":
@@ -212,6 +256,7 @@ class Reverse:
             out += self.rule_adjoint(stmt, op, active, g)
         elif op.kind == "call" and active:
             out += self.call_adjoint(stmt, op, active, g)
+
         elif active:
             raise NoRuleError(f"sct has no derivative for {op.label or 'this operation'}",
                               self.ctx.parsed.location(S.locate(stmt)),
@@ -282,13 +327,16 @@ class Reverse:
 
     # -- assembling the sweeps ----------------------------------------------------
     def block(self, stmts, depth: int) -> tuple[list, list]:
-        forward, backward_parts = [], []
+        forward, backward_parts, recomputed = [], [], []
         for stmt in stmts:
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
+                    and stmt.targets[0].id in self.recompute and depth > 0:
+                recomputed.append(S.with_origin(S.clone(stmt), S.origin_of(stmt)))
             f, b = self.statement(stmt, depth)
             origin = S.origin_of(stmt)
             forward += [S.with_origin(s, S.origin_of(s) or origin) for s in f]
             backward_parts.append([S.with_origin(s, S.origin_of(s) or origin) for s in b])
-        backward = [s for part in reversed(backward_parts) for s in part]
+        backward = recomputed + [s for part in reversed(backward_parts) for s in part]
         return forward, backward
 
     def statement(self, stmt, depth: int) -> tuple[list, list]:
@@ -296,6 +344,8 @@ class Reverse:
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
             name = stmt.targets[0].id
             first = self._first_stmt(name) is stmt
+            if name in self.recompute:
+                return [stmt], core
             if self.must_push(name, first, depth == 0):
                 self.pushed.add(name)
                 return [self.push(S.name(name)), stmt], core + [self.pop_into(S.store(name))]

@@ -6,7 +6,7 @@
 """
 from .registry import (REGISTRY, Rule, adjoint_rule, alias, attribute, method, nondifferentiable, overloaded,
                        tangent_rule)
-from . import builtins, math, numpy, linalg  # noqa: E402,F401  (registration happens on import)
+from . import builtins, math, numpy, linalg, runtime  # noqa: E402,F401  (registration happens on import)
 
 __all__ = ["REGISTRY", "Rule", "adjoint_rule", "attribute", "method", "nondifferentiable", "overloaded",
            "tangent_rule"]

@@ -217,10 +217,10 @@ nondifferentiable(
     builtins.len, builtins.range, builtins.int, builtins.bool, builtins.round, builtins.isinstance,
     builtins.print, builtins.str, builtins.repr, builtins.type, builtins.enumerate, builtins.zip,
     builtins.hash, builtins.id, builtins.callable, builtins.format, builtins.any, builtins.all,
-    builtins.divmod, builtins.sorted, builtins.hasattr, builtins.ValueError, builtins.TypeError,
+    builtins.hasattr, builtins.reversed, builtins.slice, builtins.ValueError, builtins.TypeError,
     builtins.ArithmeticError, builtins.RuntimeError, builtins.AssertionError, builtins.ZeroDivisionError,
     operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
     operator.not_, operator.invert, operator.and_, operator.or_, operator.xor, operator.is_, operator.is_not,
     operator.contains, operator.lshift, operator.rshift,
-    indices,
+    
 )

@@ -224,12 +224,12 @@ def _norm_slope(ans, x, ord, axis, keepdims):
             return np.sign(x)
         return np.sign(x) * (np.abs(x) / n) ** (ord - 1)
     rows, cols = axes
-    if ord in (1, -1, np.inf, -np.inf):  # max (min) absolute column (row) sum
+    if ord in (1, -1, np.inf, -np.inf):  # the max (min) absolute column (1) or row (inf) sum
         along = rows if ord in (1, -1) else cols
+        other = cols if along == rows else rows
         sums = np.sum(np.abs(x), axis=along, keepdims=True)
-        return np.sign(x) * _shared(sums == np.expand_dims(np.sum(np.abs(x), axis=along), along).max(
-            axis=cols if along == rows else rows, keepdims=True) if ord in (1, np.inf) else
-            sums == np.min(sums, axis=cols if along == rows else rows, keepdims=True), axes)
+        pick = np.max if ord in (1, np.inf) else np.min
+        return np.sign(x) * _shared(sums == pick(sums, axis=other, keepdims=True), other)
     xm = np.moveaxis(x, (rows, cols), (-2, -1))
     u, s, vt = np.linalg.svd(xm, full_matrices=False)
     if ord == "nuc":

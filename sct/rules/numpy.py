@@ -402,28 +402,25 @@ def where(dcondition, dx, dy, ans, condition, x, y):
     return None, np.where(condition, dx, 0.0), np.where(condition, 0.0, dy)
 
 
-def _below(a, bound):
-    return 0.0 if bound is None else a < bound
-
-def _above(a, bound):
-    return 0.0 if bound is None else a > bound
-
-def _inside(a, a_min, a_max):
-    inside = np.ones(np.shape(a), dtype=bool)
-    if a_min is not None:
-        inside = inside & (a >= a_min)
-    if a_max is not None:
-        inside = inside & (a <= a_max)
-    return inside
+def _clip_parts(a, a_min, a_max):
+    """Which argument ``clip(a, a_min, a_max) = minimum(maximum(a, a_min), a_max)`` passes through,
+    as 0/1 masks for a, a_min and a_max (exact even where a_min > a_max; None bounds pass nothing)."""
+    lower = np.maximum(a, a_min) if a_min is not None else a
+    kept = lower <= a_max if a_max is not None else np.ones(np.shape(lower), dtype=bool)
+    from_a = kept if a_min is None else kept & (a >= a_min)
+    from_min = 0.0 if a_min is None else kept & (a < a_min)
+    from_max = 0.0 if a_max is None else ~kept
+    return from_a, from_min, from_max
 
 @adjoint_rule(np.clip)
 def clip(g, ans, a, a_min, a_max):
-    return (unbroadcast(g * _inside(a, a_min, a_max), a), unbroadcast(g * _below(a, a_min), a_min),
-            unbroadcast(g * _above(a, a_max), a_max))
+    return (unbroadcast(g * _clip_parts(a, a_min, a_max)[0], a), unbroadcast(g * _clip_parts(a, a_min, a_max)[1], a_min),
+            unbroadcast(g * _clip_parts(a, a_min, a_max)[2], a_max))
 
 @tangent_rule(np.clip, expand=True)
 def clip(da, da_min, da_max, ans, a, a_min, a_max):
-    return da * _inside(a, a_min, a_max), da_min * _below(a, a_min), da_max * _above(a, a_max)
+    return (da * _clip_parts(a, a_min, a_max)[0], da_min * _clip_parts(a, a_min, a_max)[1],
+            da_max * _clip_parts(a, a_min, a_max)[2])
 
 # ---------------------------------------------------------------- reductions
 

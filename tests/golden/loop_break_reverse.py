@@ -5,7 +5,6 @@ def loop_break_vjp(x, *, loop_break_bar):
     # specialised for x scalar
     # -- forward sweep
     tape = []
-    push, pop = (tape.append, tape.pop)
     t4 = None
     # line 20: s = x
     s = x
@@ -17,10 +16,10 @@ def loop_break_vjp(x, *, loop_break_bar):
         # line 22: s = s * 1.1 + math.sin(s)
         t2 = s * 1.1
         t3 = math.sin(s)
-        push(s)
+        tape.append(s)
         s = t2 + t3
         # line 23: if s > 5:
-        push(t4)
+        tape.append(t4)
         t4 = s > 5
         if t4:
             # line 24: break
@@ -33,10 +32,10 @@ def loop_break_vjp(x, *, loop_break_bar):
     # line 21: for i in range(10):
     for i in reversed(t1[:iters]):
         # line 23: if s > 5:
-        t4 = pop()
+        t4 = tape.pop()
         # line 22: s = s * 1.1 + math.sin(s)
         t2_bar = s_bar
-        s = pop()
+        s = tape.pop()
         s_bar = s_bar * math.cos(s)
         s_bar = s_bar + t2_bar * 1.1
     return (value, s_bar)

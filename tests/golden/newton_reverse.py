@@ -5,7 +5,6 @@ def newton_sqrt_vjp(a, *, newton_sqrt_bar):
     # specialised for a scalar
     # -- forward sweep
     tape = []
-    push, pop = (tape.append, tape.pop)
     t2 = None
     # line 58: x = a
     x = a
@@ -13,10 +12,10 @@ def newton_sqrt_vjp(a, *, newton_sqrt_bar):
     t1 = range(20)
     for _ in t1:
         # line 60: x = 0.5 * (x + a / x)
-        push(t2)
+        tape.append(t2)
         t2 = a / x
         t3 = x + t2
-        push(x)
+        tape.append(x)
         x = 0.5 * t3
     # line 61: return x
     value = x
@@ -28,10 +27,10 @@ def newton_sqrt_vjp(a, *, newton_sqrt_bar):
     for _ in reversed(t1):
         # line 60: x = 0.5 * (x + a / x)
         t3_bar = x_bar * 0.5
-        x = pop()
+        x = tape.pop()
         a_bar = a_bar + t3_bar / x
         x_bar = t3_bar - t3_bar * t2 / x
-        t2 = pop()
+        t2 = tape.pop()
     # line 58: x = a
     a_bar = a_bar + x_bar
     return (value, a_bar)

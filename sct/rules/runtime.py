@@ -1,0 +1,58 @@
+"""Rules for sct's own runtime helpers, so that generated code can be differentiated again.
+
+A Hessian is the tangent program of an adjoint program (forward over reverse):
+the adjoint program calls ``unbroadcast``, ``add_at`` and friends, which are all
+linear in the adjoints they move, so their tangents are the same helpers applied
+to the tangents.  Families: broadcasting, containers, non-differentiable.
+"""
+from ..runtime import (add, add_at, drop_last, expand, indices, last, snapshot, take, unbroadcast, unreduce,
+                       zero_at, zeros_like)
+from .registry import nondifferentiable, tangent_rule
+
+# ---------------------------------------------------------------- broadcasting
+
+@tangent_rule(unbroadcast)
+def unbroadcast_(dg, dx, ans, g, x):
+    return unbroadcast(dg, x), None
+
+@tangent_rule(unreduce)
+def unreduce_(dg, dx, ans, g, x, axis=None, keepdims=False):
+    return unreduce(dg, x, axis, keepdims), None
+
+@tangent_rule(expand)
+def expand_(ddx, dlike, ans, dx, like):
+    return expand(ddx, like), None
+
+# ---------------------------------------------------------------- containers
+
+@tangent_rule(add)
+def add_(da, db, ans, a, b):
+    return da, db
+
+@tangent_rule(take)
+def take_(da, ans, a, index):
+    return take(da, index)
+
+@tangent_rule(add_at)
+def add_at_(dtotal, dx, dindex, dg, ans, total, x, index, g):
+    return dtotal, None, None, add_at(0.0, x, index, dg)
+
+@tangent_rule(zero_at)
+def zero_at_(dtotal, ans, total, index):
+    return zero_at(dtotal, index)
+
+@tangent_rule(last)
+def last_(dtotal, ans, total):
+    return last(dtotal)
+
+@tangent_rule(drop_last)
+def drop_last_(dtotal, ans, total):
+    return drop_last(dtotal)
+
+@tangent_rule(snapshot)
+def snapshot_(dvalue, ans, value):
+    return snapshot(dvalue)
+
+# ---------------------------------------------------------------- non-differentiable
+
+nondifferentiable(zeros_like, indices)

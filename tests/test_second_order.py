@@ -1,0 +1,39 @@
+"""Derivatives of derivatives: sct differentiates the code it generated (forward over reverse)."""
+import math
+
+import numpy as np
+import pytest
+
+import sct
+from programs import second_order as so
+
+
+def _fd_hessian(grad_fn, x, eps=1e-6):
+    return np.array([(grad_fn(x + e * eps) - grad_fn(x - e * eps)) / (2 * eps) for e in np.eye(len(x))])
+
+
+def test_hessian_of_a_scalar_loop():
+    x = 0.7
+    g = sct.grad(so.f)
+    expected = (g(x + 1e-6) - g(x - 1e-6)) / 2e-6
+    assert sct.hessian(so.f)(x) == pytest.approx(expected, rel=1e-6)
+
+
+def test_mixed_second_derivative_forward_over_reverse_and_forward_over_forward():
+    exact = 2 * 0.3 + math.exp(0.15) * (1 + 0.15)
+    assert sct.grad(sct.grad(so.g, wrt=0), wrt=1, mode="forward")(0.3, 0.5) == pytest.approx(exact, rel=1e-12)
+    assert sct.grad(sct.grad(so.g, wrt=0, mode="forward"), wrt=1, mode="forward")(0.3, 0.5) == \
+        pytest.approx(exact, rel=1e-12)
+
+
+def test_hessian_of_array_code():
+    x = np.array([0.1, 0.5, 0.9])
+    H = sct.hessian(so.h)(x)
+    assert H.shape == (3, 3)
+    assert np.allclose(H, H.T)
+    assert np.allclose(H, _fd_hessian(sct.grad(so.h), x), atol=1e-6)
+
+
+def test_reverse_over_reverse_is_refused_clearly():
+    with pytest.raises(sct.TransformError, match="forward"):
+        sct.grad(sct.grad(so.f))(0.7)
