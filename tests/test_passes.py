@@ -1,0 +1,107 @@
+"""One test per pass: names, parse, normalize, analysis, optimize, codegen."""
+import ast
+
+import gast
+import numpy as np
+
+from sct import codegen, fence, syntax as S
+from sct.analysis import SCALAR, analyze
+from sct.context import Context
+from sct.names import Namer
+from sct.normalize import normalize
+from sct.optimize import drop_dead, propagate_copies, sink_zeros
+from sct.parse import parse_function
+
+from programs import passes
+
+
+def _normalized(fn):
+    parsed = parse_function(fn)
+    fence.check(parsed)
+    ctx = Context.create(parsed)
+    return ctx, normalize(ctx)
+
+
+def _text(stmts):
+    tree = gast.gast_to_ast(gast.Module(body=stmts, type_ignores=[]))
+    return ast.unparse(ast.fix_missing_locations(tree))
+
+
+def test_namer_is_deterministic_and_avoids_user_names():
+    namer = Namer({"x", "dx", "t1", "x_bar"})
+    assert namer.tangent("x") == "dx_1"
+    assert namer.adjoint("x") == "x_bar_1"
+    assert namer.tangent("x") == "dx_1"  # stable
+    assert namer.temp() == "t2"
+    assert namer.fresh("tape") == "tape" and namer.fresh("tape") == "tape_1"
+
+
+def test_parse_locates_nodes_in_the_users_file():
+    parsed = parse_function(passes.three_address)
+    assert parsed.node.name == "three_address"
+    assert parsed.filename.endswith("passes.py")
+    ret = parsed.node.body[-1]
+    assert "return z" in parsed.location(ret).text
+
+
+def test_normalize_produces_three_address_form():
+    ctx, body = _normalized(passes.three_address)
+    text = _text(body)
+    assert text.splitlines() == [
+        "t1 = x * y",
+        "t2 = math.sin(x)",
+        "t3 = t2 / y",
+        "z = t1 + t3",
+        "t4 = z + 1.0",
+        "z = t4",
+        "return z",
+    ]
+
+
+def test_normalize_moves_exits_to_the_ends_of_their_paths():
+    ctx, body = _normalized(passes.exits)
+    text = _text(body)
+    assert "continue" not in text  # a continue at the end of a path is a fall-through
+    assert "returned = True" in text and "break" in text  # return inside a loop: flag and break
+    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                for stmt in block[:-1]:
+                    assert not isinstance(stmt, (gast.Return, gast.Break, gast.Continue))
+
+
+def test_activity_is_varied_and_useful():
+    ctx, body = _normalized(passes.activity)
+    result = analyze(ctx, body, ["x"], {"x": SCALAR, "y": SCALAR, "n": SCALAR})
+    assert {"x", "a"} <= result.active
+    assert "b" not in result.active and "c" not in result.active and "k" not in result.active
+    assert result.kinds["a"] == SCALAR
+
+
+def test_sink_zeros_folds_the_initialisation_into_the_first_use():
+    stmts = [S.assign("a_bar", S.const(0.0)), S.assign("a_bar", S.add(S.name("a_bar"), S.name("g"))),
+             S.assign("b_bar", S.const(0.0)), S.ret(S.name("a_bar"))]
+    out = sink_zeros(stmts, {"a_bar", "b_bar"})
+    assert _text(out).splitlines() == ["a_bar = g", "return a_bar"]
+
+
+def test_copies_propagate_and_dead_adjoints_disappear():
+    stmts = [S.assign("t_bar", S.name("g_bar")), S.assign("x_bar", S.binop(S.name("t_bar"), gast.Mult(), S.name("y"))),
+             S.assign("u_bar", S.name("x_bar")), S.ret(S.name("x_bar"))]
+    out = propagate_copies(stmts, {"t_bar", "x_bar", "u_bar", "g_bar"})
+    out, _ = drop_dead(out, {"t_bar", "x_bar", "u_bar"}, set())
+    assert _text(out).splitlines() == ["x_bar = g_bar * y", "return x_bar"]
+
+
+def test_codegen_renders_comments_and_loads_through_linecache():
+    fn = gast.FunctionDef(name="h", args=gast.arguments(args=[S.name("x", gast.Param)], posonlyargs=[], vararg=None,
+                                                       kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+                          body=[codegen.comment("a note"), S.ret(S.binop(S.name("x"), gast.Mult(), S.const(2)))],
+                          decorator_list=[], returns=None, type_comment=None, type_params=[])
+    text = codegen.render(fn)
+    assert text == "def h(x):\n    # a note\n    return x * 2\n"
+    h = codegen.load(text, "h", {}, {})
+    assert h(np.float64(3.0)) == 6.0
+    import inspect
+    assert inspect.getsource(h) == text
