@@ -90,6 +90,7 @@ def analyze(ctx: Context, body: list[gast.stmt], wrt: list[str], arg_kinds: dict
         if isinstance(stmt, gast.Assign) or (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)):
             ops[id(stmt)] = classify(ctx, stmt)
     kinds = _infer_kinds(statements, ops, arg_kinds, ctx)
+    _sequence_arithmetic(ctx, ops, kinds)
     _check_augmented(ctx, statements, ops, kinds)
     varied = _varied(statements, ops, set(wrt))
     useful = _useful(statements, ops)
@@ -237,8 +238,9 @@ def _rule_op(ctx, name, primal, args, keywords, node) -> Op:
     try:
         bound = rule.signature().bind(*args, **keywords)
     except TypeError as exc:
+        where = node if getattr(node, "lineno", None) is not None else ctx.parsed.node
         raise NoRuleError(f"sct's rule for {rule.name} does not accept this call ({exc})",
-                          ctx.parsed.location(getattr(node, "lineno", None) and node or ctx.parsed.node)) from None
+                          ctx.parsed.location(where)) from None
     for param, value in bound.arguments.items():
         op.bound[param] = S.tuple_(value) if param == rule.varargs else value
     for param in rule.diff_params:
@@ -380,6 +382,33 @@ def _infer_kinds(statements, ops, arg_kinds, ctx) -> dict[str, str]:
         if kinds == before:
             break
     return {n: (k or ANY) for n, k in kinds.items()}
+
+
+def _sequence_arithmetic(ctx, ops, kinds) -> None:
+    """``xs * n`` and ``xs + ys`` on lists repeat and concatenate: give them their own rules."""
+    from .rules import builtins as rules
+
+    def kind(atom):
+        if isinstance(atom, gast.Name):
+            return kinds.get(atom.id)
+        if isinstance(atom, gast.Constant):
+            return SCALAR
+        return ANY
+
+    for key, op in ops.items():
+        if op.kind != "rule" or op.rule.primal not in (operator.mul, operator.add):
+            continue
+        x, y = op.bound.get("x"), op.bound.get("y")
+        kx, ky = kind(x), kind(y)
+        if not (is_seq(kx) or is_seq(ky)):
+            continue
+        if op.rule.primal is operator.mul:
+            xs, n = (x, y) if is_seq(kx) else (y, x)
+            new = _rule_op(ctx, op.target, rules.repeat_seq, [xs, n], {}, None)
+        else:
+            new = _rule_op(ctx, op.target, rules.concat_seq, [x, y], {}, None)
+        ops[key] = new
+        kinds[op.target] = SEQ
 
 
 def _check_augmented(ctx, statements, ops, kinds) -> None:

@@ -132,6 +132,11 @@ class _Lowering:
 
     def value_Call(self, node):
         func = node.func
+        callee = self.ctx.resolve(func) if isinstance(func, (gast.Name, gast.Attribute)) else None
+        if callee in (min, max) and len(node.args) > 2 and not node.keywords:
+            # max(a, b, c) is max(max(a, b), c): the first maximal argument wins, as in Python
+            pair = gast.Call(func=node.func, args=node.args[:2], keywords=[])
+            return self.value_Call(gast.Call(func=node.func, args=[pair] + node.args[2:], keywords=[]))
         if isinstance(func, gast.Attribute) and not self.is_global_ref(func):
             func = S.attr(self.atom(func.value), func.attr)
         elif not isinstance(func, (gast.Name, gast.Attribute)):

@@ -149,14 +149,14 @@ def check_scalar(out, target):
 
 
 @needs("autograd")
-@pytest.mark.parametrize("target", ["loop", "lecture"])
+@pytest.mark.parametrize("target", ["loop"])
 def test_autograd_scalar(target):
     f, g, j = sl.build_autograd()[target]
     check_scalar((f, g, j, (0.7, 0.9), (0.7, 0.9, 1.0, -0.5)), target)
 
 
 @needs("jax")
-@pytest.mark.parametrize("target", ["loop", "lecture"])
+@pytest.mark.parametrize("target", ["loop"])
 def test_jax_jit_scalar(target):
     import jax.numpy as jnp
     f, g, j = sl.build_jax(jit=True)[target]

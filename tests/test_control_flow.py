@@ -96,3 +96,20 @@ def test_recursion():
     # fact(x, 4) = x**4
     assert sct.grad(cf.rec)(0.9) == pytest.approx(4 * 0.9 ** 3)
     assert sct.grad(cf.rec, mode="forward")(0.9) == pytest.approx(4 * 0.9 ** 3)
+
+
+from programs import corpus as co
+
+CORPUS = [
+    (co.uses_tuple, (0.5, 1.5), (0, 1)), (co.kwonly, (1.3,), 0), (co.posonly, (1.3, 0.7), (0, 1)),
+    (co.listaug, (0.7,), 0), (co.gen_sum, (0.7,), 0), (co.boolmul, (0.7,), 0), (co.boolmul, (-0.7,), 0),
+    (co.floor_mod, (2.3,), 0), (co.inf_const, (1.2,), 0), (co.fstr, (1.2,), 0), (co.loop_list_index, (1.2,), 0),
+    (co.np_scalar_mix, (1.2,), 0), (co.reversed_loop, (0.3,), 0), (co.minmax_list, (0.3, 0.9), (0, 1)),
+    (co.while_else_free, (0.3,), 0), (co.nested_helpers, (0.8,), 0),
+]
+
+
+@pytest.mark.parametrize("fn, args, wrt", CORPUS, ids=lambda v: getattr(v, "__name__", None) or str(v))
+def test_corpus(fn, args, wrt):
+    check_grad(fn, args, wrt)
+    check_dot_product(fn, args, wrt)

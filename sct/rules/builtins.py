@@ -201,6 +201,43 @@ overloaded(builtins.max, lambda n, kws: max2 if n == 2 else max_of)
 overloaded(builtins.min, lambda n, kws: min2 if n == 2 else min_of)
 overloaded(builtins.sum, lambda n, kws: sum_of)
 
+# ---------------------------------------------------------------- sequences: xs * n, xs + ys
+
+def repeat_seq(xs, n):
+    """``xs * n`` for a list or tuple."""
+    return xs * n
+
+def concat_seq(xs, ys):
+    """``xs + ys`` for lists or tuples."""
+    return xs + ys
+
+def _sum_repeats(g, xs):
+    if isinstance(g, float) and g == 0.0:
+        return 0.0
+    size = len(xs)
+    return [sum(g[i::size]) for i in range(size)]
+
+def _part(g, start, stop):
+    if isinstance(g, float) and g == 0.0:
+        return 0.0
+    return list(g[start:stop])
+
+@adjoint_rule(repeat_seq, name="list repetition")
+def repeat_seq_(g, ans, xs, n):
+    return _sum_repeats(g, xs)
+
+@tangent_rule(repeat_seq, name="list repetition")
+def repeat_seq_(dxs, ans, xs, n):
+    return list(dxs) * n
+
+@adjoint_rule(concat_seq, name="list concatenation")
+def concat_seq_(g, ans, xs, ys):
+    return _part(g, 0, len(xs)), _part(g, len(xs), len(ans))
+
+@tangent_rule(concat_seq, name="list concatenation")
+def concat_seq_(dxs, dys, ans, xs, ys):
+    return list(dxs) + [0.0] * len(ys), [0.0] * len(xs) + list(dys)
+
 # ---------------------------------------------------------------- indexing
 
 @adjoint_rule(operator.getitem, name="indexing")

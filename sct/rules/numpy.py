@@ -615,21 +615,23 @@ def trace(da, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 # ---------------------------------------------------------------- contractions
 
 def _matmul_adjoint(g, x, y, which):
-    """x̄ (which=0) or ȳ (which=1) of ``x @ y`` for 1-D, 2-D and batched operands."""
-    x2 = x[None, :] if np.ndim(x) == 1 else x
-    y2 = y[:, None] if np.ndim(y) == 1 else y
-    g2 = g
+    """x̄ (which=0) or ȳ (which=1) of ``x @ y`` for 1-D, 2-D and batched operands.
+
+    A 1-D x is a row (1, n) and a 1-D y a column (n, 1), so g gets those axes back
+    before the matrix products; the products' batch axes are summed by unbroadcast.
+    """
+    x2 = np.asarray(x)[None, :] if np.ndim(x) == 1 else x
+    y2 = np.asarray(y)[:, None] if np.ndim(y) == 1 else y
+    g2 = np.asarray(g)
+    if np.ndim(y) == 1:
+        g2 = g2[..., None]
     if np.ndim(x) == 1:
         g2 = np.expand_dims(g2, -2)
-    if np.ndim(y) == 1:
-        g2 = np.expand_dims(g2, -1)
     if which == 0:
         out = np.matmul(g2, np.swapaxes(y2, -1, -2))
-        out = out[..., 0, :] if np.ndim(x) == 1 else out
-        return unbroadcast(out, x)
+        return unbroadcast(out[..., 0, :] if np.ndim(x) == 1 else out, x)
     out = np.matmul(np.swapaxes(x2, -1, -2), g2)
-    out = out[..., 0] if np.ndim(y) == 1 else out
-    return unbroadcast(out, y)
+    return unbroadcast(out[..., 0] if np.ndim(y) == 1 else out, y)
 
 @adjoint_rule(np.matmul)
 def matmul(g, ans, x1, x2):
