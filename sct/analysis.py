@@ -339,11 +339,12 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
         return ANY
     if op.kind == "rule":
         primal = op.rule.primal
-        arg_kinds = [k(a) for p, a in op.bound.items() if p != op.rule.varargs]
+        diff = set(op.rule.diff_params)
+        arg_kinds = [k(a) for p, a in op.bound.items() if p in diff and not _is_none_const(a)]
         if getattr(primal, "__module__", None) in _SCALAR_RESULT_MODULES:
             return SCALAR
         if primal is operator.getitem:
-            base, index = arg_kinds[0], arg_kinds[1]
+            base, index = k(op.bound["x"]), k(op.bound["index"])
             if base == SEQ_OF_SCALARS:
                 return SCALAR if index == SCALAR else SEQ_OF_SCALARS
             return ARRAY if base == ARRAY else ANY
@@ -358,6 +359,10 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
             return ANY
         return ARRAY
     return ANY
+
+
+def _is_none_const(atom) -> bool:
+    return isinstance(atom, gast.Constant) and atom.value is None
 
 
 def _infer_kinds(statements, ops, arg_kinds, ctx) -> dict[str, str]:

@@ -56,8 +56,17 @@ def _fancy(index) -> bool:
     return any(isinstance(p, (np.ndarray, list)) for p in parts)
 
 
+def _whole(index) -> bool:
+    """Does ``x[index]`` keep every element (only ``:``, ``...`` and ``None``)?"""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or p == slice(None) for p in parts)
+
+
 def add_at(acc, x, index, g):
     """The adjoint ``acc`` of ``x`` plus ``g`` scattered at ``x[index]`` (a new value)."""
+    if isinstance(x, np.ndarray) and _whole(index):  # x[:, None] and the like: a reshape, not a scatter
+        piece = np.reshape(np.broadcast_to(g, np.shape(x[index])), np.shape(x))
+        return piece if _is_zero(acc) else acc + piece
     out = _materialize(acc, x)
     if isinstance(out, list):
         if isinstance(index, slice):
