@@ -173,7 +173,26 @@ def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
         lines.append(f"returns ({parsed.node.name}({params}), {bars})")
     if kinds:
         lines.append(f"specialised for {kinds}")
+    helpers = _helpers(ctx)
+    while helpers:  # wrapped at about 100 characters
+        line = "calls " + helpers.pop(0)
+        while helpers and len(line) + len(helpers[0]) < 96:
+            line += ", " + helpers.pop(0)
+        lines.append(line + ("," if helpers else ""))
     return [codegen.comment(line) for line in lines]
+
+
+def _helpers(ctx: Context) -> list[str]:
+    """Where the non-obvious names the program calls come from (sct's runtime, rule helpers, other programs)."""
+    out = []
+    for name, obj in ctx.symbols.items():
+        if isinstance(obj, Derived) or getattr(obj, "__sct_derived__", None) is not None:
+            out.append(f"{name} (generated)")
+            continue
+        module = getattr(obj, "__module__", None) or ""
+        if callable(obj) and module.startswith("sct."):
+            out.append(f"{name} ({module.replace('.containers', '').replace('.broadcast', '')})")
+    return out
 
 
 def _forward_body(ctx, analysis, body, derived) -> list[gast.stmt]:

@@ -79,24 +79,24 @@ def _resolve_globals(ctx: Context, expr: gast.expr, module_globals: dict, params
             return module_globals[name]
         return getattr(builtins, name)
 
-    class _Resolve(gast.NodeTransformer):
+    class _Drop(gast.NodeTransformer):
         def visit_Call(self, node):
             self.generic_visit(node)
-            if scalars and isinstance(node.func, gast.Name) and node.func.id not in params:
-                if isinstance(node.func, gast.Name) and node.func.sct_obj in _DROPPABLE:
-                    return node.args[0]
+            func = node.func
+            if isinstance(func, gast.Name) and func.id not in params and lookup(func.id) in _DROPPABLE:
+                return node.args[0]
             return node
 
+    class _Resolve(gast.NodeTransformer):
         def visit_Name(self, node):
             if isinstance(node.ctx, gast.Load) and node.id not in params:
-                obj = lookup(node.id)
-                new = ctx.symbol(obj, node.id)
-                new.sct_obj = obj
-                return new
-            node.sct_obj = None
+                return ctx.symbol(lookup(node.id), node.id)
             return node
 
-    return _Resolve().visit(S.clone(expr))
+    expr = S.clone(expr)
+    if scalars:
+        expr = _Drop().visit(expr)
+    return _Resolve().visit(expr)
 
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,

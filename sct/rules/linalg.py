@@ -177,7 +177,7 @@ def eigh(da, ans, a, UPLO="L"):
 
 def _eigvalsh_adjoint(g, a, uplo):
     v = np.linalg.eigh(a, uplo)[1]
-    return _sym(v @ (np.expand_dims(g, -2) * _T(v)))
+    return _sym(v @ (np.expand_dims(g, -1) * _T(v)))   # V diag(g) Vᵀ
 
 def _eigvalsh_tangent(da, a, uplo):
     v = np.linalg.eigh(a, uplo)[1]

@@ -628,9 +628,9 @@ def _matmul_adjoint(g, x, y, which):
     if np.ndim(x) == 1:
         g2 = np.expand_dims(g2, -2)
     if which == 0:
-        out = np.matmul(g2, np.swapaxes(y2, -1, -2))
+        out = np.matmul(g2, np.ascontiguousarray(np.swapaxes(y2, -1, -2)))  # (a strided operand is slow)
         return unbroadcast(out[..., 0, :] if np.ndim(x) == 1 else out, x)
-    out = np.matmul(np.swapaxes(x2, -1, -2), g2)
+    out = np.matmul(np.ascontiguousarray(np.swapaxes(x2, -1, -2)), g2)
     return unbroadcast(out[..., 0] if np.ndim(y) == 1 else out, y)
 
 @adjoint_rule(np.matmul)
