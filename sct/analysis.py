@@ -243,6 +243,10 @@ def _rule_op(ctx, name, primal, args, keywords, node) -> Op:
                           ctx.parsed.location(where)) from None
     for param, value in bound.arguments.items():
         op.bound[param] = S.tuple_(value) if param == rule.varargs else value
+    if "out" in op.bound and not _is_none_const(op.bound["out"]):
+        raise NoRuleError(f"sct cannot differentiate {rule.name}(..., out=...): it writes into an existing array",
+                          ctx.parsed.location(node if getattr(node, "lineno", None) else ctx.parsed.node),
+                          hint="assign the result instead: y = f(...)")
     for param in rule.diff_params:
         atom = op.bound.get(param)
         if isinstance(atom, gast.Name) and ctx.resolve(atom) is LOCAL:

@@ -171,6 +171,12 @@ def _check_aliasing(parsed: Parsed) -> None:
             _refuse(parsed, node, f"the in-place method `.{node.func.attr}()`",
                     "build a new list or array instead (xs = xs + [v], np.concatenate, ...)")
         mutated.setdefault(name, node)
+    for loop in gast.walk(fn):
+        if isinstance(loop, gast.For) and isinstance(loop.iter, gast.Name):
+            for name, node in _mutations(gast.Module(body=loop.body, type_ignores=[])):
+                if name == loop.iter.id:
+                    _refuse(parsed, node, f"a change to `{name}` while a loop runs over it",
+                            f"loop over a copy: for ... in list({name})")
     for name, node in mutated.items():
         if name in params:
             raise AliasingError(
