@@ -59,7 +59,7 @@ def _fancy(index) -> bool:
 def _whole(index) -> bool:
     """Does ``x[index]`` keep every element (only ``:``, ``...`` and ``None``)?"""
     parts = index if isinstance(index, tuple) else (index,)
-    return all(p is None or p is Ellipsis or p == slice(None) for p in parts)
+    return all(p is None or p is Ellipsis or (isinstance(p, slice) and p == slice(None)) for p in parts)
 
 
 def add_at(acc, x, index, g):
