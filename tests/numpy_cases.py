@@ -134,7 +134,7 @@ def real(x):
     return np.sum(np.real(x) * weights(x))
 
 def conjugate(x):
-    return np.sum(np.conj(x) * weights(x))
+    return np.sum(np.conjugate(x) * weights(x)) + np.sum(np.conj(x))
 
 def pow_const(x):
     return np.sum(x ** 3 * weights(x))
@@ -643,6 +643,10 @@ def asarray(x):
     y = np.asarray([x[1], x[0]])
     return np.sum(y * weights(y))
 
+def ascontiguousarray(x):
+    y = np.ascontiguousarray(x.T)
+    return np.sum(y * weights(y))
+
 def copy(x):
     y = np.copy(x)
     return np.sum(y * weights(y))
@@ -818,6 +822,18 @@ def write_outer_loop(x):
             y[i, j] = x[i] * x[j] * (1.0 + i)
     return np.sum(y * weights(y))
 
+def write_broadcast(x):
+    y = np.zeros((2, 3))
+    y[:, 1] = x[0]
+    y[1] = y[1] + x
+    return np.sum(y * weights(y))
+
+def write_fancy(x):
+    y = np.zeros(4)
+    y[[0, 2]] = x[1:]
+    y[IDX[:1]] = y[IDX[:1]] + x[0]
+    return np.sum(y * weights(y))
+
 # ---------------------------------------------------------------- methods and attributes
 
 def method_sum(x):
@@ -925,6 +941,26 @@ def count_and_sort_indices(x):
     order = np.argsort(-x)
     return x[order[0]] * (k + 1.0)
 
+# ---------------------------------------------------------------- seeds that are still zero
+
+def results_used_in_one_branch(x, flag):
+    """With flag False every result below is active but its adjoint is still the zero 0.0 when its rule runs."""
+    m = np.reshape(x, (2, 3))
+    a = m @ m.T + np.dot(m, x[:3])[:, None] + np.inner(m, m) + np.tensordot(m, m, ([1], [1]))
+    b = np.einsum("ij,kj->ik", m, m) + np.einsum("ij->ji", m)[:2, :2] + np.einsum("ij,jk,kl->il", m, m.T, m)[:, :2]
+    c = np.outer(x[:2], x[:2]) + np.kron(m[:1, :1], m[:, :2])[:2] + np.diag(x[:2]) + np.diag(np.diag(m @ m.T))
+    d = np.concatenate([x, x]) + np.hstack([x, x]) + np.tile(x, 2) + np.repeat(x, 2) + np.ravel(np.stack([x, x]))
+    e = np.vstack([m, m]) + np.swapaxes(np.moveaxis(np.expand_dims(np.vstack([m, m]), 0), 0, 2), 1, 2)[:, :, 0]
+    f = np.column_stack([x, x]) + np.flip(np.fliplr(np.flipud(np.column_stack([x, x])))) + np.roll(x, 1)[:, None]
+    h = npsort(x) + np.take(x, [1, 0, 2, 3, 4, 5]) + np.cumsum(x) + np.cumprod(x) + np.transpose(m).ravel()
+    k = np.tril(m @ m.T) + np.triu(m @ m.T) + np.squeeze(m[None]).T.T[:, :2] + np.array([[x[0], x[1]], [x[2], 0.0]])
+    n = np.diagonal(m) + np.linalg.inv(m @ m.T + np.eye(2)).sum(axis=0) + np.linalg.solve(m @ m.T + np.eye(2), x[:2])
+    p = np.linalg.cholesky(m @ m.T + np.eye(2)) + m.reshape(3, 2)[:2]
+    if flag:
+        return np.sum(a) + np.sum(b) + np.sum(c) + np.sum(d) + np.sum(e) + np.sum(f) + np.sum(h) + np.sum(k) \
+            + np.sum(n) + np.sum(p)
+    return np.sum(x * x)
+
 # ---------------------------------------------------------------- core bugs (minimal functions)
 
 def np_sort_call(x):
@@ -934,6 +970,9 @@ def tangent_alias_write(x):
     y = x * 1.0
     y[0] = 2.0 * x[1]
     return y[0] + x[0]
+
+def gather(x):
+    return np.sum(x[IDX] * x[IDX])
 
 # ---------------------------------------------------------------- no rule
 
@@ -1004,6 +1043,10 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 def norm_default(x):
     return np.linalg.norm(x) * 2.0
+
+def norm_axis_keyword(x, axis, keepdims):
+    y = np.linalg.norm(x, axis=axis, keepdims=keepdims)
+    return np.sum(y * weights(y))
 
 def gaussian_logpdf(x, mu, factor):
     """log N(x; mu, S) with S = factor factorᵀ + I, through slogdet and solve."""

@@ -143,3 +143,12 @@ def test_generated_code_runs_with_numpy_alone():
     exec(text, namespace)
     value, bar = namespace["_sum_squares_vjp"](np.arange(3.0), _sum_squares_bar=1.0)
     assert value == 5.0 and np.allclose(bar, [0.0, 2.0, 4.0])
+
+
+def test_augmented_assignment_on_an_argument_leaves_the_callers_array_alone():
+    from programs import corpus
+    x = np.array([1.0, 2.0, 3.0])
+    for mode in ("reverse", "forward"):
+        g = sct.grad(corpus.scales_argument, mode=mode)(x)
+        assert np.allclose(g, 8.0 * np.array([1.0, 2.0, 3.0]))
+        assert x.tolist() == [1.0, 2.0, 3.0]

@@ -72,3 +72,8 @@ def while_else_free(x):
 def nested_helpers(x):
     def_val = uses_tuple(x, 2.0)
     return def_val + kwonly(x, k=3.0) + posonly(x, 2.0)
+
+
+def scales_argument(x):
+    x *= 2.0
+    return np.sum(x ** 2)
