@@ -237,10 +237,9 @@ def _rule_op(ctx, name, primal, args, keywords, node) -> Op:
     op = Op("rule", name, rule=rule, label=rule.name)
     try:
         bound = rule.signature().bind(*args, **keywords)
-    except TypeError as exc:
-        where = node if getattr(node, "lineno", None) is not None else ctx.parsed.node
-        raise NoRuleError(f"sct's rule for {rule.name} does not accept this call ({exc})",
-                          ctx.parsed.location(where)) from None
+    except TypeError as exc:  # fine while nothing active flows through it; else a NoRuleError names this
+        return Op("unknown", name, operands=_local_operands(ctx, args, keywords), callee=primal,
+                  label=f"{rule.name} called with arguments sct's rule does not take ({exc})")
     for param, value in bound.arguments.items():
         op.bound[param] = S.tuple_(value) if param == rule.varargs else value
     if "out" in op.bound and not _is_none_const(op.bound["out"]):

@@ -124,7 +124,15 @@ _VIEWS = {"reshape", "ravel", "transpose", "view", "swapaxes", "squeeze", "expan
           "fliplr", "flipud", "rot90", "real", "imag", "T"}
 
 
-def _mutations(fn: gast.FunctionDef):
+def _locals(fn: gast.FunctionDef) -> set[str]:
+    args = fn.args
+    names = {a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)}
+    for stmt in fn.body:
+        names |= {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    return names
+
+
+def _mutations(fn: gast.FunctionDef, local: set[str]):
     """(name, node) for every in-place write to a local name."""
     for node in gast.walk(fn):
         if isinstance(node, gast.Assign):
@@ -135,7 +143,7 @@ def _mutations(fn: gast.FunctionDef):
         elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Subscript):
             yield node.target.value.id, node
         elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
-                and isinstance(node.func.value, gast.Name) \
+                and isinstance(node.func.value, gast.Name) and node.func.value.id in local \
                 and (node.func.attr in _MUTATORS or node.func.attr in _REFUSED_MUTATORS):
             yield node.func.value.id, node
 
@@ -161,11 +169,21 @@ def _aliases(value: gast.expr, name: str) -> bool:
 def _check_aliasing(parsed: Parsed) -> None:
     fn = parsed.node
     params = {a.id for a in list(fn.args.posonlyargs) + list(fn.args.args) + list(fn.args.kwonlyargs)}
-    local = set(params)
-    for stmt in fn.body:
-        local |= {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    local = _locals(fn)
+    loads: dict[str, int] = {}
+    fresh: dict[str, list] = {}
+    for node in gast.walk(fn):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+            loads[node.id] = loads.get(node.id, 0) + 1
+        if isinstance(node, gast.Assign):
+            for t in node.targets:
+                if isinstance(t, gast.Name):
+                    fresh.setdefault(t.id, []).append(node.value)
+    # a temporary assigned once from a new value and read once (by the copy) shares nothing
+    private = {n for n, values in fresh.items()
+               if len(values) == 1 and loads.get(n, 0) == 1 and isinstance(values[0], (gast.BinOp, gast.UnaryOp))}
     mutated = {}
-    for name, node in _mutations(fn):
+    for name, node in _mutations(fn, local):
         if isinstance(node, gast.Call) and (node.func.attr in _REFUSED_MUTATORS
                                             or (node.func.attr == "pop" and (node.args or node.keywords))):
             _refuse(parsed, node, f"the in-place method `.{node.func.attr}()`",
@@ -173,7 +191,7 @@ def _check_aliasing(parsed: Parsed) -> None:
         mutated.setdefault(name, node)
     for loop in gast.walk(fn):
         if isinstance(loop, gast.For) and isinstance(loop.iter, gast.Name):
-            for name, node in _mutations(gast.Module(body=loop.body, type_ignores=[])):
+            for name, node in _mutations(gast.Module(body=loop.body, type_ignores=[]), local):
                 if name == loop.iter.id:
                     _refuse(parsed, node, f"a change to `{name}` while a loop runs over it",
                             f"loop over a copy: for ... in list({name})")
@@ -193,7 +211,7 @@ def _check_aliasing(parsed: Parsed) -> None:
                     f"`{targets[0].id}` would share memory with `{name}`, which the function writes into; "
                     f"sct cannot follow a write through two names", parsed.location(node),
                     f"make an independent copy: {targets[0].id} = {name}.copy()")
-            if any(t.id == name for t in targets) and _aliases_other(node.value, name, local):
+            if any(t.id == name for t in targets) and _aliases_other(node.value, name, local - private):
                 raise AliasingError(
                     f"`{name}` is written into but shares memory with another variable", parsed.location(node),
                     f"start from a fresh copy: {name} = ....copy()")

@@ -27,6 +27,7 @@ class Forward:
         self.ctx = ctx
         self.an = analysis
         self.derive = derive  # (callee, mode, wrt names, kinds) -> symbol Name of its derivative
+        self.written = {op.target for op in analysis.ops.values() if op.kind in ("store", "append")}
 
     def d(self, name: str) -> str:
         return self.ctx.namer.tangent(name)
@@ -82,7 +83,10 @@ class Forward:
             if not self.an.is_active(source):
                 return [stmt, S.assign(self.d(op.target), self.zero_like(S.name(op.target)))]
             return [stmt, S.assign(self.d(op.target), S.call(S.attr(S.name(self.d(source.id)), "pop")))]
-        return [stmt, S.assign(self.d(op.target), self.tangent(stmt, op))]
+        tangent = self.tangent(stmt, op)
+        if op.target in self.written:  # the tangent will be written into: it must not share memory
+            tangent = S.call(self.ctx.symbol(runtime.snapshot, "snapshot"), [tangent])
+        return [stmt, S.assign(self.d(op.target), tangent)]
 
     def store(self, stmt, op: Op) -> list[gast.stmt]:
         if op.target not in self.an.active:

@@ -265,6 +265,11 @@ def where_const(x):
     z = np.where(x > 0.0, x * x, 0.5)
     return np.sum(z * weights(z))
 
+def where_indices(x):
+    idx = np.where(x > 0.0)[0]
+    rows, cols = np.where(np.ones((2, 2)) > 0.0)
+    return np.sum(x[idx] ** 2) + x[rows[1]] * x[cols[1]]
+
 def clip(x):
     z = np.clip(x, -0.5, 0.7)
     return np.sum(z * weights(z))
@@ -278,6 +283,11 @@ def clip_upper_only(x):
     return np.sum(z * weights(z))
 
 # ---------------------------------------------------------------- reductions
+
+def literal_axes(x):
+    y = np.sum(x, 0) + np.mean(x, axis=(0, 1)) + x.sum(axis=-1, keepdims=True)[0] + np.max(x, 1)[0]
+    z = x.reshape(-1) * np.var(x, (0, 1)) + np.linalg.norm(x, ord=2) + np.linalg.norm(x, 1, None, False)
+    return np.sum(y * weights(y)) + np.sum(z * weights(z))
 
 def sum_(x, axis=None, keepdims=False):
     y = np.sum(x, axis=axis, keepdims=keepdims)
@@ -389,6 +399,10 @@ def einsum1(a, spec):
 
 def einsum2(a, b, spec):
     y = np.einsum(spec, a, b)
+    return np.sum(y * weights(y))
+
+def einsum_optimize(a, b):
+    y = np.einsum("ij,jk->ik", a, b, optimize=True)
     return np.sum(y * weights(y))
 
 def einsum3(a, b, c, spec):
@@ -637,6 +651,10 @@ def array_nested(x):
 
 def array_of_arrays(x):
     y = np.array([x, 2.0 * x, np.ones(3)])
+    return np.sum(y * weights(y))
+
+def array_options(x):
+    y = np.array(x, dtype=float, copy=True, ndmin=2) + np.array(x[0], ndmin=1)
     return np.sum(y * weights(y))
 
 def asarray(x):
@@ -974,6 +992,25 @@ def tangent_alias_write(x):
 def gather(x):
     return np.sum(x[IDX] * x[IDX])
 
+def nested_loop_2d(x):
+    total = 0.0
+    for i in range(2):
+        for j in range(2):
+            total = total + x[i, j] * x[i, 0]
+    return total
+
+def fill_then_rebind(x):
+    y = np.zeros(3)
+    y[:] = 0.0
+    y = y + x
+    return np.sum(y * y)
+
+CONST = np.array([1.0, 2.0, 3.0])
+
+def inactive_call_form(x):
+    k = np.sum(CONST, initial=1.0)
+    return x * k
+
 # ---------------------------------------------------------------- no rule
 
 def no_rule(x):
@@ -1036,6 +1073,24 @@ def eigh_fields(a):
 def eigvalsh(a):
     w = np.linalg.eigvalsh(sym(a))
     return np.sum(w * weights(w))
+
+def svd_values(a):
+    s = np.linalg.svd(a, compute_uv=False)
+    return np.sum(s * weights(s))
+
+def svdvals(a):
+    s = np.linalg.svdvals(a)
+    return np.sum(s * weights(s))
+
+def svd_reduced(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    top = u[..., :, :1] @ vh[..., :1, :]          # u₁v₁ᵀ: independent of the singular vectors' signs
+    return np.sum(top * weights(top)) + np.sum(s * weights(s)) + np.sum(u * u * weights(u))
+
+def svd_square(a):
+    u, s, vh = np.linalg.svd(a)
+    y = (u * s[..., None, :]) @ vh
+    return np.sum(y * weights(y)) + np.sum(vh ** 2 * weights(vh))
 
 def norm(x, ord=None, axis=None, keepdims=False):
     y = np.linalg.norm(x, ord, axis, keepdims)

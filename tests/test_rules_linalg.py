@@ -6,14 +6,15 @@ symmetric matrices (cholesky, eigh, eigvalsh) are tested through ``sym(a)``:
 their rules differentiate on symmetric matrices, where finite differences of a
 function that reads one triangle would disagree.
 """
+import zlib
+
 import numpy as np
 import pytest
 
 import sct
-from sct.testing import check_dot_product, check_grad
 
 import numpy_cases as nc
-from test_rules_numpy import FLOAT, Case, cross, params, run
+from test_rules_numpy import FLOAT, Case, cross, draw, params, run
 
 SQUARE = [((2, 2),), ((3, 3),), ((2, 3, 3),)]
 
@@ -39,6 +40,10 @@ CASES = [
     cross(nc.eigh_both, SQUARE, domain="spd", rtol=1e-4),
     cross(nc.eigh_fields, [((3, 3),)], domain="spd", rtol=1e-4),
     cross(nc.eigvalsh, SQUARE, domain="spd"),
+    cross(nc.svd_values, [((3, 3),), ((2, 3),), ((3, 2),), ((2, 4, 3),)], domain="any"),
+    cross(nc.svdvals, [((3, 3),), ((2, 4, 3),)], domain="any"),
+    cross(nc.svd_reduced, [((3, 3),), ((2, 3),), ((4, 2),), ((2, 3, 4),)], domain="any", rtol=1e-4),
+    cross(nc.svd_square, [((3, 3),), ((2, 3, 3),)], domain="any", rtol=1e-4),
     cross(nc.norm_default, [((3,),), ((2, 3),), ((2, 3, 2),), (FLOAT,)], domain="nonzero"),
     cross(nc.norm_axis_keyword, [((2, 3),), ((2, 3, 2),)], [(None, False), (0, False), (-1, True), ((0, 1), False),
                                                            ((1, 0), True)], domain="nonzero"),
@@ -77,3 +82,20 @@ def test_cholesky_adjoint_is_symmetric():
     a = np.array([[2.0, 0.3, 0.1], [0.3, 1.5, -0.2], [0.1, -0.2, 1.0]])
     g = sct.grad(nc.cholesky)(a)
     assert np.allclose(g, g.T)
+
+
+SECOND_ORDER = [
+    (nc.inv, "matrix", ()), (nc.slogdet, "matrix", ()), (nc.cholesky, "spd", ()), (nc.eigh_values, "spd", ()),
+    (nc.norm_default, "nonzero", ()), (nc.norm, "nonzero", (2,)), (nc.norm, "nonzero", ("nuc",)),
+    (nc.svd_values, "any", ()),
+]
+
+
+@pytest.mark.parametrize("fn, domain, extra", SECOND_ORDER, ids=lambda v: getattr(v, "__name__", repr(v)))
+def test_hessian_through_rule_helpers(fn, domain, extra):
+    """The linear-algebra helpers are differentiable again (Hessians are forward over reverse)."""
+    x = draw(domain, (3, 3), np.random.default_rng(zlib.crc32(f"{fn.__name__}{extra}".encode())))
+    gradient = sct.grad(fn)
+    basis = np.eye(9).reshape(9, 3, 3)
+    expected = np.array([(gradient(x + 1e-6 * e, *extra) - gradient(x - 1e-6 * e, *extra)) / 2e-6 for e in basis])
+    assert np.allclose(np.reshape(sct.hessian(fn)(x, *extra), expected.shape), expected, rtol=1e-4, atol=1e-5)

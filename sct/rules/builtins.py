@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-from ..runtime import add_at, indices, unbroadcast
+from ..runtime import add_at, indices, take, unbroadcast
 from .registry import adjoint_rule, nondifferentiable, overloaded, tangent_rule
 
 # ---------------------------------------------------------------- arithmetic operators
@@ -246,7 +246,7 @@ def getitem(g, ans, x, index, acc):
 
 @tangent_rule(operator.getitem, name="indexing")
 def getitem(dx, ans, x, index):
-    return dx[index]
+    return take(dx, index)
 
 # ---------------------------------------------------------------- non-differentiable
 

@@ -1,12 +1,14 @@
 """Rules for ``np.linalg``: inverse, determinants, solves, factorizations, norms.
 
 Families, in order: inverse and determinants, solves, symmetric factorizations
-(cholesky, eigh, eigvalsh), norms, fields of NumPy's result tuples,
-non-differentiable.  Every rule acts on stacks of matrices (the last two axes),
-as the NumPy functions do, so ``_T`` transposes the last two axes and products
-are ``@``.  Formulas follow M. Giles, "An extended collection of matrix
-derivative results for forward and reverse mode AD" (2008), and, for the
-Cholesky factor, I. Murray, "Differentiation of the Cholesky decomposition" (2016).
+(cholesky, eigh, eigvalsh), the singular value decomposition, norms, fields of
+NumPy's result tuples, non-differentiable.  Every rule acts on stacks of
+matrices (the last two axes), as the NumPy functions do, so ``_T`` transposes
+the last two axes and products are ``@``.  Formulas follow M. Giles, "An
+extended collection of matrix derivative results for forward and reverse mode
+AD" (2008); for the Cholesky factor, I. Murray, "Differentiation of the
+Cholesky decomposition" (2016); for the SVD, J. Townsend, "Differentiating the
+singular value decomposition" (2016).
 
 ``cholesky``, ``eigh`` and ``eigvalsh`` read one triangle of a matrix that is
 meant to be symmetric, so their derivatives are those of the function on
@@ -17,7 +19,8 @@ match finite differences of any function that symmetrizes its input).
 import numpy as np
 
 from ..runtime import add_at, take, unbroadcast, unreduce
-from .registry import REGISTRY, adjoint_rule, attribute, nondifferentiable, tangent_rule
+from .numpy import _like
+from .registry import REGISTRY, adjoint_rule, attribute, nondifferentiable, overloaded, tangent_rule
 
 
 def _T(a):
@@ -42,7 +45,8 @@ def _is_zero(g):
 
 @adjoint_rule(np.linalg.inv)
 def inv(g, ans, a):
-    return -(_T(ans) @ g @ _T(ans))
+    """Stacks of matrices."""
+    return -(_T(ans) @ _like(g, ans) @ _T(ans))
 
 @tangent_rule(np.linalg.inv)
 def inv(da, ans, a):
@@ -55,6 +59,7 @@ def _trace_of_solve(a, da):
 
 @adjoint_rule(np.linalg.det)
 def det(g, ans, a):
+    """Stacks of matrices."""
     return _matrix_seed(g * ans) * _T(np.linalg.inv(a))
 
 @tangent_rule(np.linalg.det)
@@ -75,6 +80,7 @@ def _slogdet_tangent(da, ans, a):
 
 @adjoint_rule(np.linalg.slogdet)
 def slogdet(g, ans, a):
+    """The derivative of logabsdet (sign has none); stacks of matrices."""
     return _slogdet_adjoint(g, a)
 
 @tangent_rule(np.linalg.slogdet)
@@ -107,7 +113,8 @@ def _solve_tangent_a(da, ans, a, b):
 
 @adjoint_rule(np.linalg.solve)
 def solve(g, ans, a, b):
-    return _solve_adjoint(g, ans, a, b, 0), _solve_adjoint(g, ans, a, b, 1)
+    """Vector or matrix right-hand sides (NumPy 2 semantics); stacks of matrices."""
+    return _solve_adjoint(_like(g, ans), ans, a, b, 0), _solve_adjoint(_like(g, ans), ans, a, b, 1)
 
 @tangent_rule(np.linalg.solve)
 def solve(da, db, ans, a, b):
@@ -135,7 +142,8 @@ def _cholesky_tangent(da, ans, upper):
 
 @adjoint_rule(np.linalg.cholesky)
 def cholesky(g, ans, a, upper=False):
-    return _cholesky_adjoint(g, ans, upper)
+    """Differentiated on symmetric matrices (a symmetric adjoint); upper=True too; stacks."""
+    return _cholesky_adjoint(_like(g, ans), ans, upper)
 
 @tangent_rule(np.linalg.cholesky)
 def cholesky(da, ans, a, upper=False):
@@ -168,6 +176,7 @@ def _eigh_tangent(da, ans, a):
 
 @adjoint_rule(np.linalg.eigh)
 def eigh(g, ans, a, UPLO="L"):
+    """Differentiated on symmetric matrices; eigenvalues must be distinct; stacks."""
     return _eigh_adjoint(g, ans, a)
 
 @tangent_rule(np.linalg.eigh)
@@ -185,11 +194,89 @@ def _eigvalsh_tangent(da, a, uplo):
 
 @adjoint_rule(np.linalg.eigvalsh)
 def eigvalsh(g, ans, a, UPLO="L"):
+    """Differentiated on symmetric matrices; stacks."""
     return _eigvalsh_adjoint(g, a, UPLO)
 
 @tangent_rule(np.linalg.eigvalsh)
 def eigvalsh(da, ans, a, UPLO="L"):
     return _eigvalsh_tangent(da, a, UPLO)
+
+# ---------------------------------------------------------------- singular value decomposition
+
+def _svd_gaps(s):
+    """F with F[i, j] = 1 / (s[j]² - s[i]²) off the diagonal and 0 on it (per matrix of a stack)."""
+    return _eigen_gaps(s * s)
+
+def _check_svd_shape(a, full_matrices):
+    m, n = np.shape(a)[-2:]
+    if full_matrices and m != n:
+        raise NotImplementedError("sct differentiates np.linalg.svd of a non-square matrix only with "
+                                  "full_matrices=False (the extra singular vectors are not unique)")
+
+def _svd_adjoint(g, ans, a, full_matrices, compute_uv):
+    """Ā of ``U, s, Vh = svd(A)`` (reduced; distinct non-zero singular values), after J. Townsend,
+    "Differentiating the singular value decomposition" (2016):
+    U [diag(s̄) + (F∘(UᵀŪ - ŪᵀU)) S + S (F∘(VᵀV̄ - V̄ᵀV))] Vᵀ
+    + (I - UUᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I - VVᵀ)."""
+    if not compute_uv:
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        return u @ (np.expand_dims(g, -1) * vh)
+    _check_svd_shape(a, full_matrices)
+    u, s, vh = ans[0], ans[1], ans[2]
+    g_u, g_s, g_vh = take(g, 0), take(g, 1), take(g, 2)
+    v = _T(vh)
+    f = _svd_gaps(s)
+    middle = np.zeros(np.shape(s) + (np.shape(s)[-1],))
+    out = np.zeros(np.shape(a))
+    if not _is_zero(g_s):
+        middle = middle + np.expand_dims(g_s, -2) * np.eye(np.shape(s)[-1])
+    if not _is_zero(g_u):
+        ut_gu = _T(u) @ g_u
+        middle = middle + (f * (ut_gu - _T(ut_gu))) * np.expand_dims(s, -2)
+        out = out + ((g_u - u @ ut_gu) / np.expand_dims(s, -2)) @ vh
+    if not _is_zero(g_vh):
+        g_v = _T(g_vh)
+        vt_gv = _T(v) @ g_v
+        middle = middle + np.expand_dims(s, -1) * (f * (vt_gv - _T(vt_gv)))
+        out = out + (u / np.expand_dims(s, -2)) @ _T(g_v - v @ vt_gv)
+    return out + u @ middle @ vh
+
+def _svd_tangent(da, ans, a, full_matrices, compute_uv):
+    """``(dU, ds, dVh)`` with dP = Uᵀ dA V: ds = diag(dP), dU = U (F∘(dP S + S dPᵀ)) + (I - UUᵀ) dA V S⁻¹,
+    dV = V (F∘(S dP + dPᵀ S)) + (I - VVᵀ) dAᵀ U S⁻¹."""
+    if not compute_uv:
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        return np.diagonal(_T(u) @ da @ _T(vh), axis1=-2, axis2=-1)
+    _check_svd_shape(a, full_matrices)
+    u, s, vh = ans[0], ans[1], ans[2]
+    v = _T(vh)
+    f = _svd_gaps(s)
+    row, col = np.expand_dims(s, -1), np.expand_dims(s, -2)
+    da_v = da @ v
+    dat_u = _T(da) @ u
+    dp = _T(u) @ da_v
+    du = u @ (f * (dp * col + row * _T(dp))) + (da_v - u @ (_T(u) @ da_v)) / col
+    dv = v @ (f * (row * dp + _T(dp) * col)) + (dat_u - v @ (_T(v) @ dat_u)) / col
+    return (du, np.diagonal(dp, axis1=-2, axis2=-1), _T(dv))
+
+@adjoint_rule(np.linalg.svd)
+def svd(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
+    """Distinct non-zero singular values; full_matrices=False unless square; compute_uv=False too; stacks."""
+    return _svd_adjoint(g, ans, a, full_matrices, compute_uv)
+
+@tangent_rule(np.linalg.svd)
+def svd(da, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
+    return _svd_tangent(da, ans, a, full_matrices, compute_uv)
+
+
+@adjoint_rule(np.linalg.svdvals)
+def svdvals(g, ans, x):
+    """Distinct singular values; stacks."""
+    return _svd_adjoint(g, ans, x, False, False)
+
+@tangent_rule(np.linalg.svdvals)
+def svdvals(dx, ans, x):
+    return _svd_tangent(dx, ans, x, False, False)
 
 # ---------------------------------------------------------------- norms
 
@@ -247,12 +334,32 @@ def _norm_reduced(x, ord, axis):
 
 @adjoint_rule(np.linalg.norm)
 def norm(g, ans, x, ord=None, axis=None, keepdims=False):
+    """Vector: any p, ±inf, 0; matrix: 'fro', 'nuc', ±1, ±2, ±inf; axis and keepdims."""
     return unreduce(g, x, _norm_reduced(x, ord, axis), keepdims) * _norm_slope(ans, x, ord, axis, keepdims)
 
 @tangent_rule(np.linalg.norm)
 def norm(dx, ans, x, ord=None, axis=None, keepdims=False):
     return np.sum(dx * _norm_slope(ans, x, ord, axis, keepdims), axis=_norm_reduced(x, ord, axis),
                   keepdims=keepdims)
+
+
+def norm2(x, axis=None, keepdims=False):
+    """``np.linalg.norm(x)`` or ``np.linalg.norm(x, axis=...)``: the 2-norm (Frobenius over two axes)."""
+    return np.linalg.norm(x, None, axis, keepdims)
+
+def _norm2_slope(ans, x, axis, keepdims):
+    """x / ‖x‖ (kept apart from _norm_slope so that its second derivative needs no SVD)."""
+    return x / unreduce(ans, x, _norm_reduced(x, None, axis), keepdims)
+
+@adjoint_rule(norm2, name="np.linalg.norm")
+def norm2_(g, ans, x, axis=None, keepdims=False):
+    return unreduce(g, x, _norm_reduced(x, None, axis), keepdims) * _norm2_slope(ans, x, axis, keepdims)
+
+@tangent_rule(norm2, name="np.linalg.norm")
+def norm2_(dx, ans, x, axis=None, keepdims=False):
+    return np.sum(dx * _norm2_slope(ans, x, axis, keepdims), axis=_norm_reduced(x, None, axis), keepdims=keepdims)
+
+overloaded(np.linalg.norm, lambda n, kws: norm2 if n == 1 and "ord" not in kws else np.linalg.norm)
 
 # ---------------------------------------------------------------- fields of result tuples
 

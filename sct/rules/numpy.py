@@ -3,8 +3,11 @@
 Families, in order: elementwise unary, elementwise binary (broadcasting, so
 adjoints are ``unbroadcast`` back to each argument's shape), selection,
 reductions, contractions, shape and joining, construction, array methods and
-attributes, non-differentiable.  Helpers named ``_..._adjoint`` hold the few
-adjoints too long for one expression; generated code calls them by name.
+attributes, non-differentiable.  Helpers named ``_..._adjoint`` hold the
+adjoints too long for one expression; generated code calls them by name (and
+differentiates them again for second derivatives, so they avoid ``*args``).
+Rules that move the seed's elements around take it through ``_like(g, ans)``:
+an adjoint nothing has reached yet is the number ``0.0``, not an array.
 """
 import operator
 
@@ -14,6 +17,15 @@ from ..runtime import unbroadcast, unreduce
 from . import builtins as _ops
 from .registry import (adjoint_rule, alias, attribute, method, nondifferentiable, overloaded,
                        tangent_rule, REGISTRY)
+
+def _like(g, ans):
+    """The seed ``g`` with the shape of the output ``ans``.
+
+    An adjoint that nothing has reached yet is the float ``0.0`` (and a seed may be
+    a number); rules that move g's elements around (contractions, reshapes, joins)
+    need it as a full array, so it is broadcast (a free view) when its shape differs.
+    """
+    return g if np.shape(g) == np.shape(ans) else np.broadcast_to(g, np.shape(ans))
 
 # ---------------------------------------------------------------- elementwise unary
 
@@ -298,6 +310,7 @@ def sinc(dx, ans, x):
 
 @adjoint_rule(np.real)
 def real(g, ans, val):
+    """For real input (sct differentiates real functions): the identity."""
     return g
 
 @tangent_rule(np.real)
@@ -336,6 +349,7 @@ def float_power(dx, dy, ans, x, y):
 
 @adjoint_rule(np.maximum)
 def maximum(g, ans, x, y):
+    """Ties send the derivative to the first argument."""
     return unbroadcast(g * (x >= y), x), unbroadcast(g * (x < y), y)
 
 @tangent_rule(np.maximum)
@@ -347,6 +361,7 @@ alias(np.fmax, np.maximum)
 
 @adjoint_rule(np.minimum)
 def minimum(g, ans, x, y):
+    """Ties send the derivative to the first argument."""
     return unbroadcast(g * (x <= y), x), unbroadcast(g * (x > y), y)
 
 @tangent_rule(np.minimum)
@@ -395,11 +410,20 @@ def logaddexp2(dx, dy, ans, x, y):
 
 @adjoint_rule(np.where)
 def where(g, ans, condition, x, y):
+    """The condition has no derivative; x and y broadcast."""
     return None, unbroadcast(np.where(condition, g, 0.0), x), unbroadcast(np.where(condition, 0.0, g), y)
 
 @tangent_rule(np.where, expand=True)
 def where(dcondition, dx, dy, ans, condition, x, y):
     return None, np.where(condition, dx, 0.0), np.where(condition, 0.0, dy)
+
+
+def where_indices(condition):
+    """``np.where(condition)``: the indices where it holds (no derivative)."""
+    return np.nonzero(condition)
+
+nondifferentiable(where_indices)
+overloaded(np.where, lambda n, kws: np.where if n + len(kws) == 3 else where_indices)
 
 
 def _clip_parts(a, a_min, a_max):
@@ -414,7 +438,9 @@ def _clip_parts(a, a_min, a_max):
 
 @adjoint_rule(np.clip)
 def clip(g, ans, a, a_min, a_max):
-    return (unbroadcast(g * _clip_parts(a, a_min, a_max)[0], a), unbroadcast(g * _clip_parts(a, a_min, a_max)[1], a_min),
+    """Bounds may be numbers, arrays (differentiable too) or None."""
+    return (unbroadcast(g * _clip_parts(a, a_min, a_max)[0], a),
+            unbroadcast(g * _clip_parts(a, a_min, a_max)[1], a_min),
             unbroadcast(g * _clip_parts(a, a_min, a_max)[2], a_max))
 
 @tangent_rule(np.clip, expand=True)
@@ -435,6 +461,7 @@ def _count(x, axis):
 
 @adjoint_rule(np.sum)
 def sum_(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    """Any axis (int, tuple, negative) and keepdims."""
     return unreduce(g, a, axis, keepdims)
 
 @tangent_rule(np.sum)
@@ -458,6 +485,7 @@ def _extreme_mask(ans, a, axis, keepdims):
 
 @adjoint_rule(np.max)
 def max_(g, ans, a, axis=None, out=None, keepdims=False):
+    """Any axis and keepdims; tied maxima share the derivative equally."""
     return unreduce(g, a, axis, keepdims) * _extreme_mask(ans, a, axis, keepdims)
 
 @tangent_rule(np.max)
@@ -466,6 +494,7 @@ def max_(da, ans, a, axis=None, out=None, keepdims=False):
 
 @adjoint_rule(np.min)
 def min_(g, ans, a, axis=None, out=None, keepdims=False):
+    """Any axis and keepdims; tied minima share the derivative equally."""
     return unreduce(g, a, axis, keepdims) * _extreme_mask(ans, a, axis, keepdims)
 
 @tangent_rule(np.min)
@@ -476,6 +505,18 @@ if np.amax is not np.max:
     alias(np.amax, np.max)
     alias(np.amin, np.min)
 
+
+def _spread_last(g, n):
+    """g with a new last axis of length n along which it is constant."""
+    return np.broadcast_to(np.expand_dims(g, -1), np.shape(g) + (n,))
+
+def _interleave(first, second):
+    """(f0, s0, f1, s1, ...): the shape that views a Kronecker or tiled array as blocks."""
+    out = []
+    for f, s in zip(first, second):
+        out.append(f)
+        out.append(s)
+    return tuple(out)
 
 def _reduced_axes(ndim, axis):
     """The axes a reduction over ``axis`` removes, as non-negative ints."""
@@ -502,6 +543,7 @@ def _others_product(a, axis):
 
 @adjoint_rule(np.prod)
 def prod(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    """Any axis and keepdims; exact where elements are zero."""
     return unreduce(g, a, axis, keepdims) * _others_product(a, axis)
 
 @tangent_rule(np.prod)
@@ -511,20 +553,24 @@ def prod(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
 
 @adjoint_rule(np.var)
 def var(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """Any axis, keepdims and ddof."""
     return unreduce(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True)) / (_count(a, axis) - ddof)
 
 @tangent_rule(np.var)
 def var(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return np.sum(2.0 * (a - np.mean(a, axis=axis, keepdims=True)) * da, axis=axis, keepdims=keepdims) / (_count(a, axis) - ddof)
+    return (np.sum(2.0 * (a - np.mean(a, axis=axis, keepdims=True)) * da, axis=axis, keepdims=keepdims)
+            / (_count(a, axis) - ddof))
 
 
 @adjoint_rule(np.std)
 def std(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """Any axis, keepdims and ddof."""
     return unreduce(g / ans, a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True)) / (_count(a, axis) - ddof)
 
 @tangent_rule(np.std)
 def std(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return np.sum((a - np.mean(a, axis=axis, keepdims=True)) * da, axis=axis, keepdims=keepdims) / ((_count(a, axis) - ddof) * ans)
+    return (np.sum((a - np.mean(a, axis=axis, keepdims=True)) * da, axis=axis, keepdims=keepdims)
+            / ((_count(a, axis) - ddof) * ans))
 
 
 def _cumsum_adjoint(g, a, axis):
@@ -534,7 +580,7 @@ def _cumsum_adjoint(g, a, axis):
 
 @adjoint_rule(np.cumsum)
 def cumsum(g, ans, a, axis=None, dtype=None, out=None):
-    return _cumsum_adjoint(g, a, axis)
+    return _cumsum_adjoint(_like(g, ans), a, axis)
 
 @tangent_rule(np.cumsum)
 def cumsum(da, ans, a, axis=None, dtype=None, out=None):
@@ -574,7 +620,8 @@ def _cumprod_tangent(da, ans, a, axis):
 
 @adjoint_rule(np.cumprod)
 def cumprod(g, ans, a, axis=None, dtype=None, out=None):
-    return _cumprod_adjoint(g, ans, a, axis)
+    """Exact where elements are zero."""
+    return _cumprod_adjoint(_like(g, ans), ans, a, axis)
 
 @tangent_rule(np.cumprod)
 def cumprod(da, ans, a, axis=None, dtype=None, out=None):
@@ -596,7 +643,7 @@ def _diagonal_adjoint(g, a, offset, axis1, axis2):
 
 @adjoint_rule(np.diagonal)
 def diagonal(g, ans, a, offset=0, axis1=0, axis2=1):
-    return _diagonal_adjoint(g, a, offset, axis1, axis2)
+    return _diagonal_adjoint(_like(g, ans), a, offset, axis1, axis2)
 
 @tangent_rule(np.diagonal)
 def diagonal(da, ans, a, offset=0, axis1=0, axis2=1):
@@ -605,7 +652,7 @@ def diagonal(da, ans, a, offset=0, axis1=0, axis2=1):
 
 @adjoint_rule(np.trace)
 def trace(g, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    return _diagonal_adjoint(np.multiply.outer(g, np.ones(np.shape(np.diagonal(a, offset, axis1, axis2))[-1])),
+    return _diagonal_adjoint(_spread_last(g, np.shape(np.diagonal(a, offset, axis1, axis2))[-1]),
                              a, offset, axis1, axis2)
 
 @tangent_rule(np.trace)
@@ -635,7 +682,8 @@ def _matmul_adjoint(g, x, y, which):
 
 @adjoint_rule(np.matmul)
 def matmul(g, ans, x1, x2):
-    return _matmul_adjoint(g, x1, x2, 0), _matmul_adjoint(g, x1, x2, 1)
+    """1-D, 2-D and stacked (broadcast) operands."""
+    return _matmul_adjoint(_like(g, ans), x1, x2, 0), _matmul_adjoint(_like(g, ans), x1, x2, 1)
 
 @tangent_rule(np.matmul)
 def matmul(dx1, dx2, ans, x1, x2):
@@ -677,7 +725,8 @@ def _tensordot_adjoint(g, a, b, axes, which):
 
 @adjoint_rule(np.tensordot)
 def tensordot(g, ans, a, b, axes=2):
-    return _tensordot_adjoint(g, a, b, axes, 0), _tensordot_adjoint(g, a, b, axes, 1)
+    """axes as an int or as a pair of axis lists."""
+    return _tensordot_adjoint(_like(g, ans), a, b, axes, 0), _tensordot_adjoint(_like(g, ans), a, b, axes, 1)
 
 @tangent_rule(np.tensordot)
 def tensordot(da, db, ans, a, b, axes=2):
@@ -693,7 +742,8 @@ def _dot_adjoint(g, a, b, which):
 
 @adjoint_rule(np.dot)
 def dot(g, ans, a, b, out=None):
-    return _dot_adjoint(g, a, b, 0), _dot_adjoint(g, a, b, 1)
+    """Numbers, vectors, matrices and N-D arrays."""
+    return _dot_adjoint(_like(g, ans), a, b, 0), _dot_adjoint(_like(g, ans), a, b, 1)
 
 @tangent_rule(np.dot)
 def dot(da, db, ans, a, b, out=None):
@@ -708,7 +758,8 @@ def _inner_adjoint(g, a, b, which):
 
 @adjoint_rule(np.inner)
 def inner(g, ans, a, b):
-    return _inner_adjoint(g, a, b, 0), _inner_adjoint(g, a, b, 1)
+    """Numbers, vectors and N-D arrays (contracting the last axes)."""
+    return _inner_adjoint(_like(g, ans), a, b, 0), _inner_adjoint(_like(g, ans), a, b, 1)
 
 @tangent_rule(np.inner)
 def inner(da, db, ans, a, b):
@@ -726,7 +777,8 @@ def vdot(da, db, ans, a, b):
 
 @adjoint_rule(np.outer)
 def outer(g, ans, a, b):
-    return np.reshape(np.dot(g, np.ravel(b)), np.shape(a)), np.reshape(np.dot(np.ravel(a), g), np.shape(b))
+    return (np.reshape(np.dot(_like(g, ans), np.ravel(b)), np.shape(a)),
+            np.reshape(np.dot(np.ravel(a), _like(g, ans)), np.shape(b)))
 
 @tangent_rule(np.outer)
 def outer(da, db, ans, a, b):
@@ -738,18 +790,19 @@ def _kron_adjoint(g, a, b, which):
     nd = max(np.ndim(a), np.ndim(b))
     sa = (1,) * (nd - np.ndim(a)) + np.shape(a)
     sb = (1,) * (nd - np.ndim(b)) + np.shape(b)
-    blocks = np.reshape(g, [n for pair in zip(sa, sb) for n in pair])   # (a0, b0, a1, b1, ...)
+    blocks = np.reshape(g, _interleave(sa, sb))   # (a0, b0, a1, b1, ...)
     a_axes = tuple(range(0, 2 * nd, 2))
     b_axes = tuple(range(1, 2 * nd, 2))
     if which == 0:
-        out = np.sum(blocks * np.reshape(b, [n for pair in zip((1,) * nd, sb) for n in pair]), axis=b_axes)
+        out = np.sum(blocks * np.reshape(b, _interleave((1,) * nd, sb)), axis=b_axes)
         return np.reshape(out, np.shape(a))
-    out = np.sum(blocks * np.reshape(a, [n for pair in zip(sa, (1,) * nd) for n in pair]), axis=a_axes)
+    out = np.sum(blocks * np.reshape(a, _interleave(sa, (1,) * nd)), axis=a_axes)
     return np.reshape(out, np.shape(b))
 
 @adjoint_rule(np.kron)
 def kron(g, ans, a, b):
-    return _kron_adjoint(g, a, b, 0), _kron_adjoint(g, a, b, 1)
+    """Operands of any, and different, numbers of dimensions."""
+    return _kron_adjoint(_like(g, ans), a, b, 0), _kron_adjoint(_like(g, ans), a, b, 1)
 
 @tangent_rule(np.kron)
 def kron(da, db, ans, a, b):
@@ -772,6 +825,19 @@ def _einsum_parts(subscripts, n):
         raise NotImplementedError(f"np.einsum('{subscripts}') names {len(parts)} operands but was given {n}")
     return parts, output
 
+def _einsum_plan(subscripts, n, which):
+    """For operand ``which`` of an n-operand einsum: (the spec contracting the seed with the other
+    operands, the operand's term, its distinct letters, the letters the spec keeps)."""
+    parts, output = _einsum_parts(subscripts, n)
+    target = parts[which]
+    others = [p for i, p in enumerate(parts) if i != which]
+    present = set(output)
+    for p in others:
+        present = present | set(p)
+    unique = "".join(dict.fromkeys(target))
+    kept = "".join(c for c in unique if c in present)
+    return ",".join([output] + others) + "->" + kept, target, unique, kept
+
 def _einsum_adjoint(g, subscripts, operands, which):
     """The adjoint of one operand of an einsum: the seed contracted with the other operands.
 
@@ -779,58 +845,72 @@ def _einsum_adjoint(g, subscripts, operands, which):
     the seed is spread along them; a letter repeated in the operand ('ii') reads a
     diagonal, so the seed is written back on that diagonal.
     """
-    parts, output = _einsum_parts(subscripts, len(operands))
-    target = parts[which]
+    spec, target, unique, kept = _einsum_plan(subscripts, len(operands), which)
     shape = np.shape(operands[which])
-    size = dict(zip(target, shape))
-    others = [(p, op) for i, (p, op) in enumerate(zip(parts, operands)) if i != which]
-    present = set(output).union(*[set(p) for p, _ in others])
-    unique = "".join(dict.fromkeys(target))
-    kept = "".join(c for c in unique if c in present)
-    spec = ",".join([output] + [p for p, _ in others]) + "->" + kept
-    out = np.einsum(spec, g, *[op for _, op in others])
+    others = [op for i, op in enumerate(operands) if i != which]
+    if len(others) == 0:  # one call per arity: the code stays differentiable (no *args) for second derivatives
+        out = np.einsum(spec, g)
+    elif len(others) == 1:
+        out = np.einsum(spec, g, others[0])
+    else:
+        out = np.einsum(spec, g, others[0], others[1])
     if kept != unique:  # spread along the letters summed out of this operand alone
-        out = np.expand_dims(out, tuple(i for i, c in enumerate(unique) if c not in present))
-        out = np.broadcast_to(out, tuple(size[c] for c in unique))
+        sizes = _letter_sizes(target, shape)
+        out = np.expand_dims(out, tuple(i for i, c in enumerate(unique) if c not in kept))
+        out = np.broadcast_to(out, tuple(sizes[c] for c in unique))
     if unique == target:
         return out
     full = np.zeros(shape)
-    grids = np.ix_(*[np.arange(size[c]) for c in unique])
-    full[tuple(grids[unique.index(c)] for c in target)] = out
+    full[_diagonal_index(target, shape)] = out
     return full
 
-def einsum1(subscripts, a):
-    return np.einsum(subscripts, a)
+def _letter_sizes(term, shape):
+    return dict(zip(term, shape))
 
-def einsum2(subscripts, a, b):
-    return np.einsum(subscripts, a, b)
+def _diagonal_index(term, shape):
+    """The index into an array with axes ``term`` ('iij') that reads its (generalised) diagonal."""
+    sizes = _letter_sizes(term, shape)
+    unique = "".join(dict.fromkeys(term))
+    grids = np.ix_(*[np.arange(sizes[c]) for c in unique])
+    return tuple(grids[unique.index(c)] for c in term)
 
-def einsum3(subscripts, a, b, c):
-    return np.einsum(subscripts, a, b, c)
+def einsum1(subscripts, a, optimize=False):
+    return np.einsum(subscripts, a, optimize=optimize)
+
+def einsum2(subscripts, a, b, optimize=False):
+    return np.einsum(subscripts, a, b, optimize=optimize)
+
+def einsum3(subscripts, a, b, c, optimize=False):
+    return np.einsum(subscripts, a, b, c, optimize=optimize)
 
 @adjoint_rule(einsum1, name="np.einsum")
-def einsum1_(g, ans, subscripts, a):
-    return None, _einsum_adjoint(g, subscripts, (a,), 0)
+def einsum1_(g, ans, subscripts, a, optimize=False):
+    """1 to 3 operands; explicit or implicit output; repeated letters ('ii'); no ellipsis."""
+    return None, _einsum_adjoint(_like(g, ans), subscripts, (a,), 0)
 
 @tangent_rule(einsum1, name="np.einsum")
-def einsum1_(dsubscripts, da, ans, subscripts, a):
+def einsum1_(dsubscripts, da, ans, subscripts, a, optimize=False):
     return None, np.einsum(subscripts, da)
 
 @adjoint_rule(einsum2, name="np.einsum")
-def einsum2_(g, ans, subscripts, a, b):
-    return None, _einsum_adjoint(g, subscripts, (a, b), 0), _einsum_adjoint(g, subscripts, (a, b), 1)
+def einsum2_(g, ans, subscripts, a, b, optimize=False):
+    """1 to 3 operands; explicit or implicit output; repeated letters ('ii'); no ellipsis."""
+    return (None, _einsum_adjoint(_like(g, ans), subscripts, (a, b), 0),
+            _einsum_adjoint(_like(g, ans), subscripts, (a, b), 1))
 
 @tangent_rule(einsum2, name="np.einsum")
-def einsum2_(dsubscripts, da, db, ans, subscripts, a, b):
+def einsum2_(dsubscripts, da, db, ans, subscripts, a, b, optimize=False):
     return None, np.einsum(subscripts, da, b), np.einsum(subscripts, a, db)
 
 @adjoint_rule(einsum3, name="np.einsum")
-def einsum3_(g, ans, subscripts, a, b, c):
-    return (None, _einsum_adjoint(g, subscripts, (a, b, c), 0), _einsum_adjoint(g, subscripts, (a, b, c), 1),
-            _einsum_adjoint(g, subscripts, (a, b, c), 2))
+def einsum3_(g, ans, subscripts, a, b, c, optimize=False):
+    """1 to 3 operands; explicit or implicit output; repeated letters ('ii'); no ellipsis."""
+    return (None, _einsum_adjoint(_like(g, ans), subscripts, (a, b, c), 0),
+            _einsum_adjoint(_like(g, ans), subscripts, (a, b, c), 1),
+            _einsum_adjoint(_like(g, ans), subscripts, (a, b, c), 2))
 
 @tangent_rule(einsum3, name="np.einsum")
-def einsum3_(dsubscripts, da, db, dc, ans, subscripts, a, b, c):
+def einsum3_(dsubscripts, da, db, dc, ans, subscripts, a, b, c, optimize=False):
     return None, np.einsum(subscripts, da, b, c), np.einsum(subscripts, a, db, c), np.einsum(subscripts, a, b, dc)
 
 overloaded(np.einsum, lambda n, kws: {2: einsum1, 3: einsum2, 4: einsum3}.get(n, np.einsum))
@@ -839,7 +919,7 @@ overloaded(np.einsum, lambda n, kws: {2: einsum1, 3: einsum2, 4: einsum3}.get(n,
 
 @adjoint_rule(np.reshape)
 def reshape(g, ans, a, shape):
-    return np.reshape(g, np.shape(a))
+    return np.reshape(_like(g, ans), np.shape(a))
 
 @tangent_rule(np.reshape)
 def reshape(da, ans, a, shape):
@@ -852,7 +932,7 @@ def reshape_method(a, *shape):
 
 @adjoint_rule(reshape_method, name="reshape")
 def reshape_method_(g, ans, a, *shape):
-    return np.reshape(g, np.shape(a))
+    return np.reshape(_like(g, ans), np.shape(a))
 
 @tangent_rule(reshape_method, name="reshape")
 def reshape_method_(da, ans, a, *shape):
@@ -861,7 +941,7 @@ def reshape_method_(da, ans, a, *shape):
 
 @adjoint_rule(np.ravel)
 def ravel(g, ans, a):
-    return np.reshape(g, np.shape(a))
+    return np.reshape(_like(g, ans), np.shape(a))
 
 @tangent_rule(np.ravel)
 def ravel(da, ans, a):
@@ -875,7 +955,7 @@ def _inverse_axes(axes, ndim):
 
 @adjoint_rule(np.transpose)
 def transpose(g, ans, a, axes=None):
-    return np.transpose(g, _inverse_axes(axes, np.ndim(a)))
+    return np.transpose(_like(g, ans), _inverse_axes(axes, np.ndim(a)))
 
 @tangent_rule(np.transpose)
 def transpose(da, ans, a, axes=None):
@@ -893,7 +973,7 @@ def _axes_arg(axes):
 
 @adjoint_rule(transpose_method, name="transpose")
 def transpose_method_(g, ans, a, *axes):
-    return np.transpose(g, _inverse_axes(_axes_arg(axes), np.ndim(a)))
+    return np.transpose(_like(g, ans), _inverse_axes(_axes_arg(axes), np.ndim(a)))
 
 @tangent_rule(transpose_method, name="transpose")
 def transpose_method_(da, ans, a, *axes):
@@ -902,7 +982,7 @@ def transpose_method_(da, ans, a, *axes):
 
 @adjoint_rule(np.swapaxes)
 def swapaxes(g, ans, a, axis1, axis2):
-    return np.swapaxes(g, axis1, axis2)
+    return np.swapaxes(_like(g, ans), axis1, axis2)
 
 @tangent_rule(np.swapaxes)
 def swapaxes(da, ans, a, axis1, axis2):
@@ -911,7 +991,7 @@ def swapaxes(da, ans, a, axis1, axis2):
 
 @adjoint_rule(np.moveaxis)
 def moveaxis(g, ans, a, source, destination):
-    return np.moveaxis(g, destination, source)
+    return np.moveaxis(_like(g, ans), destination, source)
 
 @tangent_rule(np.moveaxis)
 def moveaxis(da, ans, a, source, destination):
@@ -920,7 +1000,7 @@ def moveaxis(da, ans, a, source, destination):
 
 @adjoint_rule(np.expand_dims)
 def expand_dims(g, ans, a, axis):
-    return np.reshape(g, np.shape(a))
+    return np.reshape(_like(g, ans), np.shape(a))
 
 @tangent_rule(np.expand_dims)
 def expand_dims(da, ans, a, axis):
@@ -929,7 +1009,7 @@ def expand_dims(da, ans, a, axis):
 
 @adjoint_rule(np.squeeze)
 def squeeze(g, ans, a, axis=None):
-    return np.reshape(g, np.shape(a))
+    return np.reshape(_like(g, ans), np.shape(a))
 
 @tangent_rule(np.squeeze)
 def squeeze(da, ans, a, axis=None):
@@ -959,7 +1039,7 @@ def _join_adjoint(g, arrays, axis, prepare=np.asarray):
 
 @adjoint_rule(np.concatenate)
 def concatenate(g, ans, arrays, axis=0):
-    return _join_adjoint(g, arrays, axis)
+    return _join_adjoint(_like(g, ans), arrays, axis)
 
 @tangent_rule(np.concatenate)
 def concatenate(darrays, ans, arrays, axis=0):
@@ -971,7 +1051,7 @@ def _hstack_axis(arrays):
 
 @adjoint_rule(np.hstack)
 def hstack(g, ans, tup):
-    return _join_adjoint(g, tup, _hstack_axis(tup), np.atleast_1d)
+    return _join_adjoint(_like(g, ans), tup, _hstack_axis(tup), np.atleast_1d)
 
 @tangent_rule(np.hstack)
 def hstack(dtup, ans, tup):
@@ -980,7 +1060,7 @@ def hstack(dtup, ans, tup):
 
 @adjoint_rule(np.vstack)
 def vstack(g, ans, tup):
-    return _join_adjoint(g, tup, 0, np.atleast_2d)
+    return _join_adjoint(_like(g, ans), tup, 0, np.atleast_2d)
 
 @tangent_rule(np.vstack)
 def vstack(dtup, ans, tup):
@@ -993,7 +1073,7 @@ def _as_column(a):
 
 @adjoint_rule(np.column_stack)
 def column_stack(g, ans, tup):
-    return _join_adjoint(g, tup, 1, _as_column)
+    return _join_adjoint(_like(g, ans), tup, 1, _as_column)
 
 @tangent_rule(np.column_stack)
 def column_stack(dtup, ans, tup):
@@ -1006,7 +1086,7 @@ def _unstack(g, arrays, axis):
 
 @adjoint_rule(np.stack)
 def stack(g, ans, arrays, axis=0):
-    return _unstack(g, arrays, axis)
+    return _unstack(_like(g, ans), arrays, axis)
 
 @tangent_rule(np.stack)
 def stack(darrays, ans, arrays, axis=0):
@@ -1023,6 +1103,7 @@ def _split_adjoint(g, ans, axis):
 
 @adjoint_rule(np.split)
 def split(g, ans, ary, indices_or_sections, axis=0):
+    """A list of pieces; pieces nobody uses get a zero adjoint."""
     return _split_adjoint(g, ans, axis)
 
 @tangent_rule(np.split)
@@ -1032,6 +1113,7 @@ def split(dary, ans, ary, indices_or_sections, axis=0):
 
 @adjoint_rule(np.array_split)
 def array_split(g, ans, ary, indices_or_sections, axis=0):
+    """A list of pieces; pieces nobody uses get a zero adjoint."""
     return _split_adjoint(g, ans, axis)
 
 @tangent_rule(np.array_split)
@@ -1041,6 +1123,7 @@ def array_split(dary, ans, ary, indices_or_sections, axis=0):
 
 @adjoint_rule(np.hsplit)
 def hsplit(g, ans, ary, indices_or_sections):
+    """A list of pieces; pieces nobody uses get a zero adjoint."""
     return _split_adjoint(g, ans, 0 if np.ndim(ary) == 1 else 1)
 
 @tangent_rule(np.hsplit)
@@ -1050,6 +1133,7 @@ def hsplit(dary, ans, ary, indices_or_sections):
 
 @adjoint_rule(np.vsplit)
 def vsplit(g, ans, ary, indices_or_sections):
+    """A list of pieces; pieces nobody uses get a zero adjoint."""
     return _split_adjoint(g, ans, 0)
 
 @tangent_rule(np.vsplit)
@@ -1063,12 +1147,13 @@ def _tile_adjoint(g, a, reps):
     nd = max(np.ndim(a), len(reps))
     shape = (1,) * (nd - np.ndim(a)) + np.shape(a)
     reps = (1,) * (nd - len(reps)) + reps
-    blocks = np.reshape(g, [n for pair in zip(reps, shape) for n in pair])
+    blocks = np.reshape(g, _interleave(reps, shape))
     return np.reshape(np.sum(blocks, axis=tuple(range(0, 2 * nd, 2))), np.shape(a))
 
 @adjoint_rule(np.tile)
 def tile(g, ans, A, reps):
-    return _tile_adjoint(g, A, reps)
+    """reps as an int or a tuple, shorter or longer than the array's dimensions."""
+    return _tile_adjoint(_like(g, ans), A, reps)
 
 @tangent_rule(np.tile)
 def tile(dA, ans, A, reps):
@@ -1088,7 +1173,8 @@ def _repeat_adjoint(g, a, repeats, axis):
 
 @adjoint_rule(np.repeat)
 def repeat(g, ans, a, repeats, axis=None):
-    return _repeat_adjoint(g, a, repeats, axis)
+    """repeats as an int or one count per element; any axis."""
+    return _repeat_adjoint(_like(g, ans), a, repeats, axis)
 
 @tangent_rule(np.repeat)
 def repeat(da, ans, a, repeats, axis=None):
@@ -1097,7 +1183,7 @@ def repeat(da, ans, a, repeats, axis=None):
 
 @adjoint_rule(np.flip)
 def flip(g, ans, m, axis=None):
-    return np.flip(g, axis)
+    return np.flip(_like(g, ans), axis)
 
 @tangent_rule(np.flip)
 def flip(dm, ans, m, axis=None):
@@ -1106,7 +1192,7 @@ def flip(dm, ans, m, axis=None):
 
 @adjoint_rule(np.fliplr)
 def fliplr(g, ans, m):
-    return np.fliplr(g)
+    return np.fliplr(_like(g, ans))
 
 @tangent_rule(np.fliplr)
 def fliplr(dm, ans, m):
@@ -1115,7 +1201,7 @@ def fliplr(dm, ans, m):
 
 @adjoint_rule(np.flipud)
 def flipud(g, ans, m):
-    return np.flipud(g)
+    return np.flipud(_like(g, ans))
 
 @tangent_rule(np.flipud)
 def flipud(dm, ans, m):
@@ -1124,7 +1210,7 @@ def flipud(dm, ans, m):
 
 @adjoint_rule(np.roll)
 def roll(g, ans, a, shift, axis=None):
-    return np.roll(g, np.negative(shift), axis)
+    return np.roll(_like(g, ans), np.negative(shift), axis)
 
 @tangent_rule(np.roll)
 def roll(da, ans, a, shift, axis=None):
@@ -1144,7 +1230,8 @@ def _sort_adjoint(g, a, axis):
 
 @adjoint_rule(np.sort)
 def sort(g, ans, a, axis=-1, kind=None, order=None):
-    return _sort_adjoint(g, a, axis)
+    """Tied elements are ordered stably."""
+    return _sort_adjoint(_like(g, ans), a, axis)
 
 def _sort_tangent(da, a, axis):
     if axis is None:
@@ -1170,7 +1257,7 @@ def _take_adjoint(g, a, indices, axis):
 
 @adjoint_rule(np.take)
 def take(g, ans, a, indices, axis=None):
-    return _take_adjoint(g, a, indices, axis)
+    return _take_adjoint(_like(g, ans), a, indices, axis)
 
 @tangent_rule(np.take)
 def take(da, ans, a, indices, axis=None):
@@ -1185,7 +1272,8 @@ def _diag_adjoint(g, v, k):
 
 @adjoint_rule(np.diag)
 def diag(g, ans, v, k=0):
-    return _diag_adjoint(g, v, k)
+    """Vector to matrix and matrix to vector, any offset k."""
+    return _diag_adjoint(_like(g, ans), v, k)
 
 @tangent_rule(np.diag)
 def diag(dv, ans, v, k=0):
@@ -1196,15 +1284,16 @@ def _array_adjoint(g, obj):
     """The adjoint of ``np.array(obj)``: nested lists of g's entries, or g itself."""
     if isinstance(obj, (list, tuple)):
         return [_array_adjoint(g[i], item) for i, item in enumerate(obj)]
-    return np.reshape(g, np.shape(obj)) if np.ndim(obj) else g
+    return g if np.shape(g) == np.shape(obj) else np.reshape(g, np.shape(obj))
 
 @adjoint_rule(np.array)
-def array(g, ans, object, dtype=None):
-    return _array_adjoint(g, object)
+def array(g, ans, object, dtype=None, copy=True, order="K", subok=False, ndmin=0):
+    """Of numbers, arrays and nested lists of them."""
+    return _array_adjoint(_like(g, ans), object)
 
 @tangent_rule(np.array)
-def array(dobject, ans, object, dtype=None):
-    return np.array(dobject, dtype=float)
+def array(dobject, ans, object, dtype=None, copy=True, order="K", subok=False, ndmin=0):
+    return np.array(dobject, dtype=float, ndmin=ndmin)
 
 alias(np.asarray, np.array)
 
@@ -1218,9 +1307,18 @@ def copy(da, ans, a):
     return np.copy(da)
 
 
+@adjoint_rule(np.ascontiguousarray)
+def ascontiguousarray(g, ans, a, dtype=None):
+    return g
+
+@tangent_rule(np.ascontiguousarray)
+def ascontiguousarray(da, ans, a, dtype=None):
+    return np.ascontiguousarray(da)
+
+
 @adjoint_rule(np.tril)
 def tril(g, ans, m, k=0):
-    return np.tril(g, k)
+    return np.tril(_like(g, ans), k)
 
 @tangent_rule(np.tril)
 def tril(dm, ans, m, k=0):
@@ -1229,7 +1327,7 @@ def tril(dm, ans, m, k=0):
 
 @adjoint_rule(np.triu)
 def triu(g, ans, m, k=0):
-    return np.triu(g, k)
+    return np.triu(_like(g, ans), k)
 
 @tangent_rule(np.triu)
 def triu(dm, ans, m, k=0):
@@ -1243,6 +1341,7 @@ def astype(a, dtype):
 
 @adjoint_rule(astype, name="astype")
 def astype_(g, ans, a, dtype):
+    """A zero derivative when converting to an integer or bool type."""
     return g * np.issubdtype(np.dtype(dtype), np.floating)
 
 @tangent_rule(astype, name="astype")

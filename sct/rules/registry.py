@@ -20,6 +20,12 @@ there are several; ``None`` for one without a derivative), a tangent rule takes 
 tangent parameter per differentiable parameter, named ``d`` + the parameter, and
 returns one contribution per parameter; the contributions of the active operands
 are summed.  A rule whose body is more than a ``return`` is called, not inlined.
+
+Seeds may be symbolic zeros: ``g`` (or a tangent) can arrive as the float ``0.0``
+instead of an array of the output's shape — for instance when a result is used
+only on a branch that was not taken.  Rules must give a correct (zero) answer
+for it; elementwise expressions do so by themselves, structural ones go through
+a helper (see ``_like`` in ``numpy.py``).
 """
 from __future__ import annotations
 
