@@ -1,0 +1,29 @@
+"""Whole NumPy programs in both modes: finite differences and the dot-product identity."""
+import numpy as np
+import pytest
+
+from sct.testing import check_dot_product, check_grad
+
+from programs import numpy_programs as npp
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((4, 3))
+
+CASES = [
+    (npp.logsumexp, (X,), 0),
+    (npp.softmax_cross_entropy, (rng.standard_normal((3, 4)), X, np.array([0, 1, 3, 2])), 0),
+    (npp.mlp, (rng.standard_normal((3, 5)), rng.standard_normal(5), rng.standard_normal((5, 2)), X), (0, 1, 2)),
+    (npp.rnn, (0.5 * rng.standard_normal((3, 3)), rng.standard_normal((3, 2)), rng.standard_normal((5, 2))),
+     (0, 1, 2)),
+    (npp.writes, (rng.standard_normal(5),), 0),
+    (npp.gaussian_logpdf, (rng.standard_normal(3), rng.standard_normal((3, 3)), X), (0, 1)),
+    (npp.gaussian_cholesky, (rng.standard_normal(3), rng.standard_normal((3, 3)), X), (0, 1)),
+    (npp.slicing, (rng.standard_normal((4, 4)),), 0),
+    (npp.methods, (X,), 0),
+]
+
+
+@pytest.mark.parametrize("fn, args, wrt", CASES, ids=lambda v: getattr(v, "__name__", None) or str(v))
+def test_program(fn, args, wrt):
+    check_grad(fn, args, wrt, rtol=1e-5, atol=1e-6)
+    check_dot_product(fn, args, wrt)
