@@ -84,8 +84,8 @@ SYNTHETIC = {
 # Iteration budgets per mode and method.
 BUDGET = {
     "quick": {"em": 100, "gradient": 100, "adam": 100},
-    "default": {"em": 1000, "gradient": 200, "adam": 200},
-    "full": {"em": 1000, "gradient": 1000, "adam": 1000},
+    "default": {"em": 1000, "gradient": 400, "adam": 400},
+    "full": {"em": 1000, "gradient": 500, "adam": 500},
 }
 
 
@@ -178,7 +178,9 @@ def run_method(
     return Run(method, model, time.perf_counter() - start, model.history_, model.times_)
 
 
-def time_to_reach(history: np.ndarray, times: np.ndarray, target: float) -> tuple[int, float] | None:
+def time_to_reach(
+    history: np.ndarray, times: np.ndarray, target: float
+) -> tuple[int, float] | None:
     """First ``(iteration, time)`` with ``history >= target``, or ``None``."""
     hits = np.flatnonzero(history >= target)
     if hits.size == 0:

@@ -18,7 +18,6 @@ scikit-learn for EM (the mean log-likelihood computed in the last E step, i.e.
 
 from __future__ import annotations
 
-import time
 from typing import Callable
 
 import numpy as np
@@ -44,6 +43,8 @@ class GaussianMixture:
             (gradient methods: ``"full"`` only).
         tol: stop when the mean log-likelihood per point changes by less than
             this between iterations (``0`` runs ``max_iter`` iterations).
+            Gradient methods gain little per iteration even far from the
+            optimum, so give them a smaller ``tol`` (or ``0`` and a budget).
         reg_covar: added to covariance diagonals in every EM M step and in
             the initialisation; it keeps a collapsing component's covariance
             positive definite so EM goes on. Gradient methods use it in the
@@ -110,7 +111,9 @@ class GaussianMixture:
             raise ValueError(f"n_components must be an integer >= 1, got {self.n_components!r}")
         em.check_covariance_type(self.covariance_type)
         if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; expected one of {', '.join(METHODS)}")
+            raise ValueError(
+                f"unknown method {self.method!r}; expected one of {', '.join(METHODS)}"
+            )
         if self.method != "em" and self.covariance_type != "full":
             raise ValueError(
                 f"method={self.method!r} supports covariance_type='full' only, "

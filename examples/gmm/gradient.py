@@ -130,6 +130,21 @@ def _check_finite(value: float, where: str) -> None:
         )
 
 
+def _backtrack(step: float, f0: float, slope: float, f_trial: float, shrink: float) -> float:
+    """Next trial step after ``step`` failed the Armijo test.
+
+    The maximiser of the parabola through ``f0`` (slope ``slope`` at 0) and
+    ``f_trial`` at ``step``, kept within ``[0.1, shrink] * step``; plain
+    shrinking when the trial value is not finite (Nocedal and Wright, 2006,
+    section 3.5).
+    """
+    if not np.isfinite(f_trial):
+        return shrink * step
+    curvature = (f_trial - f0 - slope * step) / step**2  # negative after a failure
+    best = -slope / (2.0 * curvature) if curvature < 0 else shrink * step
+    return float(np.clip(best, 0.1 * step, shrink * step))
+
+
 def gradient_ascent(
     value_and_grad: ValueAndGrad,
     params: Unconstrained,
@@ -146,7 +161,8 @@ def gradient_ascent(
     """Steepest ascent with a backtracking (Armijo) line search.
 
     Each iteration tries ``params + t * grad`` with ``t`` starting at ``grow``
-    times the last accepted step and halving (``shrink``) until
+    times the last accepted step and reduced (by quadratic interpolation,
+    between 0.1 and ``shrink`` times) until
     ``f(new) >= f(old) + armijo * t * ||grad||^2``.
 
     Args:
@@ -157,7 +173,8 @@ def gradient_ascent(
         value: objective alone, used for trial points (``value_and_grad`` if
             ``None``).
         initial_step: first trial step length.
-        shrink, grow: step-length factors on failure and after success.
+        shrink, grow: largest step-length factor on failure, factor after
+            success.
         armijo: sufficient-increase constant.
         max_backtracks: give up the line search (and stop) after this many
             reductions.
@@ -195,7 +212,7 @@ def gradient_ascent(
             n_evals += 1
             if np.isfinite(f_trial) and f_trial >= f + armijo * step * gg:
                 break
-            step *= shrink
+            step = _backtrack(step, f, gg, f_trial, shrink)
         else:  # no acceptable step: we are at a (numerical) stationary point
             converged = True
             n_iter -= 1
