@@ -1,24 +1,19 @@
 """The comparison driver of the GMM example (EM path and helpers)."""
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = str(Path(__file__).resolve().parents[1])
-if ROOT not in sys.path:  # the examples package lives at the repository root
-    sys.path.insert(0, ROOT)
-
-from examples.gmm import GaussianMixture  # noqa: E402
-from examples.gmm.compare import (  # noqa: E402
+from examples.gmm import GaussianMixture
+from examples.gmm.compare import (
     gradient_backend_problem,
     main,
     match_components,
     parameter_errors,
     time_to_reach,
 )
-from examples.gmm.data import make_synthetic  # noqa: E402
+from examples.gmm.data import make_synthetic
 
 
 def test_main_quick_em_only(tmp_path, capsys):

@@ -2,17 +2,12 @@
 
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = str(Path(__file__).resolve().parents[1])
-if ROOT not in sys.path:  # the examples package lives at the repository root
-    sys.path.insert(0, ROOT)
-
-from examples.gmm import GaussianMixture, em  # noqa: E402
-from examples.gmm.data import load_old_faithful, make_synthetic  # noqa: E402
+from examples.gmm import GaussianMixture, em
+from examples.gmm.data import load_old_faithful, make_synthetic
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 

@@ -5,27 +5,21 @@ tests); the tests marked ``needs_sct`` check sct's gradient and the default
 fitting path, and are skipped until ``sct.value_and_grad`` exists.
 """
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = str(Path(__file__).resolve().parents[1])
-if ROOT not in sys.path:  # the examples package lives at the repository root
-    sys.path.insert(0, ROOT)
-
-from examples.gmm import GaussianMixture, em  # noqa: E402
-from examples.gmm.compare import run_comparison  # noqa: E402
-from examples.gmm.data import load_old_faithful, make_synthetic  # noqa: E402
-from examples.gmm.gradient import (  # noqa: E402
+from examples.gmm import GaussianMixture, em
+from examples.gmm.compare import run_comparison
+from examples.gmm.data import load_old_faithful, make_synthetic
+from examples.gmm.gradient import (
     Standardizer,
     adam,
     fit_gradient,
     gradient_ascent,
     mean_loglik,
 )
-from examples.gmm.model import (  # noqa: E402
+from examples.gmm.model import (
     MixtureParams,
     loglik_loop,
     loglik_vec,

@@ -1,18 +1,12 @@
 """The GMM log-likelihood (both versions) and its parameter conversions."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = str(Path(__file__).resolve().parents[1])
-if ROOT not in sys.path:  # the examples package lives at the repository root
-    sys.path.insert(0, ROOT)
-
-from examples.gmm import em  # noqa: E402
-from examples.gmm.data import load_old_faithful, make_synthetic  # noqa: E402
-from examples.gmm.model import (  # noqa: E402
+from examples.gmm import em
+from examples.gmm.data import load_old_faithful, make_synthetic
+from examples.gmm.model import (
     from_unconstrained,
     loglik_loop,
     loglik_vec,
