@@ -6,6 +6,8 @@ import numpy as np
 
 def unbroadcast(g, x):
     """Sum the adjoint ``g`` over the axes along which ``x`` was broadcast: x̄ has x's shape."""
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
+        return g  # the common case, decided without a NumPy call
     if isinstance(g, (list, tuple)):
         raise TypeError("sct: an operator was applied to lists whose kind sct could not tell at transform time; "
                         "convert them with np.array(...) or keep them in a variable that is a list throughout")
