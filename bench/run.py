@@ -17,7 +17,6 @@ import argparse
 import gc
 import importlib.metadata
 import json
-import math
 import os
 import platform
 import statistics
@@ -53,33 +52,42 @@ def timed(fn):
     return time.perf_counter() - t0, out
 
 
-def measure(fn, budget, max_samples=50, min_sample=0.02):
-    """Median seconds per call of an already warmed-up ``fn``.
+def interleaved(fns, budget, rounds, max_samples=50, min_sample=0.02):
+    """Median, minimum and sample count of the per-call time of each already
+    warmed-up function in ``fns`` (key -> zero-argument callable).
 
-    Calls are batched so that one sample lasts at least ``min_sample`` s;
-    samples are taken until ``budget`` s are spent (at least one sample, and
-    at least three if they fit in the budget), with the garbage collector
-    off.  Returns (median, number of samples, calls per sample)."""
+    Each function gets ``budget`` seconds in all, spread over ``rounds``
+    rounds; every round visits the functions in turn, so that a burst of load
+    from another process hits all of them rather than one.  Calls are batched
+    so a sample lasts at least ``min_sample`` s; a round takes samples until
+    its share of the budget is spent (at least one); a slow call measured
+    while calibrating counts as a sample.  The garbage collector is off while
+    sampling."""
+    samples, numbers = {}, {}
     gc.collect()
-    one, _ = timed(fn)
-    number = max(1, min(10000, int(min_sample / max(one, 1e-9))))
-    samples = [one] if number == 1 else []  # a slow warmed call is a sample already
+    for key, fn in fns.items():
+        one, _ = timed(fn)
+        numbers[key] = max(1, min(10000, int(min_sample / max(one, 1e-9))))
+        samples[key] = [one] if numbers[key] == 1 else []
+    share = budget / rounds
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        start = time.perf_counter()
-        while len(samples) < max_samples:
-            t0 = time.perf_counter()
-            for _ in range(number):
-                fn()
-            samples.append((time.perf_counter() - t0) / number)
-            spent = time.perf_counter() - start
-            if spent >= budget and (len(samples) >= 3 or spent + samples[-1] * number > 1.5 * budget):
-                break
+        for _ in range(rounds):
+            for key, fn in fns.items():
+                number, own = numbers[key], samples[key]
+                start = time.perf_counter()
+                while len(own) < max_samples:
+                    t0 = time.perf_counter()
+                    for _ in range(number):
+                        fn()
+                    own.append((time.perf_counter() - t0) / number)
+                    if time.perf_counter() - start >= share:
+                        break
     finally:
         if gc_was_on:
             gc.enable()
-    return statistics.median(samples), len(samples), number
+    return {key: (statistics.median(v), min(v), len(v)) for key, v in samples.items()}
 
 
 def traced_peak(fn):
@@ -99,10 +107,18 @@ def traced_peak(fn):
 
 
 def rel_err(got, ref):
-    """Largest |got - ref| over the arrays, relative to the largest |ref|."""
-    num = max(float(np.max(np.abs(np.asarray(g, dtype=float) - r))) for g, r in zip(got, ref))
-    den = max(float(np.max(np.abs(r))) for r in ref)
-    return num / max(den, 1e-300)
+    """max over the arrays of max|got - ref| / max|ref| (each array on its own
+    scale).  A wrong number of arrays or a wrong shape raises ValueError."""
+    got = list(got)
+    if len(got) != len(ref):
+        raise ValueError(f"expected {len(ref)} derivative arrays, got {len(got)}")
+    worst = 0.0
+    for i, (g, r) in enumerate(zip(got, ref)):
+        g = np.asarray(g, dtype=float)
+        if g.shape != np.shape(r):
+            raise ValueError(f"derivative {i}: shape {g.shape}, expected {np.shape(r)}")
+        worst = max(worst, float(np.max(np.abs(g - r))) / max(float(np.max(np.abs(r))), 1e-300))
+    return worst
 
 
 def fmt_time(s):
@@ -333,7 +349,7 @@ def gmm_tools(peers, sct_transform):
     return tools
 
 
-def run_gmm_case(D, K, N, tools, budget, do_memory, sct_transform, log):
+def run_gmm_case(D, K, N, tools, opts, sct_transform, log):
     alphas, means, icf, x = gmm.make_gmm_data(N, K, D, seed=0)
     args = gmm.gmm_numpy_args(alphas, means, icf, x)
     f_ref = float(gmm.gmm_numpy(*args))
@@ -348,9 +364,9 @@ def run_gmm_case(D, K, N, tools, budget, do_memory, sct_transform, log):
     an = sum(float(np.sum(g * d)) for g, d in zip(g_ref, v))
     case = {"D": D, "K": K, "N": N, "objective_value": f_ref,
             "hand_fd_directional_rel_err": abs(fd - an) / max(abs(an), 1e-300), "tools": {}}
+    live = {}  # tools that passed the checks: name -> setup dict
     for name, setup in tools.items():
-        rec = {}
-        case["tools"][name] = rec
+        rec = case["tools"][name] = {}
         try:
             t = setup(alphas, means, icf, x)
             to_numpy = t.get("to_numpy", lambda g: tuple(np.asarray(a) for a in g))
@@ -363,36 +379,55 @@ def run_gmm_case(D, K, N, tools, budget, do_memory, sct_transform, log):
             f_val = float(np.asarray(f_val.detach() if hasattr(f_val, "detach") else f_val))
             rec["objective_rel_err"] = abs(f_val - f_ref) / max(abs(f_ref), 1e-300)
             rec["gradient_rel_err"] = rel_err(to_numpy(g_val), g_ref)
-            del g_val
+            del f_val, g_val
             if rec["objective_rel_err"] > RTOL or not rec["gradient_rel_err"] <= RTOL:
                 rec["status"] = "MISMATCH"
                 continue
             rec["status"] = "ok"
-            rec["objective_s"], rec["objective_samples"], _ = measure(t["objective"], budget)
-            rec["gradient_s"], rec["gradient_samples"], _ = measure(t["gradient"], budget)
-            rec["grad_over_obj"] = rec["gradient_s"] / rec["objective_s"]
-            if t.get("compiled"):
-                rec["compile_objective_s"] = max(rec["objective_first_call_s"] - rec["objective_s"], 0.0)
-                rec["compile_gradient_s"] = max(rec["gradient_first_call_s"] - rec["gradient_s"], 0.0)
-            if "transform_label" in t:
-                rec["first_call_overhead_s"] = max(rec["gradient_first_call_s"] - rec["gradient_s"], 0.0)
-                sct_transform.steady(t["transform_label"], rec["gradient_s"])
-            if do_memory and t["memory"] == "tracemalloc":
-                rec["memory_method"] = "tracemalloc peak"
-                rec["peak_objective_bytes"] = traced_peak(t["objective"])
-                rec["peak_gradient_bytes"] = traced_peak(t["gradient"])
-            elif do_memory and callable(t["memory"]):
-                rec["memory_method"] = "XLA memory_analysis temp+output"
-                rec["peak_objective_bytes"], rec["peak_gradient_bytes"] = t["memory"]()
-            if rec.get("peak_objective_bytes"):
-                rec["memory_ratio"] = rec["peak_gradient_bytes"] / rec["peak_objective_bytes"]
+            live[name] = t
         except Exception as exc:  # noqa: BLE001 - a broken tool must not stop the run
             rec["status"] = "ERROR"
             rec["error"] = short(exc)
-            rec["traceback"] = traceback.format_exc(limit=4)
-        finally:
-            t = None
-            gc.collect()
+            rec["traceback"] = traceback.format_exc(limit=-4)
+        gc.collect()
+
+    fns = {(name, kind): t[kind] for name, t in live.items() for kind in ("objective", "gradient")}
+    try:
+        timings = interleaved(fns, opts.budget, opts.rounds)
+    except Exception as exc:  # noqa: BLE001
+        timings = {}
+        for name in live:
+            case["tools"][name].update(status="ERROR", error="while timing: " + short(exc))
+    for name, t in live.items():
+        rec = case["tools"][name]
+        if (name, "gradient") not in timings:
+            continue
+        for kind in ("objective", "gradient"):
+            rec[kind + "_s"], rec[kind + "_min_s"], rec[kind + "_samples"] = timings[(name, kind)]
+        rec["grad_over_obj"] = rec["gradient_s"] / rec["objective_s"]
+        if t.get("compiled"):
+            rec["compile_objective_s"] = max(rec["objective_first_call_s"] - rec["objective_s"], 0.0)
+            rec["compile_gradient_s"] = max(rec["gradient_first_call_s"] - rec["gradient_s"], 0.0)
+        if "transform_label" in t:
+            rec["first_call_overhead_s"] = max(rec["gradient_first_call_s"] - rec["gradient_s"], 0.0)
+            sct_transform.steady(t["transform_label"], rec["gradient_s"])
+    if not opts.no_memory:
+        for name, t in live.items():
+            rec = case["tools"][name]
+            try:
+                if t["memory"] == "tracemalloc":
+                    rec["memory_method"] = "tracemalloc peak"
+                    rec["peak_objective_bytes"] = traced_peak(t["objective"])
+                    rec["peak_gradient_bytes"] = traced_peak(t["gradient"])
+                elif callable(t["memory"]):
+                    rec["memory_method"] = "XLA memory_analysis temp+output"
+                    rec["peak_objective_bytes"], rec["peak_gradient_bytes"] = t["memory"]()
+                if rec.get("peak_objective_bytes"):
+                    rec["memory_ratio"] = rec["peak_gradient_bytes"] / rec["peak_objective_bytes"]
+            except Exception as exc:  # noqa: BLE001
+                rec["memory_error"] = short(exc)
+    live = fns = None
+    gc.collect()
     sct_rec = case["tools"].get("sct", {})
     for name, rec in case["tools"].items():
         if sct_rec.get("gradient_s") and rec.get("gradient_s"):
@@ -502,7 +537,10 @@ def scalar_tools(peers, sct_transform):
     return tools
 
 
-def run_scalar_target(target, tools, budget, sct_transform, log):
+MODES = ("primal", "reverse", "forward_grad", "jvp")
+
+
+def run_scalar_target(target, tools, opts, sct_transform, log):
     points, (dx, dy) = sl.scalar_inputs()
     x, y = points[target]
     plain = {"loop": sl.loop, "lecture": sl.lecture}[target]
@@ -511,63 +549,75 @@ def run_scalar_target(target, tools, budget, sct_transform, log):
     jvp_ref = g_ref[0] * dx + g_ref[1] * dy
     case = {"target": target, "x": x, "y": y, "dx": dx, "dy": dy, "value": v_ref,
             "gradient": list(g_ref), "tools": {}}
-    python_primal = None
+    live = {}  # (tool, mode) -> (callable, setup dict) for those that passed the checks
     for name, setup in tools.items():
-        rec = {}
-        case["tools"][name] = rec
+        rec = case["tools"][name] = {}
         try:
             t = setup(target, x, y, dx, dy)
-            for mode in ("primal", "reverse", "forward_grad", "jvp"):
-                if mode + "_error" in t:
-                    rec[mode] = {"status": "ERROR", "error": t[mode + "_error"]}
-                if mode not in t:
-                    continue
-                m = rec[mode] = {}
-                try:
-                    m["first_call_s"], out = timed(t[mode])
-                    label = t.get("labels", {}).get(mode)
-                    if label:
-                        sct_transform.first_calls(label, m["first_call_s"], t[mode + "_again"])
-                    if mode == "primal":
-                        err = abs(float(out) - v_ref) / abs(v_ref)
-                    elif mode == "jvp":
-                        val, der = sl.as_float_pair(out)
-                        err = max(abs(val - v_ref) / abs(v_ref), abs(der - jvp_ref) / abs(jvp_ref))
-                    else:
-                        err = rel_err(sl.as_float_pair(out), [np.asarray(g) for g in g_ref])
-                    m["rel_err"] = err
-                    if not err <= RTOL:
-                        m["status"] = "MISMATCH"
-                        continue
-                    m["status"] = "ok"
-                    m["time_s"], m["samples"], _ = measure(t[mode], budget)
-                    if t.get("compiled"):
-                        m["compile_s"] = max(m["first_call_s"] - m["time_s"], 0.0)
-                    if label:
-                        m["first_call_overhead_s"] = max(m["first_call_s"] - m["time_s"], 0.0)
-                        sct_transform.steady(label, m["time_s"])
-                except Exception as exc:  # noqa: BLE001
-                    m["status"] = "ERROR"
-                    m["error"] = short(exc)
-                    m["traceback"] = traceback.format_exc(limit=4)
         except Exception as exc:  # noqa: BLE001
             rec["error"] = short(exc)
-        if name == "python / hand":
-            python_primal = rec.get("primal", {}).get("time_s")
-    case["python_primal_s"] = python_primal
+            continue
+        for mode in MODES:
+            if mode + "_error" in t:
+                rec[mode] = {"status": "ERROR", "error": t[mode + "_error"]}
+            if mode not in t:
+                continue
+            m = rec[mode] = {}
+            try:
+                m["first_call_s"], out = timed(t[mode])
+                label = t.get("labels", {}).get(mode)
+                if label:
+                    sct_transform.first_calls(label, m["first_call_s"], t[mode + "_again"])
+                if mode == "primal":
+                    err = abs(float(out) - v_ref) / abs(v_ref)
+                elif mode == "jvp":
+                    val, der = sl.as_float_pair(out)
+                    err = max(abs(val - v_ref) / abs(v_ref), abs(der - jvp_ref) / abs(jvp_ref))
+                else:
+                    err = rel_err(sl.as_float_pair(out), [np.asarray(g) for g in g_ref])
+                m["rel_err"] = err
+                m["status"] = "ok" if err <= RTOL else "MISMATCH"
+                if m["status"] == "ok":
+                    live[(name, mode)] = (t[mode], t)
+            except Exception as exc:  # noqa: BLE001
+                m["status"] = "ERROR"
+                m["error"] = short(exc)
+                m["traceback"] = traceback.format_exc(limit=-4)
+
+    try:
+        timings = interleaved({key: fn for key, (fn, _) in live.items()}, opts.budget, opts.rounds)
+    except Exception as exc:  # noqa: BLE001
+        timings = {}
+        for name, mode in live:
+            case["tools"][name][mode].update(status="ERROR", error="while timing: " + short(exc))
+    for (name, mode), (_, t) in live.items():
+        if (name, mode) not in timings:
+            continue
+        m = case["tools"][name][mode]
+        m["time_s"], m["min_s"], m["samples"] = timings[(name, mode)]
+        if t.get("compiled"):
+            m["compile_s"] = max(m["first_call_s"] - m["time_s"], 0.0)
+        label = t.get("labels", {}).get(mode)
+        if label:
+            m["first_call_overhead_s"] = max(m["first_call_s"] - m["time_s"], 0.0)
+            sct_transform.steady(label, m["time_s"])
+    live = timings = None
+
+    python_primal = case["python_primal_s"] = (
+        case["tools"].get("python / hand", {}).get("primal", {}).get("time_s"))
     sct_rec = case["tools"].get("sct", {})
     for name, rec in case["tools"].items():
         own = rec.get("primal", {}).get("time_s")
         for mode in ("reverse", "forward_grad", "jvp"):
             m = rec.get(mode)
-            if not m or m.get("status") != "ok":
+            if not m or "time_s" not in m:
                 continue
             if own:
                 m["over_own_primal"] = m["time_s"] / own
             if python_primal:
                 m["over_python_primal"] = m["time_s"] / python_primal
             s = sct_rec.get(mode, {})
-            if s.get("status") == "ok":
+            if "time_s" in s:
                 m["sct_over_tool"] = s["time_s"] / m["time_s"]
     log(format_scalar_case(case))
     return case
@@ -625,6 +675,8 @@ def main(argv=None):
     ap.add_argument("--json", metavar="PATH", help="write all results as JSON")
     ap.add_argument("--budget", type=float, help="seconds of timing per measurement "
                     "(default 0.4 quick, 1.5 full)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds over which each measurement's "
+                    "budget is spread, visiting all tools in turn (default 3)")
     ap.add_argument("--tools", default="sct,autograd,jax,torch",
                     help="comma-separated peers to try (NumPy/hand is always run)")
     ap.add_argument("--no-gmm", action="store_true")
@@ -641,7 +693,8 @@ def main(argv=None):
         sizes = [(D, K, N) for N in FULL_N for D in FULL_D for K in FULL_K]
     else:
         sizes = opts.sizes or QUICK_SIZES
-    budget = opts.budget or (1.5 if opts.full else 0.4)
+    budget = opts.budget = opts.budget or (1.5 if opts.full else 0.4)
+    opts.rounds = max(1, opts.rounds)
     wanted = {t.strip() for t in opts.tools.split(",") if t.strip()}
 
     def log(text):
@@ -664,25 +717,25 @@ def main(argv=None):
     if load and load[0] > 0.5:
         log(f"warning: load average {load[0]:.2f} before the run; other processes compete for the "
             f"{info['cores']} cores and the numbers will be noisy")
-    log(f"budget {budget} s per measurement; gradients checked against the hand-written one "
-        f"(rel err <= {RTOL:g}) before timing\n")
+    log(f"budget {budget} s per measurement over {opts.rounds} interleaved rounds; gradients "
+        f"checked against the hand-written one (rel err <= {RTOL:g}) before timing\n")
 
     sct_transform = SctTransform()
     results = {"machine": info, "config": {"budget_s": budget, "rtol": RTOL, "sizes": sizes,
                                            "threads": opts.threads or "library defaults",
+                                           "rounds": opts.rounds,
                                            "mode": "full" if opts.full else "quick"},
                "gmm": [], "scalar": []}
     t_start = time.perf_counter()
     if not opts.no_gmm:
         tools = gmm_tools(peers, sct_transform)
         for D, K, N in sizes:
-            results["gmm"].append(run_gmm_case(D, K, N, tools, budget, not opts.no_memory,
-                                               sct_transform, log))
+            results["gmm"].append(run_gmm_case(D, K, N, tools, opts, sct_transform, log))
         log(format_gmm_summary(results["gmm"]))
     if not opts.no_scalar:
         tools = scalar_tools(peers, sct_transform)
         for target in ("loop", "lecture"):
-            results["scalar"].append(run_scalar_target(target, tools, budget, sct_transform, log))
+            results["scalar"].append(run_scalar_target(target, tools, opts, sct_transform, log))
     results["sct_transform"] = sct_transform.records
     if sct_transform.records:
         log(format_transform(sct_transform.records))
@@ -691,6 +744,9 @@ def main(argv=None):
     log(f"total {results['total_seconds']:.1f} s")
     log("* compile: JAX first call minus steady call (jit compile); sct first call minus steady call "
         "(transform cost not already paid in sct.grad/sct.jvp)")
+    log("peak memory: tracemalloc peak of one call for numpy (hand), sct, autograd; XLA's compiled "
+        "memory_analysis (temp + output) for jax, not comparable; torch not measured")
+    log("sct/tool: sct's time / the tool's time for the same derivative (> 1: sct slower)")
     if opts.json:
         with open(opts.json, "w") as f:
             json.dump(results, f, indent=1, default=_json_default)
