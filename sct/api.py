@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, Union
 
 import numpy as np
@@ -29,6 +29,16 @@ class _Spec:
     wrt: tuple[str, ...]
     single: bool
     signature: inspect.Signature
+    programs: dict = field(default_factory=dict, compare=False, repr=False)  # (mode, kinds) -> Derived
+
+    def program(self, mode: str, bound: inspect.BoundArguments) -> Derived:
+        """The derivative program for these arguments' kinds (a dict lookup after the first call)."""
+        kinds = self.kinds(bound)
+        key = (mode, tuple(kinds.values()))
+        derived = self.programs.get(key)
+        if derived is None or derived.fn is None:
+            derived = self.programs[key] = derive(self.fn, mode, self.wrt, kinds)
+        return derived
 
     @classmethod
     def of(cls, fn: Callable, wrt: Wrt) -> "_Spec":
@@ -65,14 +75,25 @@ class _Spec:
         return cls(fn, tuple(names), single, signature)
 
     def bind(self, args, kwargs) -> inspect.BoundArguments:
-        try:
-            bound = self.signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise ArgumentError(f"{_name(self.fn)}{self.signature}: {exc}") from None
-        bound.apply_defaults()
+        params = self.signature.parameters
+        if not kwargs and len(args) == len(params) and all(
+                p.kind is p.POSITIONAL_OR_KEYWORD for p in params.values()):
+            bound = inspect.BoundArguments(self.signature, dict(zip(params, args)))  # the common call
+        else:
+            try:
+                bound = self.signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise ArgumentError(f"{_name(self.fn)}{self.signature}: {exc}") from None
+            bound.apply_defaults()
         for name in self.wrt:
             bound.arguments[name] = _differentiable(name, bound.arguments[name])
         return bound
+
+    def call_args(self, bound: inspect.BoundArguments) -> tuple[tuple, dict]:
+        """Positional and keyword arguments for the generated program (which has f's parameters)."""
+        if all(p.kind is p.POSITIONAL_OR_KEYWORD for p in self.signature.parameters.values()):
+            return tuple(bound.arguments.values()), {}
+        return bound.args, bound.kwargs
 
     def kinds(self, bound: inspect.BoundArguments) -> dict[str, str]:
         return {name: kind_of_value(value) for name, value in bound.arguments.items()}
@@ -111,6 +132,8 @@ def _differentiable(name: str, value):
 
 def _as_gradient(adjoint, like):
     """The adjoint in the shape and type of the argument it belongs to."""
+    if type(like) is float:
+        return float(adjoint)
     if isinstance(like, (list, tuple)):
         if isinstance(adjoint, float) and adjoint == 0.0:
             adjoint = [0.0] * len(like)
@@ -122,6 +145,8 @@ def _as_gradient(adjoint, like):
 
 
 def _check_scalar(fn, value) -> None:
+    if type(value) is float:
+        return
     if np.ndim(value) != 0 or not isinstance(value, (int, float, np.number, np.ndarray)):
         shape = np.shape(value) if isinstance(value, (np.ndarray, list, tuple)) else type(value).__name__
         raise ArgumentError(f"grad of {_name(fn)}: the function returned {shape}, not a scalar; "
@@ -131,8 +156,10 @@ def _check_scalar(fn, value) -> None:
 
 
 def _reverse(spec: _Spec, bound) -> tuple[Any, list]:
-    derived = derive(spec.fn, REVERSE, spec.wrt, spec.kinds(bound))
-    value, *adjoints = derived.fn(*bound.args, **bound.kwargs, **{derived.seed_name: 1.0})
+    derived = spec.program(REVERSE, bound)
+    args, kwargs = spec.call_args(bound)
+    kwargs[derived.seed_name] = 1.0
+    value, *adjoints = derived.fn(*args, **kwargs)
     _check_scalar(spec.fn, value)
     return value, [_as_gradient(a, bound.arguments[n]) for a, n in zip(adjoints, spec.wrt)]
 
@@ -155,7 +182,7 @@ def _zero_like(value):
 
 
 def _forward(spec: _Spec, bound) -> tuple[Any, list]:
-    derived = derive(spec.fn, FORWARD, spec.wrt, spec.kinds(bound))
+    derived = spec.program(FORWARD, bound)
     zeros = {derived.tangent_names[n]: _zero_like(bound.arguments[n]) for n in spec.wrt}
     grads, value = [], None
     for name in spec.wrt:
@@ -305,7 +332,7 @@ def jvp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
         if len(args) < n:
             raise ArgumentError(f"jvp of {_name(fn)} takes the arguments, then {n} tangent(s)")
         bound = spec.bind(args[:-n], kwargs)
-        derived = derive(fn, FORWARD, spec.wrt, spec.kinds(bound))
+        derived = spec.program(FORWARD, bound)
         tangents = {}
         for name, t in zip(spec.wrt, args[-n:]):
             t = _differentiable("d" + name, t)
@@ -329,7 +356,7 @@ def vjp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
         if not args:
             raise ArgumentError(f"vjp of {_name(fn)} takes the arguments, then the output seed")
         bound = spec.bind(args[:-1], kwargs)
-        derived = derive(fn, REVERSE, spec.wrt, spec.kinds(bound))
+        derived = spec.program(REVERSE, bound)
         value, *adjoints = derived.fn(*bound.args, **bound.kwargs, **{derived.seed_name: args[-1]})
         return spec.pack([_as_gradient(a, bound.arguments[n]) for a, n in zip(adjoints, spec.wrt)])
     return _wrap(spec, call, "vjp", REVERSE)
