@@ -161,25 +161,17 @@ class Reverse:
 
     # -- recomputation: cheap scalar temporaries are recomputed, not taped ------
     def _recomputable(self, body) -> set[str]:
-        """Temporaries the backward sweep can recompute from values that never change.
+        """Temporaries the backward sweep can recompute from values that do not change.
 
         A scalar temporary assigned once, by a rule, from parameters that are never
-        reassigned, constants, the index of an enclosing loop, or other such
-        temporaries, costs less to recompute than to push and pop.
+        reassigned, constants, the index of an enclosing loop, values unchanged until
+        the end of its block (restored by the tape), or other such temporaries,
+        costs less to recompute than to push and pop.
         """
-        chosen: set[str] = set()
+        self.mutated = {op.target for op in self.an.ops.values() if op.kind in ("store", "append")}
+        candidates: dict[str, tuple] = {}   # temp -> (statement, enclosing loop indices, names assigned later)
 
-        def invariant(name: str, loops: set[str], later: set[str]) -> bool:
-            if name not in self.ctx.locals or name in chosen:
-                return True
-            if name in loops and len(self.sites.get(name, [])) == 1:
-                return True
-            if name in self.mutated:
-                return False
-            # unchanged until the end of this block, and restored there by the tape if overwritten
-            return not self.overwritten(name) or (name in self.needed and name not in later)
-
-        def visit(stmts, loops: set[str]):
+        def visit(stmts, loops: frozenset):
             for j, stmt in enumerate(stmts):
                 if isinstance(stmt, gast.For):
                     visit(stmt.body, loops | {stmt.target.id})
@@ -189,15 +181,42 @@ class Reverse:
                 elif isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
                     name = stmt.targets[0].id
                     op = self.an.ops.get(id(stmt))
-                    if (name in self.needed and name not in self.ctx.user_locals and op is not None
-                            and op.kind == "rule" and len(self.sites.get(name, [])) == 1
-                            and self.an.kinds.get(name) == SCALAR
-                            and all(invariant(n, loops, set().union(*map(S.stores, stmts[j + 1:])))
-                                    for n in S.loads(stmt.value))):
-                        chosen.add(name)
+                    cheap = op is not None and (
+                        (op.kind == "rule" and self.an.kinds.get(name) == SCALAR)
+                        or (op.kind == "nondiff" and isinstance(stmt.value, gast.Compare)))  # a branch test
+                    if name not in self.ctx.user_locals and cheap and len(self.sites.get(name, [])) == 1:
+                        later = set().union(*map(S.stores, stmts[j + 1:])) if j + 1 < len(stmts) else set()
+                        candidates[name] = (stmt, loops, later)
 
-        self.mutated = {op.target for op in self.an.ops.values() if op.kind in ("store", "append")}
-        visit(body, set())
+        visit(body, frozenset())
+        memo: dict[str, bool] = {}
+
+        def recomputable(name: str) -> bool:
+            if name not in memo:
+                memo[name] = False  # (no cycles through a name under evaluation)
+                stmt, loops, later = candidates[name]
+                memo[name] = all(invariant(n, loops, later) for n in S.loads(stmt.value))
+            return memo[name]
+
+        def invariant(name: str, loops, later) -> bool:
+            if name not in self.ctx.locals:
+                return True
+            if name in candidates:
+                return recomputable(name) and name not in later
+            if name in loops and len(self.sites.get(name, [])) == 1:
+                return True
+            if name in self.mutated:
+                return False
+            return not self.overwritten(name) or (name in self.needed and name not in later)
+
+        chosen = {n for n in candidates if n in self.needed and recomputable(n)}
+        frontier = list(chosen)
+        while frontier:  # the temporaries a recomputation reads are recomputed too
+            stmt = candidates[frontier.pop()][0]
+            for n in S.loads(stmt.value):
+                if n in candidates and n not in chosen:
+                    chosen.add(n)
+                    frontier.append(n)
         return chosen
 
     # -- cores: the adjoint statements of each primal statement ----------------

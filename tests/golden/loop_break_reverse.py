@@ -5,7 +5,6 @@ def loop_break_vjp(x, *, loop_break_bar):
     # specialised for x scalar
     # -- forward sweep
     tape = []
-    t4 = None
     # line 20: s = x
     s = x
     # line 21: for i in range(10):
@@ -19,7 +18,6 @@ def loop_break_vjp(x, *, loop_break_bar):
         tape.append(s)
         s = t2 + t3
         # line 23: if s > 5:
-        tape.append(t4)
         t4 = s > 5
         if t4:
             # line 24: break
@@ -32,7 +30,7 @@ def loop_break_vjp(x, *, loop_break_bar):
     # line 21: for i in range(10):
     for i in reversed(t1[:iters]):
         # line 23: if s > 5:
-        t4 = tape.pop()
+        t4 = s > 5
         # line 22: s = s * 1.1 + math.sin(s)
         t2_bar = s_bar
         s = tape.pop()
