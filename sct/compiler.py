@@ -211,5 +211,30 @@ def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     backward = propagate_copies(backward, adjoint_names)
     backward, _ = drop_dead(backward, adjoint_names, set())
     forward = codegen.annotate(program.prologue + program.forward, ctx.parsed)
-    return (_header(ctx, derived) + [codegen.comment("-- forward sweep")] + forward
+    release = _release(ctx, analysis, body, program.forward, backward, derived)
+    return (_header(ctx, derived) + [codegen.comment("-- forward sweep")] + forward + release
             + [codegen.comment("-- backward sweep")] + codegen.annotate(backward, ctx.parsed))
+
+
+def _release(ctx, analysis, body, forward, backward, derived) -> list[gast.stmt]:
+    """``del`` the arrays the backward sweep never reads, so its peak memory stays low.
+
+    Only names bound once at the top level (so certainly bound) that may hold
+    arrays; numbers cost nothing to keep.
+    """
+    read = set()
+    for stmt in backward:
+        read |= S.loads(stmt)
+    counts: dict[str, int] = {}
+    for stmt in forward:
+        for n in S.stores(stmt):
+            counts[n] = counts.get(n, 0) + 1
+    top = [t.id for stmt in body if isinstance(stmt, gast.Assign) for t in stmt.targets if isinstance(t, gast.Name)]
+    params = set(param_names(ctx.parsed.node))
+    names = [n for n in dict.fromkeys(top) if n not in read and counts.get(n) == 1 and n not in params
+             and analysis.kinds.get(n) not in ("scalar",)
+             and all(n not in S.stores(s) for s in forward if not isinstance(s, gast.Assign))]
+    if not names:
+        return []
+    return [codegen.comment("values the backward sweep does not read"),
+            gast.Delete(targets=[S.name(n, gast.Del) for n in names])]
