@@ -28,7 +28,6 @@ _REFUSED = {
     gast.FunctionDef: ("a nested function definition",
                        "define the helper at module level (or in the enclosing scope); sct differentiates calls to it"),
     gast.Lambda: ("a lambda", "define the helper with def at module level; sct differentiates calls to it"),
-    gast.Delete: ("a `del` statement", None),
     gast.Import: ("an import inside the function", "import at module level"),
     gast.ImportFrom: ("an import inside the function", "import at module level"),
     gast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own"),
@@ -72,6 +71,8 @@ def _check_node(parsed: Parsed, node: gast.AST) -> None:
     for kind, (what, hint) in _REFUSED.items():
         if isinstance(node, kind):
             _refuse(parsed, node, what, hint)
+    if isinstance(node, gast.Delete) and not all(isinstance(t, gast.Name) for t in node.targets):
+        _refuse(parsed, node, "a `del` of an element or attribute", "build a new list or array instead")
     if isinstance(node, (gast.For, gast.While)) and node.orelse:
         _refuse(parsed, node, f"a `{type(node).__name__.lower()} ... else` clause",
                 "use a flag variable set before `break`")

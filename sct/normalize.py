@@ -364,6 +364,9 @@ class _Lowering:
     def stmt_Pass(self, node):
         pass
 
+    def stmt_Delete(self, node):
+        pass  # `del name` only frees memory: a valid program does not read the name again
+
     def stmt_Break(self, node):
         self.emit(gast.Break())
 

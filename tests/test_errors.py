@@ -29,7 +29,7 @@ SYNTAX = [
     ("uses_class", "class", "class A"),
     ("uses_nested_def", "nested function", "def sq"),
     ("uses_lambda", "lambda", "lambda y"),
-    ("uses_del", "del", "del y"),
+    ("uses_del", "del", "del ys[0]"),
     ("uses_import", "import", "import os"),
     ("uses_walrus", ":=", "y := x"),
     ("uses_dict", "dict", '{"a": x}'),

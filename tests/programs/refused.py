@@ -58,9 +58,9 @@ def uses_lambda(x):
 
 
 def uses_del(x):
-    y = x
-    del y
-    return x
+    ys = [x, x]
+    del ys[0]
+    return ys[0]
 
 
 def uses_import(x):
