@@ -20,10 +20,10 @@ import gast
 from . import codegen, fence
 from . import syntax as S
 from .analysis import analyze, kind_of_value
-from .context import Context, param_names
+from .context import LOCAL, Context, param_names
 from .forward import Forward
 from .normalize import normalize
-from .optimize import drop_dead, propagate_copies, sink_zeros
+from .optimize import drop_dead, fuse_temporaries, propagate_copies, sink_zeros
 from .parse import parse_function
 from .reverse import Reverse
 from . import runtime
@@ -210,10 +210,27 @@ def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     backward = sink_zeros(program.adjoint_inits + program.backward + [final], adjoint_names, adders)
     backward = propagate_copies(backward, adjoint_names)
     backward, _ = drop_dead(backward, adjoint_names, set())
-    forward = codegen.annotate(program.prologue + program.forward, ctx.parsed)
-    release = _release(ctx, analysis, body, program.forward, backward, derived)
+    _, protected = drop_dead(S.clone(backward), set(), set())  # what the backward sweep reads before writing
+    temporaries = ctx.locals - ctx.user_locals
+    fused = fuse_temporaries(program.forward, temporaries, protected, _pure_call(ctx))
+    forward = codegen.annotate(program.prologue + fused, ctx.parsed)
+    release = _release(ctx, analysis, body, fused, backward, derived)
     return (_header(ctx, derived) + [codegen.comment("-- forward sweep")] + forward + release
             + [codegen.comment("-- backward sweep")] + codegen.annotate(backward, ctx.parsed))
+
+
+def _pure_call(ctx: Context):
+    """Calls the forward sweep may move: functions with a derivative rule or declared non-differentiable."""
+    from .rules import REGISTRY
+
+    def pure(call: gast.Call) -> bool:
+        if not isinstance(call.func, (gast.Name, gast.Attribute)):
+            return False
+        obj = ctx.resolve(call.func)
+        if obj is None or isinstance(obj, type(LOCAL)):
+            return False
+        return REGISTRY.lookup(obj) is not None or REGISTRY.is_nondiff(obj)
+    return pure
 
 
 def _release(ctx, analysis, body, forward, backward, derived) -> list[gast.stmt]:

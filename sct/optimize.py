@@ -164,3 +164,106 @@ def propagate_copies(stmts: list[gast.stmt], names: set[str]) -> list[gast.stmt]
             copies[stmt.targets[0].id] = stmt.value.id
         out.append(stmt)
     return out
+
+
+def fuse_temporaries(stmts: list[gast.stmt], temporaries: set[str], protected: set[str], pure) -> list[gast.stmt]:
+    """Put a temporary's expression back where its single use is (the forward sweep reads like your code).
+
+    ``t = e`` is folded into the one later statement of the same block that reads
+    ``t`` when ``t`` is a compiler temporary nothing else reads (``protected``: the
+    backward sweep's reads), ``e`` is pure (``pure(call)`` says which calls are),
+    and nothing in between changes what ``e`` reads.
+    """
+    uses: dict[str, int] = {}
+    for stmt in stmts:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                uses[node.id] = uses.get(node.id, 0) + 1
+    return _fuse_block(stmts, temporaries, protected, pure, uses)
+
+
+def _fuse_block(stmts, temporaries, protected, pure, uses):
+    out = list(stmts)
+    for stmt in out:
+        if isinstance(stmt, (gast.If, gast.For, gast.While)):
+            stmt.body = _fuse_block(stmt.body, temporaries, protected, pure, uses)
+            stmt.orelse = _fuse_block(stmt.orelse, temporaries, protected, pure, uses)
+    i = 0
+    while i < len(out):
+        stmt = out[i]
+        target = _single_target(stmt)
+        if (target in temporaries and target not in protected and uses.get(target) == 1
+                and _pure(stmt.value, pure)):
+            j = _use_site(out, i, target, S.loads(stmt.value))
+            if j is not None:
+                out[j] = _substitute_use(out[j], target, stmt.value)
+                del out[i]
+                continue
+        i += 1
+    return out
+
+
+def _single_target(stmt):
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name):
+        return stmt.targets[0].id
+    return None
+
+
+def _pure(expr, pure) -> bool:
+    for node in gast.walk(expr):
+        if isinstance(node, gast.Call) and not pure(node):
+            return False
+        if isinstance(node, (gast.Lambda, gast.NamedExpr, gast.Yield, gast.Await)):
+            return False
+    return True
+
+
+def _use_site(stmts, i, target, reads):
+    """Index of the statement after ``i`` that reads ``target``, if nothing in between disturbs ``reads``."""
+    for j in range(i + 1, len(stmts)):
+        stmt = stmts[j]
+        if isinstance(stmt, (gast.If, gast.While, gast.For)):
+            head = stmt.test if not isinstance(stmt, gast.For) else stmt.iter
+            return j if target in S.loads(head) and target not in _loads_in_bodies(stmt) else None
+        if target in S.loads(stmt):
+            return j if isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)) else None
+        if S.stores(stmt) & reads or _mutates(stmt, reads) or not isinstance(stmt, (gast.Assign, gast.Expr)):
+            return None
+        if isinstance(stmt, gast.Expr) and not _is_tape_push(stmt):
+            return None
+    return None
+
+
+def _loads_in_bodies(stmt) -> set[str]:
+    names = set()
+    for block in (stmt.body, stmt.orelse):
+        for s in block:
+            names |= S.loads(s)
+    return names
+
+
+def _mutates(stmt, names) -> bool:
+    for target in getattr(stmt, "targets", []):
+        if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and target.value.id in names:
+            return True
+    return False
+
+
+def _is_tape_push(stmt) -> bool:
+    call = stmt.value
+    return isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and call.func.attr == "append" \
+        and isinstance(call.func.value, gast.Name) and call.func.value.id.startswith("tape")
+
+
+def _substitute_use(stmt, target, expr):
+    if isinstance(stmt, (gast.If, gast.While)):
+        stmt.test = S.substitute(stmt.test, {target: expr})
+        return stmt
+    if isinstance(stmt, gast.For):
+        stmt.iter = S.substitute(stmt.iter, {target: expr})
+        return stmt
+    if isinstance(stmt, gast.Assign):
+        stmt = copy.copy(stmt)
+        stmt.value = S.substitute(stmt.value, {target: expr})
+        return stmt
+    return S.substitute(stmt, {target: expr})

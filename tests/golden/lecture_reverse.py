@@ -5,9 +5,7 @@ def f_vjp(x1, x2, *, f_bar):
     # specialised for x1 scalar, x2 scalar
     # -- forward sweep
     # line 6: return x1 * x2 + math.sin(x1)
-    t1 = x1 * x2
-    t2 = math.sin(x1)
-    t3 = t1 + t2
+    t3 = x1 * x2 + math.sin(x1)
     # -- backward sweep
     # line 6: return x1 * x2 + math.sin(x1)
     t3_bar = f_bar

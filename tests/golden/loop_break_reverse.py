@@ -13,13 +13,10 @@ def loop_break_vjp(x, *, loop_break_bar):
     for i in t1:
         iters = iters + 1
         # line 22: s = s * 1.1 + math.sin(s)
-        t2 = s * 1.1
-        t3 = math.sin(s)
         tape.append(s)
-        s = t2 + t3
+        s = s * 1.1 + math.sin(s)
         # line 23: if s > 5:
-        t4 = s > 5
-        if t4:
+        if s > 5:
             # line 24: break
             break
     # line 25: return s

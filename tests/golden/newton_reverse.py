@@ -14,9 +14,8 @@ def newton_sqrt_vjp(a, *, newton_sqrt_bar):
         # line 60: x = 0.5 * (x + a / x)
         tape.append(t2)
         t2 = a / x
-        t3 = x + t2
         tape.append(x)
-        x = 0.5 * t3
+        x = 0.5 * (x + t2)
     # line 61: return x
     value = x
     # -- backward sweep
