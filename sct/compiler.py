@@ -212,6 +212,8 @@ def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     backward, _ = drop_dead(backward, adjoint_names, set())
     _, protected = drop_dead(S.clone(backward), set(), set())  # what the backward sweep reads before writing
     temporaries = ctx.locals - ctx.user_locals
+    temporary_adjoints = {ctx.namer.adjoint(t) for t in temporaries if t in analysis.active}
+    backward = fuse_temporaries(backward, temporaries | temporary_adjoints, set(), _pure_call(ctx))
     fused = fuse_temporaries(program.forward, temporaries, protected, _pure_call(ctx))
     forward = codegen.annotate(program.prologue + fused, ctx.parsed)
     release = _release(ctx, analysis, body, fused, backward, derived)
