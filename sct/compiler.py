@@ -23,7 +23,7 @@ from .analysis import analyze, kind_of_value
 from .context import LOCAL, Context, param_names
 from .forward import Forward
 from .normalize import normalize
-from .optimize import drop_dead, fuse_temporaries, propagate_copies, sink_zeros
+from .optimize import drop_dead, fuse_temporaries, propagate_copies, prune_empty, sink_zeros
 from .parse import parse_function
 from .reverse import Reverse
 from . import runtime
@@ -210,6 +210,7 @@ def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     backward = sink_zeros(program.adjoint_inits + program.backward + [final], adjoint_names, adders)
     backward = propagate_copies(backward, adjoint_names)
     backward, _ = drop_dead(backward, adjoint_names, set())
+    backward = prune_empty(backward)
     _, protected = drop_dead(S.clone(backward), set(), set())  # what the backward sweep reads before writing
     temporaries = ctx.locals - ctx.user_locals
     temporary_adjoints = {ctx.namer.adjoint(t) for t in temporaries if t in analysis.active}

@@ -40,7 +40,26 @@ def normalize(ctx: Context) -> list[gast.stmt]:
         body = [S.with_origin(S.assign(lowering.flag, S.const(False)), origin),
                 S.with_origin(S.assign(lowering.result, S.const(None)), origin)] + body
     body = restructure(body)
-    return _append_rest(body, [S.with_origin(S.ret(S.const(None)), ctx.parsed.node)])
+    body = _append_rest(body, [S.with_origin(S.ret(S.const(None)), ctx.parsed.node)])
+    return _freeze_tests(body, lowering)
+
+
+def _freeze_tests(stmts: list[gast.stmt], lowering: "_Lowering") -> list[gast.stmt]:
+    """``if c:`` whose branches assign ``c`` tests a copy, so the backward sweep sees the value tested."""
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, (gast.For, gast.While)):
+            stmt.body = _freeze_tests(stmt.body, lowering)
+        elif isinstance(stmt, gast.If):
+            stmt.body = _freeze_tests(stmt.body, lowering)
+            stmt.orelse = _freeze_tests(stmt.orelse, lowering)
+            inner = set().union(*map(S.stores, stmt.body + stmt.orelse)) if stmt.body + stmt.orelse else set()
+            if isinstance(stmt.test, gast.Name) and stmt.test.id in inner:
+                frozen = lowering.temp()
+                out.append(S.with_origin(S.assign(frozen, S.name(stmt.test.id)), S.origin_of(stmt)))
+                stmt.test = S.name(frozen)
+        out.append(stmt)
+    return out
 
 
 class _Lowering:
@@ -329,37 +348,65 @@ class _Lowering:
     def stmt_For(self, node):
         it = node.iter
         callee = self.ctx.resolve(it.func) if isinstance(it, gast.Call) else None
+        body_stores = set().union(*map(S.stores, node.body)) if node.body else set()
         if callee is range and isinstance(node.target, gast.Name) and not it.keywords:
             rng = self.temp()
             self.emit(S.assign(rng, S.call(S.clone(it.func), [self.atom(a) for a in it.args])))
-            self.emit(S.for_(node.target.id, S.name(rng), self.block(node.body)))
+            index = self.loop_index(node.target.id, body_stores)
+            def range_body():
+                if index != node.target.id:
+                    self.emit(S.assign(node.target.id, S.name(index)))
+                self.out.extend(self.block(node.body))
+            self.emit(S.for_(index, S.name(rng), self.nested(range_body)))
             return
+        start = None
         if callee is enumerate and isinstance(node.target, (gast.Tuple, gast.List)) and len(node.target.elts) == 2 \
-                and len(it.args) == 1 and not it.keywords:
-            seqs, targets = [self.atom(it.args[0])], [node.target.elts[1]]
+                and 1 <= len(it.args) + len(it.keywords) <= 2 and all(kw.arg == "start" for kw in it.keywords):
+            seqs, targets = [self.sequence(it.args[0], body_stores)], [node.target.elts[1]]
             index_target = node.target.elts[0]
+            extra = list(it.args[1:]) + [kw.value for kw in it.keywords]
+            start = self.atom(extra[0]) if extra else None
         elif callee is zip and isinstance(node.target, (gast.Tuple, gast.List)) \
                 and len(node.target.elts) == len(it.args) and not it.keywords:
-            seqs, targets, index_target = [self.atom(a) for a in it.args], list(node.target.elts), None
+            seqs, targets, index_target = [self.sequence(a, body_stores) for a in it.args], list(node.target.elts), None
         elif callee is reversed and len(it.args) == 1 and not it.keywords:
             backwards = gast.Subscript(value=self.atom(it.args[0]),
                                        slice=gast.Slice(lower=None, upper=None, step=S.const(-1)), ctx=gast.Load())
             seqs, targets, index_target = [self.atom(backwards)], [node.target], None
         else:
-            seqs, targets, index_target = [self.atom(it)], [node.target], None
+            seqs, targets, index_target = [self.sequence(it, body_stores)], [node.target], None
         rng = self.temp()
         self.emit(S.assign(rng, S.call(self.runtime("indices"), seqs)))
-        if isinstance(index_target, gast.Name):
-            index = index_target.id
+        if isinstance(index_target, gast.Name) and start is None:
+            index = self.loop_index(index_target.id, body_stores)
         else:
             index = self.fresh("k")
+
         def loop_body():
-            if index_target is not None and not isinstance(index_target, gast.Name):
-                self.assign_to(index_target, S.name(index))
+            if index_target is not None and (not isinstance(index_target, gast.Name) or index != index_target.id):
+                value = S.name(index) if start is None else S.add(S.name(index), S.clone(start))
+                self.assign_to(index_target, value)
             for seq, target in zip(seqs, targets):
                 self.assign_to(target, gast.Subscript(value=S.clone(seq), slice=S.name(index), ctx=gast.Load()))
             self.out.extend(self.block(node.body))
         self.emit(S.for_(index, S.name(rng), self.nested(loop_body)))
+
+    def loop_index(self, target: str, body_stores: set[str]) -> str:
+        """The loop's own index: the target itself, unless the target is also bound elsewhere."""
+        bound = sum(1 for n in gast.walk(self.ctx.parsed.node)
+                    if isinstance(n, gast.Name) and n.id == target and isinstance(n.ctx, (gast.Store, gast.Param)))
+        if bound == 1 and target not in body_stores:
+            return target
+        return self.fresh("k")
+
+    def sequence(self, node: gast.expr, body_stores: set[str]) -> gast.expr:
+        """What a loop iterates over, held in a name the body does not rebind."""
+        seq = self.atom(node)
+        if isinstance(seq, gast.Name) and seq.id in body_stores:
+            copy_ = self.temp()
+            self.emit(S.assign(copy_, seq))
+            seq = S.name(copy_)
+        return seq
 
     def stmt_Pass(self, node):
         pass

@@ -267,3 +267,16 @@ def _substitute_use(stmt, target, expr):
         stmt.value = S.substitute(stmt.value, {target: expr})
         return stmt
     return S.substitute(stmt, {target: expr})
+
+
+def prune_empty(stmts: list[gast.stmt]) -> list[gast.stmt]:
+    """Drop ``if``s and loops of the backward sweep that are left with nothing to do."""
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, (gast.If, gast.For, gast.While)):
+            stmt.body = prune_empty(stmt.body)
+            stmt.orelse = prune_empty(stmt.orelse)
+            if not any(not isinstance(s, gast.Pass) for s in stmt.body + stmt.orelse):
+                continue
+        out.append(stmt)
+    return out

@@ -113,3 +113,16 @@ CORPUS = [
 def test_corpus(fn, args, wrt):
     check_grad(fn, args, wrt)
     check_dot_product(fn, args, wrt)
+
+
+from programs import redteam as rt
+
+REDTEAM = ["w1a", "w1b", "w1c", "w1d", "w2a", "w2b", "w2c", "w2d", "w3", "w4", "w4b", "i3", "i4"]
+
+
+@pytest.mark.parametrize("name", REDTEAM)
+def test_found_by_red_team(name):
+    fn = getattr(rt, name)
+    x = 0.7 if name == "w1d" else 1.4
+    check_grad(fn, (x,), 0)
+    check_dot_product(fn, (x,), 0)

@@ -1,0 +1,92 @@
+def w1a(x):
+    go = True
+    y = x
+    while go:
+        y = y * 1.5
+        if y > 4.0:
+            go = False
+    return y
+
+def w1b(x):
+    y = x
+    flag = True
+    if flag:
+        flag = False
+        y = y * x
+    return y
+
+def w1c(x):
+    n = 3
+    y = x
+    while n:
+        y = y * x
+        n = n - 1
+    return y
+
+def w1d(x):
+    y = x
+    stop = False
+    for i in range(5):
+        if stop:
+            break
+        y = y * 1.4
+        if y > 1.2:
+            stop = True
+    return y
+
+def w2a(x):
+    return 0.0 or x
+
+def w2b(x):
+    s = 0.0
+    for i in range(4):
+        if i == 1 or i == 2:
+            s = s + x
+    return s
+
+def w2c(x):
+    s = 0.0
+    for i in range(3):
+        if i > 0 and i < 2:
+            s = s + x
+    return s
+
+def w2d(x):
+    n = 0
+    while n < 3 or x < 5.0:
+        x = x * 1.5
+        n = n + 1
+    return x
+
+def w3(x):
+    s = 0.0
+    for i in range(3):
+        i = 2
+        s = s + x * i
+    return s
+
+def w4(x):
+    s = x
+    for x in range(2):
+        s = s + x
+    return s
+
+def w4b(x):
+    s = x
+    for i, x in enumerate([1.0, 2.0]):
+        s = s + x * i
+    return s
+
+def i3(x):
+    xs = [x, 2.0]
+    s = 0.0
+    for v in xs:
+        xs = [v]
+        s = s + v * x
+    return s
+
+def i4(x):
+    s = 0.0
+    for i, v in enumerate([x, x * x], 1):
+        s = s + i * v
+    return s
