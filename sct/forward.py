@@ -136,7 +136,8 @@ class Forward:
         if total is None:
             return self.zero_like(S.name(op.target))
         covered = len(active) == len([p for p in rule.diff_params if p in op.bound])
-        all_scalar = all(self.an.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
+        all_scalar = self.an.kind(S.name(op.target)) == SCALAR and \
+            all(self.an.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
         if rule.expand and not covered and not all_scalar:
             total = S.call(self.ctx.symbol(runtime.expand, "expand"), [total, S.name(op.target)])
         return total

@@ -49,7 +49,9 @@ def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index:
     expr = parsed.exprs[index]
     if expr is None:
         return None
-    scalars = all(analysis.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
+    # numbers in, a number out: no broadcasting to undo (np.full(3, x) has a number in, an array out)
+    scalars = target is not None and analysis.kind(S.name(target)) == SCALAR and \
+        all(analysis.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
     expr = _resolve_globals(ctx, expr, parsed.globals, set(parsed.params), scalars)
     return fold(S.substitute(expr, mapping))
 

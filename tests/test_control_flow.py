@@ -126,3 +126,10 @@ def test_found_by_red_team(name):
     x = 0.7 if name == "w1d" else 1.4
     check_grad(fn, (x,), 0)
     check_dot_product(fn, (x,), 0)
+
+
+@pytest.mark.parametrize("name", ["w5_full", "w5_linspace", "w5_ldexp"])
+def test_constructors_that_carry_a_derivative(name):
+    fn = getattr(rt, name)
+    check_grad(fn, (0.7,), 0)
+    check_dot_product(fn, (0.7,), 0)

@@ -306,9 +306,17 @@ def fmod(g, ans, x, y):
 def fmod(dx, dy, ans, x, y):
     return dx, -dy * math.trunc(x / y)
 
+@adjoint_rule(math.ldexp)
+def ldexp(g, ans, x, i):
+    return g * math.ldexp(1.0, i), None
+
+@tangent_rule(math.ldexp)
+def ldexp(dx, di, ans, x, i):
+    return dx * math.ldexp(1.0, i), None
+
 # ---------------------------------------------------------------- non-differentiable
 
 nondifferentiable(
     math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.isclose,
-    math.factorial, math.comb, math.perm, math.gcd, math.isqrt, math.frexp, math.modf, math.ldexp,
+    math.factorial, math.comb, math.perm, math.gcd, math.isqrt,
 )

@@ -13,7 +13,7 @@ import operator
 
 import numpy as np
 
-from ..runtime import unbroadcast, unreduce
+from ..runtime import expand, unbroadcast, unreduce
 from . import builtins as _ops
 from .registry import (adjoint_rule, alias, attribute, method, nondifferentiable, overloaded,
                        tangent_rule, REGISTRY)
@@ -1373,20 +1373,54 @@ for _name, _primal in [("sum", np.sum), ("mean", np.mean), ("max", np.max), ("mi
 
 attribute("T", np.transpose)
 REGISTRY.nondiff_attributes |= {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"}
-REGISTRY.nondiff_methods |= {"argmax", "argmin", "argsort", "argpartition", "nonzero", "any", "all", "tolist",
+REGISTRY.nondiff_methods |= {"argmax", "argmin", "argsort", "argpartition", "nonzero", "any", "all",
                              "round", "searchsorted"}
 
-# ---------------------------------------------------------------- construction and non-differentiable
+# ---------------------------------------------------------------- construction
+
+@adjoint_rule(np.full)
+def full(g, ans, shape, fill_value, dtype=None):
+    return None, unbroadcast(g, fill_value)
+
+@tangent_rule(np.full)
+def full(dshape, dfill_value, ans, shape, fill_value, dtype=None):
+    return None, expand(dfill_value, ans)
+
+
+@adjoint_rule(np.full_like)
+def full_like(g, ans, a, fill_value, dtype=None):
+    return None, unbroadcast(g, fill_value)
+
+@tangent_rule(np.full_like)
+def full_like(da, dfill_value, ans, a, fill_value, dtype=None):
+    return None, expand(dfill_value, ans)
+
+
+def _ramp(start, num, endpoint):
+    """The weights of ``stop`` in ``np.linspace`` (those of ``start`` are one minus them)."""
+    if np.ndim(start) != 0:
+        raise NotImplementedError("sct differentiates np.linspace with number start and stop only")
+    return np.linspace(0.0, 1.0, num, endpoint=endpoint)
+
+@adjoint_rule(np.linspace)
+def linspace(g, ans, start, stop, num=50, endpoint=True):
+    return np.sum(g * (1.0 - _ramp(start, num, endpoint))), np.sum(g * _ramp(stop, num, endpoint))
+
+@tangent_rule(np.linspace)
+def linspace(dstart, dstop, ans, start, stop, num=50, endpoint=True):
+    return dstart * (1.0 - _ramp(start, num, endpoint)), dstop * _ramp(stop, num, endpoint)
+
+# ---------------------------------------------------------------- non-differentiable
 
 nondifferentiable(
-    np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.eye,
-    np.identity, np.arange, np.linspace, np.logspace, np.meshgrid, np.indices, np.tri,
+    np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.eye,
+    np.identity, np.arange, np.indices, np.tri,
     np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero, np.flatnonzero, np.searchsorted, np.count_nonzero,
     np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.sign, np.floor_divide, np.heaviside,
     np.isnan, np.isinf, np.isfinite, np.isclose, np.allclose, np.array_equal, np.shape, np.ndim, np.size,
     np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.all, np.any,
-    np.unique, np.histogram, np.bincount, np.digitize, np.result_type, np.dtype, np.int64, np.int32,
+    np.digitize, np.result_type, np.dtype, np.int64, np.int32,
     np.around, np.signbit, np.isneginf, np.isposinf, np.isscalar, np.iscomplexobj, np.isrealobj,
     np.argpartition, np.lexsort, np.unravel_index, np.ravel_multi_index, np.broadcast_shapes,
     np.tril_indices, np.triu_indices, np.diag_indices, np.mask_indices, np.intp, np.bool_,

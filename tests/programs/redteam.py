@@ -90,3 +90,18 @@ def i4(x):
     for i, v in enumerate([x, x * x], 1):
         s = s + i * v
     return s
+
+import math
+import numpy as np
+
+
+def w5_full(x):
+    return np.sum(np.full(3, x)) + np.sum(np.full_like(np.ones(2), x) * 2.0)
+
+
+def w5_linspace(x):
+    return np.sum(np.linspace(x, 2.0 * x, 5) ** 2)
+
+
+def w5_ldexp(x):
+    return math.ldexp(x, 3)
