@@ -159,7 +159,7 @@ def _classify_call_stmt(ctx, call: gast.Call) -> Op:
         op.operands = [("value", call.args[0])] if isinstance(call.args[0], gast.Name) else []
         return op
     op = _classify_call(ctx, None, call)
-    if op.kind not in ("nondiff", "unknown", "const"):
+    if op.kind not in ("nondiff", "unknown", "const", "pop"):
         op = Op("unknown", None, operands=op.operands, label=op.label)
     return op
 

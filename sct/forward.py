@@ -18,7 +18,7 @@ from . import runtime
 from . import syntax as S
 from .analysis import ARRAY, SCALAR, Analysis, Op
 from .context import Context
-from .errors import NoRuleError
+from .errors import AliasingError, NoRuleError
 from .inline import rule_expression
 
 
@@ -74,7 +74,15 @@ class Forward:
             value = stmt.value.args[0]
             push = S.call(S.attr(S.name(self.d(op.target)), "append"), [self.tangent_of(value)])
             return [stmt, S.expr_stmt(push)]
-        if op.target is None or op.target not in self.an.active:
+        if op.kind == "pop" and op.target is None:  # xs.pop() undoing an append: mirrored on the tangents
+            source = op.operands[0][1]
+            if not self.an.is_active(source):
+                return [stmt]
+            return [stmt, S.expr_stmt(S.call(S.attr(S.name(self.d(source.id)), "pop")))]
+        if op.target is None:
+            self.refuse_effect(stmt, op)
+            return [stmt]
+        if op.target not in self.an.active:
             return [stmt]
         if op.kind == "call" and any(self.an.is_active(a) for _, a in op.operands):
             return [self.user_call(stmt, op)]
@@ -87,6 +95,14 @@ class Forward:
         if op.target in self.written:  # the tangent will be written into: it must not share memory
             tangent = S.call(self.ctx.symbol(runtime.snapshot, "snapshot"), [tangent])
         return [stmt, S.assign(self.d(op.target), tangent)]
+
+    def refuse_effect(self, stmt, op: Op) -> None:
+        """A call whose result is unused may change its arguments: sct cannot see that."""
+        if op.kind not in ("nondiff", "const") and any(self.an.is_active(a) for _, a in op.operands):
+            raise AliasingError(f"the result of {op.label or 'this call'} is not used, so it would matter only by "
+                                f"changing its arguments in place, which sct cannot follow",
+                                self.ctx.parsed.location(S.locate(stmt)),
+                                hint="return the new value and assign it: y = helper(y, x)")
 
     def store(self, stmt, op: Op) -> list[gast.stmt]:
         if op.target not in self.an.active:

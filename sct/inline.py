@@ -20,6 +20,7 @@ from .analysis import SCALAR, Analysis, Op
 from .context import Context
 
 _DROPPABLE = (runtime.unbroadcast, runtime.expand)
+_LINEAR = (runtime.unbroadcast, runtime.expand, runtime.unreduce)  # zero in, zero out
 
 
 def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index: int,
@@ -53,7 +54,32 @@ def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index:
     scalars = target is not None and analysis.kind(S.name(target)) == SCALAR and \
         all(analysis.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
     expr = _resolve_globals(ctx, expr, parsed.globals, set(parsed.params), scalars)
-    return fold(S.substitute(expr, mapping))
+    expr = fold(S.substitute(expr, mapping))
+    linear = {name for name, obj in ctx.symbols.items() if obj in _LINEAR}
+    expr = _zero_through(expr, linear)
+    if isinstance(expr, gast.Constant) and expr.value == 0:
+        return None  # no contribution
+    return expr
+
+
+def _zero_through(expr: gast.expr, linear: set[str]) -> gast.expr:
+    """``unbroadcast(0.0, x)`` and ``-0.0`` are zero too."""
+
+    class _Zero(gast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if isinstance(node.func, gast.Name) and node.func.id in linear and node.args \
+                    and isinstance(node.args[0], gast.Constant) and node.args[0].value == 0:
+                return S.const(0.0)
+            return node
+
+        def visit_UnaryOp(self, node):
+            self.generic_visit(node)
+            if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) and node.operand.value == 0:
+                return S.const(0.0)
+            return node
+
+    return _Zero().visit(expr)
 
 
 def index_value(ctx: Context, index: gast.expr) -> gast.expr:
@@ -119,6 +145,8 @@ def fold(expr: gast.expr) -> gast.expr:
                     return S.const(_FOLD[type(node.op)](left.value, right.value))
                 except (ZeroDivisionError, OverflowError):
                     return node
+            if isinstance(node.op, gast.Mult) and ((lc and left.value == 0) or (rc and right.value == 0)):
+                return S.const(0.0)  # a structural zero: d(x**0)/dx, whatever x ** -1 would be
             if rc and right.value == 1 and isinstance(node.op, (gast.Mult, gast.Div, gast.Pow)):
                 return left
             if lc and left.value == 1 and isinstance(node.op, gast.Mult):

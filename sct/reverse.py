@@ -23,7 +23,7 @@ from . import runtime
 from . import syntax as S
 from .analysis import ANY, SCALAR, Analysis, Op, is_seq
 from .context import Context, param_names
-from .errors import NoRuleError
+from .errors import AliasingError, NoRuleError
 from .inline import index_value, rule_expression
 from .normalize import _may_exit
 
@@ -259,7 +259,14 @@ class Reverse:
             return self.store_adjoint(stmt, op)
         if op.kind == "append":
             return self.append_adjoint(stmt, op)
-        if op.target is None or op.target not in self.an.active:
+        if op.target is None:
+            if op.kind not in ("nondiff", "const") and any(self.an.is_active(a) for _, a in op.operands):
+                raise AliasingError(f"the result of {op.label or 'this call'} is not used, so it would matter only "
+                                    f"by changing its arguments in place, which sct cannot follow",
+                                    self.ctx.parsed.location(S.locate(stmt)),
+                                    hint="return the new value and assign it: y = helper(y, x)")
+            return []
+        if op.target not in self.an.active:
             return []
         g = S.name(self.bar(op.target))
         out: list[gast.stmt] = []

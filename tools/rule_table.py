@@ -125,6 +125,8 @@ def nondifferentiable() -> dict[str, list[str]]:
         if isinstance(key, int):  # an unhashable object registered by id: nothing to show
             continue
         name = _display_name(key).replace("numpy.random.", "np.random.")
+        if name.rsplit(".", 1)[-1].startswith("_"):  # sct's own helpers: not something users call
+            continue
         module = getattr(key, "__module__", None) or ""
         doc = inspect.getdoc(key) or ""
         if module.startswith("sct.rules") and doc.startswith("``"):  # a helper standing for a call form

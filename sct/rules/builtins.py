@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-from ..runtime import add_at, indices, take, unbroadcast
+from ..runtime import add as add_adjoints, add_at, indices, take, unbroadcast
 from .registry import adjoint_rule, nondifferentiable, overloaded, tangent_rule
 
 # ---------------------------------------------------------------- arithmetic operators
@@ -52,13 +52,17 @@ def truediv(dx, dy, ans, x, y):
     return dx / y, -(dy * ans / y)
 
 
+def _log0(x):
+    """log(x), and 0 where x == 0 (there x**y == 0, and d(x**y)/dy = x**y log x -> 0)."""
+    return np.log(np.where(x == 0, 1.0, x))
+
 @adjoint_rule(operator.pow, name="**")
 def pow_(g, ans, x, y):
-    return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * ans * np.log(x), y)
+    return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * ans * _log0(x), y)
 
 @tangent_rule(operator.pow, name="**")
 def pow_(dx, dy, ans, x, y):
-    return dx * y * x ** (y - 1), dy * ans * np.log(x)
+    return dx * y * x ** (y - 1), dy * ans * _log0(x)
 
 
 @adjoint_rule(operator.mod, name="%")
@@ -109,11 +113,11 @@ def float_(dx, ans, x):
 
 @adjoint_rule(builtins.pow)
 def pow_builtin(g, ans, x, y):
-    return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * ans * np.log(x), y)
+    return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * ans * _log0(x), y)
 
 @tangent_rule(builtins.pow)
 def pow_builtin(dx, dy, ans, x, y):
-    return dx * y * x ** (y - 1), dy * ans * np.log(x)
+    return dx * y * x ** (y - 1), dy * ans * _log0(x)
 
 
 def max2(x, y):
@@ -215,7 +219,10 @@ def _sum_repeats(g, xs):
     if isinstance(g, float) and g == 0.0:
         return 0.0
     size = len(xs)
-    return [sum(g[i::size]) for i in range(size)]
+    out = [0.0] * size
+    for i, gi in enumerate(g):
+        out[i % size] = add_adjoints(out[i % size], gi)
+    return out
 
 def _part(g, start, stop):
     if isinstance(g, float) and g == 0.0:

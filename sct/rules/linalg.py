@@ -407,3 +407,6 @@ REGISTRY.nondiff_attributes |= {"sign"}   # slogdet(a).sign
 # ---------------------------------------------------------------- non-differentiable
 
 nondifferentiable(np.linalg.matrix_rank)
+
+# argument checks called by the adjoints: no derivative flows through them
+nondifferentiable(_check_svd_shape)
