@@ -185,7 +185,7 @@ def _classify_call(ctx, name, call: gast.Call) -> Op:
     if callee is LOCAL or callee is UNRESOLVED:
         return Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), label=label)
     if _is_nondiff(callee):
-        return Op("nondiff", name, label=label)
+        return Op("nondiff", name, callee=callee, label=label)
     rule = REGISTRY.lookup(callee)
     if rule is not None:
         return _rule_op(ctx, name, callee, list(call.args), keywords, call)
@@ -313,6 +313,7 @@ def is_seq(kind: str | None) -> bool:
 
 
 _SCALAR_RESULT_MODULES = ("math",)
+_INTEGER_RESULTS = (builtins.len, builtins.int, builtins.round)
 
 
 def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
@@ -338,6 +339,8 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
         if not elts:
             return EMPTY_SEQ
         return SEQ_OF_SCALARS if all(k(e) == SCALAR for e in elts) else SEQ
+    if op.kind == "nondiff" and op.callee in _INTEGER_RESULTS:
+        return SCALAR
     if op.kind in ("nondiff", "pop"):
         return ANY
     if op.kind == "rule":
@@ -347,9 +350,12 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
         if getattr(primal, "__module__", None) in _SCALAR_RESULT_MODULES:
             return SCALAR
         if primal is operator.getitem:
-            base, index = k(op.bound["x"]), k(op.bound["index"])
+            base, index_node = k(op.bound["x"]), op.bound["index"]
+            sliced = any(isinstance(n, gast.Slice) for n in gast.walk(index_node))
             if base == SEQ_OF_SCALARS:
-                return SCALAR if index == SCALAR else SEQ_OF_SCALARS
+                if sliced:
+                    return SEQ_OF_SCALARS
+                return SCALAR if k(index_node) == SCALAR else ANY
             return ARRAY if base == ARRAY else ANY
         if getattr(primal, "__name__", "") in ("sum_of", "max_of", "min_of"):
             return SCALAR if arg_kinds[0] == SEQ_OF_SCALARS else ANY
@@ -424,10 +430,16 @@ def _check_augmented(ctx, statements, ops, kinds) -> None:
     shared = set()
     for stmt in statements:
         op = ops.get(id(stmt))
-        if op is not None and op.kind == "copy" and not getattr(stmt, "sct_augassign", False):
+        if op is None or getattr(stmt, "sct_augassign", False):
+            continue
+        if op.kind == "copy":
             source = op.operands[0][1].id
-            if source in ctx.user_locals and op.target in ctx.user_locals:
-                shared |= {source, op.target}
+        elif op.kind == "rule" and op.rule.primal is operator.getitem and isinstance(op.bound.get("x"), gast.Name):
+            source = op.bound["x"].id  # z = y[:1] is a view of y (and y[0] may be a list)
+        else:
+            continue
+        if source in ctx.user_locals and op.target in ctx.user_locals:
+            shared |= {source, op.target}
     for stmt in statements:
         if getattr(stmt, "sct_augassign", False):
             name = stmt.targets[0].id

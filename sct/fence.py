@@ -196,6 +196,20 @@ def _check_aliasing(parsed: Parsed) -> None:
                 if name == loop.iter.id:
                     _refuse(parsed, node, f"a change to `{name}` while a loop runs over it",
                             f"loop over a copy: for ... in list({name})")
+    generated = parsed.filename.startswith("<sct ")  # sct's own programs put arrays on their tape on purpose
+    for node in gast.walk(fn):  # xs inside [xs] or ys.append(xs) would be changed through ys too
+        if generated:
+            break
+        held = []
+        if isinstance(node, (gast.List, gast.Tuple)) and isinstance(node.ctx, gast.Load):
+            held = node.elts
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr == "append":
+            held = node.args
+        for elt in held:
+            if isinstance(elt, gast.Name) and elt.id in mutated:
+                raise AliasingError(f"`{elt.id}` is written into and also stored inside another list or tuple; "
+                                    f"sct cannot follow a write through two names", parsed.location(node),
+                                    f"store a copy: list({elt.id}) or {elt.id}.copy()")
     for name, node in mutated.items():
         if name in params:
             raise AliasingError(

@@ -98,7 +98,7 @@ class Forward:
 
     def refuse_effect(self, stmt, op: Op) -> None:
         """A call whose result is unused may change its arguments: sct cannot see that."""
-        if op.kind not in ("nondiff", "const") and any(self.an.is_active(a) for _, a in op.operands):
+        if op.kind not in ("nondiff", "const") and any(a.id in self.an.varied for _, a in op.operands):
             raise AliasingError(f"the result of {op.label or 'this call'} is not used, so it would matter only by "
                                 f"changing its arguments in place, which sct cannot follow",
                                 self.ctx.parsed.location(S.locate(stmt)),

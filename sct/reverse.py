@@ -260,7 +260,7 @@ class Reverse:
         if op.kind == "append":
             return self.append_adjoint(stmt, op)
         if op.target is None:
-            if op.kind not in ("nondiff", "const") and any(self.an.is_active(a) for _, a in op.operands):
+            if op.kind not in ("nondiff", "const") and any(a.id in self.an.varied for _, a in op.operands):
                 raise AliasingError(f"the result of {op.label or 'this call'} is not used, so it would matter only "
                                     f"by changing its arguments in place, which sct cannot follow",
                                     self.ctx.parsed.location(S.locate(stmt)),

@@ -133,3 +133,26 @@ def test_constructors_that_carry_a_derivative(name):
     fn = getattr(rt, name)
     check_grad(fn, (0.7,), 0)
     check_dot_product(fn, (0.7,), 0)
+
+
+def test_list_kinds_and_repetition_of_lists():
+    check_grad(rt.i2, (0.7, 1.3), (0, 1))
+    check_dot_product(rt.i2, (0.7, 1.3), (0, 1))
+    check_grad(rt.i5, (0.7,), 0)
+
+
+def test_power_at_zero():
+    gx, gy = sct.grad(rt.w11_pow, wrt=(0, 1))(0.0, 2.0)
+    assert gx == 0.0 and gy == 0.0
+    gx, gy = sct.grad(rt.w11_pow, wrt=(0, 1), mode="forward")(0.0, 2.0)
+    assert gx == 0.0 and gy == 0.0
+    import numpy as np
+    for mode in ("reverse", "forward"):
+        assert np.allclose(sct.grad(rt.w11_zero, mode=mode)(np.array([0.0, 1.0])), [1.0, 1.0])
+    check_grad(rt.i7, (0.5,), 0)
+
+
+@pytest.mark.parametrize("name", ["w7_view", "w7_list", "w8", "w6"])
+def test_writes_sct_cannot_follow_are_refused(name):
+    with pytest.raises(sct.AliasingError):
+        sct.grad(getattr(rt, name))(0.7)

@@ -105,3 +105,61 @@ def w5_linspace(x):
 
 def w5_ldexp(x):
     return math.ldexp(x, 3)
+
+
+def w7_view(x):
+    y = np.zeros(2)
+    z = y[:1]
+    z += x
+    return y[0]
+
+
+def w7_list(x):
+    ys = [[0.0], [1.0]]
+    a = ys[0]
+    a += [x]
+    return ys[0][0]
+
+
+def w8(x):
+    a = []
+    b = [a]
+    a.append(x)
+    return b[0][0]
+
+
+def i2(x, y):
+    xs = [x, y]
+    return xs[len(xs) - 1] * x
+
+
+def i5(x):
+    r = [x, x]
+    m = [r] * 2
+    return m[1][0] * m[0][1]
+
+
+def w11_pow(x, y):
+    return x ** y
+
+
+def w11_zero(v):
+    return np.sum(v ** 0 + v)
+
+
+def i7(x):
+    s = 0.0
+    for p in range(3):
+        s = s + x ** p
+    return s
+
+
+def _fill(y, v):
+    y[0] = v
+    return None
+
+
+def w6(x):
+    y = np.zeros(2)
+    _fill(y, x)
+    return y[0]
