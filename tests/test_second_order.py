@@ -37,3 +37,10 @@ def test_hessian_of_array_code():
 def test_reverse_over_reverse_is_refused_clearly():
     with pytest.raises(sct.TransformError, match="forward"):
         sct.grad(sct.grad(so.f))(0.7)
+
+
+@pytest.mark.parametrize("name, scale", [("h_sort", 6.0), ("h_take", 6.0), ("h_repeat", 12.0), ("h_split", 12.0)])
+def test_hessians_through_gathering_rules(name, scale):
+    from programs import redteam as rt
+    v = np.array([0.3, 0.9, 0.6])
+    assert np.allclose(sct.hessian(getattr(rt, name))(v), scale * np.diag(v))

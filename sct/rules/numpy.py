@@ -1428,3 +1428,24 @@ nondifferentiable(
 )
 alias(np.float64, float, name="np.float64")
 REGISTRY.nondiff.add(REGISTRY.key(round))
+
+# ---------------------------------------------------------------- rule helpers, for second derivatives
+# These adjoints write into a fresh array (np.add.at, put_along_axis), which sct does not
+# differentiate through; each is linear in the seed g, and its other arguments only give
+# shapes and positions, so its tangent is the same helper applied to the tangent of g.
+
+@tangent_rule(_diagonal_adjoint)
+def _diagonal_adjoint_tangent(dg, da, ans, g, a, offset, axis1, axis2):
+    return _diagonal_adjoint(dg, a, offset, axis1, axis2), None
+
+@tangent_rule(_repeat_adjoint)
+def _repeat_adjoint_tangent(dg, da, ans, g, a, repeats, axis):
+    return _repeat_adjoint(dg, a, repeats, axis), None
+
+@tangent_rule(_sort_adjoint)
+def _sort_adjoint_tangent(dg, da, ans, g, a, axis):
+    return _sort_adjoint(dg, a, axis), None
+
+@tangent_rule(_take_adjoint)
+def _take_adjoint_tangent(dg, da, ans, g, a, indices, axis):
+    return _take_adjoint(dg, a, indices, axis), None

@@ -163,3 +163,20 @@ def w6(x):
     y = np.zeros(2)
     _fill(y, x)
     return y[0]
+
+
+def h_sort(v):
+    return np.sum(np.sort(v) ** 3)
+
+
+def h_take(v):
+    return np.sum(np.take(v, [2, 0, 1]) ** 3)
+
+
+def h_repeat(v):
+    return np.sum(np.repeat(v, 2) ** 3)
+
+
+def h_split(v):
+    a, b = np.split(np.concatenate([v, v]), 2)
+    return np.sum(a ** 3) + np.sum(b ** 3)
