@@ -90,6 +90,8 @@ def rows():
     for rule in REGISTRY.rules.values():
         if rule.select is not None and rule.adjoint is None and rule.tangent is None:
             continue  # an overloaded primal: its variants are listed
+        if getattr(rule.primal, "__name__", "").startswith("_"):
+            continue  # a helper of sct's own adjoints (for second derivatives): not something users call
         ns, fn = namespace(rule), display(rule, methods, attributes)
         row = merged.setdefault((ns, fn), {"adjoint": False, "tangent": False, "notes": [], "variants": 0})
         row["adjoint"] |= rule.adjoint is not None
