@@ -224,6 +224,9 @@ class Reverse:
         # lists whose state the backward sweep relies on (read by an adjoint rule)
         self.needed_lists = {a.id for op in self.an.ops.values() if op.kind == "rule"
                              for p, a in op.bound.items() if isinstance(a, gast.Name)}
+        for op in self.an.ops.values():
+            if op.kind == "append" and op.target in self.an.active:
+                self.control.add(op.target)  # the backward sweep undoes the append on this very list
         for stmt in _walk(stmts):
             if isinstance(stmt, gast.If):
                 self.control |= S.loads(stmt.test)

@@ -156,3 +156,9 @@ def test_power_at_zero():
 def test_writes_sct_cannot_follow_are_refused(name):
     with pytest.raises(sct.AliasingError):
         sct.grad(getattr(rt, name))(0.7)
+
+
+@pytest.mark.parametrize("name", ["i1", "i1c"])
+def test_lists_of_lists(name):
+    check_grad(getattr(rt, name), (0.7,), 0)
+    check_dot_product(getattr(rt, name), (0.7,), 0)

@@ -245,6 +245,30 @@ def concat_seq_(g, ans, xs, ys):
 def concat_seq_(dxs, dys, ans, xs, ys):
     return list(dxs) + [0.0] * len(ys), [0.0] * len(xs) + list(dys)
 
+def _sequence_adjoint(g, xs):
+    """The adjoint of ``list(xs)`` / ``tuple(xs)``: a list for a sequence, an array for an array's rows."""
+    if isinstance(g, float) and g == 0.0:
+        return 0.0
+    if isinstance(xs, np.ndarray):
+        return np.array([np.broadcast_to(gi, np.shape(xs)[1:]) for gi in g])
+    return list(g)
+
+@adjoint_rule(builtins.list, name="list")
+def list_(g, ans, iterable):
+    return _sequence_adjoint(g, iterable)
+
+@tangent_rule(builtins.list, name="list")
+def list_(diterable, ans, iterable):
+    return list(diterable)
+
+@adjoint_rule(builtins.tuple, name="tuple")
+def tuple_(g, ans, iterable):
+    return _sequence_adjoint(g, iterable)
+
+@tangent_rule(builtins.tuple, name="tuple")
+def tuple_(diterable, ans, iterable):
+    return list(diterable)
+
 # ---------------------------------------------------------------- indexing
 
 @adjoint_rule(operator.getitem, name="indexing")

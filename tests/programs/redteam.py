@@ -180,3 +180,28 @@ def h_repeat(v):
 def h_split(v):
     a, b = np.split(np.concatenate([v, v]), 2)
     return np.sum(a ** 3) + np.sum(b ** 3)
+
+
+def i1(x):
+    m = [[x * (i + j) for j in range(2)] for i in range(2)]
+    return m[1][0] * m[0][1] + m[1][1]
+
+
+def i1b(x):
+    rows = []
+    for i in range(2):
+        row = []
+        for j in range(2):
+            row.append(x * (i + j + 1))
+        rows.append(row)
+    return rows[1][0] * rows[0][1]
+
+
+def i1c(x):
+    rows = []
+    for i in range(2):
+        row = []
+        for j in range(2):
+            row.append(x * (i + j + 1))
+        rows.append(list(row))
+    return rows[1][0] * rows[0][1] + sum(rows[1])
