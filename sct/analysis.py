@@ -190,16 +190,24 @@ def _classify_call(ctx, name, call: gast.Call) -> Op:
     if rule is not None:
         return _rule_op(ctx, name, callee, list(call.args), keywords, call)
     if getattr(callee, "__sct_source_function__", None) is not None:  # a gradient sct made
+        _depend(ctx, func, callee)
         op = Op("call", name, callee=callee, label=label)
         op.bound = _bind_user_call(ctx, callee, call)
         op.operands = [(p, a) for p, a in op.bound.items() if isinstance(a, gast.Name) and ctx.resolve(a) is LOCAL]
         return op
     if inspect.isfunction(callee):
+        _depend(ctx, func, callee)
         op = Op("call", name, callee=callee, label=label)
         op.bound = _bind_user_call(ctx, callee, call)
         op.operands = [(p, a) for p, a in op.bound.items() if isinstance(a, gast.Name) and ctx.resolve(a) is LOCAL]
         return op
     return Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), callee=callee, label=label)
+
+
+def _depend(ctx, func: gast.expr, callee) -> None:
+    """Remember that the program calls this global function, so that redefining it invalidates the program."""
+    if isinstance(func, gast.Name) and func.id not in ctx.parsed.namespace.closure:
+        ctx.deps.append((ctx.parsed.namespace.globals, func.id, callee))
 
 
 def _is_nondiff(obj) -> bool:

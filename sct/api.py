@@ -36,7 +36,7 @@ class _Spec:
         kinds = self.kinds(bound)
         key = (mode, tuple(kinds.values()))
         derived = self.programs.get(key)
-        if derived is None or derived.fn is None:
+        if derived is None or derived.fn is None or not derived.fresh():
             derived = self.programs[key] = derive(self.fn, mode, self.wrt, kinds)
         return derived
 

@@ -20,6 +20,7 @@ import gast
 from . import codegen, fence
 from . import syntax as S
 from .analysis import analyze, kind_of_value
+from .rules import REGISTRY
 from .context import LOCAL, Context, param_names
 from .forward import Forward
 from .normalize import normalize
@@ -45,6 +46,20 @@ class Derived:
     fn: Callable | None = None
     source: str = ""
     seconds: float = 0.0
+    deps: list = field(default_factory=list, repr=False)  # (globals, name, object) it relies on
+    registry_version: int = -1
+
+    def fresh(self) -> bool:
+        """Is every function this program calls still the one it was made from (and the rules the same)?"""
+        if self.registry_version != REGISTRY.version:
+            return False
+        for namespace, name, obj in self.deps:
+            try:
+                if namespace[name] is not obj:
+                    return False
+            except KeyError:
+                return False
+        return True
     _waiting: list = field(default_factory=list, repr=False)  # namespaces to patch once fn exists
 
 
@@ -58,7 +73,7 @@ def derive(fn: Callable, mode: str, wrt: list[str] | tuple[str, ...], kinds: dic
         fn = maker(kinds)
     per_fn = _CACHE.setdefault(fn, {})
     key = (mode, tuple(wrt), tuple(sorted(kinds.items())))
-    if key in per_fn:
+    if key in per_fn and (per_fn[key].fn is None or per_fn[key].fresh()):
         return per_fn[key]
     derived = Derived(fn, mode, tuple(wrt), key[2])
     per_fn[key] = derived
@@ -117,6 +132,8 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
     late = {name: obj for name, obj in symbols.items() if isinstance(obj, Derived)}
     for name in late:
         symbols[name] = None
+    derived.deps = list(ctx.deps)
+    derived.registry_version = REGISTRY.version
     derived.fn = codegen.load(derived.source, derived.name, symbols, parsed.namespace.globals)
     _finish(derived, late)
     derived.seconds = time.perf_counter() - start
@@ -149,6 +166,7 @@ def _callee(ctx: Context):
     """The callback passes use to get a symbol for another function's derivative program."""
     def derive_call(callee, mode, wrt, kinds):
         derived = derive(callee, mode, wrt, kinds)
+        ctx.deps.extend(derived.deps)  # a change below the callee makes this program stale too
         target = derived.fn if derived.fn is not None else derived
         return ctx.symbol(target, derived.name or f"{callee.__name__}_{'jvp' if mode == FORWARD else 'vjp'}"), derived
     return derive_call

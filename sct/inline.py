@@ -32,8 +32,14 @@ def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index:
     rule = op.rule
     parsed = rule.expressions(which)
     mapping = dict(seeds)
+    # the rule's own names for the seed(s) and the output, by position: (g, ans, ...) or (dx, dy, ans, ...)
+    n_seeds = 1 if which == "adjoint" else rule.n_diff
+    canonical = ["g"] if which == "adjoint" else [f"d{p}" for p in rule.diff_params]
+    for own, standard in zip(parsed.params[:n_seeds], canonical):
+        if standard in seeds:
+            mapping[own] = seeds[standard]
     if target is not None:
-        mapping["ans"] = S.name(target)
+        mapping[parsed.params[n_seeds]] = S.name(target)
     for param in rule.params:
         if param in op.bound:
             mapping[param] = index_value(ctx, op.bound[param])

@@ -152,3 +152,39 @@ def test_augmented_assignment_on_an_argument_leaves_the_callers_array_alone():
         g = sct.grad(corpus.scales_argument, mode=mode)(x)
         assert np.allclose(g, 8.0 * np.array([1.0, 2.0, 3.0]))
         assert x.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_redefining_a_called_function_rebuilds_the_program():
+    from programs import redefined
+    g = sct.grad(redefined.uses_helper)
+    assert g(2.0) == pytest.approx(5.0)
+    original = redefined.helper
+    try:
+        redefined.helper = redefined.cubic
+        assert g(2.0) == pytest.approx(13.0)
+        assert sct.value_and_grad(redefined.uses_helper)(2.0) == pytest.approx((10.0, 13.0))
+    finally:
+        redefined.helper = original
+    assert g(2.0) == pytest.approx(5.0)
+
+
+def test_registering_a_rule_rebuilds_programs():
+    from programs import redefined
+    g = sct.grad(redefined.uses_helper)
+    assert g(2.0) == pytest.approx(5.0)
+
+    @sct.adjoint_rule(redefined.helper)
+    def helper_adjoint(g_, ans, x):
+        return g_ * 10.0
+
+    @sct.tangent_rule(redefined.helper)
+    def helper_tangent(dx, ans, x):
+        return dx * 10.0
+    try:
+        assert g(2.0) == pytest.approx(11.0)  # the (deliberately odd) rule is used
+        assert sct.grad(redefined.uses_helper, mode="forward")(2.0) == pytest.approx(11.0)
+    finally:
+        from sct.rules import REGISTRY
+        del REGISTRY.rules[REGISTRY.key(redefined.helper)]
+        REGISTRY.version += 1
+    assert g(2.0) == pytest.approx(5.0)

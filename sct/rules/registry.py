@@ -119,6 +119,7 @@ class Registry:
     """Rules by primal object, array methods and attributes by name, non-differentiables."""
 
     def __init__(self):
+        self.version = 0  # bumped by every registration: programs made before are rebuilt
         self.rules: dict[Any, Rule] = {}
         self.methods: dict[str, Any] = {}      # "sum" -> np.sum: x.sum(...) is np.sum(x, ...)
         self.attributes: dict[str, Any] = {}   # "T" -> np.transpose
@@ -146,6 +147,7 @@ class Registry:
             return False
 
     def _rule_for(self, primal, name: str | None) -> Rule:
+        self.version += 1
         key = self.key(primal)
         if key not in self.rules:
             self.rules[key] = Rule(primal, name or _display_name(primal))
@@ -245,6 +247,7 @@ def nondifferentiable(*primals) -> None:
     """Declare functions whose outputs carry no derivative (argmax, floor, len, ...)."""
     for p in primals:
         REGISTRY.nondiff.add(REGISTRY.key(p))
+    REGISTRY.version += 1
 
 
 def method(name: str, primal) -> None:
