@@ -211,7 +211,7 @@ def _check_aliasing(parsed: Parsed) -> None:
                                     f"sct cannot follow a write through two names", parsed.location(node),
                                     f"store a copy: list({elt.id}) or {elt.id}.copy()")
     for name, node in mutated.items():
-        if name in params:
+        if name in params and not _copied_first(fn, name, local):
             raise AliasingError(
                 f"sct cannot differentiate an in-place write into the argument `{name}`: "
                 f"the caller's object would change", parsed.location(node),
@@ -243,4 +243,35 @@ def _aliases_other(value: gast.expr, name: str, local: set[str]) -> bool:
         return value.attr in _VIEWS and is_local(value.value)
     if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and value.func.attr in _VIEWS:
         return is_local(value.func.value) or (bool(value.args) and is_local(value.args[0]))
+    return False
+
+
+def _copied_first(fn: gast.FunctionDef, name: str, local: set[str]) -> bool:
+    """Is the argument ``name`` rebound to a fresh value (x = x.copy()) before anything writes into it?"""
+    for stmt in fn.body:
+        if isinstance(stmt, gast.Assign) and any(isinstance(t, gast.Name) and t.id == name for t in stmt.targets):
+            return _fresh(stmt.value, local)
+        if any(n == name for n, _ in _mutations(gast.Module(body=[stmt], type_ignores=[]), local)):
+            return False
+        if name in {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}:
+            return False  # rebound inside a branch or loop: too subtle to vouch for
+    return False
+
+
+def _fresh(value: gast.expr, local: set[str]) -> bool:
+    """Does ``value`` certainly build a new object (not a view or another name for an existing one)?"""
+    if isinstance(value, (gast.List, gast.Tuple, gast.ListComp, gast.BinOp, gast.UnaryOp, gast.Constant)):
+        return True
+    if isinstance(value, gast.Call):
+        func = value.func
+        if isinstance(func, gast.Attribute):
+            if func.attr == "copy":
+                return True
+            if func.attr in _VIEWS:
+                return False
+            if isinstance(func.value, gast.Name) and func.value.id not in local:  # np.array(x), np.zeros(n), ...
+                return func.attr in ("array", "copy", "zeros", "ones", "full", "empty", "zeros_like", "ones_like",
+                                     "full_like", "empty_like", "concatenate", "stack", "arange", "linspace")
+        if isinstance(func, gast.Name) and func.id in ("list", "tuple"):
+            return True
     return False

@@ -162,3 +162,12 @@ def test_writes_sct_cannot_follow_are_refused(name):
 def test_lists_of_lists(name):
     check_grad(getattr(rt, name), (0.7,), 0)
     check_dot_product(getattr(rt, name), (0.7,), 0)
+
+
+def test_an_argument_copied_first_may_be_written():
+    import numpy as np
+    x = np.array([0.5, -1.0, 2.0])
+    check_grad(rt.copy_then_write, (x,), 0)
+    assert x.tolist() == [0.5, -1.0, 2.0]
+    g = sct.grad(rt.list_then_append)([0.5, 1.5])
+    assert g == pytest.approx([2 * 0.5 + 2 * 9 * 0.5, 3.0])

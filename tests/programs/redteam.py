@@ -205,3 +205,15 @@ def i1c(x):
             row.append(x * (i + j + 1))
         rows.append(list(row))
     return rows[1][0] * rows[0][1] + sum(rows[1])
+
+
+def copy_then_write(x):
+    x = x.copy()
+    x[0] = x[1] * 2.0
+    return np.sum(x ** 2)
+
+
+def list_then_append(xs):
+    xs = list(xs)
+    xs.append(xs[0] * 3.0)
+    return sum(v * v for v in xs)
