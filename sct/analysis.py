@@ -322,6 +322,8 @@ def is_seq(kind: str | None) -> bool:
 
 _SCALAR_RESULT_MODULES = ("math",)
 _INTEGER_RESULTS = (builtins.len, builtins.int, builtins.round)
+_ARRAY_CONSTRUCTORS = (np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.eye,
+                       np.identity, np.arange, np.tri)
 
 
 def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
@@ -349,6 +351,8 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
         return SEQ_OF_SCALARS if all(k(e) == SCALAR for e in elts) else SEQ
     if op.kind == "nondiff" and op.callee in _INTEGER_RESULTS:
         return SCALAR
+    if op.kind == "nondiff" and op.callee in _ARRAY_CONSTRUCTORS:
+        return ARRAY
     if op.kind in ("nondiff", "pop"):
         return ANY
     if op.kind == "rule":
@@ -448,6 +452,12 @@ def _check_augmented(ctx, statements, ops, kinds) -> None:
             continue
         if source in ctx.user_locals and op.target in ctx.user_locals:
             shared |= {source, op.target}
+    for container, element, origin in ctx.augmented_slots:
+        # `xs[i] += v` on a list changes the element object in place when it is an array or a list
+        if kinds.get(container) != ARRAY and kinds.get(element) != SCALAR:
+            raise AliasingError(f"`{container}[...] op= ...` on a list whose element is not a number changes that "
+                                f"element in place, and other names may hold it", ctx.parsed.location(origin),
+                                f"write `{container}[i] = {container}[i] + ...` (a new value) instead")
     for stmt in statements:
         if getattr(stmt, "sct_augassign", False):
             name = stmt.targets[0].id

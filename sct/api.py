@@ -336,6 +336,8 @@ def jvp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
         tangents = {}
         for name, t in zip(spec.wrt, args[-n:]):
             t = _differentiable("d" + name, t)
+            if isinstance(bound.arguments[name], np.ndarray) and not isinstance(t, np.ndarray):
+                t = np.asarray(t, dtype=float)  # a 0-d argument gets a 0-d tangent
             if np.shape(t) != np.shape(bound.arguments[name]):
                 raise ArgumentError(f"the tangent of {name!r} has shape {np.shape(t)}, "
                                     f"the argument {np.shape(bound.arguments[name])}")

@@ -24,6 +24,7 @@ class Context:
     locals: set[str]
     symbols: dict[str, Any] = field(default_factory=dict)
     user_locals: frozenset = frozenset()
+    augmented_slots: list = field(default_factory=list)  # (container, element, origin) of each `a[i] op= v`
     deps: list = field(default_factory=list)  # (globals dict, name, object): the program is stale if one changes
     _by_id: dict[int, str] = field(default_factory=dict)
 

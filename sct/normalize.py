@@ -41,6 +41,7 @@ def normalize(ctx: Context) -> list[gast.stmt]:
                 S.with_origin(S.assign(lowering.result, S.const(None)), origin)] + body
     body = restructure(body)
     body = _append_rest(body, [S.with_origin(S.ret(S.const(None)), ctx.parsed.node)])
+    ctx.augmented_slots = lowering.augmented_slots
     return _freeze_tests(body, lowering)
 
 
@@ -70,6 +71,7 @@ class _Lowering:
         self.origin = ctx.parsed.node
         self.out: list[gast.stmt] = []
         self.flag: str | None = None     # set when a return inside a loop needs a flag
+        self.augmented_slots: list = []  # (container, element temp, origin) of each `a[i] op= v`
         self.result: str | None = None
 
     # -- helpers ---------------------------------------------------------------
@@ -310,6 +312,7 @@ class _Lowering:
             return
         index = self.index(target.slice)
         current = self.temp()
+        self.augmented_slots.append((target.value.id, current, self.origin))
         self.emit(S.assign(current, gast.Subscript(value=S.name(target.value.id), slice=index, ctx=gast.Load())))
         updated = self.temp()
         self.emit(S.assign(updated, S.binop(S.name(current), node.op, self.atom(node.value))))
@@ -362,7 +365,13 @@ class _Lowering:
         start = None
         if callee is enumerate and isinstance(node.target, (gast.Tuple, gast.List)) and len(node.target.elts) == 2 \
                 and 1 <= len(it.args) + len(it.keywords) <= 2 and all(kw.arg == "start" for kw in it.keywords):
-            seqs, targets = [self.sequence(it.args[0], body_stores)], [node.target.elts[1]]
+            inner, item = it.args[0], node.target.elts[1]
+            inner_callee = self.ctx.resolve(inner.func) if isinstance(inner, gast.Call) else None
+            if inner_callee is zip and isinstance(item, (gast.Tuple, gast.List)) \
+                    and len(item.elts) == len(inner.args) and not inner.keywords:  # enumerate(zip(a, b))
+                seqs, targets = [self.sequence(a, body_stores) for a in inner.args], list(item.elts)
+            else:
+                seqs, targets = [self.sequence(inner, body_stores)], [item]
             index_target = node.target.elts[0]
             extra = list(it.args[1:]) + [kw.value for kw in it.keywords]
             start = self.atom(extra[0]) if extra else None
@@ -374,6 +383,9 @@ class _Lowering:
                                        slice=gast.Slice(lower=None, upper=None, step=S.const(-1)), ctx=gast.Load())
             seqs, targets, index_target = [self.atom(backwards)], [node.target], None
         else:
+            if callee in (zip, enumerate, map, filter, iter, sorted, reversed):
+                self.refuse(it, f"a loop over {callee.__name__}(...) in this form",
+                            "loop over range(len(...)), or over zip/enumerate with one name per item")
             seqs, targets, index_target = [self.sequence(it, body_stores)], [node.target], None
         rng = self.temp()
         self.emit(S.assign(rng, S.call(self.runtime("indices"), seqs)))

@@ -262,11 +262,7 @@ def _substitute_use(stmt, target, expr):
     if isinstance(stmt, gast.For):
         stmt.iter = S.substitute(stmt.iter, {target: expr})
         return stmt
-    if isinstance(stmt, gast.Assign):
-        stmt = copy.copy(stmt)
-        stmt.value = S.substitute(stmt.value, {target: expr})
-        return stmt
-    return S.substitute(stmt, {target: expr})
+    return S.substitute(stmt, {target: expr})  # (also an index inside a target: a[t] = v)
 
 
 def prune_empty(stmts: list[gast.stmt]) -> list[gast.stmt]:

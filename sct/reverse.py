@@ -337,7 +337,8 @@ class Reverse:
         out = []
         value = stmt.value
         if self.an.is_active(value):
-            taken = S.call(self.ctx.symbol(runtime.take, "take"), [S.name(bar), index_value(self.ctx, index)])
+            taken = S.call(self.ctx.symbol(runtime.take_written, "take_written"),
+                           [S.name(bar), index_value(self.ctx, index)])
             out += self.accumulate(value, S.call(self.ctx.symbol(runtime.unbroadcast, "unbroadcast"),
                                                  [taken, S.clone(value)]))
         zero = S.call(self.ctx.symbol(runtime.zero_at, "zero_at"), [S.name(bar), index_value(self.ctx, index)])
@@ -406,6 +407,10 @@ class Reverse:
             return self.loop(stmt, depth)
         return [stmt], []
 
+    def _read_outside(self, loop, name: str) -> bool:
+        inside = {id(s) for s in _walk(loop.body)}
+        return any(name in S.loads(c) for sid, core in self.core.items() if sid not in inside for c in core)
+
     def _first_stmt(self, name):
         if not hasattr(self, "_firsts"):
             self._firsts = {}
@@ -427,8 +432,10 @@ class Reverse:
             fb = [S.assign(counter, S.add(S.name(counter), S.const(1)))] + fb
         if isinstance(stmt, gast.For):
             target = stmt.target.id
-            # the reversed loop sets the target itself; save it only if it is also bound elsewhere
-            push_target = len(self.sites.get(target, [])) > 1 and self.must_push(target, False, False)
+            # the reversed loop sets the target itself; save it if it is bound elsewhere too, or read
+            # (by the backward sweep) outside this loop, which expects the value it had there
+            push_target = self.must_push(target, False, False) and (
+                len(self.sites.get(target, [])) > 1 or self._read_outside(stmt, target))
             if push_target:
                 self.pushed.add(target)
                 forward.append(self.push(S.name(target)))

@@ -171,3 +171,17 @@ def test_an_argument_copied_first_may_be_written():
     assert x.tolist() == [0.5, -1.0, 2.0]
     g = sct.grad(rt.list_then_append)([0.5, 1.5])
     assert g == pytest.approx([2 * 0.5 + 2 * 9 * 0.5, 3.0])
+
+
+def test_second_red_team_pass():
+    import numpy as np
+    check_grad(rt.lv1, (0.7,), 0)
+    check_grad(rt.dup_set, (np.array([0.3, 0.7]),), 0)
+    check_grad(rt.list_slot_iadd, (0.7,), 0)
+    check_grad(rt.enum_zip, (np.array([0.3, 0.7]), np.array([1.5, -2.0])), (0, 1))
+    check_grad(rt.unread_write, (0.7,), 0)
+    check_dot_product(rt.zero_d, (np.array(0.7),), 0)
+    with pytest.raises(sct.AliasingError):
+        sct.grad(rt.list_rep_iadd)(np.array([0.3, -0.4, 1.2]))
+    with pytest.raises(sct.NoRuleError):
+        sct.grad(rt.z1)(0.7)

@@ -283,7 +283,7 @@ def getitem(dx, ans, x, index):
 
 nondifferentiable(
     builtins.len, builtins.range, builtins.int, builtins.bool, builtins.round, builtins.isinstance,
-    builtins.print, builtins.str, builtins.repr, builtins.type, builtins.enumerate, builtins.zip,
+    builtins.print, builtins.str, builtins.repr, builtins.type,
     builtins.hash, builtins.id, builtins.callable, builtins.format, builtins.any, builtins.all,
     builtins.hasattr, builtins.reversed, builtins.slice, builtins.ValueError, builtins.TypeError,
     builtins.ArithmeticError, builtins.RuntimeError, builtins.AssertionError, builtins.ZeroDivisionError,

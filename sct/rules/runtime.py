@@ -5,8 +5,8 @@ the adjoint program calls ``unbroadcast``, ``add_at`` and friends, which are all
 linear in the adjoints they move, so their tangents are the same helpers applied
 to the tangents.  Families: broadcasting, containers, non-differentiable.
 """
-from ..runtime import (add, add_at, drop_last, expand, indices, last, snapshot, take, unbroadcast, unreduce,
-                       zero_at, zeros_like)
+from ..runtime import (add, add_at, drop_last, expand, indices, last, snapshot, take, take_written, unbroadcast,
+                       unreduce, zero_at, zeros_like)
 from .registry import nondifferentiable, tangent_rule
 
 # ---------------------------------------------------------------- broadcasting
@@ -32,6 +32,10 @@ def add_(da, db, ans, a, b):
 @tangent_rule(take)
 def take_(da, ans, a, index):
     return take(da, index)
+
+@tangent_rule(take_written)
+def take_written_(da, ans, a, index):
+    return take_written(da, index)
 
 @tangent_rule(add_at)
 def add_at_(dtotal, dx, dindex, dg, ans, total, x, index, g):

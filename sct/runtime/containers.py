@@ -43,6 +43,19 @@ def take(a, index):
     return a[index]
 
 
+def take_written(acc, index):
+    """The adjoint reaching the values written by ``a[index] = v``: where an index repeats, the last write wins."""
+    if _is_zero(acc):
+        return 0.0
+    g = acc[index]
+    if isinstance(acc, np.ndarray) and _fancy(index):
+        order = np.full(acc.shape, -1)
+        writes = np.arange(np.size(g)).reshape(np.shape(g))
+        order[index] = writes          # NumPy keeps the last of repeated writes, as it did for the values
+        g = np.where(order[index] == writes, g, 0.0)
+    return g
+
+
 def _materialize(acc, x):
     if isinstance(x, (list, tuple)):
         return [0.0] * len(x) if _is_zero(acc) else list(acc)

@@ -217,3 +217,52 @@ def list_then_append(xs):
     xs = list(xs)
     xs.append(xs[0] * 3.0)
     return sum(v * v for v in xs)
+
+
+def lv1(x):
+    s = x
+    for j in range(2):
+        for i in range(3):
+            s = s + x
+        s = s * i
+    return s
+
+
+def dup_set(x):
+    y = np.zeros(2)
+    y[[0, 0]] = x
+    return y[0] * 3.0 + y[1]
+
+
+def list_rep_iadd(x):
+    l = [np.zeros(3)] * 2
+    l[0] += x
+    return np.sum(l[1] * x)
+
+
+def list_slot_iadd(x):
+    s = [0.0, 0.0]
+    for i in range(3):
+        s[i % 2] += x * i
+    return s[0] * s[1]
+
+
+def z1(x):
+    return list(zip([x], [x]))[0][0]
+
+
+def enum_zip(x, w):
+    s = 0.0
+    for i, (a, b) in enumerate(zip(x, w)):
+        s = s + a * b * i
+    return s
+
+
+def unread_write(x):
+    l = [1.0, 1.0]
+    l[-1] = 0.0
+    return x * x
+
+
+def zero_d(x):
+    return x[()] * x[()]
