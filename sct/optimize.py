@@ -152,7 +152,7 @@ def propagate_copies(stmts: list[gast.stmt], names: set[str]) -> list[gast.stmt]
         if copies and isinstance(stmt, gast.Assign):
             stmt.value = S.substitute(stmt.value, {a: S.name(b) for a, b in copies.items()})
         elif copies:
-            stmt = S.substitute_stmt(stmt, {a: S.name(b) for a, b in copies.items()})
+            stmt = S.substitute(stmt, {a: S.name(b) for a, b in copies.items()})
         if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Name) \
                 and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == stmt.value.id:
             continue  # x = x

@@ -88,7 +88,7 @@ class Reverse:
         self.recompute = self._recomputable(body)
         returns = [s for s in _walk(body) if isinstance(s, gast.Return)]
         single = len(returns) == 1 and body and body[-1] is returns[0] and isinstance(returns[0].value, gast.Name)
-        self.value_name = None if single and returns[0].value.id not in self._pushed_names(body) \
+        self.value_name = None if single and returns[0].value.id not in self._pushed_names() \
             else self.ctx.namer.fresh("value")
         forward, backward = self.block(body, depth=0)
         value = S.name(self.value_name) if self.value_name else returns[0].value
@@ -132,7 +132,7 @@ class Reverse:
             return False  # nothing was there before the first assignment
         return self.overwritten(name)
 
-    def _pushed_names(self, body) -> set[str]:
+    def _pushed_names(self) -> set[str]:
         out = set()
         for name in self.sites:
             if name in self.needed and self.overwritten(name):

@@ -121,8 +121,8 @@ def origin_of(node: gast.AST):
     return getattr(node, "sct_origin", None)
 
 
-def substitute(expr: gast.expr, mapping: dict[str, gast.expr]) -> gast.expr:
-    """A copy of ``expr`` with every loaded Name in ``mapping`` replaced by a copy of its value."""
+def substitute(expr: gast.AST, mapping: dict[str, gast.expr]) -> gast.AST:
+    """A copy of ``expr`` (or a statement) with every loaded Name in ``mapping`` replaced by a copy of its value."""
 
     class _Sub(gast.NodeTransformer):
         def visit_Name(self, node):
@@ -131,11 +131,6 @@ def substitute(expr: gast.expr, mapping: dict[str, gast.expr]) -> gast.expr:
             return node
 
     return _Sub().visit(clone(expr))
-
-
-def substitute_stmt(stmt: gast.stmt, mapping: dict[str, gast.expr]) -> gast.stmt:
-    """``substitute`` applied to every loaded name of a simple statement."""
-    return substitute(stmt, mapping)
 
 
 def locate(stmt: gast.AST) -> gast.AST:
