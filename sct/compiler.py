@@ -124,8 +124,7 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
         stmts = _reverse_body(ctx, analysis, body, derived)
     args.kwonlyargs += [S.name(n, gast.Param) for n in extra]
     args.kw_defaults += [None] * len(extra)
-    node = gast.FunctionDef(name=derived.name, args=args, body=stmts, decorator_list=[], returns=None,
-                            type_comment=None, type_params=[])
+    node = S.function_def(derived.name, args, stmts)
     derived.source = codegen.render(node)
     symbols = dict(parsed.namespace.closure)
     symbols.update(ctx.symbols)

@@ -75,6 +75,14 @@ def for_(target: str | gast.expr, iter_: gast.expr, body: list) -> gast.For:
     return gast.For(target=target, iter=iter_, body=body or [gast.Pass()], orelse=[], type_comment=None)
 
 
+def function_def(name_: str, args: gast.arguments, body: list) -> gast.FunctionDef:
+    """A ``def`` node (``type_params`` only where this gast version has that field)."""
+    fields = dict(name=name_, args=args, body=body, decorator_list=[], returns=None, type_comment=None)
+    if "type_params" in gast.FunctionDef._fields:
+        fields["type_params"] = []
+    return gast.FunctionDef(**fields)
+
+
 def ret(value: gast.expr | None) -> gast.Return:
     return gast.Return(value=value)
 

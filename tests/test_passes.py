@@ -95,10 +95,9 @@ def test_copies_propagate_and_dead_adjoints_disappear():
 
 
 def test_codegen_renders_comments_and_loads_through_linecache():
-    fn = gast.FunctionDef(name="h", args=gast.arguments(args=[S.name("x", gast.Param)], posonlyargs=[], vararg=None,
+    fn = S.function_def("h", gast.arguments(args=[S.name("x", gast.Param)], posonlyargs=[], vararg=None,
                                                        kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
-                          body=[codegen.comment("a note"), S.ret(S.binop(S.name("x"), gast.Mult(), S.const(2)))],
-                          decorator_list=[], returns=None, type_comment=None, type_params=[])
+                          [codegen.comment("a note"), S.ret(S.binop(S.name("x"), gast.Mult(), S.const(2)))])
     text = codegen.render(fn)
     assert text == "def h(x):\n    # a note\n    return x * 2\n"
     h = codegen.load(text, "h", {}, {})
