@@ -155,6 +155,9 @@ def fold(expr: gast.expr) -> gast.expr:
                 return S.const(0.0)  # a structural zero: d(x**0)/dx, whatever x ** -1 would be
             if rc and right.value == 1 and isinstance(node.op, (gast.Mult, gast.Div, gast.Pow)):
                 return left
+            if isinstance(node.op, (gast.Mult, gast.Div)) and isinstance(left, gast.UnaryOp) \
+                    and isinstance(left.op, gast.USub):  # (-a) * b reads -(a * b): x̄ - a * b after accumulation
+                return gast.UnaryOp(op=gast.USub(), operand=S.binop(left.operand, node.op, right))
             if lc and left.value == 1 and isinstance(node.op, gast.Mult):
                 return right
             return node
