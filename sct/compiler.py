@@ -226,7 +226,8 @@ def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     adders = {n for n, obj in ctx.symbols.items() if obj is runtime.add}
     backward = sink_zeros(program.adjoint_inits + program.backward + [final], adjoint_names, adders)
     backward = propagate_copies(backward, adjoint_names)
-    backward, _ = drop_dead(backward, adjoint_names, set())
+    recomputed = ctx.locals - ctx.user_locals  # temporaries the backward sweep recomputes, when nobody reads them
+    backward, _ = drop_dead(backward, adjoint_names | recomputed, set(), _pure_call(ctx))
     backward = prune_empty(backward)
     _, protected = drop_dead(S.clone(backward), set(), set())  # what the backward sweep reads before writing
     temporaries = ctx.locals - ctx.user_locals

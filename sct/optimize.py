@@ -97,31 +97,35 @@ def _sink_loop(stmt, names, adders, pending: set[str]) -> list[gast.stmt]:
     return before + [stmt]
 
 
-def drop_dead(stmts: list[gast.stmt], names: set[str], live_after: set[str]) -> tuple[list[gast.stmt], set[str]]:
-    """Remove assignments to ``names`` that no later statement reads; returns (stmts, live before)."""
+def drop_dead(stmts: list[gast.stmt], names: set[str], live_after: set[str],
+              pure=None) -> tuple[list[gast.stmt], set[str]]:
+    """Remove assignments to ``names`` that no later statement reads; returns (stmts, live before).
+
+    An assignment whose value calls something is kept unless ``pure(call)`` vouches for every call.
+    """
     live = set(live_after)
     out: list[gast.stmt] = []
     for stmt in reversed(stmts):
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name):
             target = stmt.targets[0].id
-            if target in names and target not in live and not _has_call(stmt.value):
+            if target in names and target not in live and not _has_call(stmt.value, pure):
                 continue
             live.discard(target)
             live |= S.loads(stmt)
             out.append(stmt)
         elif isinstance(stmt, gast.If):
-            stmt.body, lb = drop_dead(stmt.body, names, live)
-            stmt.orelse, lo = drop_dead(stmt.orelse, names, live)
+            stmt.body, lb = drop_dead(stmt.body, names, live, pure)
+            stmt.orelse, lo = drop_dead(stmt.orelse, names, live, pure)
             live = lb | lo | S.loads(stmt.test)
             out.append(stmt)
         elif isinstance(stmt, (gast.For, gast.While)):
             loop_live = set(live)
             for _ in range(3):  # a loop's body sees what its next iteration reads
-                body, before = drop_dead(S.clone(stmt.body), names, loop_live | live)
+                body, before = drop_dead(S.clone(stmt.body), names, loop_live | live, pure)
                 if before <= loop_live:
                     break
                 loop_live |= before
-            stmt.body, before = drop_dead(stmt.body, names, loop_live | live)
+            stmt.body, before = drop_dead(stmt.body, names, loop_live | live, pure)
             live = live | before | S.loads(stmt.iter if isinstance(stmt, gast.For) else stmt.test)
             out.append(stmt)
         else:
@@ -130,9 +134,9 @@ def drop_dead(stmts: list[gast.stmt], names: set[str], live_after: set[str]) -> 
     return list(reversed(out)), live
 
 
-def _has_call(node) -> bool:
+def _has_call(node, pure=None) -> bool:
     """Calls may have effects (a tape pop, a user function): such assignments are kept."""
-    return any(isinstance(n, gast.Call) for n in gast.walk(node))
+    return any(isinstance(n, gast.Call) and (pure is None or not pure(n)) for n in gast.walk(node))
 
 
 def propagate_copies(stmts: list[gast.stmt], names: set[str]) -> list[gast.stmt]:

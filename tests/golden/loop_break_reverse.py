@@ -26,8 +26,6 @@ def loop_break_vjp(x, *, loop_break_bar):
     s_bar = loop_break_bar
     # line 21: for i in range(10):
     for i in reversed(t1[:iters]):
-        # line 23: if s > 5:
-        t4 = s > 5
         # line 22: s = s * 1.1 + math.sin(s)
         t2_bar = s_bar
         s = tape.pop()
