@@ -356,30 +356,35 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
     if op.kind in ("nondiff", "pop"):
         return ANY
     if op.kind == "rule":
-        primal = op.rule.primal
-        diff = set(op.rule.diff_params)
-        arg_kinds = [k(a) for p, a in op.bound.items() if p in diff and not _is_none_const(a)]
-        if getattr(primal, "__module__", None) in _SCALAR_RESULT_MODULES:
-            return SCALAR
-        if primal is operator.getitem:
-            base, index_node = k(op.bound["x"]), op.bound["index"]
-            sliced = any(isinstance(n, gast.Slice) for n in gast.walk(index_node))
-            if base == SEQ_OF_SCALARS:
-                if sliced:
-                    return SEQ_OF_SCALARS
-                return SCALAR if k(index_node) == SCALAR else ANY
-            return ARRAY if base == ARRAY else ANY
-        if getattr(primal, "__name__", "") in ("sum_of", "max_of", "min_of"):
-            return SCALAR if arg_kinds[0] == SEQ_OF_SCALARS else ANY
-        if primal in (builtins.float, builtins.abs) or getattr(primal, "__name__", "") in ("max2", "min2"):
-            return arg_kinds[0] if all(a == SCALAR for a in arg_kinds) else ANY
-        elementwise = isinstance(primal, np.ufunc) or isinstance(primal, type(operator.add))
-        if elementwise and arg_kinds and all(a == SCALAR for a in arg_kinds):
-            return SCALAR
-        if any(a is None or a == ANY or is_seq(a) for a in arg_kinds):
-            return ANY
-        return ARRAY
+        return _rule_kind(op, k)
     return ANY
+
+
+def _rule_kind(op: Op, k) -> str:
+    """The kind of a rule's result from its operands' kinds (``k`` gives an operand's kind)."""
+    primal = op.rule.primal
+    diff = set(op.rule.diff_params)
+    arg_kinds = [k(a) for p, a in op.bound.items() if p in diff and not _is_none_const(a)]
+    if getattr(primal, "__module__", None) in _SCALAR_RESULT_MODULES:
+        return SCALAR
+    if primal is operator.getitem:
+        base, index_node = k(op.bound["x"]), op.bound["index"]
+        sliced = any(isinstance(n, gast.Slice) for n in gast.walk(index_node))
+        if base == SEQ_OF_SCALARS:
+            if sliced:
+                return SEQ_OF_SCALARS
+            return SCALAR if k(index_node) == SCALAR else ANY
+        return ARRAY if base == ARRAY else ANY
+    if getattr(primal, "__name__", "") in ("sum_of", "max_of", "min_of"):
+        return SCALAR if arg_kinds[0] == SEQ_OF_SCALARS else ANY
+    if primal in (builtins.float, builtins.abs) or getattr(primal, "__name__", "") in ("max2", "min2"):
+        return arg_kinds[0] if all(a == SCALAR for a in arg_kinds) else ANY
+    elementwise = isinstance(primal, np.ufunc) or isinstance(primal, type(operator.add))
+    if elementwise and arg_kinds and all(a == SCALAR for a in arg_kinds):
+        return SCALAR
+    if any(a is None or a == ANY or is_seq(a) for a in arg_kinds):
+        return ANY
+    return ARRAY
 
 
 def _is_none_const(atom) -> bool:

@@ -168,38 +168,41 @@ def _aliases(value: gast.expr, name: str) -> bool:
 
 
 def _check_aliasing(parsed: Parsed) -> None:
+    """Refuse in-place writes sct could not follow (see the comment above ``_MUTATORS``)."""
     fn = parsed.node
-    params = {a.id for a in list(fn.args.posonlyargs) + list(fn.args.args) + list(fn.args.kwonlyargs)}
     local = _locals(fn)
-    loads: dict[str, int] = {}
-    fresh: dict[str, list] = {}
-    for node in gast.walk(fn):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-            loads[node.id] = loads.get(node.id, 0) + 1
-        if isinstance(node, gast.Assign):
-            for t in node.targets:
-                if isinstance(t, gast.Name):
-                    fresh.setdefault(t.id, []).append(node.value)
-    # a temporary assigned once from a new value and read once (by the copy) shares nothing
-    private = {n for n, values in fresh.items()
-               if len(values) == 1 and loads.get(n, 0) == 1 and isinstance(values[0], (gast.BinOp, gast.UnaryOp))}
-    mutated = {}
-    for name, node in _mutations(fn, local):
+    mutated = _written(parsed, local)
+    _check_loops_over_written(parsed, local)
+    if not parsed.filename.startswith("<sct "):  # sct's own programs put arrays on their tape on purpose
+        _check_held(parsed, mutated)
+    _check_arguments(parsed, mutated, local)
+    _check_shared(parsed, mutated, local - _private_temporaries(fn))
+
+
+def _written(parsed: Parsed, local: set[str]) -> dict[str, gast.AST]:
+    """Names written into in place, each with its first write; refused in-place methods raise here."""
+    mutated: dict[str, gast.AST] = {}
+    for name, node in _mutations(parsed.node, local):
         if isinstance(node, gast.Call) and (node.func.attr in _REFUSED_MUTATORS
                                             or (node.func.attr == "pop" and (node.args or node.keywords))):
             _refuse(parsed, node, f"the in-place method `.{node.func.attr}()`",
                     "build a new list or array instead (xs = xs + [v], np.concatenate, ...)")
         mutated.setdefault(name, node)
-    for loop in gast.walk(fn):
+    return mutated
+
+
+def _check_loops_over_written(parsed: Parsed, local: set[str]) -> None:
+    for loop in gast.walk(parsed.node):
         if isinstance(loop, gast.For) and isinstance(loop.iter, gast.Name):
             for name, node in _mutations(gast.Module(body=loop.body, type_ignores=[]), local):
                 if name == loop.iter.id:
                     _refuse(parsed, node, f"a change to `{name}` while a loop runs over it",
                             f"loop over a copy: for ... in list({name})")
-    generated = parsed.filename.startswith("<sct ")  # sct's own programs put arrays on their tape on purpose
-    for node in gast.walk(fn):  # xs inside [xs] or ys.append(xs) would be changed through ys too
-        if generated:
-            break
+
+
+def _check_held(parsed: Parsed, mutated: dict) -> None:
+    """xs inside [xs] or ys.append(xs) would be changed through ys too."""
+    for node in gast.walk(parsed.node):
         held = []
         if isinstance(node, (gast.List, gast.Tuple)) and isinstance(node.ctx, gast.Load):
             held = node.elts
@@ -210,26 +213,50 @@ def _check_aliasing(parsed: Parsed) -> None:
                 raise AliasingError(f"`{elt.id}` is written into and also stored inside another list or tuple; "
                                     f"sct cannot follow a write through two names", parsed.location(node),
                                     f"store a copy: list({elt.id}) or {elt.id}.copy()")
+
+
+def _check_arguments(parsed: Parsed, mutated: dict, local: set[str]) -> None:
+    fn = parsed.node
+    params = {a.id for a in list(fn.args.posonlyargs) + list(fn.args.args) + list(fn.args.kwonlyargs)}
     for name, node in mutated.items():
         if name in params and not _copied_first(fn, name, local):
             raise AliasingError(
                 f"sct cannot differentiate an in-place write into the argument `{name}`: "
                 f"the caller's object would change", parsed.location(node),
                 f"write into a copy: {name} = {name}.copy() (or list({name})) before changing it")
-    for node in gast.walk(fn):
+
+
+def _check_shared(parsed: Parsed, mutated: dict, others: set[str]) -> None:
+    """A written name must not be bound to, or from, another name or a view of one."""
+    for node in gast.walk(parsed.node):
         if not isinstance(node, gast.Assign):
             continue
+        targets = [t for t in node.targets if isinstance(t, gast.Name)]
         for name in mutated:
-            targets = [t for t in node.targets if isinstance(t, gast.Name)]
             if _aliases(node.value, name) and any(t.id != name for t in targets):
                 raise AliasingError(
                     f"`{targets[0].id}` would share memory with `{name}`, which the function writes into; "
                     f"sct cannot follow a write through two names", parsed.location(node),
                     f"make an independent copy: {targets[0].id} = {name}.copy()")
-            if any(t.id == name for t in targets) and _aliases_other(node.value, name, local - private):
+            if any(t.id == name for t in targets) and _aliases_other(node.value, name, others):
                 raise AliasingError(
                     f"`{name}` is written into but shares memory with another variable", parsed.location(node),
                     f"start from a fresh copy: {name} = ....copy()")
+
+
+def _private_temporaries(fn: gast.FunctionDef) -> set[str]:
+    """Names assigned once from a new value and read once (as in generated code): they share nothing."""
+    loads: dict[str, int] = {}
+    values: dict[str, list] = {}
+    for node in gast.walk(fn):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+            loads[node.id] = loads.get(node.id, 0) + 1
+        if isinstance(node, gast.Assign):
+            for t in node.targets:
+                if isinstance(t, gast.Name):
+                    values.setdefault(t.id, []).append(node.value)
+    return {n for n, vs in values.items()
+            if len(vs) == 1 and loads.get(n, 0) == 1 and isinstance(vs[0], (gast.BinOp, gast.UnaryOp))}
 
 
 def _aliases_other(value: gast.expr, name: str, local: set[str]) -> bool:

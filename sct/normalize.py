@@ -353,15 +353,25 @@ class _Lowering:
         callee = self.ctx.resolve(it.func) if isinstance(it, gast.Call) else None
         body_stores = set().union(*map(S.stores, node.body)) if node.body else set()
         if callee is range and isinstance(node.target, gast.Name) and not it.keywords:
-            rng = self.temp()
-            self.emit(S.assign(rng, S.call(S.clone(it.func), [self.atom(a) for a in it.args])))
-            index = self.loop_index(node.target.id, body_stores)
-            def range_body():
-                if index != node.target.id:
-                    self.emit(S.assign(node.target.id, S.name(index)))
-                self.out.extend(self.block(node.body))
-            self.emit(S.for_(index, S.name(rng), self.nested(range_body)))
-            return
+            self.range_loop(node, body_stores)
+        else:
+            self.indexed_loop(node, callee, body_stores)
+
+    def range_loop(self, node, body_stores: set[str]) -> None:
+        """``for i in range(...)``: the range is bound to a name the backward sweep reverses."""
+        rng = self.temp()
+        self.emit(S.assign(rng, S.call(S.clone(node.iter.func), [self.atom(a) for a in node.iter.args])))
+        index = self.loop_index(node.target.id, body_stores)
+
+        def body():
+            if index != node.target.id:
+                self.emit(S.assign(node.target.id, S.name(index)))
+            self.out.extend(self.block(node.body))
+        self.emit(S.for_(index, S.name(rng), self.nested(body)))
+
+    def indexed_loop(self, node, callee, body_stores: set[str]) -> None:
+        """``for x in xs`` (and enumerate, zip, reversed) as a loop over indices that reads ``xs[k]``."""
+        it = node.iter
         start = None
         if callee is enumerate and isinstance(node.target, (gast.Tuple, gast.List)) and len(node.target.elts) == 2 \
                 and 1 <= len(it.args) + len(it.keywords) <= 2 and all(kw.arg == "start" for kw in it.keywords):
