@@ -7,6 +7,7 @@ plain name when nothing collides and the next free numbered name otherwise.
 """
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ class Context:
     locals: set[str]
     symbols: dict[str, Any] = field(default_factory=dict)
     user_locals: frozenset = frozenset()
+    aliases: dict = field(default_factory=dict)  # local name bound once to a global reference -> that reference
     augmented_slots: list = field(default_factory=list)  # (container, element, origin) of each `a[i] op= v`
     deps: list = field(default_factory=list)  # (globals dict, name, object): the program is stale if one changes
     _by_id: dict[int, str] = field(default_factory=dict)
@@ -35,7 +37,9 @@ class Context:
         for stmt in fn.body:
             local |= S.stores(stmt)
         every = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
-        return cls(parsed, Namer(every | {fn.name}), local, user_locals=frozenset(local))
+        ctx = cls(parsed, Namer(every | {fn.name}), local, user_locals=frozenset(local))
+        ctx.aliases = _function_aliases(fn, local)
+        return ctx
 
     def symbol(self, obj: Any, preferred: str) -> gast.Name:
         """A Name that the generated code can load to get ``obj``."""
@@ -59,6 +63,11 @@ class Context:
         if isinstance(node, gast.Name):
             if node.id in self.symbols:
                 return self.symbols[node.id]
+            if node.id in self.aliases:  # f = np.sin, bound once: f(x) is np.sin(x) (functions and modules only)
+                target = self.resolve(self.aliases[node.id])
+                if isinstance(target, types.ModuleType) or (callable(target) and not isinstance(target, type)):
+                    return target
+                return LOCAL
             if node.id in self.locals:
                 return LOCAL
             return self.parsed.namespace.lookup(node.id, default=UNRESOLVED)
@@ -68,6 +77,25 @@ class Context:
                 return base
             return getattr(base, node.attr, UNRESOLVED)
         return UNRESOLVED
+
+
+def _function_aliases(fn: gast.FunctionDef, local: set[str]) -> dict[str, gast.expr]:
+    """Locals assigned exactly once, from a global name or attribute chain (``f = np.sin``)."""
+    bound: dict[str, list] = {}
+    for node in gast.walk(fn):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param, gast.Del)):
+            bound.setdefault(node.id, []).append(node)
+    out = {}
+    for node in gast.walk(fn):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name):
+            name = node.targets[0].id
+            root = node.value
+            while isinstance(root, gast.Attribute):
+                root = root.value
+            if isinstance(node.value, (gast.Name, gast.Attribute)) and isinstance(root, gast.Name) \
+                    and root.id not in local and len(bound.get(name, [])) == 1:
+                out[name] = node.value
+    return out
 
 
 class _Marker:

@@ -185,3 +185,14 @@ def test_second_red_team_pass():
         sct.grad(rt.list_rep_iadd)(np.array([0.3, -0.4, 1.2]))
     with pytest.raises(sct.NoRuleError):
         sct.grad(rt.z1)(0.7)
+
+
+def test_a_local_name_for_a_function():
+    import numpy as np
+    check_grad(co.local_alias, (np.array([0.3, 0.8]),), 0)
+    check_dot_product(co.local_alias, (np.array([0.3, 0.8]),), 0)
+
+
+def test_locals_bound_to_global_arrays_stay_local():
+    check_grad(co.writes_global_copy, (0.7,), 0)
+    check_grad(co.reads_global_alias, (0.7,), 0)

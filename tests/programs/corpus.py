@@ -77,3 +77,23 @@ def nested_helpers(x):
 def scales_argument(x):
     x *= 2.0
     return np.sum(x ** 2)
+
+
+def local_alias(x):
+    f = np.sin
+    g = math.exp
+    return np.sum(f(x)) + g(1.0) * np.sum(x)
+
+
+GLOBAL_WEIGHTS = np.array([1.0, 2.0, 3.0])
+
+
+def writes_global_copy(x):
+    a = GLOBAL_WEIGHTS.copy()
+    a[0] = x
+    return np.sum(a * a)
+
+
+def reads_global_alias(x):
+    w = GLOBAL_WEIGHTS
+    return np.sum(w * x)
