@@ -473,6 +473,15 @@ def _check_augmented(ctx, statements, ops, kinds) -> None:
                     ctx.parsed.location(S.origin_of(stmt)), f"write `{name} = {name} + ...` (a new array) instead")
 
 
+def refuse_unused_result(ctx: Context, analysis: "Analysis", stmt, op: Op) -> None:
+    """A call whose result is unused may matter only by changing its arguments in place: sct cannot see that."""
+    if op.kind not in ("nondiff", "const") and any(a.id in analysis.varied for _, a in op.operands):
+        raise AliasingError(f"the result of {op.label or 'this call'} is not used, so it would matter only by "
+                            f"changing its arguments in place, which sct cannot follow",
+                            ctx.parsed.location(S.locate(stmt)),
+                            hint="return the new value and assign it: y = helper(y, x)")
+
+
 # ------------------------------------------------------------------ activity
 
 def _varied(statements, ops, seeds: set[str]) -> set[str]:

@@ -17,6 +17,7 @@ import numpy as np
 from .analysis import kind_of_value
 from .compiler import FORWARD, REVERSE, Derived, cached, derive
 from .errors import ArgumentError, SourceError
+from .runtime import zeros_like
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
@@ -177,13 +178,9 @@ def _basis(value):
         yield 1.0
 
 
-def _zero_like(value):
-    return np.zeros(value.shape) if isinstance(value, np.ndarray) else 0.0
-
-
 def _forward(spec: _Spec, bound) -> tuple[Any, list]:
     derived = spec.program(FORWARD, bound)
-    zeros = {derived.tangent_names[n]: _zero_like(bound.arguments[n]) for n in spec.wrt}
+    zeros = {derived.tangent_names[n]: zeros_like(bound.arguments[n]) for n in spec.wrt}
     grads, value = [], None
     for name in spec.wrt:
         arg = bound.arguments[name]

@@ -16,9 +16,9 @@ import gast
 
 from . import runtime
 from . import syntax as S
-from .analysis import ARRAY, SCALAR, Analysis, Op
+from .analysis import ARRAY, SCALAR, Analysis, Op, refuse_unused_result
 from .context import Context
-from .errors import AliasingError, NoRuleError
+from .errors import NoRuleError
 from .inline import rule_expression
 
 
@@ -80,7 +80,7 @@ class Forward:
                 return [stmt]
             return [stmt, S.expr_stmt(S.call(S.attr(S.name(self.d(source.id)), "pop")))]
         if op.target is None:
-            self.refuse_effect(stmt, op)
+            refuse_unused_result(self.ctx, self.an, stmt, op)
             return [stmt]
         if op.target not in self.an.active:
             return [stmt]
@@ -95,14 +95,6 @@ class Forward:
         if op.target in self.written:  # the tangent will be written into: it must not share memory
             tangent = S.call(self.ctx.symbol(runtime.snapshot, "snapshot"), [tangent])
         return [stmt, S.assign(self.d(op.target), tangent)]
-
-    def refuse_effect(self, stmt, op: Op) -> None:
-        """A call whose result is unused may change its arguments: sct cannot see that."""
-        if op.kind not in ("nondiff", "const") and any(a.id in self.an.varied for _, a in op.operands):
-            raise AliasingError(f"the result of {op.label or 'this call'} is not used, so it would matter only by "
-                                f"changing its arguments in place, which sct cannot follow",
-                                self.ctx.parsed.location(S.locate(stmt)),
-                                hint="return the new value and assign it: y = helper(y, x)")
 
     def store(self, stmt, op: Op) -> list[gast.stmt]:
         if op.target not in self.an.active:

@@ -21,9 +21,9 @@ import gast
 
 from . import runtime
 from . import syntax as S
-from .analysis import ANY, SCALAR, Analysis, Op, is_seq
+from .analysis import ANY, SCALAR, Analysis, Op, is_seq, refuse_unused_result
 from .context import Context, param_names
-from .errors import AliasingError, NoRuleError
+from .errors import NoRuleError
 from .inline import index_value, rule_expression
 from .normalize import _may_exit
 
@@ -263,11 +263,7 @@ class Reverse:
         if op.kind == "append":
             return self.append_adjoint(stmt, op)
         if op.target is None:
-            if op.kind not in ("nondiff", "const") and any(a.id in self.an.varied for _, a in op.operands):
-                raise AliasingError(f"the result of {op.label or 'this call'} is not used, so it would matter only "
-                                    f"by changing its arguments in place, which sct cannot follow",
-                                    self.ctx.parsed.location(S.locate(stmt)),
-                                    hint="return the new value and assign it: y = helper(y, x)")
+            refuse_unused_result(self.ctx, self.an, stmt, op)
             return []
         if op.target not in self.an.active:
             return []

@@ -12,7 +12,7 @@ import operator
 import numpy as np
 
 from ..runtime import add as add_adjoints, add_at, indices, take, unbroadcast
-from .registry import adjoint_rule, nondifferentiable, overloaded, tangent_rule
+from .registry import adjoint_rule, alias, nondifferentiable, overloaded, tangent_rule
 
 # ---------------------------------------------------------------- arithmetic operators
 
@@ -261,13 +261,7 @@ def list_(g, ans, iterable):
 def list_(diterable, ans, iterable):
     return list(diterable)
 
-@adjoint_rule(builtins.tuple, name="tuple")
-def tuple_(g, ans, iterable):
-    return _sequence_adjoint(g, iterable)
-
-@tangent_rule(builtins.tuple, name="tuple")
-def tuple_(diterable, ans, iterable):
-    return list(diterable)
+alias(builtins.tuple, builtins.list, name="tuple")
 
 # ---------------------------------------------------------------- indexing
 

@@ -137,31 +137,13 @@ def negative(dx, ans, x):
     return -dx
 
 
-@adjoint_rule(np.positive)
-def positive(g, ans, x):
-    return g
-
-@tangent_rule(np.positive)
-def positive(dx, ans, x):
-    return dx
+alias(np.positive, operator.pos, name="np.positive")
 
 
-@adjoint_rule(np.absolute)
-def absolute(g, ans, x):
-    return g * np.sign(x)
-
-@tangent_rule(np.absolute)
-def absolute(dx, ans, x):
-    return dx * np.sign(x)
+alias(np.absolute, abs, name="np.absolute")
 
 
-@adjoint_rule(np.fabs)
-def fabs(g, ans, x):
-    return g * np.sign(x)
-
-@tangent_rule(np.fabs)
-def fabs(dx, ans, x):
-    return dx * np.sign(x)
+alias(np.fabs, abs, name="np.fabs")
 
 
 @adjoint_rule(np.sin)
