@@ -244,7 +244,7 @@ def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callab
     result = grads[0] if spec.single else "(" + ", ".join(grads) + ("," if len(grads) == 1 else "") + ")"
     lines.append(f"    return {result}" if role == "grad" else f"    return ({value}, {result})")
     source = "\n".join(lines) + "\n"
-    made = codegen.load(source, name, {derived.name: derived.fn}, fn.__globals__)
+    made, _ = codegen.load(source, name, {derived.name: derived.fn}, fn.__globals__)
     made.__defaults__, made.__kwdefaults__ = fn.__defaults__, fn.__kwdefaults__
     return made
 

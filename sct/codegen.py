@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dis
 import hashlib
 import linecache
 import re
@@ -79,29 +80,39 @@ def render(fn: gast.FunctionDef) -> str:
     return "\n".join(lines) + "\n"
 
 
-class GeneratedGlobals(dict):
-    """Globals of generated code: sct's symbols, then the user's module globals, then builtins."""
-
-    def __init__(self, symbols: dict, user_globals: dict):
-        super().__init__(symbols)
-        self.user_globals = user_globals
-
-    def __missing__(self, key):
-        try:
-            return self.user_globals[key]  # (which may itself be generated code's globals)
-        except KeyError:
-            pass
-        if hasattr(builtins, key):
-            return getattr(builtins, key)
-        raise KeyError(key)
+ABSENT = object()  # marks a global name that was not defined when a program was loaded
 
 
-def load(source: str, name: str, symbols: dict, user_globals: dict) -> Callable:
-    """Compile ``source`` (registered with linecache) and return the function ``name`` it defines."""
+def load(source: str, name: str, symbols: dict, user_globals: dict) -> tuple[Callable, list]:
+    """Compile ``source`` (registered with linecache); the function ``name`` it defines, and its deps.
+
+    The generated code's globals are a plain dict (CPython specialises global
+    lookups only in exact dicts): sct's symbols, then every other global name the
+    code reads, copied from the user's module.  The deps list those copies as
+    ``(user_globals, name, object)`` so a caller can tell when one is rebound
+    (``ABSENT`` for a name the module did not define yet); builtins are found
+    through ``__builtins__`` as in any module.
+    """
     digest = hashlib.sha1(source.encode()).hexdigest()[:10]
     filename = f"<sct {name} {digest}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-    namespace = GeneratedGlobals(symbols, user_globals)
-    namespace["__name__"] = "sct.generated"
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - this is a compiler
-    return namespace[name]
+    code = compile(source, filename, "exec")
+    namespace = {"__name__": "sct.generated", "__builtins__": builtins, **symbols}
+    deps = []
+    for global_name in sorted(_global_reads(code) - namespace.keys()):
+        if global_name in user_globals:
+            namespace[global_name] = user_globals[global_name]
+            deps.append((user_globals, global_name, namespace[global_name]))
+        elif not hasattr(builtins, global_name):
+            deps.append((user_globals, global_name, ABSENT))
+    exec(code, namespace)  # noqa: S102 - this is a compiler
+    return namespace[name], deps
+
+
+def _global_reads(code) -> set[str]:
+    """Every name ``code`` (and the code nested in it) reads as a global."""
+    names = {ins.argval for ins in dis.get_instructions(code) if ins.opname == "LOAD_GLOBAL"}
+    for const in code.co_consts:
+        if hasattr(const, "co_code"):
+            names |= _global_reads(const)
+    return names

@@ -50,16 +50,10 @@ class Derived:
     registry_version: int = -1
 
     def fresh(self) -> bool:
-        """Is every function this program calls still the one it was made from (and the rules the same)?"""
+        """Is every global this program reads still the object it was made from (and the rules the same)?"""
         if self.registry_version != REGISTRY.version:
             return False
-        for namespace, name, obj in self.deps:
-            try:
-                if namespace[name] is not obj:
-                    return False
-            except KeyError:
-                return False
-        return True
+        return all(namespace.get(name, codegen.ABSENT) is obj for namespace, name, obj in self.deps)
     _waiting: list = field(default_factory=list, repr=False)  # namespaces to patch once fn exists
 
 
@@ -131,9 +125,9 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
     late = {name: obj for name, obj in symbols.items() if isinstance(obj, Derived)}
     for name in late:
         symbols[name] = None
-    derived.deps = list(ctx.deps)
     derived.registry_version = REGISTRY.version
-    derived.fn = codegen.load(derived.source, derived.name, symbols, parsed.namespace.globals)
+    derived.fn, reads = codegen.load(derived.source, derived.name, symbols, parsed.namespace.globals)
+    derived.deps = list(ctx.deps) + reads
     _finish(derived, late)
     derived.seconds = time.perf_counter() - start
 

@@ -100,7 +100,7 @@ def test_codegen_renders_comments_and_loads_through_linecache():
                           [codegen.comment("a note"), S.ret(S.binop(S.name("x"), gast.Mult(), S.const(2)))])
     text = codegen.render(fn)
     assert text == "def h(x):\n    # a note\n    return x * 2\n"
-    h = codegen.load(text, "h", {}, {})
+    h, _ = codegen.load(text, "h", {}, {})
     assert h(np.float64(3.0)) == 6.0
     import inspect
     assert inspect.getsource(h) == text
