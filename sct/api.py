@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
-from .analysis import kind_of_value
+from .analysis import ARRAY, SCALAR, kind_of_value
 from .compiler import FORWARD, REVERSE, Derived, cached, derive
 from .errors import ArgumentError, SourceError
 from .runtime import zeros_like
@@ -40,6 +40,30 @@ class _Spec:
         if derived is None or derived.fn is None or not derived.fresh():
             derived = self.programs[key] = derive(self.fn, mode, self.wrt, kinds)
         return derived
+
+    def quick_program(self, mode: str, args: tuple) -> Derived | None:
+        """The program for a plain call (every parameter passed positionally, each a float or a
+        float64 array) when it is already built and fresh; else None (take the general path)."""
+        if len(args) != len(self.signature.parameters) or not self.all_positional:
+            return None
+        kinds = []
+        for a in args:
+            if type(a) is float:
+                kinds.append(SCALAR)
+            elif type(a) is np.ndarray and a.dtype == np.float64:
+                kinds.append(ARRAY)
+            else:
+                return None
+        derived = self.programs.get((mode, tuple(kinds)))
+        return derived if derived is not None and derived.fn is not None and derived.fresh() else None
+
+    @functools.cached_property
+    def all_positional(self) -> bool:
+        return all(p.kind is p.POSITIONAL_OR_KEYWORD for p in self.signature.parameters.values())
+
+    @functools.cached_property
+    def wrt_positions(self) -> tuple[int, ...]:
+        return tuple(list(self.signature.parameters).index(n) for n in self.wrt)
 
     @classmethod
     def of(cls, fn: Callable, wrt: Wrt) -> "_Spec":
@@ -154,6 +178,16 @@ def _check_scalar(fn, value) -> None:
                             f"use sct.vjp (or sct.jvp) for a function with several outputs")
     if np.iscomplexobj(value):
         raise ArgumentError(f"grad of {_name(fn)}: the function returned a complex number")
+
+
+def _reverse_quick(spec: _Spec, args: tuple) -> tuple[Any, list] | None:
+    """``_reverse`` for a plain call whose program exists (a few dict lookups instead of binding)."""
+    derived = spec.quick_program(REVERSE, args)
+    if derived is None:
+        return None
+    value, *adjoints = derived.fn(*args, **{derived.seed_name: 1.0})
+    _check_scalar(spec.fn, value)
+    return value, [_as_gradient(a, args[i]) for a, i in zip(adjoints, spec.wrt_positions)]
 
 
 def _reverse(spec: _Spec, bound) -> tuple[Any, list]:
@@ -297,9 +331,11 @@ def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE) -> Ca
         return lambda f: grad(f, wrt=wrt, mode=mode)
     spec, mode = _Spec.of(fn, wrt), _mode(mode)
     run = _reverse if mode == REVERSE else _forward
+    quick = _reverse_quick if mode == REVERSE else lambda spec, args: None
 
     def call(*args, **kwargs):
-        return spec.pack(run(spec, spec.bind(args, kwargs))[1])
+        done = None if kwargs else quick(spec, args)
+        return spec.pack((done or run(spec, spec.bind(args, kwargs)))[1])
     return _wrap(spec, call, "grad", mode)
 
 
@@ -309,9 +345,11 @@ def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVE
         return lambda f: value_and_grad(f, wrt=wrt, mode=mode)
     spec, mode = _Spec.of(fn, wrt), _mode(mode)
     run = _reverse if mode == REVERSE else _forward
+    quick = _reverse_quick if mode == REVERSE else lambda spec, args: None
 
     def call(*args, **kwargs):
-        value, grads = run(spec, spec.bind(args, kwargs))
+        done = None if kwargs else quick(spec, args)
+        value, grads = done or run(spec, spec.bind(args, kwargs))
         return value, spec.pack(grads)
     return _wrap(spec, call, "value_and_grad", mode)
 
@@ -328,6 +366,10 @@ def jvp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
     def call(*args, **kwargs):
         if len(args) < n:
             raise ArgumentError(f"jvp of {_name(fn)} takes the arguments, then {n} tangent(s)")
+        derived = None if kwargs or any(type(a) is not float for a in args) \
+            else spec.quick_program(FORWARD, args[:-n])
+        if derived is not None:  # a plain call on numbers whose program exists
+            return derived.fn(*args[:-n], **dict(zip(derived.tangent_names.values(), args[-n:])))
         bound = spec.bind(args[:-n], kwargs)
         derived = spec.program(FORWARD, bound)
         tangents = {}

@@ -57,6 +57,31 @@ def test_jvp_is_the_dual_program():
     assert tangent == pytest.approx(0.3 * (-1.3 + math.cos(0.7)) + 2.0 * 0.7)
 
 
+def test_repeated_calls_take_the_quick_path_and_agree_with_the_first():
+    # the second call of a built program skips argument binding; every call form must agree
+    x = np.array([0.5, -1.0, 2.0])
+    g = sct.grad(cf.defaults, wrt=(0, 1))
+    first = g(0.9, 2.0, 3)
+    assert g(0.9, 2.0, 3) == first == g(0.9, y=2.0, n=3)
+    v = sct.value_and_grad(lecture.f, wrt=(1, 0))
+    assert v(0.7, -1.3) == v(0.7, -1.3) == v(x1=0.7, x2=-1.3)
+    assert sct.grad(lecture.f, wrt=1)(0.7, -1.3) == pytest.approx(0.7)
+    a = sct.grad(lambda_free_sum, wrt=(0, 1))
+    for _ in range(2):
+        gx, gs = a(x, 2.0)
+        assert isinstance(gs, float) and gs == pytest.approx(x.sum())
+        assert np.allclose(gx, 2.0)
+        assert a(x, 2) == (pytest.approx(gx), pytest.approx(gs))  # an int takes the general path
+    h = sct.jvp(lecture.f, wrt=(0, 1))
+    for _ in range(2):
+        assert h(0.7, -1.3, 1.0, 0.0)[1] == pytest.approx(-1.3 + math.cos(0.7))
+        assert h(0.7, -1.3, 1, 0)[1] == pytest.approx(-1.3 + math.cos(0.7))
+
+
+def lambda_free_sum(x, s):
+    return np.sum(x * s)
+
+
 def test_vjp_takes_an_explicit_seed():
     assert sct.vjp(lecture.f, wrt=(0, 1))(0.7, -1.3, 2.0) == pytest.approx((2 * (-1.3 + math.cos(0.7)), 1.4))
     x = np.array([1.0, 2.0, 3.0])
