@@ -657,10 +657,17 @@ def _matmul_adjoint(g, x, y, which):
     if np.ndim(x) == 1:
         g2 = np.expand_dims(g2, -2)
     if which == 0:
-        out = np.matmul(g2, np.ascontiguousarray(np.swapaxes(y2, -1, -2)))  # (a strided operand is slow)
+        out = np.matmul(g2, _transposed(y2, g2))
         return unbroadcast(out[..., 0, :] if np.ndim(x) == 1 else out, x)
-    out = np.matmul(np.ascontiguousarray(np.swapaxes(x2, -1, -2)), g2)
+    out = np.matmul(_transposed(x2, g2), g2)
     return unbroadcast(out[..., 0] if np.ndim(y) == 1 else out, y)
+
+
+def _transposed(a, g):
+    """``a`` with its last two axes swapped, copied when it is smaller than ``g``: BLAS is
+    up to 30x slower on a strided small operand, and copying a large one costs more than it saves."""
+    t = np.swapaxes(a, -1, -2)
+    return np.ascontiguousarray(t) if np.size(t) < np.size(g) else t
 
 @adjoint_rule(np.matmul)
 def matmul(g, ans, x1, x2):

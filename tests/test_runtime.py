@@ -1,0 +1,50 @@
+"""The runtime generated code calls: broadcasting helpers and the matrix-product adjoint's layout choice."""
+import itertools
+
+import numpy as np
+import pytest
+
+from sct.runtime.broadcast import sum_axes, unbroadcast
+from sct.rules.numpy import _matmul_adjoint
+
+SHAPES = [(5, 1000, 2), (3, 4, 5, 100), (10000,), (2, 3, 4000), (4000, 3), (7, 3)]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_sum_axes_matches_numpy_for_every_set_of_axes(shape):
+    g = np.random.default_rng(0).normal(size=shape)
+    for r in range(1, len(shape) + 1):
+        for axes in itertools.combinations(range(len(shape)), r):
+            assert np.allclose(sum_axes(g, axes), np.sum(g, axis=axes), rtol=1e-13, atol=1e-10), axes
+            assert np.shape(sum_axes(g, axes)) == np.shape(np.sum(g, axis=axes))
+
+
+def test_sum_axes_on_views_and_other_dtypes():
+    g = np.random.default_rng(1).normal(size=(50, 200, 3))
+    view = g.transpose(1, 0, 2)                       # not contiguous
+    assert np.allclose(sum_axes(view, (1,)), view.sum(axis=1))
+    wide = np.broadcast_to(g[:, :1, :], g.shape)       # zero strides
+    assert np.allclose(sum_axes(wide, (1,)), wide.sum(axis=1))
+    f32 = g.astype(np.float32)
+    assert sum_axes(f32, (0,)).dtype == np.float32
+
+
+def test_unbroadcast_sums_the_broadcast_axes():
+    g = np.arange(2 * 3000 * 4, dtype=float).reshape(2, 3000, 4)
+    assert np.allclose(unbroadcast(g, np.zeros((2, 1, 4))), g.sum(axis=1, keepdims=True))
+    assert np.allclose(unbroadcast(g, np.zeros(4)), g.sum(axis=(0, 1)))
+    assert np.allclose(unbroadcast(g, np.zeros((3000, 1))), g.sum(axis=(0, 2))[:, None])
+    assert unbroadcast(g, 1.0) == pytest.approx(g.sum())
+
+
+@pytest.mark.parametrize("xs, ys", [((4, 300, 8), (4, 8, 8)), ((4, 8, 8), (4, 8, 300)), ((300, 8), (8,)),
+                                    ((8,), (8, 300)), ((2, 1, 30, 8), (5, 8, 6))])
+def test_matmul_adjoint_is_right_whichever_operand_is_copied(xs, ys):
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=xs), rng.normal(size=ys)
+    g = rng.normal(size=np.shape(x @ y))
+    dx, dy = rng.normal(size=xs), rng.normal(size=ys)
+    # <g, dx @ y + x @ dy> = <x_bar, dx> + <y_bar, dy>
+    lhs = np.sum(g * (dx @ y + x @ dy))
+    rhs = np.sum(_matmul_adjoint(g, x, y, 0) * dx) + np.sum(_matmul_adjoint(g, x, y, 1) * dy)
+    assert lhs == pytest.approx(rhs, rel=1e-12)
