@@ -24,7 +24,7 @@ from .rules import REGISTRY
 from .context import LOCAL, Context, param_names
 from .forward import Forward
 from .normalize import normalize
-from .optimize import drop_dead, fuse_temporaries, propagate_copies, prune_empty, sink_zeros
+from .optimize import drop_dead, fuse_temporaries, move_scales, propagate_copies, prune_empty, sink_zeros
 from .parse import parse_function
 from .reverse import Reverse
 from . import runtime
@@ -217,7 +217,7 @@ def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     results = [program.value] + [S.name(ctx.namer.adjoint(p)) if p in analysis.active else S.const(0.0)
                                  for p in derived.wrt]
     final = S.ret(S.tuple_(results))
-    adders = {n for n, obj in ctx.symbols.items() if obj is runtime.add}
+    adders = _symbols_for(ctx, runtime.add)
     backward = sink_zeros(program.adjoint_inits + program.backward + [final], adjoint_names, adders)
     backward = propagate_copies(backward, adjoint_names)
     recomputed = ctx.locals - ctx.user_locals  # temporaries the backward sweep recomputes, when nobody reads them
@@ -227,11 +227,18 @@ def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     temporaries = ctx.locals - ctx.user_locals
     temporary_adjoints = {ctx.namer.adjoint(t) for t in temporaries if t in analysis.active}
     backward = fuse_temporaries(backward, temporaries | temporary_adjoints, set(), _pure_call(ctx))
+    backward = move_scales(backward, _symbols_for(ctx, runtime.unreduce, runtime.expand),
+                           _symbols_for(ctx, runtime.unbroadcast))
     fused = fuse_temporaries(program.forward, temporaries, protected, _pure_call(ctx))
     forward = codegen.annotate(program.prologue + fused, ctx.parsed)
     release = _release(ctx, analysis, body, fused, backward, derived)
     return (_header(ctx, derived) + [codegen.comment("-- forward sweep")] + forward + release
             + [codegen.comment("-- backward sweep")] + codegen.annotate(backward, ctx.parsed))
+
+
+def _symbols_for(ctx: Context, *objects) -> set[str]:
+    """The names the generated code uses for these helpers."""
+    return {name for name, obj in ctx.symbols.items() if any(obj is o for o in objects)}
 
 
 def _pure_call(ctx: Context):

@@ -280,3 +280,101 @@ def prune_empty(stmts: list[gast.stmt]) -> list[gast.stmt]:
                 continue
         out.append(stmt)
     return out
+
+
+def move_scales(stmts: list[gast.stmt], widening: set[str], narrowing: set[str]) -> list[gast.stmt]:
+    """Apply constant factors (``* 2``, ``* 0.5``, unary minus) where the arrays are smallest.
+
+    Fused adjoints collect factors from several rules, as in
+    ``unreduce(-unbroadcast(g, t) * 0.5, t13, 2, False) * 2 * Qxc``: each factor
+    is a pass over a full array.  Factors multiply out (here to ``-1``) and move
+    into the argument of a ``widening`` call (``unreduce``, which spreads a small
+    array over a large one) or out of a ``narrowing`` one (``unbroadcast``, which
+    sums a large array into a small one): ``unreduce(-g, t13, 2, False) * Qxc``.
+    Sums and other calls are boundaries; their operands are rewritten separately.
+    """
+    for stmt in stmts:
+        if isinstance(stmt, (gast.Assign, gast.Return)) and stmt.value is not None:
+            stmt.value = _Scales(widening, narrowing).rewrite(stmt.value)
+        for block in ("body", "orelse"):
+            if isinstance(stmt, (gast.If, gast.For, gast.While)):
+                setattr(stmt, block, move_scales(getattr(stmt, block), widening, narrowing))
+    return stmts
+
+
+def _number(node) -> bool:
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float)
+
+
+class _Scales:
+    def __init__(self, widening: set[str], narrowing: set[str]):
+        self.widening, self.narrowing = widening, narrowing
+
+    def _call_to(self, node, names) -> bool:
+        return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in names \
+            and bool(node.args) and not node.keywords
+
+    def rewrite(self, node: gast.expr) -> gast.expr:
+        core, factor = self.split(node)
+        return self.join(core, factor)
+
+    def split(self, node: gast.expr) -> tuple[gast.expr, int | float]:
+        """``(core, factor)`` with ``node == core * factor``; operands outside the product rewritten."""
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) and not _number(node.operand):
+            core, factor = self.split(node.operand)
+            return core, -factor
+        if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+            if _number(node.right) and not _number(node.left):
+                core, factor = self.split(node.left)
+                return core, factor * node.right.value
+            if _number(node.left) and not _number(node.right):
+                core, factor = self.split(node.right)
+                return core, node.left.value * factor
+            left, lf = self.split(node.left)
+            right, rf = self.split(node.right)
+            return S.binop(left, gast.Mult(), right), lf * rf
+        if self._call_to(node, self.narrowing):
+            core, factor = self.split(node.args[0])
+            inside = self.widen(core, factor)
+            if inside is not None:
+                return self._with_first(node, inside), 1
+            return self._with_first(node, core), factor
+        if self._call_to(node, self.widening):
+            return self._with_first(node, self.rewrite(node.args[0])), 1
+        for field, value in gast.iter_fields(node):  # a boundary: rewrite what is inside
+            if isinstance(value, gast.expr):
+                setattr(node, field, self.rewrite(value))
+            elif isinstance(value, list):
+                setattr(node, field, [self.rewrite(v) if isinstance(v, gast.expr) else v for v in value])
+        return node, 1
+
+    def widen(self, core: gast.expr, factor) -> gast.expr | None:
+        """``core * factor`` with the factor inside a widening call of the product ``core``; None if none."""
+        if factor == 1:
+            return core
+        if self._call_to(core, self.widening):
+            inner, f = self.split(core.args[0])
+            return self._with_first(core, self.join(inner, f * factor))
+        if isinstance(core, gast.BinOp) and isinstance(core.op, gast.Mult):
+            for side in ("left", "right"):
+                placed = self.widen(getattr(core, side), factor)
+                if placed is not None:
+                    setattr(core, side, placed)
+                    return core
+        return None
+
+    def join(self, core: gast.expr, factor) -> gast.expr:
+        """``core * factor``, the factor applied inside a widening call of the product if there is one."""
+        placed = self.widen(core, factor)
+        if placed is not None:
+            return placed
+        if factor == -1:
+            return gast.UnaryOp(op=gast.USub(), operand=core)
+        if factor < 0:
+            return gast.UnaryOp(op=gast.USub(), operand=S.binop(core, gast.Mult(), S.const(-factor)))
+        return S.binop(core, gast.Mult(), S.const(factor))
+
+    @staticmethod
+    def _with_first(call: gast.Call, first: gast.expr) -> gast.Call:
+        call.args = [first] + list(call.args[1:])
+        return call

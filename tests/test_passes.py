@@ -9,7 +9,7 @@ from sct.analysis import SCALAR, analyze
 from sct.context import Context
 from sct.names import Namer
 from sct.normalize import normalize
-from sct.optimize import drop_dead, propagate_copies, sink_zeros
+from sct.optimize import drop_dead, move_scales, propagate_copies, sink_zeros
 from sct.parse import parse_function
 
 from programs import passes
@@ -92,6 +92,25 @@ def test_copies_propagate_and_dead_adjoints_disappear():
     out = propagate_copies(stmts, {"t_bar", "x_bar", "u_bar", "g_bar"})
     out, _ = drop_dead(out, {"t_bar", "x_bar", "u_bar"}, set())
     assert _text(out).splitlines() == ["x_bar = g_bar * y", "return x_bar"]
+
+
+def test_constant_factors_move_to_the_smallest_array():
+    cases = {
+        # factors multiply out and go inside the widening call (a pass over the small array)
+        "a = unbroadcast(unreduce(-unbroadcast(g, t) * 0.5, s, 2, False) * 2 * q, q)":
+            "a = unbroadcast(unreduce(-unbroadcast(g, t), s, 2, False) * q, q)",
+        "a = unreduce(g, s, None, False) * 2 * x": "a = unreduce(g * 2, s, None, False) * x",
+        # out of a narrowing call when there is no widening one
+        "a = unbroadcast(g * 0.5, x)": "a = unbroadcast(g, x) * 0.5",
+        "a = unbroadcast(-g, x) * 3": "a = -(unbroadcast(g, x) * 3)",
+        # other calls are boundaries; their operands are rewritten on their own
+        "a = f(unreduce(g, x) * 2) * 3": "a = f(unreduce(g * 2, x)) * 3",
+        "a = x_bar - t * y": "a = x_bar - t * y",
+        "a = -(-g)": "a = g",
+    }
+    for before, after in cases.items():
+        stmts = gast.parse(before).body
+        assert _text(move_scales(stmts, {"unreduce"}, {"unbroadcast"})) == after
 
 
 def test_codegen_renders_comments_and_loads_through_linecache():
