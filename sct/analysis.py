@@ -322,6 +322,8 @@ def is_seq(kind: str | None) -> bool:
 
 _SCALAR_RESULT_MODULES = ("math",)
 _INTEGER_RESULTS = (builtins.len, builtins.int, builtins.round)
+# reductions that return one number unless given an axis, keepdims or out
+_FULL_REDUCTIONS = (np.sum, np.mean, np.max, np.min, np.prod, np.var, np.std, np.amax, np.amin)
 _ARRAY_CONSTRUCTORS = (np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.eye,
                        np.identity, np.arange, np.tri)
 
@@ -375,6 +377,8 @@ def _rule_kind(op: Op, k) -> str:
                 return SEQ_OF_SCALARS
             return SCALAR if k(index_node) == SCALAR else ANY
         return ARRAY if base == ARRAY else ANY
+    if primal in _FULL_REDUCTIONS and _reduces_everything(op):
+        return SCALAR
     if getattr(primal, "__name__", "") in ("sum_of", "max_of", "min_of"):
         return SCALAR if arg_kinds[0] == SEQ_OF_SCALARS else ANY
     if primal in (builtins.float, builtins.abs) or getattr(primal, "__name__", "") in ("max2", "min2"):
@@ -385,6 +389,15 @@ def _rule_kind(op: Op, k) -> str:
     if any(a is None or a == ANY or is_seq(a) for a in arg_kinds):
         return ANY
     return ARRAY
+
+
+def _reduces_everything(op: Op) -> bool:
+    """No axis, keepdims or out argument (or each given as None / False)."""
+    for param in ("axis", "keepdims", "out", "where"):
+        atom = op.bound.get(param)
+        if atom is not None and not (isinstance(atom, gast.Constant) and atom.value in (None, False)):
+            return False
+    return True
 
 
 def _is_none_const(atom) -> bool:

@@ -256,24 +256,62 @@ def _pure_call(ctx: Context):
 
 
 def _release(ctx, analysis, body, forward, backward, derived) -> list[gast.stmt]:
-    """``del`` the arrays the backward sweep never reads, so its peak memory stays low.
+    """Free, before the backward sweep, the arrays it does not need, so its peak memory stays low.
 
-    Only names bound once at the top level (so certainly bound) that may hold
-    arrays; numbers cost nothing to keep.
+    An array the backward sweep never reads is deleted (``del``); one it reads
+    only for its shape (``unbroadcast(g, x)``) is replaced by a stand-in of that
+    shape holding no data (``shape_only``).  Only names bound once at the top
+    level (so certainly bound) that may hold arrays; numbers cost nothing to keep.
     """
-    read = set()
+    read, shape_read = set(), set()
     for stmt in backward:
         read |= S.loads(stmt)
+        shape_read |= _shape_reads(ctx, stmt)
     counts: dict[str, int] = {}
     for stmt in forward:
         for n in S.stores(stmt):
             counts[n] = counts.get(n, 0) + 1
     top = [t.id for stmt in body if isinstance(stmt, gast.Assign) for t in stmt.targets if isinstance(t, gast.Name)]
     params = set(param_names(ctx.parsed.node))
-    names = [n for n in dict.fromkeys(top) if n not in read and counts.get(n) == 1 and n not in params
+    names = [n for n in dict.fromkeys(top) if counts.get(n) == 1 and n not in params
              and analysis.kinds.get(n) not in ("scalar",)
              and all(n not in S.stores(s) for s in forward if not isinstance(s, gast.Assign))]
-    if not names:
-        return []
-    return [codegen.comment("values the backward sweep does not read"),
-            gast.Delete(targets=[S.name(n, gast.Del) for n in names])]
+    unread = [n for n in names if n not in read]
+    shapes = [n for n in names if n in read and n not in _value_reads(backward, shape_read)]
+    out = []
+    if unread:
+        out += [codegen.comment("values the backward sweep does not read"),
+                gast.Delete(targets=[S.name(n, gast.Del) for n in unread])]
+    if shapes:
+        helper = ctx.symbol(runtime.shape_only, "shape_only")
+        out.append(codegen.comment("values the backward sweep reads only for their shapes"))
+        out += [S.assign(n, S.call(S.clone(helper), [S.name(n)])) for n in shapes]
+    return out
+
+
+_SHAPE_ARGUMENTS = {runtime.unbroadcast: 1, runtime.unreduce: 1, runtime.add_at: 1}
+
+
+def _shape_reads(ctx, stmt) -> set[int]:
+    """The ids of the Name nodes in ``stmt`` that sit where a helper reads only a shape and dtype."""
+    from .rules.numpy import _count, _like
+    positions = dict(_SHAPE_ARGUMENTS)
+    positions[_like], positions[_count] = 1, 0
+    found = set()
+    for node in gast.walk(stmt):
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
+            obj = ctx.symbols.get(node.func.id)
+            where = next((i for f, i in positions.items() if obj is f), None)
+            if where is not None and len(node.args) > where and isinstance(node.args[where], gast.Name):
+                found.add(id(node.args[where]))
+    return found
+
+
+def _value_reads(stmts, shape_read: set[int]) -> set[str]:
+    """Names the statements read for their values (every load not in ``shape_read``)."""
+    names = set()
+    for stmt in stmts:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and id(node) not in shape_read:
+                names.add(node.id)
+    return names

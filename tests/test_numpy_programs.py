@@ -20,6 +20,7 @@ CASES = [
     (npp.gaussian_cholesky, (rng.standard_normal(3), rng.standard_normal((3, 3)), X), (0, 1)),
     (npp.slicing, (rng.standard_normal((4, 4)),), 0),
     (npp.methods, (X,), 0),
+    (npp.shapes_and_totals, (X, rng.standard_normal(5)), (0, 1)),
 ]
 
 
@@ -27,3 +28,17 @@ CASES = [
 def test_program(fn, args, wrt):
     check_grad(fn, args, wrt, rtol=1e-5, atol=1e-6)
     check_dot_product(fn, args, wrt)
+
+
+def test_arrays_read_only_for_shapes_are_freed_and_totals_are_numbers():
+    import sct
+    g = sct.grad(npp.shapes_and_totals, wrt=(0, 1))
+    w = rng.standard_normal(5)
+    g(X, w)
+    text = sct.source(g)
+    forward, backward = text.split("# -- backward sweep")
+    assert "t3 = shape_only(t3)" in forward  # big ** 2: its data is freed before the backward sweep
+    assert "per_row = shape_only(per_row)" in forward  # np.mean's adjoint reads only its shape and size
+    # np.sum / np.max without an axis are numbers: their arithmetic is plain (no unbroadcast)
+    assert "    scale_bar = t9_bar * total\n" in backward
+    assert "    total_bar = total_bar + scale_bar / total\n" in backward

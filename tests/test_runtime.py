@@ -48,3 +48,15 @@ def test_matmul_adjoint_is_right_whichever_operand_is_copied(xs, ys):
     lhs = np.sum(g * (dx @ y + x @ dy))
     rhs = np.sum(_matmul_adjoint(g, x, y, 0) * dx) + np.sum(_matmul_adjoint(g, x, y, 1) * dy)
     assert lhs == pytest.approx(rhs, rel=1e-12)
+
+
+def test_shape_only_keeps_shape_and_dtype_and_no_data():
+    from sct.runtime import shape_only
+    x = np.ones((300, 400))
+    stand_in = shape_only(x)
+    assert stand_in.shape == x.shape and stand_in.dtype == x.dtype
+    assert stand_in.strides == (0, 0) and not stand_in.flags.writeable
+    assert np.allclose(unbroadcast(np.ones((2, 300, 400)), stand_in), 2.0)
+    assert shape_only(2.5) == 2.5
+    small = np.ones(1)
+    assert shape_only(small) is small

@@ -5,8 +5,8 @@
 never an in-place write on a value another name may hold).  The tape itself is
 a plain Python list in the generated code: ``tape.append(x)`` / ``x = tape.pop()``.
 """
-from .broadcast import expand, unbroadcast, unreduce, zeros_like
+from .broadcast import expand, shape_only, unbroadcast, unreduce, zeros_like
 from .containers import add, add_at, drop_last, indices, last, snapshot, take, take_written, zero_at
 
-__all__ = ["add", "add_at", "drop_last", "expand", "indices", "last", "snapshot", "take",
+__all__ = ["add", "add_at", "drop_last", "expand", "indices", "last", "shape_only", "snapshot", "take",
            "take_written", "unbroadcast", "unreduce", "zero_at", "zeros_like"]

@@ -61,6 +61,17 @@ def unreduce(g, x, axis=None, keepdims=False):
     return np.broadcast_to(g, shape)
 
 
+def shape_only(x):
+    """A stand-in for the array ``x`` that holds no data: its shape and dtype, every element zero.
+
+    The forward sweep rebinds an array the backward sweep reads only for its shape
+    (``unbroadcast(g, x)``) to this, so the array's memory is freed early.
+    """
+    if type(x) is np.ndarray and x.size > 1:
+        return np.broadcast_to(np.zeros((), x.dtype), x.shape)
+    return x
+
+
 def zeros_like(x):
     """A zero tangent shaped like ``x``: 0.0 for numbers, a float array for arrays, a list for lists."""
     if isinstance(x, (list, tuple)):
