@@ -60,3 +60,17 @@ def test_shape_only_keeps_shape_and_dtype_and_no_data():
     assert shape_only(2.5) == 2.5
     small = np.ones(1)
     assert shape_only(small) is small
+
+
+def test_max_and_min_share_the_derivative_between_tied_elements():
+    import sct
+
+    def top(x):
+        return np.sum(np.max(x, axis=1)) + np.min(x)
+
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 0.5, 1.0]])   # a tie for the max of row 0; one min
+    expected = np.array([[0.0, 0.5, 0.5], [1.0, 1.0, 0.0]])
+    for mode in ("reverse", "forward"):
+        assert np.allclose(sct.grad(top, mode=mode)(x), expected)
+    y = np.array([[1.0, 3.0, 2.0], [2.0, 0.5, 1.0]])   # no ties
+    assert np.allclose(sct.grad(top)(y), [[0.0, 1.0, 0.0], [1.0, 1.0, 0.0]])

@@ -463,6 +463,8 @@ def mean(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
 def _extreme_mask(ans, a, axis, keepdims):
     """Where ``a`` attains its max (or min) along ``axis``, ties sharing equally."""
     hits = a == unreduce(ans, a, axis, keepdims)
+    if np.count_nonzero(hits) == np.size(ans):  # one hit per result: no ties to share (the usual case)
+        return hits
     return hits / np.sum(hits, axis=axis, keepdims=True)
 
 @adjoint_rule(np.max)
