@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence, Union
 import numpy as np
 
 from .analysis import ARRAY, SCALAR, kind_of_value
-from .compiler import FORWARD, REVERSE, Derived, cached, derive
+from .compiler import FORWARD, GRADIENT, REVERSE, Derived, cached, derive
 from .errors import ArgumentError, SourceError
 from .runtime import zeros_like
 
@@ -182,18 +182,17 @@ def _check_scalar(fn, value) -> None:
 
 def _reverse_quick(spec: _Spec, args: tuple) -> tuple[Any, list] | None:
     """``_reverse`` for a plain call whose program exists (a few dict lookups instead of binding)."""
-    derived = spec.quick_program(REVERSE, args)
+    derived = spec.quick_program(GRADIENT, args)
     if derived is None:
         return None
-    value, *adjoints = derived.fn(*args, **{derived.seed_name: 1.0})
+    value, *adjoints = derived.fn(*args)
     _check_scalar(spec.fn, value)
     return value, [_as_gradient(a, args[i]) for a, i in zip(adjoints, spec.wrt_positions)]
 
 
 def _reverse(spec: _Spec, bound) -> tuple[Any, list]:
-    derived = spec.program(REVERSE, bound)
+    derived = spec.program(GRADIENT, bound)
     args, kwargs = spec.call_args(bound)
-    kwargs[derived.seed_name] = 1.0
     value, *adjoints = derived.fn(*args, **kwargs)
     _check_scalar(spec.fn, value)
     return value, [_as_gradient(a, bound.arguments[n]) for a, n in zip(adjoints, spec.wrt)]
@@ -257,12 +256,12 @@ def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callab
     kwonly = [p.name for p in params if p.kind == p.KEYWORD_ONLY]
     signature = header + (", *, " + ", ".join(kwonly) if kwonly else "")
     passed = ", ".join([p.name for p in params if p.kind != p.KEYWORD_ONLY] + [f"{k}={k}" for k in kwonly])
-    name = f"{fn.__name__}_{role}"
+    name = f"{fn.__name__}_{role}_call"  # (f_grad is the gradient program it calls)
     lines = [f"def {name}({signature}):",
              f"    # sct: the gradient of {fn.__name__} with respect to {', '.join(spec.wrt)}, "
-             f"by its {'adjoint' if mode == REVERSE else 'tangent'} program"]
-    if mode == REVERSE:
-        lines.append(f"    out = {derived.name}({passed}, {derived.seed_name}=1.0)")
+             f"by its {'gradient' if mode == GRADIENT else 'tangent'} program"]
+    if mode == GRADIENT:
+        lines.append(f"    out = {derived.name}({passed})")
         grads = [f"out[{i + 1}]" for i in range(len(spec.wrt))]
         value = "out[0]"
     else:
@@ -336,7 +335,7 @@ def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE) -> Ca
     def call(*args, **kwargs):
         done = None if kwargs else quick(spec, args)
         return spec.pack((done or run(spec, spec.bind(args, kwargs)))[1])
-    return _wrap(spec, call, "grad", mode)
+    return _wrap(spec, call, "grad", GRADIENT if mode == REVERSE else mode)
 
 
 def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE) -> Callable:
@@ -351,7 +350,7 @@ def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVE
         done = None if kwargs else quick(spec, args)
         value, grads = done or run(spec, spec.bind(args, kwargs))
         return value, spec.pack(grads)
-    return _wrap(spec, call, "value_and_grad", mode)
+    return _wrap(spec, call, "value_and_grad", GRADIENT if mode == REVERSE else mode)
 
 
 def jvp(fn: Callable, *, wrt: Wrt = 0) -> Callable:

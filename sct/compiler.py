@@ -24,12 +24,14 @@ from .rules import REGISTRY
 from .context import LOCAL, Context, param_names
 from .forward import Forward
 from .normalize import normalize
-from .optimize import drop_dead, fuse_temporaries, move_scales, propagate_copies, prune_empty, sink_zeros
+from .optimize import (drop_dead, fuse_temporaries, move_scales, propagate_constants, propagate_copies, prune_empty,
+                       sink_zeros)
 from .parse import parse_function
 from .reverse import Reverse
 from . import runtime
 
 FORWARD, REVERSE = "forward", "reverse"
+GRADIENT = "gradient"  # reverse mode with the result's adjoint fixed at 1.0 (what grad runs)
 
 
 @dataclass
@@ -105,16 +107,18 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
     body = normalize(ctx)
     analysis = analyze(ctx, body, list(derived.wrt), default_kinds(derived.primal, kinds))
     fn_name = parsed.node.name
-    suffix = "jvp" if derived.mode == FORWARD else "vjp"
+    suffix = {FORWARD: "jvp", REVERSE: "vjp", GRADIENT: "grad"}[derived.mode]
     derived.name = ctx.namer.fresh(f"{fn_name}_{suffix}")
     args = _copy_args(parsed.node.args)
+    extra = []
     if derived.mode == FORWARD:
         derived.tangent_names = {p: ctx.namer.tangent(p) for p in derived.wrt}
         extra = list(derived.tangent_names.values())
         stmts = _forward_body(ctx, analysis, body, derived)
     else:
-        derived.seed_name = ctx.namer.fresh(f"{fn_name}_bar")
-        extra = [derived.seed_name]
+        if derived.mode == REVERSE:
+            derived.seed_name = ctx.namer.fresh(f"{fn_name}_bar")
+            extra = [derived.seed_name]
         stmts = _reverse_body(ctx, analysis, body, derived)
     args.kwonlyargs += [S.name(n, gast.Param) for n in extra]
     args.kw_defaults += [None] * len(extra)
@@ -179,8 +183,12 @@ def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
         lines.append(f"returns ({parsed.node.name}({params}), its derivative along {tangents})")
     else:
         bars = ", ".join(ctx.namer.adjoint(p) for p in derived.wrt)
-        lines.append(f"sct reverse mode (adjoint program) of {parsed.node.name}({params}), {where}")
-        lines.append(f"with respect to {wrt}; {derived.seed_name} is the adjoint of the result")
+        if derived.mode == GRADIENT:
+            lines.append(f"sct reverse mode (gradient program) of {parsed.node.name}({params}), {where}")
+            lines.append(f"with respect to {wrt}; the adjoint of the result is 1.0")
+        else:
+            lines.append(f"sct reverse mode (adjoint program) of {parsed.node.name}({params}), {where}")
+            lines.append(f"with respect to {wrt}; {derived.seed_name} is the adjoint of the result")
         lines.append(f"returns ({parsed.node.name}({params}), {bars})")
     if kinds:
         lines.append(f"specialised for {kinds}")
@@ -220,6 +228,7 @@ def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     adders = _symbols_for(ctx, runtime.add)
     backward = sink_zeros(program.adjoint_inits + program.backward + [final], adjoint_names, adders)
     backward = propagate_copies(backward, adjoint_names)
+    backward = propagate_constants(backward, adjoint_names)  # the gradient program's seed, 1.0
     recomputed = ctx.locals - ctx.user_locals  # temporaries the backward sweep recomputes, when nobody reads them
     backward, _ = drop_dead(backward, adjoint_names | recomputed, set(), _pure_call(ctx))
     backward = prune_empty(backward)
@@ -277,7 +286,8 @@ def _release(ctx, analysis, body, forward, backward, derived) -> list[gast.stmt]
              and analysis.kinds.get(n) not in ("scalar",)
              and all(n not in S.stores(s) for s in forward if not isinstance(s, gast.Assign))]
     unread = [n for n in names if n not in read]
-    shapes = [n for n in names if n in read and n not in _value_reads(backward, shape_read)]
+    value_read = _value_reads(backward, shape_read)
+    shapes = [n for n in names if n in read and n not in value_read]
     out = []
     if unread:
         out += [codegen.comment("values the backward sweep does not read"),

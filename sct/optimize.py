@@ -170,6 +170,31 @@ def propagate_copies(stmts: list[gast.stmt], names: set[str]) -> list[gast.stmt]
     return out
 
 
+def propagate_constants(stmts: list[gast.stmt], names: set[str]) -> list[gast.stmt]:
+    """A derivative name set once, at the top, to a number before anything reads it: read the number.
+
+    The gradient program's ``f_bar = 1.0`` so disappears into the rules it
+    seeds, folded: ``t_bar = t_bar + f_bar * e`` reads ``t_bar = t_bar + e``.
+    """
+    from .inline import fold  # (inline's constant folding; imported here to keep the pass order one way)
+
+    counts: dict[str, int] = {}
+    for stmt in stmts:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                counts[node.id] = counts.get(node.id, 0) + 1
+    constants: dict[str, gast.expr] = {}
+    read: set[str] = set()
+    for stmt in stmts:
+        target = _single_target(stmt)
+        if target in names and counts.get(target) == 1 and target not in read and _number(stmt.value):
+            constants[target] = stmt.value
+        read |= S.loads(stmt)
+    if not constants:
+        return stmts
+    return [fold(S.substitute(stmt, constants)) for stmt in stmts if _single_target(stmt) not in constants]
+
+
 def fuse_temporaries(stmts: list[gast.stmt], temporaries: set[str], protected: set[str], pure) -> list[gast.stmt]:
     """Put a temporary's expression back where its single use is (the forward sweep reads like your code).
 
@@ -315,6 +340,8 @@ class _Scales:
             and bool(node.args) and not node.keywords
 
     def rewrite(self, node: gast.expr) -> gast.expr:
+        if not any(self._call_to(n, self.widening | self.narrowing) for n in gast.walk(node)):
+            return node  # nothing to move past: keep the expression as the rules wrote it
         core, factor = self.split(node)
         return self.join(core, factor)
 

@@ -47,7 +47,7 @@ class ReverseProgram:
 
 
 class Reverse:
-    def __init__(self, ctx: Context, analysis: Analysis, derive, seed: str):
+    def __init__(self, ctx: Context, analysis: Analysis, derive, seed: str | None):
         self.ctx = ctx
         self.an = analysis
         self.derive = derive
@@ -236,7 +236,11 @@ class Reverse:
                 self.core[id(stmt)] = [S.with_origin(s, S.origin_of(stmt)) for s in self.adjoint(stmt)]
             elif isinstance(stmt, gast.Return):
                 self.core[id(stmt)] = [S.with_origin(s, S.origin_of(stmt))
-                                       for s in self.accumulate(stmt.value, S.name(self.seed))]
+                                       for s in self.accumulate(stmt.value, self.seed_value())]
+
+    def seed_value(self) -> gast.expr:
+        """The adjoint of the result: the seed parameter, or 1.0 in a gradient program."""
+        return S.name(self.seed) if self.seed is not None else S.const(1.0)
 
     def accumulate(self, atom: gast.expr, contribution: gast.expr) -> list[gast.stmt]:
         """``a_bar = a_bar + contribution`` (through ``add`` where ``a`` is a list or unknown)."""

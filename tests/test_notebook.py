@@ -24,6 +24,6 @@ def test_gmm_notebook_executes(tmp_path):
         os.environ["PYTHONPATH"] = env_path
     outputs = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
     assert "sct's gradient matches finite differences" in outputs
-    assert "def loglik_vec_vjp" in outputs
+    assert "def loglik_vec_grad" in outputs
     em_line = [line for line in outputs.splitlines() if line.startswith("em ")][0]
     assert abs(float(em_line.split()[3]) + 1130.26) < 0.01

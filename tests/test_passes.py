@@ -106,7 +106,7 @@ def test_constant_factors_move_to_the_smallest_array():
         # other calls are boundaries; their operands are rewritten on their own
         "a = f(unreduce(g, x) * 2) * 3": "a = f(unreduce(g * 2, x)) * 3",
         "a = x_bar - t * y": "a = x_bar - t * y",
-        "a = -(-g)": "a = g",
+        "a = -(-unbroadcast(g, x))": "a = unbroadcast(g, x)",
     }
     for before, after in cases.items():
         stmts = gast.parse(before).body

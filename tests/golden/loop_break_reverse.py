@@ -1,6 +1,6 @@
-def loop_break_vjp(x, *, loop_break_bar):
-    # sct reverse mode (adjoint program) of loop_break(x), control_flow.py:19
-    # with respect to x; loop_break_bar is the adjoint of the result
+def loop_break_grad(x):
+    # sct reverse mode (gradient program) of loop_break(x), control_flow.py:19
+    # with respect to x; the adjoint of the result is 1.0
     # returns (loop_break(x), x_bar)
     # specialised for x scalar
     # -- forward sweep
@@ -23,7 +23,7 @@ def loop_break_vjp(x, *, loop_break_bar):
     value = s
     # -- backward sweep
     # line 25: return s
-    s_bar = loop_break_bar
+    s_bar = 1.0
     # line 21: for i in range(10):
     for i in reversed(t1[:iters]):
         # line 22: s = s * 1.1 + math.sin(s)

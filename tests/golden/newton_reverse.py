@@ -1,6 +1,6 @@
-def newton_sqrt_vjp(a, *, newton_sqrt_bar):
-    # sct reverse mode (adjoint program) of newton_sqrt(a), control_flow.py:57
-    # with respect to a; newton_sqrt_bar is the adjoint of the result
+def newton_sqrt_grad(a):
+    # sct reverse mode (gradient program) of newton_sqrt(a), control_flow.py:57
+    # with respect to a; the adjoint of the result is 1.0
     # returns (newton_sqrt(a), a_bar)
     # specialised for a scalar
     # -- forward sweep
@@ -20,7 +20,7 @@ def newton_sqrt_vjp(a, *, newton_sqrt_bar):
     value = x
     # -- backward sweep
     # line 61: return x
-    x_bar = newton_sqrt_bar
+    x_bar = 1.0
     a_bar = 0.0
     # line 59: for _ in range(20):
     for _ in reversed(t1):
