@@ -405,15 +405,19 @@ def vjp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
 def source(fn: Callable, *args, **kwargs) -> str:
     """The generated source of a function sct made (``grad``, ``jvp``, ... of something).
 
-    With example arguments, the program specialised to them; without, the one used
+    With example arguments (a call's arguments; for ``jvp`` and ``vjp`` the tangents
+    or seed may be included), the program specialised to them; without, the one used
     by the most recent call (or, before any call, the program for arguments of
     unknown kind).
     """
     marker = getattr(fn, "__sct_spec__", None)
     if marker is None:
         raise ArgumentError(f"{_name(fn)} was not made by sct; pass the result of sct.grad, sct.jvp, ...")
-    spec, _, mode = marker
+    spec, role, mode = marker
     if args or kwargs:
+        extra = {"jvp": len(spec.wrt), "vjp": 1}.get(role, 0)  # the call's tangents or seed, if given
+        if extra and len(args) == len(spec.signature.parameters) + extra:
+            args = args[:-extra]
         bound = spec.bind(args, kwargs)
         return derive(spec.fn, mode, spec.wrt, spec.kinds(bound)).source
     programs = [d for d in cached(spec.fn) if d.mode == mode and d.wrt == spec.wrt]

@@ -216,6 +216,12 @@ def _helpers(ctx: Context) -> list[str]:
 
 def _forward_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     stmts = Forward(ctx, analysis, _callee(ctx)).block(body)
+    tangents = {ctx.namer.tangent(n) for n in ctx.locals | set(param_names(ctx.parsed.node))}
+    stmts = propagate_copies(stmts, tangents)  # dt4 = dx: read dx
+    stmts, _ = drop_dead(stmts, tangents, set(), _pure_call(ctx))
+    temporaries = ctx.locals - ctx.user_locals
+    temporaries |= {ctx.namer.tangent(t) for t in temporaries}
+    stmts = fuse_temporaries(stmts, temporaries, set(), _pure_call(ctx), copies_only=True)  # t12 = e; s = t12
     return _header(ctx, derived) + codegen.annotate(stmts, ctx.parsed)
 
 

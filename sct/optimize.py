@@ -195,28 +195,31 @@ def propagate_constants(stmts: list[gast.stmt], names: set[str]) -> list[gast.st
     return [fold(S.substitute(stmt, constants)) for stmt in stmts if _single_target(stmt) not in constants]
 
 
-def fuse_temporaries(stmts: list[gast.stmt], temporaries: set[str], protected: set[str], pure) -> list[gast.stmt]:
+def fuse_temporaries(stmts: list[gast.stmt], temporaries: set[str], protected: set[str], pure,
+                     copies_only: bool = False) -> list[gast.stmt]:
     """Put a temporary's expression back where its single use is (the forward sweep reads like your code).
 
     ``t = e`` is folded into the one later statement of the same block that reads
     ``t`` when ``t`` is a compiler temporary nothing else reads (``protected``: the
     backward sweep's reads), ``e`` is pure (``pure(call)`` says which calls are),
-    and nothing in between changes what ``e`` reads.
+    and nothing in between changes what ``e`` reads.  With ``copies_only``, only
+    into a statement that is just ``v = t``, ``if t:`` or ``for v in t:`` (the tangent program keeps
+    one operation per statement, without the copies normalisation left).
     """
     uses: dict[str, int] = {}
     for stmt in stmts:
         for node in gast.walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                 uses[node.id] = uses.get(node.id, 0) + 1
-    return _fuse_block(stmts, temporaries, protected, pure, uses)
+    return _fuse_block(stmts, temporaries, protected, pure, uses, copies_only)
 
 
-def _fuse_block(stmts, temporaries, protected, pure, uses):
+def _fuse_block(stmts, temporaries, protected, pure, uses, copies_only):
     out = list(stmts)
     for stmt in out:
         if isinstance(stmt, (gast.If, gast.For, gast.While)):
-            stmt.body = _fuse_block(stmt.body, temporaries, protected, pure, uses)
-            stmt.orelse = _fuse_block(stmt.orelse, temporaries, protected, pure, uses)
+            stmt.body = _fuse_block(stmt.body, temporaries, protected, pure, uses, copies_only)
+            stmt.orelse = _fuse_block(stmt.orelse, temporaries, protected, pure, uses, copies_only)
     i = 0
     while i < len(out):
         stmt = out[i]
@@ -224,12 +227,20 @@ def _fuse_block(stmts, temporaries, protected, pure, uses):
         if (target in temporaries and target not in protected and uses.get(target) == 1
                 and _pure(stmt.value, pure)):
             j = _use_site(out, i, target, S.loads(stmt.value))
-            if j is not None:
+            if j is not None and (not copies_only or _is_plain_use(out[j], target)):
                 out[j] = _substitute_use(out[j], target, stmt.value)
                 del out[i]
                 continue
         i += 1
     return out
+
+
+def _is_plain_use(stmt, name: str) -> bool:
+    """``v = name``, ``if name:``, ``while name:`` or ``for v in name:``."""
+    heads = {gast.If: "test", gast.While: "test", gast.For: "iter"}
+    value = getattr(stmt, heads.get(type(stmt), "value"), None)
+    return isinstance(value, gast.Name) and value.id == name and \
+        (type(stmt) in heads or _single_target(stmt) is not None)
 
 
 def _single_target(stmt):

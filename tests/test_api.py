@@ -249,3 +249,10 @@ def test_registering_a_rule_rebuilds_programs():
         del REGISTRY.rules[REGISTRY.key(redefined.helper)]
         REGISTRY.version += 1
     assert g(2.0) == pytest.approx(5.0)
+
+
+def test_source_takes_the_calls_own_arguments():
+    h = sct.jvp(lecture.f, wrt=(0, 1))
+    assert sct.source(h, 0.7, -1.3, 1.0, 0.0) == sct.source(h, 0.7, -1.3)
+    v = sct.vjp(lecture.f, wrt=(0, 1))
+    assert sct.source(v, 0.7, -1.3, 1.0) == sct.source(v, 0.7, -1.3)

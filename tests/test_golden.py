@@ -19,6 +19,7 @@ PROGRAMS = {
     "lecture_forward.py": lambda: sct.source(sct.grad(lecture.f, wrt=(0, 1), mode="forward"), 0.7, -1.3),
     "lecture_reverse.py": lambda: sct.source(sct.grad(lecture.f, wrt=(0, 1)), 0.7, -1.3),
     "loop_break_reverse.py": lambda: sct.source(sct.grad(cf.loop_break), 0.5),
+    "loop_break_forward.py": lambda: sct.source(sct.jvp(cf.loop_break), 0.5, 1.0),
     "newton_reverse.py": lambda: sct.source(sct.grad(cf.newton_sqrt), 2.0),
 }
 
