@@ -211,6 +211,22 @@ def _basis(value):
         yield 1.0
 
 
+def _forward_quick(spec: _Spec, args: tuple) -> tuple[Any, list] | None:
+    """``_forward`` for a plain call on numbers whose program exists: one sweep per wrt argument."""
+    if any(type(a) is not float for a in args):
+        return None
+    derived = spec.quick_program(FORWARD, args)
+    if derived is None:
+        return None
+    names = list(derived.tangent_names.values())
+    grads, value = [], None
+    for which in names:
+        value, dvalue = derived.fn(*args, **{n: 1.0 if n == which else 0.0 for n in names})
+        _check_scalar(spec.fn, value)
+        grads.append(float(dvalue))
+    return value, grads
+
+
 def _forward(spec: _Spec, bound) -> tuple[Any, list]:
     derived = spec.program(FORWARD, bound)
     zeros = {derived.tangent_names[n]: zeros_like(bound.arguments[n]) for n in spec.wrt}
@@ -330,7 +346,7 @@ def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE) -> Ca
         return lambda f: grad(f, wrt=wrt, mode=mode)
     spec, mode = _Spec.of(fn, wrt), _mode(mode)
     run = _reverse if mode == REVERSE else _forward
-    quick = _reverse_quick if mode == REVERSE else lambda spec, args: None
+    quick = _reverse_quick if mode == REVERSE else _forward_quick
 
     def call(*args, **kwargs):
         done = None if kwargs else quick(spec, args)
@@ -344,7 +360,7 @@ def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVE
         return lambda f: value_and_grad(f, wrt=wrt, mode=mode)
     spec, mode = _Spec.of(fn, wrt), _mode(mode)
     run = _reverse if mode == REVERSE else _forward
-    quick = _reverse_quick if mode == REVERSE else lambda spec, args: None
+    quick = _reverse_quick if mode == REVERSE else _forward_quick
 
     def call(*args, **kwargs):
         done = None if kwargs else quick(spec, args)

@@ -72,10 +72,21 @@ def test_repeated_calls_take_the_quick_path_and_agree_with_the_first():
         assert isinstance(gs, float) and gs == pytest.approx(x.sum())
         assert np.allclose(gx, 2.0)
         assert a(x, 2) == (pytest.approx(gx), pytest.approx(gs))  # an int takes the general path
+    f = sct.grad(lecture.f, wrt=(0, 1), mode="forward")
+    assert f(0.7, -1.3) == f(0.7, -1.3) == pytest.approx((-1.3 + math.cos(0.7), 0.7))
+    for mode in ("forward", "reverse"):
+        pair = sct.grad(_pair, mode=mode)
+        for _ in range(2):
+            with pytest.raises(sct.ArgumentError, match="not a scalar"):
+                pair(0.5)
     h = sct.jvp(lecture.f, wrt=(0, 1))
     for _ in range(2):
         assert h(0.7, -1.3, 1.0, 0.0)[1] == pytest.approx(-1.3 + math.cos(0.7))
         assert h(0.7, -1.3, 1, 0)[1] == pytest.approx(-1.3 + math.cos(0.7))
+
+
+def _pair(x):
+    return np.array([x, 2.0 * x])
 
 
 def lambda_free_sum(x, s):
