@@ -74,3 +74,24 @@ def test_max_and_min_share_the_derivative_between_tied_elements():
         assert np.allclose(sct.grad(top, mode=mode)(x), expected)
     y = np.array([[1.0, 3.0, 2.0], [2.0, 0.5, 1.0]])   # no ties
     assert np.allclose(sct.grad(top)(y), [[0.0, 1.0, 0.0], [1.0, 1.0, 0.0]])
+
+
+@pytest.mark.parametrize("shape, index", [
+    ((4, 10), (slice(None), np.array([[0, 3], [3, 9]]))),
+    ((10,), np.array([1, 1, 2, -1])),
+    ((6, 5), (np.array([0, 0, 5]), slice(1, 4))),
+    ((3, 4, 5), (np.array([0, 2, 0]), slice(None), np.array([4, 4, 1]))),
+    ((5, 3), np.array([True, False, True, True, False])),
+    ((1000,), np.array([3, 3])),                       # far larger than g: np.add.at
+])
+def test_add_at_accumulates_repeated_indices_like_numpy(shape, index):
+    from sct.runtime import add_at
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=shape)
+    g = rng.normal(size=np.shape(x[index]))
+    expected = np.zeros(shape)
+    np.add.at(expected, index, g)
+    assert np.allclose(add_at(0.0, x, index, g), expected, rtol=1e-13)
+    acc = rng.normal(size=shape)
+    np.add.at(acc_copy := acc.copy(), index, g)
+    assert np.allclose(add_at(acc, x, index, g), acc_copy, rtol=1e-13)

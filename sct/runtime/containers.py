@@ -90,10 +90,24 @@ def add_at(acc, x, index, g):
             out[index] = add(out[index], g)
         return out
     if _fancy(index):
-        np.add.at(out, index, g)  # repeated indices accumulate
+        _scatter_add(out, index, g)
     else:
         out[index] += g
     return out
+
+
+def _scatter_add(out: np.ndarray, index, g) -> None:
+    """``out[index] += g`` where repeated indices accumulate (``np.add.at``).
+
+    For float64 arrays not much larger than ``g``, by ``np.bincount`` over the
+    flat positions ``index`` selects: the same sums, several times faster.
+    """
+    if out.dtype != np.float64 or out.size > 4 * max(np.size(g), 1):
+        np.add.at(out, index, g)
+        return
+    flat = np.arange(out.size).reshape(out.shape)[index]
+    weights = np.broadcast_to(g, flat.shape).ravel()
+    out += np.bincount(flat.ravel(), weights=weights, minlength=out.size).reshape(out.shape)
 
 
 def _as_items(g, n):
