@@ -21,11 +21,12 @@ from . import codegen, fence
 from . import syntax as S
 from .analysis import analyze, kind_of_value
 from .rules import REGISTRY
+from .rules.numpy import _count, _like, _matmul_adjoint
 from .context import LOCAL, Context, param_names
 from .forward import Forward
 from .normalize import normalize
 from .optimize import (drop_dead, fuse_temporaries, move_scales, propagate_constants, propagate_copies, prune_empty,
-                       sink_zeros)
+                       sink_zeros, sum_before_product)
 from .parse import parse_function
 from .reverse import Reverse
 from . import runtime
@@ -244,6 +245,8 @@ def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     backward = fuse_temporaries(backward, temporaries | temporary_adjoints, set(), _pure_call(ctx))
     backward = move_scales(backward, _symbols_for(ctx, runtime.unreduce, runtime.expand),
                            _symbols_for(ctx, runtime.unbroadcast))
+    backward = sum_before_product(backward, _symbols_for(ctx, _matmul_adjoint), _symbols_for(ctx, runtime.unbroadcast),
+                                  adjoint_names)
     fused = fuse_temporaries(program.forward, temporaries, protected, _pure_call(ctx))
     forward = codegen.annotate(program.prologue + fused, ctx.parsed)
     release = _release(ctx, analysis, body, fused, backward, derived)
@@ -310,7 +313,6 @@ _SHAPE_ARGUMENTS = {runtime.unbroadcast: 1, runtime.unreduce: 1, runtime.add_at:
 
 def _shape_reads(ctx, stmt) -> set[int]:
     """The ids of the Name nodes in ``stmt`` that sit where a helper reads only a shape and dtype."""
-    from .rules.numpy import _count, _like
     positions = dict(_SHAPE_ARGUMENTS)
     positions[_like], positions[_count] = 1, 0
     found = set()

@@ -318,6 +318,55 @@ def prune_empty(stmts: list[gast.stmt]) -> list[gast.stmt]:
     return out
 
 
+def sum_before_product(stmts: list[gast.stmt], products: set[str], narrowing: set[str],
+                       names: set[str]) -> list[gast.stmt]:
+    """``a = _matmul_adjoint(g, x, y, k)`` read once, as ``unbroadcast(a, t)``: one call with ``t``.
+
+    ``_matmul_adjoint(g, x, y, k, t)`` sums the rows (or columns) that ``t`` does
+    not keep before the matrix product, not after: for ``(X - b) @ W`` the
+    gradient of ``b`` costs a vector-matrix product, not a matrix-matrix one.
+    ``products``: the names bound to ``_matmul_adjoint``; ``names``: adjoints.
+    """
+    uses: dict[str, int] = {}
+    for stmt in stmts:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                uses[node.id] = uses.get(node.id, 0) + 1
+    return _sum_before_block(stmts, products, narrowing, names, uses)
+
+
+def _sum_before_block(stmts, products, narrowing, names, uses):
+    out = list(stmts)
+    for stmt in out:
+        if isinstance(stmt, (gast.If, gast.For, gast.While)):
+            stmt.body = _sum_before_block(stmt.body, products, narrowing, names, uses)
+            stmt.orelse = _sum_before_block(stmt.orelse, products, narrowing, names, uses)
+    i = 0
+    while i < len(out):
+        target, value = _single_target(out[i]), getattr(out[i], "value", None)
+        if target in names and uses.get(target) == 1 and isinstance(value, gast.Call) \
+                and isinstance(value.func, gast.Name) and value.func.id in products and len(value.args) == 4:
+            j = _use_site(out, i, target, S.loads(value))
+            site = _narrowing_of(out[j], target, narrowing) if j is not None else None
+            if site is not None:
+                site.func, site.args = value.func, list(value.args) + [site.args[1]]
+                del out[i]
+                continue
+        i += 1
+    return out
+
+
+def _narrowing_of(stmt, name: str, narrowing: set[str]):
+    """The call ``unbroadcast(name, t)`` in an assignment or return, if there is one."""
+    if not isinstance(stmt, (gast.Assign, gast.Return, gast.Expr)):
+        return None
+    for node in gast.walk(stmt):
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in narrowing \
+                and len(node.args) == 2 and isinstance(node.args[0], gast.Name) and node.args[0].id == name:
+            return node
+    return None
+
+
 def move_scales(stmts: list[gast.stmt], widening: set[str], narrowing: set[str]) -> list[gast.stmt]:
     """Apply constant factors (``* 2``, ``* 0.5``, unary minus) where the arrays are smallest.
 

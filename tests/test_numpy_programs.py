@@ -21,6 +21,7 @@ CASES = [
     (npp.slicing, (rng.standard_normal((4, 4)),), 0),
     (npp.methods, (X,), 0),
     (npp.shapes_and_totals, (X, rng.standard_normal(5)), (0, 1)),
+    (npp.centered_projection, (rng.standard_normal((2, 3)), rng.standard_normal((2, 3, 5)), X), (0, 1)),
 ]
 
 
@@ -42,3 +43,13 @@ def test_arrays_read_only_for_shapes_are_freed_and_totals_are_numbers():
     # np.sum / np.max without an axis are numbers: their arithmetic is plain (no unbroadcast)
     assert "    scale_bar = total\n" in backward  # (the result's adjoint, 1.0, folded away)
     assert "    total_bar = total_bar + scale_bar / total\n" in backward
+
+
+def test_rows_are_summed_before_the_product_for_a_broadcast_operand():
+    import sct
+    b, W = rng.standard_normal((2, 3)), rng.standard_normal((2, 3, 5))
+    g = sct.grad(npp.centered_projection, wrt=(0, 1))
+    g(b, W, X)
+    backward = sct.source(g).split("# -- backward sweep")[1]
+    # b_bar reads one call that sums Z's rows first (no (2, 4, 3) intermediate for the centred data's adjoint)
+    assert "_matmul_adjoint(" in backward and ", t2)" in backward.split("b_bar = ")[1].splitlines()[0]

@@ -645,11 +645,14 @@ def trace(da, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 
 # ---------------------------------------------------------------- contractions
 
-def _matmul_adjoint(g, x, y, which):
+def _matmul_adjoint(g, x, y, which, like=None):
     """x̄ (which=0) or ȳ (which=1) of ``x @ y`` for 1-D, 2-D and batched operands.
 
     A 1-D x is a row (1, n) and a 1-D y a column (n, 1), so g gets those axes back
     before the matrix products; the products' batch axes are summed by unbroadcast.
+    With ``like``, the result is summed to ``like``'s shape (``unbroadcast``), and
+    rows of x̄ (columns of ȳ) that ``like`` sums are summed in g first: one small
+    product instead of a large one (the gradient of ``b`` in ``(X - b) @ W``).
     """
     x2 = np.asarray(x)[None, :] if np.ndim(x) == 1 else x
     y2 = np.asarray(y)[:, None] if np.ndim(y) == 1 else y
@@ -658,11 +661,23 @@ def _matmul_adjoint(g, x, y, which):
         g2 = g2[..., None]
     if np.ndim(x) == 1:
         g2 = np.expand_dims(g2, -2)
+    target = x if which == 0 else y
+    if like is not None and np.ndim(target) >= 2:
+        g2 = _sum_first(g2, np.shape(target), np.shape(like), -2 if which == 0 else -1)
     if which == 0:
         out = np.matmul(g2, _transposed(y2, g2))
-        return unbroadcast(out[..., 0, :] if np.ndim(x) == 1 else out, x)
-    out = np.matmul(_transposed(x2, g2), g2)
-    return unbroadcast(out[..., 0] if np.ndim(y) == 1 else out, y)
+        out = out[..., 0, :] if np.ndim(x) == 1 else out
+    else:
+        out = np.matmul(_transposed(x2, g2), g2)
+        out = out[..., 0] if np.ndim(y) == 1 else out
+    return unbroadcast(out, target if like is None else like)
+
+
+def _sum_first(g, shape, like_shape, axis):
+    """g summed over ``axis`` (-2: rows, -1: columns) when the product's result is summed
+    there anyway: ``like`` lacks that axis or has length 1 where ``shape`` has more."""
+    summed = len(like_shape) < -axis or (like_shape[axis] == 1 and shape[axis] != 1)
+    return np.sum(g, axis=axis, keepdims=True) if summed else g
 
 
 def _transposed(a, g):

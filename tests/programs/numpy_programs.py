@@ -68,3 +68,9 @@ def shapes_and_totals(x, w):
     total = np.sum(per_row)                      # a number
     scale = np.log(total) + np.max(w) * 0.5      # numbers
     return scale * total - np.mean(per_row, axis=None)
+
+
+def centered_projection(b, W, X):
+    """(X - b) @ W: b's gradient sums rows before the product."""
+    Z = (X[None, :, :] - b[:, None, :]) @ W
+    return np.sum(np.tanh(Z))
