@@ -14,6 +14,7 @@ import operator
 import numpy as np
 
 from ..runtime import expand, unbroadcast, unreduce
+from ..runtime.broadcast import sum_axes
 from . import builtins as _ops
 from .registry import (adjoint_rule, alias, attribute, method, nondifferentiable, overloaded,
                        tangent_rule, REGISTRY)
@@ -677,7 +678,9 @@ def _sum_first(g, shape, like_shape, axis):
     """g summed over ``axis`` (-2: rows, -1: columns) when the product's result is summed
     there anyway: ``like`` lacks that axis or has length 1 where ``shape`` has more."""
     summed = len(like_shape) < -axis or (like_shape[axis] == 1 and shape[axis] != 1)
-    return np.sum(g, axis=axis, keepdims=True) if summed else g
+    if not summed:
+        return g
+    return np.expand_dims(sum_axes(g, (np.ndim(g) + axis,)), axis)
 
 
 def _transposed(a, g):

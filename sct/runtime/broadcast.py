@@ -56,8 +56,11 @@ def unreduce(g, x, axis=None, keepdims=False):
     """The adjoint of a reduction over ``axis`` spread back over x's shape."""
     shape = np.shape(x)
     if axis is not None and not keepdims:
-        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
-        g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
+        axes = {a % len(shape) for a in ((axis,) if np.ndim(axis) == 0 else axis)}
+        if np.shape(g) == tuple(n for i, n in enumerate(shape) if i not in axes):  # (as expand_dims, faster)
+            g = np.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+        else:  # a number standing for a whole adjoint
+            g = np.expand_dims(g, tuple(axes))
     return np.broadcast_to(g, shape)
 
 
@@ -67,8 +70,8 @@ def shape_only(x):
     The forward sweep rebinds an array the backward sweep reads only for its shape
     (``unbroadcast(g, x)``) to this, so the array's memory is freed early.
     """
-    if type(x) is np.ndarray and x.size > 1:
-        return np.broadcast_to(np.zeros((), x.dtype), x.shape)
+    if type(x) is np.ndarray and x.nbytes >= 1 << 16:  # (smaller arrays cost less to keep than to replace)
+        return np.ndarray(x.shape, x.dtype, bytes(x.itemsize), 0, (0,) * x.ndim)  # read-only, zero strides
     return x
 
 

@@ -78,7 +78,8 @@ def _whole(index) -> bool:
 def add_at(acc, x, index, g):
     """The adjoint ``acc`` of ``x`` plus ``g`` scattered at ``x[index]`` (a new value)."""
     if isinstance(x, np.ndarray) and _whole(index):  # x[:, None] and the like: a reshape, not a scatter
-        piece = np.reshape(np.broadcast_to(g, np.shape(x[index])), np.shape(x))
+        view = np.shape(x[index])
+        piece = np.reshape(g if np.shape(g) == view else np.broadcast_to(g, view), np.shape(x))
         return piece if _is_zero(acc) else acc + piece
     out = _materialize(acc, x)
     if isinstance(out, list):
