@@ -371,7 +371,7 @@ def _rule_kind(op: Op, k) -> str:
         return SCALAR
     if primal is operator.getitem:
         base, index_node = k(op.bound["x"]), op.bound["index"]
-        sliced = any(isinstance(n, gast.Slice) for n in gast.walk(index_node))
+        sliced = any(isinstance(n, gast.Slice) for n in S.walk(index_node))
         if base == SEQ_OF_SCALARS:
             if sliced:
                 return SEQ_OF_SCALARS

@@ -52,7 +52,7 @@ def annotate(stmts: list[gast.stmt], parsed) -> list[gast.stmt]:
 
 def _fill_empty_blocks(node: gast.AST) -> None:
     """Optimisation may empty a block: give it a ``pass`` (comments alone do not count)."""
-    for sub in gast.walk(node):
+    for sub in S.walk(node):
         if isinstance(sub, (gast.If, gast.For, gast.While, gast.FunctionDef)):
             if all(_is_comment(s) for s in sub.body):
                 sub.body = sub.body + [gast.Pass()]

@@ -316,7 +316,7 @@ def _shape_reads(ctx, stmt) -> set[int]:
     positions = dict(_SHAPE_ARGUMENTS)
     positions[_like], positions[_count] = 1, 0
     found = set()
-    for node in gast.walk(stmt):
+    for node in S.walk(stmt):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
             obj = ctx.symbols.get(node.func.id)
             where = next((i for f, i in positions.items() if obj is f), None)
@@ -329,7 +329,7 @@ def _value_reads(stmts, shape_read: set[int]) -> set[str]:
     """Names the statements read for their values (every load not in ``shape_read``)."""
     names = set()
     for stmt in stmts:
-        for node in gast.walk(stmt):
+        for node in S.walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and id(node) not in shape_read:
                 names.add(node.id)
     return names

@@ -36,7 +36,7 @@ class Context:
         local = {a.id for a in _all_params(fn.args)}
         for stmt in fn.body:
             local |= S.stores(stmt)
-        every = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+        every = {n.id for n in S.walk(fn) if isinstance(n, gast.Name)}
         ctx = cls(parsed, Namer(every | {fn.name}), local, user_locals=frozenset(local))
         ctx.aliases = _function_aliases(fn, local)
         return ctx
@@ -82,11 +82,11 @@ class Context:
 def _function_aliases(fn: gast.FunctionDef, local: set[str]) -> dict[str, gast.expr]:
     """Locals assigned exactly once, from a global name or attribute chain (``f = np.sin``)."""
     bound: dict[str, list] = {}
-    for node in gast.walk(fn):
+    for node in S.walk(fn):
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param, gast.Del)):
             bound.setdefault(node.id, []).append(node)
     out = {}
-    for node in gast.walk(fn):
+    for node in S.walk(fn):
         if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name):
             name = node.targets[0].id
             root = node.value

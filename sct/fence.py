@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gast
 
+from . import syntax as S
 from .errors import AliasingError, UnsupportedSyntaxError
 from .parse import Parsed
 
@@ -50,7 +51,7 @@ def check(parsed: Parsed) -> None:
     fn = parsed.node
     _check_signature(parsed)
     for stmt in fn.body:
-        for node in gast.walk(stmt):
+        for node in S.walk(stmt):
             _check_node(parsed, node)
     _check_aliasing(parsed)
 
@@ -129,16 +130,16 @@ def _locals(fn: gast.FunctionDef) -> set[str]:
     args = fn.args
     names = {a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)}
     for stmt in fn.body:
-        names |= {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        names |= {n.id for n in S.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     return names
 
 
 def _mutations(fn: gast.FunctionDef, local: set[str]):
     """(name, node) for every in-place write to a local name."""
-    for node in gast.walk(fn):
+    for node in S.walk(fn):
         if isinstance(node, gast.Assign):
             for target in node.targets:
-                for sub in gast.walk(target):
+                for sub in S.walk(target):
                     if isinstance(sub, gast.Subscript) and isinstance(sub.value, gast.Name):
                         yield sub.value.id, node
         elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Subscript):
@@ -192,7 +193,7 @@ def _written(parsed: Parsed, local: set[str]) -> dict[str, gast.AST]:
 
 
 def _check_loops_over_written(parsed: Parsed, local: set[str]) -> None:
-    for loop in gast.walk(parsed.node):
+    for loop in S.walk(parsed.node):
         if isinstance(loop, gast.For) and isinstance(loop.iter, gast.Name):
             for name, node in _mutations(gast.Module(body=loop.body, type_ignores=[]), local):
                 if name == loop.iter.id:
@@ -202,7 +203,7 @@ def _check_loops_over_written(parsed: Parsed, local: set[str]) -> None:
 
 def _check_held(parsed: Parsed, mutated: dict) -> None:
     """xs inside [xs] or ys.append(xs) would be changed through ys too."""
-    for node in gast.walk(parsed.node):
+    for node in S.walk(parsed.node):
         held = []
         if isinstance(node, (gast.List, gast.Tuple)) and isinstance(node.ctx, gast.Load):
             held = node.elts
@@ -228,7 +229,7 @@ def _check_arguments(parsed: Parsed, mutated: dict, local: set[str]) -> None:
 
 def _check_shared(parsed: Parsed, mutated: dict, others: set[str]) -> None:
     """A written name must not be bound to, or from, another name or a view of one."""
-    for node in gast.walk(parsed.node):
+    for node in S.walk(parsed.node):
         if not isinstance(node, gast.Assign):
             continue
         targets = [t for t in node.targets if isinstance(t, gast.Name)]
@@ -248,7 +249,7 @@ def _private_temporaries(fn: gast.FunctionDef) -> set[str]:
     """Names assigned once from a new value and read once (as in generated code): they share nothing."""
     loads: dict[str, int] = {}
     values: dict[str, list] = {}
-    for node in gast.walk(fn):
+    for node in S.walk(fn):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
             loads[node.id] = loads.get(node.id, 0) + 1
         if isinstance(node, gast.Assign):
@@ -280,7 +281,7 @@ def _copied_first(fn: gast.FunctionDef, name: str, local: set[str]) -> bool:
             return _fresh(stmt.value, local)
         if any(n == name for n, _ in _mutations(gast.Module(body=[stmt], type_ignores=[]), local)):
             return False
-        if name in {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}:
+        if name in {n.id for n in S.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}:
             return False  # rebound inside a branch or loop: too subtle to vouch for
     return False
 

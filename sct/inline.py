@@ -90,7 +90,7 @@ def _zero_through(expr: gast.expr, linear: set[str]) -> gast.expr:
 
 def index_value(ctx: Context, index: gast.expr) -> gast.expr:
     """An index as a value: ``x[:, 0]``'s index is ``np.s_[:, 0]`` (plain ``i`` stays ``i``)."""
-    if any(isinstance(n, gast.Slice) for n in gast.walk(index)):
+    if any(isinstance(n, gast.Slice) for n in S.walk(index)):
         import numpy
         return gast.Subscript(value=S.attr(ctx.symbol(numpy, "np"), "s_"), slice=S.clone(index), ctx=gast.Load())
     return S.clone(index)

@@ -415,7 +415,7 @@ class _Lowering:
 
     def loop_index(self, target: str, body_stores: set[str]) -> str:
         """The loop's own index: the target itself, unless the target is also bound elsewhere."""
-        bound = sum(1 for n in gast.walk(self.ctx.parsed.node)
+        bound = sum(1 for n in S.walk(self.ctx.parsed.node)
                     if isinstance(n, gast.Name) and n.id == target and isinstance(n.ctx, (gast.Store, gast.Param)))
         if bound == 1 and target not in body_stores:
             return target
@@ -450,7 +450,7 @@ class _Lowering:
 
 
 def _rename_stores(node, renames):
-    for sub in gast.walk(node):
+    for sub in S.walk(node):
         if isinstance(sub, gast.Name) and sub.id in renames and not isinstance(sub.ctx, gast.Load):
             sub.id = renames[sub.id].id
     return node
@@ -496,7 +496,7 @@ class _ReturnsInLoops:
 
 
 def _has_return(stmts) -> bool:
-    return any(isinstance(n, gast.Return) for s in stmts for n in gast.walk(s))
+    return any(isinstance(n, gast.Return) for s in stmts for n in S.walk(s))
 
 
 def _may_exit(stmts) -> bool:

@@ -136,7 +136,7 @@ def drop_dead(stmts: list[gast.stmt], names: set[str], live_after: set[str],
 
 def _has_call(node, pure=None) -> bool:
     """Calls may have effects (a tape pop, a user function): such assignments are kept."""
-    return any(isinstance(n, gast.Call) and (pure is None or not pure(n)) for n in gast.walk(node))
+    return any(isinstance(n, gast.Call) and (pure is None or not pure(n)) for n in S.walk(node))
 
 
 def propagate_copies(stmts: list[gast.stmt], names: set[str]) -> list[gast.stmt]:
@@ -180,7 +180,7 @@ def propagate_constants(stmts: list[gast.stmt], names: set[str]) -> list[gast.st
 
     counts: dict[str, int] = {}
     for stmt in stmts:
-        for node in gast.walk(stmt):
+        for node in S.walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 counts[node.id] = counts.get(node.id, 0) + 1
     constants: dict[str, gast.expr] = {}
@@ -208,7 +208,7 @@ def fuse_temporaries(stmts: list[gast.stmt], temporaries: set[str], protected: s
     """
     uses: dict[str, int] = {}
     for stmt in stmts:
-        for node in gast.walk(stmt):
+        for node in S.walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                 uses[node.id] = uses.get(node.id, 0) + 1
     return _fuse_block(stmts, temporaries, protected, pure, uses, copies_only)
@@ -250,7 +250,7 @@ def _single_target(stmt):
 
 
 def _pure(expr, pure) -> bool:
-    for node in gast.walk(expr):
+    for node in S.walk(expr):
         if isinstance(node, gast.Call) and not pure(node):
             return False
         if isinstance(node, (gast.Lambda, gast.NamedExpr, gast.Yield, gast.Await)):
@@ -329,7 +329,7 @@ def sum_before_product(stmts: list[gast.stmt], products: set[str], narrowing: se
     """
     uses: dict[str, int] = {}
     for stmt in stmts:
-        for node in gast.walk(stmt):
+        for node in S.walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                 uses[node.id] = uses.get(node.id, 0) + 1
     return _sum_before_block(stmts, products, narrowing, names, uses)
@@ -360,7 +360,7 @@ def _narrowing_of(stmt, name: str, narrowing: set[str]):
     """The call ``unbroadcast(name, t)`` in an assignment or return, if there is one."""
     if not isinstance(stmt, (gast.Assign, gast.Return, gast.Expr)):
         return None
-    for node in gast.walk(stmt):
+    for node in S.walk(stmt):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in narrowing \
                 and len(node.args) == 2 and isinstance(node.args[0], gast.Name) and node.args[0].id == name:
             return node
@@ -400,7 +400,7 @@ class _Scales:
             and bool(node.args) and not node.keywords
 
     def rewrite(self, node: gast.expr) -> gast.expr:
-        if not any(self._call_to(n, self.widening | self.narrowing) for n in gast.walk(node)):
+        if not any(self._call_to(n, self.widening | self.narrowing) for n in S.walk(node)):
             return node  # nothing to move past: keep the expression as the rules wrote it
         core, factor = self.split(node)
         return self.join(core, factor)

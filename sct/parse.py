@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import gast
 
+from . import syntax as S
 from .errors import Location, SourceError, UnsupportedSyntaxError
 
 _MISSING = object()
@@ -108,7 +109,7 @@ def parse_function(fn: Callable) -> Parsed:
             f"sct differentiates functions defined with `def`; {name!r} is a lambda", _where(fn),
             hint="write it as a def",
         )
-    for sub in gast.walk(node):
+    for sub in S.walk(node):
         if hasattr(sub, "lineno"):
             sub.lineno += start - 1
             sub.col_offset = getattr(sub, "col_offset", 0) + indent

@@ -5,7 +5,8 @@ helpers keep the constructors' many ``None`` fields out of the passes.
 """
 from __future__ import annotations
 
-import copy
+import ast
+from collections import deque
 from typing import Iterable, Iterator
 
 import gast
@@ -92,9 +93,23 @@ def is_atom(node: gast.AST) -> bool:
     return isinstance(node, (gast.Name, gast.Constant))
 
 
+def walk(node: gast.AST) -> Iterator[gast.AST]:
+    """``ast.walk`` (same nodes, same breadth-first order), without its generator per node."""
+    todo = deque([node])
+    while todo:
+        node = todo.popleft()
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                todo.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                todo.append(value)
+        yield node
+
+
 def names_in(node: gast.AST, ctx: type | None = None) -> Iterator[str]:
     """Every Name id under ``node`` (optionally only those with context ``ctx``)."""
-    for sub in gast.walk(node):
+    for sub in walk(node):
         if isinstance(sub, gast.Name) and (ctx is None or isinstance(sub.ctx, ctx)):
             yield sub.id
 
@@ -113,7 +128,8 @@ def clone(node):
         return [clone(n) for n in node]
     if not isinstance(node, gast.AST):
         return node
-    new = copy.copy(node)
+    new = node.__class__.__new__(node.__class__)  # (copy.copy, without its pickling protocol)
+    new.__dict__.update(node.__dict__)
     for field in node._fields:
         setattr(new, field, clone(getattr(node, field, None)))
     return new
