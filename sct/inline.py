@@ -70,22 +70,25 @@ def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index:
 
 def _zero_through(expr: gast.expr, linear: set[str]) -> gast.expr:
     """``unbroadcast(0.0, x)`` and ``-0.0`` are zero too."""
+    return _Zero(linear).visit(expr)
 
-    class _Zero(gast.NodeTransformer):
-        def visit_Call(self, node):
-            self.generic_visit(node)
-            if isinstance(node.func, gast.Name) and node.func.id in linear and node.args \
-                    and isinstance(node.args[0], gast.Constant) and node.args[0].value == 0:
-                return S.const(0.0)
-            return node
 
-        def visit_UnaryOp(self, node):
-            self.generic_visit(node)
-            if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) and node.operand.value == 0:
-                return S.const(0.0)
-            return node
+class _Zero(gast.NodeTransformer):
+    def __init__(self, linear: set[str]):
+        self.linear = linear
 
-    return _Zero().visit(expr)
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, gast.Name) and node.func.id in self.linear and node.args \
+                and isinstance(node.args[0], gast.Constant) and node.args[0].value == 0:
+            return S.const(0.0)
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) and node.operand.value == 0:
+            return S.const(0.0)
+        return node
 
 
 def index_value(ctx: Context, index: gast.expr) -> gast.expr:
@@ -107,30 +110,43 @@ def _default(ctx: Context, value) -> gast.expr:
 def _resolve_globals(ctx: Context, expr: gast.expr, module_globals: dict, params: set[str],
                      scalars: bool) -> gast.expr:
     """Bind the rule's free names to symbols of the generated code; drop broadcasting if scalar."""
-
-    def lookup(name: str):
-        if name in module_globals:
-            return module_globals[name]
-        return getattr(builtins, name)
-
-    class _Drop(gast.NodeTransformer):
-        def visit_Call(self, node):
-            self.generic_visit(node)
-            func = node.func
-            if isinstance(func, gast.Name) and func.id not in params and lookup(func.id) in _DROPPABLE:
-                return node.args[0]
-            return node
-
-    class _Resolve(gast.NodeTransformer):
-        def visit_Name(self, node):
-            if isinstance(node.ctx, gast.Load) and node.id not in params:
-                return ctx.symbol(lookup(node.id), node.id)
-            return node
-
+    resolver = _Resolve(ctx, module_globals, params)
     expr = S.clone(expr)
     if scalars:
-        expr = _Drop().visit(expr)
-    return _Resolve().visit(expr)
+        expr = _Drop(resolver).visit(expr)
+    return resolver.visit(expr)
+
+
+class _Resolve(gast.NodeTransformer):
+    """A rule's free names become symbols of the generated code."""
+
+    def __init__(self, ctx: Context, module_globals: dict, params: set[str]):
+        self.ctx, self.module_globals, self.params = ctx, module_globals, params
+
+    def lookup(self, name: str):
+        if name in self.module_globals:
+            return self.module_globals[name]
+        return getattr(builtins, name)
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id not in self.params:
+            return self.ctx.symbol(self.lookup(node.id), node.id)
+        return node
+
+
+class _Drop(gast.NodeTransformer):
+    """``unbroadcast(e, x)`` and ``expand(e, x)`` become ``e`` (numbers only)."""
+
+    def __init__(self, resolver: _Resolve):
+        self.resolver = resolver
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        if isinstance(func, gast.Name) and func.id not in self.resolver.params \
+                and self.resolver.lookup(func.id) in _DROPPABLE:
+            return node.args[0]
+        return node
 
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
@@ -139,34 +155,34 @@ _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul
 
 def fold(expr: gast.expr) -> gast.expr:
     """Fold constant arithmetic and drop multiplications by one: readable generated code."""
-
-    class _Fold(gast.NodeTransformer):
-        def visit_BinOp(self, node):
-            self.generic_visit(node)
-            left, right = node.left, node.right
-            lc = isinstance(left, gast.Constant) and type(left.value) in (int, float)
-            rc = isinstance(right, gast.Constant) and type(right.value) in (int, float)
-            if lc and rc and type(node.op) in _FOLD:
-                try:
-                    return S.const(_FOLD[type(node.op)](left.value, right.value))
-                except (ZeroDivisionError, OverflowError):
-                    return node
-            if isinstance(node.op, gast.Mult) and ((lc and left.value == 0) or (rc and right.value == 0)):
-                return S.const(0.0)  # a structural zero: d(x**0)/dx, whatever x ** -1 would be
-            if rc and right.value == 1 and isinstance(node.op, (gast.Mult, gast.Div, gast.Pow)):
-                return left
-            if isinstance(node.op, (gast.Mult, gast.Div)) and isinstance(left, gast.UnaryOp) \
-                    and isinstance(left.op, gast.USub):  # (-a) * b reads -(a * b): x̄ - a * b after accumulation
-                return gast.UnaryOp(op=gast.USub(), operand=S.binop(left.operand, node.op, right))
-            if lc and left.value == 1 and isinstance(node.op, gast.Mult):
-                return right
-            return node
-
-        def visit_UnaryOp(self, node):
-            self.generic_visit(node)
-            if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) \
-                    and type(node.operand.value) in (int, float):
-                return S.const(-node.operand.value)
-            return node
-
     return _Fold().visit(expr)
+
+
+class _Fold(gast.NodeTransformer):
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        left, right = node.left, node.right
+        lc = isinstance(left, gast.Constant) and type(left.value) in (int, float)
+        rc = isinstance(right, gast.Constant) and type(right.value) in (int, float)
+        if lc and rc and type(node.op) in _FOLD:
+            try:
+                return S.const(_FOLD[type(node.op)](left.value, right.value))
+            except (ZeroDivisionError, OverflowError):
+                return node
+        if isinstance(node.op, gast.Mult) and ((lc and left.value == 0) or (rc and right.value == 0)):
+            return S.const(0.0)  # a structural zero: d(x**0)/dx, whatever x ** -1 would be
+        if rc and right.value == 1 and isinstance(node.op, (gast.Mult, gast.Div, gast.Pow)):
+            return left
+        if isinstance(node.op, (gast.Mult, gast.Div)) and isinstance(left, gast.UnaryOp) \
+                and isinstance(left.op, gast.USub):  # (-a) * b reads -(a * b): x̄ - a * b after accumulation
+            return gast.UnaryOp(op=gast.USub(), operand=S.binop(left.operand, node.op, right))
+        if lc and left.value == 1 and isinstance(node.op, gast.Mult):
+            return right
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) \
+                and type(node.operand.value) in (int, float):
+            return S.const(-node.operand.value)
+        return node

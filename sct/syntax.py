@@ -148,13 +148,17 @@ def origin_of(node: gast.AST):
 def substitute(expr: gast.AST, mapping: dict[str, gast.expr]) -> gast.AST:
     """A copy of ``expr`` (or a statement) with every loaded Name in ``mapping`` replaced by a copy of its value."""
 
-    class _Sub(gast.NodeTransformer):
-        def visit_Name(self, node):
-            if isinstance(node.ctx, gast.Load) and node.id in mapping:
-                return clone(mapping[node.id])
-            return node
+    return _Substitute(mapping).visit(clone(expr))
 
-    return _Sub().visit(clone(expr))
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, mapping: dict[str, gast.expr]):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id in self.mapping:
+            return clone(self.mapping[node.id])
+        return node
 
 
 def locate(stmt: gast.AST) -> gast.AST:
