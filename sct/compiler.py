@@ -308,18 +308,17 @@ def _release(ctx, analysis, body, forward, backward, derived) -> list[gast.stmt]
     return out
 
 
-_SHAPE_ARGUMENTS = {runtime.unbroadcast: 1, runtime.unreduce: 1, runtime.add_at: 1}
+# helpers that read only the shape and dtype of one argument: (helper, that argument's position)
+_SHAPE_ARGUMENTS = ((runtime.unbroadcast, 1), (runtime.unreduce, 1), (runtime.add_at, 1), (_like, 1), (_count, 0))
 
 
 def _shape_reads(ctx, stmt) -> set[int]:
     """The ids of the Name nodes in ``stmt`` that sit where a helper reads only a shape and dtype."""
-    positions = dict(_SHAPE_ARGUMENTS)
-    positions[_like], positions[_count] = 1, 0
     found = set()
     for node in S.walk(stmt):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
             obj = ctx.symbols.get(node.func.id)
-            where = next((i for f, i in positions.items() if obj is f), None)
+            where = next((i for f, i in _SHAPE_ARGUMENTS if obj is f), None)
             if where is not None and len(node.args) > where and isinstance(node.args[where], gast.Name):
                 found.add(id(node.args[where]))
     return found

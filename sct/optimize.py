@@ -5,9 +5,17 @@ Input and output: statement lists of the generated function.
 * ``sink_zeros``: an adjoint initialised to ``0.0`` is not materialised until
   something reads it; the first ``x_bar = x_bar + e`` becomes ``x_bar = e``.
   Adjoints nobody reaches are never written.
+* ``propagate_copies`` / ``propagate_constants``: read ``b`` after ``a = b``;
+  read the number after ``f_bar = 1.0`` (the gradient program's seed), folded.
 * ``drop_dead``: assignments to derivative names whose value is never read again
   are removed (e.g. the adjoint of a statement's inputs when those inputs are
   constants).
+* ``fuse_temporaries``: a single-use temporary goes back into the expression
+  that uses it (the forward sweep reads like the user's code).
+* ``move_scales``: constant factors multiply out and move to the smallest array.
+* ``sum_before_product``: a matrix product's adjoint that is summed over rows
+  sums them first.
+* ``prune_empty``: loops and branches left with nothing to do disappear.
 """
 from __future__ import annotations
 
@@ -178,11 +186,7 @@ def propagate_constants(stmts: list[gast.stmt], names: set[str]) -> list[gast.st
     """
     from .inline import fold  # (inline's constant folding; imported here to keep the pass order one way)
 
-    counts: dict[str, int] = {}
-    for stmt in stmts:
-        for node in S.walk(stmt):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-                counts[node.id] = counts.get(node.id, 0) + 1
+    counts = _name_counts(stmts, gast.Store)
     constants: dict[str, gast.expr] = {}
     read: set[str] = set()
     for stmt in stmts:
@@ -206,11 +210,7 @@ def fuse_temporaries(stmts: list[gast.stmt], temporaries: set[str], protected: s
     into a statement that is just ``v = t``, ``if t:`` or ``for v in t:`` (the tangent program keeps
     one operation per statement, without the copies normalisation left).
     """
-    uses: dict[str, int] = {}
-    for stmt in stmts:
-        for node in S.walk(stmt):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-                uses[node.id] = uses.get(node.id, 0) + 1
+    uses = _name_counts(stmts, gast.Load)
     return _fuse_block(stmts, temporaries, protected, pure, uses, copies_only)
 
 
@@ -241,6 +241,16 @@ def _is_plain_use(stmt, name: str) -> bool:
     value = getattr(stmt, heads.get(type(stmt), "value"), None)
     return isinstance(value, gast.Name) and value.id == name and \
         (type(stmt) in heads or _single_target(stmt) is not None)
+
+
+def _name_counts(stmts: list[gast.stmt], ctx: type) -> dict[str, int]:
+    """How often each name occurs with context ``ctx`` (Load: read, Store: assigned) in ``stmts``."""
+    counts: dict[str, int] = {}
+    for stmt in stmts:
+        for node in S.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, ctx):
+                counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
 
 
 def _single_target(stmt):
@@ -327,11 +337,7 @@ def sum_before_product(stmts: list[gast.stmt], products: set[str], narrowing: se
     gradient of ``b`` costs a vector-matrix product, not a matrix-matrix one.
     ``products``: the names bound to ``_matmul_adjoint``; ``names``: adjoints.
     """
-    uses: dict[str, int] = {}
-    for stmt in stmts:
-        for node in S.walk(stmt):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-                uses[node.id] = uses.get(node.id, 0) + 1
+    uses = _name_counts(stmts, gast.Load)
     return _sum_before_block(stmts, products, narrowing, names, uses)
 
 
