@@ -44,3 +44,20 @@ def test_hessians_through_gathering_rules(name, scale):
     from programs import redteam as rt
     v = np.array([0.3, 0.9, 0.6])
     assert np.allclose(sct.hessian(getattr(rt, name))(v), scale * np.diag(v))
+
+
+def test_hessian_through_the_memory_stand_ins():
+    # the adjoint program replaces arrays it reads only for their shape by shape_only(...) stand-ins
+    # (for arrays of 64 KiB and more); the tangent program of that program differentiates through them
+    from programs import numpy_programs as npp
+    rng = np.random.default_rng(5)
+    b, W, X = rng.standard_normal((2, 3)), rng.standard_normal((2, 3, 5)), rng.standard_normal((3000, 3))
+    assert "shape_only(" in sct.source(sct.grad(npp.centered_projection), b, W, X)
+    H = sct.hessian(npp.centered_projection, wrt=0)(b, W, X)
+    g = sct.grad(npp.centered_projection, wrt=0)
+    eps = 1e-6
+    for i in np.ndindex(b.shape):
+        e = np.zeros_like(b)
+        e[i] = eps
+        column = (g(b + e, W, X) - g(b - e, W, X)) / (2 * eps)
+        assert np.allclose(H[(...,) + i], column, rtol=1e-5, atol=1e-6)

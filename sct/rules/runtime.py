@@ -5,8 +5,8 @@ the adjoint program calls ``unbroadcast``, ``add_at`` and friends, which are all
 linear in the adjoints they move, so their tangents are the same helpers applied
 to the tangents.  Families: broadcasting, containers, non-differentiable.
 """
-from ..runtime import (add, add_at, drop_last, expand, indices, last, snapshot, take, take_written, unbroadcast,
-                       unreduce, zero_at, zeros_like)
+from ..runtime import (add, add_at, drop_last, expand, indices, last, shape_only, snapshot, take, take_written,
+                       unbroadcast, unreduce, zero_at, zeros_like)
 from .registry import nondifferentiable, tangent_rule
 
 # ---------------------------------------------------------------- broadcasting
@@ -22,6 +22,10 @@ def unreduce_(dg, dx, ans, g, x, axis=None, keepdims=False):
 @tangent_rule(expand)
 def expand_(ddx, dlike, ans, dx, like):
     return expand(ddx, like), None
+
+@tangent_rule(shape_only)
+def shape_only_(dx, ans, x):
+    return shape_only(dx)  # (read only for its shape, as x is)
 
 # ---------------------------------------------------------------- containers
 
