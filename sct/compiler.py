@@ -219,10 +219,11 @@ def _forward_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     stmts = Forward(ctx, analysis, _callee(ctx)).block(body)
     tangents = {ctx.namer.tangent(n) for n in ctx.locals | set(param_names(ctx.parsed.node))}
     stmts = propagate_copies(stmts, tangents)  # dt4 = dx: read dx
-    stmts, _ = drop_dead(stmts, tangents, set(), _pure_call(ctx))
+    pure = _pure_call(ctx)
+    stmts, _ = drop_dead(stmts, tangents, set(), pure)
     temporaries = ctx.locals - ctx.user_locals
     temporaries |= {ctx.namer.tangent(t) for t in temporaries}
-    stmts = fuse_temporaries(stmts, temporaries, set(), _pure_call(ctx), copies_only=True)  # t12 = e; s = t12
+    stmts = fuse_temporaries(stmts, temporaries, set(), pure, copies_only=True)  # t12 = e; s = t12
     return _header(ctx, derived) + codegen.annotate(stmts, ctx.parsed)
 
 
@@ -243,10 +244,9 @@ def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     temporaries = ctx.locals - ctx.user_locals
     temporary_adjoints = {ctx.namer.adjoint(t) for t in temporaries if t in analysis.active}
     backward = fuse_temporaries(backward, temporaries | temporary_adjoints, set(), _pure_call(ctx))
-    backward = move_scales(backward, _symbols_for(ctx, runtime.unreduce, runtime.expand),
-                           _symbols_for(ctx, runtime.unbroadcast))
-    backward = sum_before_product(backward, _symbols_for(ctx, _matmul_adjoint), _symbols_for(ctx, runtime.unbroadcast),
-                                  adjoint_names)
+    narrowing = _symbols_for(ctx, runtime.unbroadcast)
+    backward = move_scales(backward, _symbols_for(ctx, runtime.unreduce, runtime.expand), narrowing)
+    backward = sum_before_product(backward, _symbols_for(ctx, _matmul_adjoint), narrowing, adjoint_names)
     fused = fuse_temporaries(program.forward, temporaries, protected, _pure_call(ctx))
     forward = codegen.annotate(program.prologue + fused, ctx.parsed)
     release = _release(ctx, analysis, body, fused, backward, derived)
