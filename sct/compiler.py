@@ -21,7 +21,7 @@ from . import codegen, fence
 from . import syntax as S
 from .analysis import analyze, kind_of_value
 from .rules import REGISTRY
-from .rules.numpy import _count, _like, _matmul_adjoint
+from .rules.numpy import _matmul_adjoint
 from .context import LOCAL, Context, param_names
 from .forward import Forward
 from .normalize import normalize
@@ -308,19 +308,15 @@ def _release(ctx, analysis, body, forward, backward, derived) -> list[gast.stmt]
     return out
 
 
-# helpers that read only the shape and dtype of one argument: (helper, that argument's position)
-_SHAPE_ARGUMENTS = ((runtime.unbroadcast, 1), (runtime.unreduce, 1), (runtime.add_at, 1), (_like, 1), (_count, 0))
-
-
 def _shape_reads(ctx, stmt) -> set[int]:
     """The ids of the Name nodes in ``stmt`` that sit where a helper reads only a shape and dtype."""
     found = set()
     for node in S.walk(stmt):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
-            obj = ctx.symbols.get(node.func.id)
-            where = next((i for f, i in _SHAPE_ARGUMENTS if obj is f), None)
-            if where is not None and len(node.args) > where and isinstance(node.args[where], gast.Name):
-                found.add(id(node.args[where]))
+            info = REGISTRY.helper_info(ctx.symbols.get(node.func.id))  # shape-only arguments are declared there
+            for where in info.shape_args if info else ():
+                if len(node.args) > where and isinstance(node.args[where], gast.Name):
+                    found.add(id(node.args[where]))
     return found
 
 

@@ -14,13 +14,10 @@ import operator
 
 import gast
 
-from . import runtime
 from . import syntax as S
 from .analysis import SCALAR, Analysis, Op
 from .context import Context
-
-_DROPPABLE = (runtime.unbroadcast, runtime.expand)
-_LINEAR = (runtime.unbroadcast, runtime.expand, runtime.unreduce)  # zero in, zero out
+from .rules import REGISTRY
 
 
 def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index: int,
@@ -61,7 +58,7 @@ def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index:
         all(analysis.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
     expr = _resolve_globals(ctx, expr, parsed.globals, set(parsed.params), scalars)
     expr = fold(S.substitute(expr, mapping))
-    linear = {name for name, obj in ctx.symbols.items() if obj in _LINEAR}
+    linear = {name for name, obj in ctx.symbols.items() if getattr(REGISTRY.helper_info(obj), "linear", False)}
     expr = _zero_through(expr, linear)
     if isinstance(expr, gast.Constant) and expr.value == 0:
         return None  # no contribution
@@ -144,7 +141,7 @@ class _Drop(gast.NodeTransformer):
         self.generic_visit(node)
         func = node.func
         if isinstance(func, gast.Name) and func.id not in self.resolver.params \
-                and self.resolver.lookup(func.id) in _DROPPABLE:
+                and getattr(REGISTRY.helper_info(self.resolver.lookup(func.id)), "scalar_identity", False):
             return node.args[0]
         return node
 

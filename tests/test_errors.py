@@ -96,8 +96,8 @@ def test_function_without_rule_or_source(mode):
     with pytest.raises(sct.NoRuleError) as info:
         sct.grad(refused.no_rule_builtin, mode=mode)(1.5)
     message = str(info.value)
-    assert "math.gamma" in message
-    assert f"{FILE}:{_line_of(refused.no_rule_builtin, 'math.gamma(x)')}:" in message
+    assert "math.frexp" in message
+    assert f"{FILE}:{_line_of(refused.no_rule_builtin, 'math.frexp(x)')}:" in message
     assert "sct.adjoint_rule" in message or "tangent_rule" in message
 
 

@@ -147,6 +147,8 @@ BINARIES = [
     binary(nc.logaddexp), binary(nc.logaddexp2),
     binary(nc.op_add), binary(nc.op_sub), binary(nc.op_mul), binary(nc.op_div, ("any", "nonzero")),
     binary(nc.op_pow, ("pos", "any")), binary(nc.op_mod, ("any", "pos")), binary(nc.builtin_pow, ("pos", "any")),
+    Case(nc.copysign, ("nonzero", "nonzero"), [(((3,), (3,)), (), (0,)), (((2, 3), (3,)), (), (0,))]),
+    unary(nc.ldexp, shapes=[(3,), (2, 3)]),
 ]
 
 SELECTION = [

@@ -1,322 +1,138 @@
 """Rules for the ``math`` module (scalar arguments only, so no broadcasting).
 
-Families: powers and logarithms, trigonometric, hyperbolic, special functions,
-two-argument functions, non-differentiable.
+The functions that NumPy has too (``math.sin`` and ``np.sin``, ``math.atan2`` and
+``np.arctan2``, ...) are declared once, with their NumPy twin in ``numpy.py``
+(``elementwise(np.sin, ..., scalar=math.sin)``).  Here: the ones only ``math``
+has, or whose call forms differ.  Families: logarithms, special functions,
+sequences, non-differentiable.
 """
 import math
 
-from .registry import adjoint_rule, nondifferentiable, overloaded, tangent_rule
+from .registry import adjoint_rule, elementwise, nondifferentiable, overloaded, tangent_rule
 
-# ---------------------------------------------------------------- powers and logarithms
-
-@adjoint_rule(math.exp)
-def exp(g, ans, x):
-    return g * ans
-
-@tangent_rule(math.exp)
-def exp(dx, ans, x):
-    return dx * ans
-
-
-@adjoint_rule(math.expm1)
-def expm1(g, ans, x):
-    return g * (ans + 1.0)
-
-@tangent_rule(math.expm1)
-def expm1(dx, ans, x):
-    return dx * (ans + 1.0)
-
+# ---------------------------------------------------------------- logarithms
 
 def log_base(x, base):
     """``math.log(x, base)``."""
     return math.log(x, base)
 
-@adjoint_rule(math.log)
-def log(g, ans, x):
-    return g / x
-
-@tangent_rule(math.log)
-def log(dx, ans, x):
-    return dx / x
-
-@adjoint_rule(log_base, name="math.log")
-def log_base_(g, ans, x, base):
-    return g / (x * math.log(base)), -g * ans / (base * math.log(base))
-
-@tangent_rule(log_base, name="math.log")
-def log_base_(dx, dbase, ans, x, base):
-    return dx / (x * math.log(base)), -dbase * ans / (base * math.log(base))
-
+elementwise(log_base, lambda ans, x, base: 1.0 / (x * math.log(base)),
+            lambda ans, x, base: -ans / (base * math.log(base)), name="math.log")
 overloaded(math.log, lambda n, kws: log_base if n == 2 or "base" in kws else math.log)
-
-
-@adjoint_rule(math.log1p)
-def log1p(g, ans, x):
-    return g / (1.0 + x)
-
-@tangent_rule(math.log1p)
-def log1p(dx, ans, x):
-    return dx / (1.0 + x)
-
-
-@adjoint_rule(math.log2)
-def log2(g, ans, x):
-    return g / (x * math.log(2.0))
-
-@tangent_rule(math.log2)
-def log2(dx, ans, x):
-    return dx / (x * math.log(2.0))
-
-
-@adjoint_rule(math.log10)
-def log10(g, ans, x):
-    return g / (x * math.log(10.0))
-
-@tangent_rule(math.log10)
-def log10(dx, ans, x):
-    return dx / (x * math.log(10.0))
-
-
-@adjoint_rule(math.sqrt)
-def sqrt(g, ans, x):
-    return g / (2.0 * ans)
-
-@tangent_rule(math.sqrt)
-def sqrt(dx, ans, x):
-    return dx / (2.0 * ans)
-
-
-@adjoint_rule(math.pow)
-def pow_(g, ans, x, y):
-    return g * y * math.pow(x, y - 1.0), g * ans * math.log(x)
-
-@tangent_rule(math.pow)
-def pow_(dx, dy, ans, x, y):
-    return dx * y * math.pow(x, y - 1.0), dy * ans * math.log(x)
-
-
-if hasattr(math, "cbrt"):
-    @adjoint_rule(math.cbrt)
-    def cbrt(g, ans, x):
-        return g / (3.0 * ans * ans)
-
-    @tangent_rule(math.cbrt)
-    def cbrt(dx, ans, x):
-        return dx / (3.0 * ans * ans)
-
-if hasattr(math, "exp2"):
-    @adjoint_rule(math.exp2)
-    def exp2(g, ans, x):
-        return g * ans * math.log(2.0)
-
-    @tangent_rule(math.exp2)
-    def exp2(dx, ans, x):
-        return dx * ans * math.log(2.0)
-
-# ---------------------------------------------------------------- trigonometric
-
-@adjoint_rule(math.sin)
-def sin(g, ans, x):
-    return g * math.cos(x)
-
-@tangent_rule(math.sin)
-def sin(dx, ans, x):
-    return dx * math.cos(x)
-
-
-@adjoint_rule(math.cos)
-def cos(g, ans, x):
-    return -g * math.sin(x)
-
-@tangent_rule(math.cos)
-def cos(dx, ans, x):
-    return -dx * math.sin(x)
-
-
-@adjoint_rule(math.tan)
-def tan(g, ans, x):
-    return g * (1.0 + ans * ans)
-
-@tangent_rule(math.tan)
-def tan(dx, ans, x):
-    return dx * (1.0 + ans * ans)
-
-
-@adjoint_rule(math.asin)
-def asin(g, ans, x):
-    return g / math.sqrt(1.0 - x * x)
-
-@tangent_rule(math.asin)
-def asin(dx, ans, x):
-    return dx / math.sqrt(1.0 - x * x)
-
-
-@adjoint_rule(math.acos)
-def acos(g, ans, x):
-    return -g / math.sqrt(1.0 - x * x)
-
-@tangent_rule(math.acos)
-def acos(dx, ans, x):
-    return -dx / math.sqrt(1.0 - x * x)
-
-
-@adjoint_rule(math.atan)
-def atan(g, ans, x):
-    return g / (1.0 + x * x)
-
-@tangent_rule(math.atan)
-def atan(dx, ans, x):
-    return dx / (1.0 + x * x)
-
-
-@adjoint_rule(math.degrees)
-def degrees(g, ans, x):
-    return g * (180.0 / math.pi)
-
-@tangent_rule(math.degrees)
-def degrees(dx, ans, x):
-    return dx * (180.0 / math.pi)
-
-
-@adjoint_rule(math.radians)
-def radians(g, ans, x):
-    return g * (math.pi / 180.0)
-
-@tangent_rule(math.radians)
-def radians(dx, ans, x):
-    return dx * (math.pi / 180.0)
-
-# ---------------------------------------------------------------- hyperbolic
-
-@adjoint_rule(math.sinh)
-def sinh(g, ans, x):
-    return g * math.cosh(x)
-
-@tangent_rule(math.sinh)
-def sinh(dx, ans, x):
-    return dx * math.cosh(x)
-
-
-@adjoint_rule(math.cosh)
-def cosh(g, ans, x):
-    return g * math.sinh(x)
-
-@tangent_rule(math.cosh)
-def cosh(dx, ans, x):
-    return dx * math.sinh(x)
-
-
-@adjoint_rule(math.tanh)
-def tanh(g, ans, x):
-    return g * (1.0 - ans * ans)
-
-@tangent_rule(math.tanh)
-def tanh(dx, ans, x):
-    return dx * (1.0 - ans * ans)
-
-
-@adjoint_rule(math.asinh)
-def asinh(g, ans, x):
-    return g / math.sqrt(x * x + 1.0)
-
-@tangent_rule(math.asinh)
-def asinh(dx, ans, x):
-    return dx / math.sqrt(x * x + 1.0)
-
-
-@adjoint_rule(math.acosh)
-def acosh(g, ans, x):
-    return g / math.sqrt(x * x - 1.0)
-
-@tangent_rule(math.acosh)
-def acosh(dx, ans, x):
-    return dx / math.sqrt(x * x - 1.0)
-
-
-@adjoint_rule(math.atanh)
-def atanh(g, ans, x):
-    return g / (1.0 - x * x)
-
-@tangent_rule(math.atanh)
-def atanh(dx, ans, x):
-    return dx / (1.0 - x * x)
 
 # ---------------------------------------------------------------- special functions
 
-@adjoint_rule(math.erf)
-def erf(g, ans, x):
-    return g * (2.0 / math.sqrt(math.pi)) * math.exp(-x * x)
-
-@tangent_rule(math.erf)
-def erf(dx, ans, x):
-    return dx * (2.0 / math.sqrt(math.pi)) * math.exp(-x * x)
+elementwise(math.fabs, lambda ans, x: math.copysign(1.0, x))
+elementwise(math.erf, lambda ans, x: 2.0 / math.sqrt(math.pi) * math.exp(-x * x))
+elementwise(math.erfc, lambda ans, x: -2.0 / math.sqrt(math.pi) * math.exp(-x * x))
 
 
-@adjoint_rule(math.erfc)
-def erfc(g, ans, x):
-    return -g * (2.0 / math.sqrt(math.pi)) * math.exp(-x * x)
-
-@tangent_rule(math.erfc)
-def erfc(dx, ans, x):
-    return -dx * (2.0 / math.sqrt(math.pi)) * math.exp(-x * x)
-
-
-@adjoint_rule(math.fabs)
-def fabs(g, ans, x):
-    return g * math.copysign(1.0, x)
-
-@tangent_rule(math.fabs)
-def fabs(dx, ans, x):
-    return dx * math.copysign(1.0, x)
-
-# ---------------------------------------------------------------- two-argument functions
-
-@adjoint_rule(math.atan2)
-def atan2(g, ans, y, x):
-    return g * x / (x * x + y * y), -g * y / (x * x + y * y)
-
-@tangent_rule(math.atan2)
-def atan2(dy, dx, ans, y, x):
-    return dy * x / (x * x + y * y), -dx * y / (x * x + y * y)
+def _digamma(x):
+    """ψ(x) = d lgamma(x)/dx, for a real x that is not a pole (recurrence up to 6, then the asymptotic series)."""
+    x = float(x)
+    if x <= 0.0 and x == math.floor(x):
+        return math.nan
+    shift = 0.0
+    if x < 0.5:  # reflection: ψ(1 - x) - ψ(x) = π cot(πx)
+        return _digamma(1.0 - x) - math.pi / math.tan(math.pi * x)
+    while x < 6.0:
+        shift -= 1.0 / x
+        x += 1.0
+    inv = 1.0 / (x * x)
+    series = inv * (1.0 / 12 - inv * (1.0 / 120 - inv * (1.0 / 252 - inv * (1.0 / 240 - inv / 132))))
+    return shift + math.log(x) - 0.5 / x - series
 
 
-@adjoint_rule(math.hypot)
-def hypot(g, ans, x, y):
-    return g * x / ans, g * y / ans
+def _trigamma(x):
+    """ψ'(x), the derivative of the digamma function (recurrence, then the asymptotic series)."""
+    x = float(x)
+    if x < 0.5:  # reflection: ψ'(1 - x) + ψ'(x) = π² / sin²(πx)
+        return (math.pi / math.sin(math.pi * x)) ** 2 - _trigamma(1.0 - x)
+    total = 0.0
+    while x < 6.0:
+        total += 1.0 / (x * x)
+        x += 1.0
+    inv = 1.0 / (x * x)
+    series = 1.0 / x + inv / 2.0 + inv / x * (1.0 / 6 - inv * (1.0 / 30 - inv * (1.0 / 42 - inv / 30)))
+    return total + series
 
-@tangent_rule(math.hypot)
-def hypot(dx, dy, ans, x, y):
-    return dx * x / ans, dy * y / ans
+elementwise(math.lgamma, lambda ans, x: _digamma(x), doc="Of real x away from the poles (ψ to ~1e-15).")
+elementwise(math.gamma, lambda ans, x: ans * _digamma(x), doc="Of real x away from the poles.")
+elementwise(_digamma, lambda ans, x: _trigamma(x))   # for second derivatives
+elementwise(math.remainder, lambda ans, x, y: 1.0, lambda ans, x, y: -round(x / y))
+
+# ---------------------------------------------------------------- sequences
+
+def _others(xs):
+    """For each element of ``xs``, the product of the others (exact where elements are zero)."""
+    xs = list(xs)
+    before, after = [1.0] * len(xs), [1.0] * len(xs)
+    for i in range(1, len(xs)):
+        before[i] = before[i - 1] * xs[i - 1]
+        after[-i - 1] = after[-i] * xs[-i]
+    return [b * a for b, a in zip(before, after)]
 
 
-@adjoint_rule(math.copysign)
-def copysign(g, ans, x, y):
-    return g * math.copysign(1.0, x) * math.copysign(1.0, y), None
-
-@tangent_rule(math.copysign)
-def copysign(dx, dy, ans, x, y):
-    return dx * math.copysign(1.0, x) * math.copysign(1.0, y), None
+def _scaled_list(g, ws):
+    if isinstance(g, float) and g == 0.0:
+        return 0.0
+    return [g * w for w in ws]
 
 
-@adjoint_rule(math.fmod)
-def fmod(g, ans, x, y):
-    return g, -g * math.trunc(x / y)
+def _dot_list(dxs, ws):
+    total = 0.0
+    for d, w in zip(dxs, ws):
+        total = total + d * w
+    return total
 
-@tangent_rule(math.fmod)
-def fmod(dx, dy, ans, x, y):
-    return dx, -dy * math.trunc(x / y)
 
-@adjoint_rule(math.ldexp)
-def ldexp(g, ans, x, i):
-    return g * math.ldexp(1.0, i), None
+def _difference_over(p, q, ans):
+    return [(a - b) / ans if ans else 0.0 for a, b in zip(p, q)]
 
-@tangent_rule(math.ldexp)
-def ldexp(dx, di, ans, x, i):
-    return dx * math.ldexp(1.0, i), None
+
+@adjoint_rule(math.prod)
+def prod(g, ans, iterable, start=1):
+    """Of a sequence of numbers; exact where elements are zero; start has no derivative."""
+    return _scaled_list(g, [start * w for w in _others(iterable)])
+
+@tangent_rule(math.prod)
+def prod(diterable, ans, iterable, start=1):
+    return _dot_list(diterable, [start * w for w in _others(iterable)])
+
+
+@adjoint_rule(math.fsum)
+def fsum(g, ans, seq):
+    """Of a sequence of numbers."""
+    return _scaled_list(g, [1.0] * len(seq))
+
+@tangent_rule(math.fsum)
+def fsum(dseq, ans, seq):
+    return math.fsum(dseq)
+
+
+@adjoint_rule(math.dist)
+def dist(g, ans, p, q):
+    """Of two points (sequences of numbers); not at p == q."""
+    return _scaled_list(g, _difference_over(p, q, ans)), _scaled_list(-g, _difference_over(p, q, ans))
+
+@tangent_rule(math.dist)
+def dist(dp, dq, ans, p, q):
+    return _dot_list(dp, _difference_over(p, q, ans)), -_dot_list(dq, _difference_over(p, q, ans))
+
+
+if hasattr(math, "sumprod"):
+    @adjoint_rule(math.sumprod)
+    def sumprod(g, ans, p, q):
+        """Of two sequences of numbers."""
+        return _scaled_list(g, q), _scaled_list(g, p)
+
+    @tangent_rule(math.sumprod)
+    def sumprod(dp, dq, ans, p, q):
+        return _dot_list(dp, q), _dot_list(dq, p)
 
 # ---------------------------------------------------------------- non-differentiable
 
 nondifferentiable(
     math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.isclose,
-    math.factorial, math.comb, math.perm, math.gcd, math.isqrt,
+    math.factorial, math.comb, math.perm, math.gcd, math.isqrt, math.nextafter, math.ulp,
 )

@@ -9,6 +9,7 @@ differentiates them again for second derivatives, so they avoid ``*args``).
 Rules that move the seed's elements around take it through ``_like(g, ans)``:
 an adjoint nothing has reached yet is the number ``0.0``, not an array.
 """
+import math
 import operator
 
 import numpy as np
@@ -16,262 +17,42 @@ import numpy as np
 from ..runtime import expand, unbroadcast, unreduce
 from ..runtime.broadcast import sum_axes
 from . import builtins as _ops
-from .registry import (adjoint_rule, alias, attribute, method, nondifferentiable, overloaded,
-                       tangent_rule, REGISTRY)
-
-def _like(g, ans):
-    """The seed ``g`` with the shape of the output ``ans``.
-
-    An adjoint that nothing has reached yet is the float ``0.0`` (and a seed may be
-    a number); rules that move g's elements around (contractions, reshapes, joins)
-    need it as a full array, so it is broadcast (a free view) when its shape differs.
-    """
-    return g if np.shape(g) == np.shape(ans) else np.broadcast_to(g, np.shape(ans))
+from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, bilinear, elementwise, linear, method,
+                       nondifferentiable, overloaded, tangent_rule)
 
 # ---------------------------------------------------------------- elementwise unary
+# Declared by their partial derivatives: sct writes both modes from them (``registry.elementwise``);
+# ``scalar=`` gives the ``math`` function with the same derivative (``np.cos`` read as ``math.cos``).
 
-@adjoint_rule(np.exp)
-def exp(g, ans, x):
-    return g * ans
-
-@tangent_rule(np.exp)
-def exp(dx, ans, x):
-    return dx * ans
-
-
-@adjoint_rule(np.exp2)
-def exp2(g, ans, x):
-    return g * ans * np.log(2.0)
-
-@tangent_rule(np.exp2)
-def exp2(dx, ans, x):
-    return dx * ans * np.log(2.0)
-
-
-@adjoint_rule(np.expm1)
-def expm1(g, ans, x):
-    return g * (ans + 1.0)
-
-@tangent_rule(np.expm1)
-def expm1(dx, ans, x):
-    return dx * (ans + 1.0)
-
-
-@adjoint_rule(np.log)
-def log(g, ans, x):
-    return g / x
-
-@tangent_rule(np.log)
-def log(dx, ans, x):
-    return dx / x
-
-
-@adjoint_rule(np.log1p)
-def log1p(g, ans, x):
-    return g / (1.0 + x)
-
-@tangent_rule(np.log1p)
-def log1p(dx, ans, x):
-    return dx / (1.0 + x)
-
-
-@adjoint_rule(np.log2)
-def log2(g, ans, x):
-    return g / (x * np.log(2.0))
-
-@tangent_rule(np.log2)
-def log2(dx, ans, x):
-    return dx / (x * np.log(2.0))
-
-
-@adjoint_rule(np.log10)
-def log10(g, ans, x):
-    return g / (x * np.log(10.0))
-
-@tangent_rule(np.log10)
-def log10(dx, ans, x):
-    return dx / (x * np.log(10.0))
-
-
-@adjoint_rule(np.sqrt)
-def sqrt(g, ans, x):
-    return g / (2.0 * ans)
-
-@tangent_rule(np.sqrt)
-def sqrt(dx, ans, x):
-    return dx / (2.0 * ans)
-
-
-@adjoint_rule(np.cbrt)
-def cbrt(g, ans, x):
-    return g / (3.0 * ans * ans)
-
-@tangent_rule(np.cbrt)
-def cbrt(dx, ans, x):
-    return dx / (3.0 * ans * ans)
-
-
-@adjoint_rule(np.square)
-def square(g, ans, x):
-    return g * 2.0 * x
-
-@tangent_rule(np.square)
-def square(dx, ans, x):
-    return dx * 2.0 * x
-
-
-@adjoint_rule(np.reciprocal)
-def reciprocal(g, ans, x):
-    return -g * ans * ans
-
-@tangent_rule(np.reciprocal)
-def reciprocal(dx, ans, x):
-    return -dx * ans * ans
-
-
-@adjoint_rule(np.negative)
-def negative(g, ans, x):
-    return -g
-
-@tangent_rule(np.negative)
-def negative(dx, ans, x):
-    return -dx
-
-
+elementwise(np.exp, lambda ans, x: ans, scalar=math.exp)
+elementwise(np.exp2, lambda ans, x: ans * np.log(2.0), scalar=(math.exp2,) if hasattr(math, "exp2") else ())
+elementwise(np.expm1, lambda ans, x: ans + 1.0, scalar=math.expm1)
+elementwise(np.log, lambda ans, x: 1.0 / x, scalar=math.log)
+elementwise(np.log1p, lambda ans, x: 1.0 / (1.0 + x), scalar=math.log1p)
+elementwise(np.log2, lambda ans, x: 1.0 / (x * np.log(2.0)), scalar=math.log2)
+elementwise(np.log10, lambda ans, x: 1.0 / (x * np.log(10.0)), scalar=math.log10)
+elementwise(np.sqrt, lambda ans, x: 1.0 / (2.0 * ans), scalar=math.sqrt)
+elementwise(np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), scalar=(math.cbrt,) if hasattr(math, "cbrt") else ())
+elementwise(np.square, lambda ans, x: 2.0 * x)
+elementwise(np.reciprocal, lambda ans, x: -ans * ans)
+elementwise(np.negative, lambda ans, x: -1.0)
 alias(np.positive, operator.pos, name="np.positive")
-
-
 alias(np.absolute, abs, name="np.absolute")
-
-
 alias(np.fabs, abs, name="np.fabs")
-
-
-@adjoint_rule(np.sin)
-def sin(g, ans, x):
-    return g * np.cos(x)
-
-@tangent_rule(np.sin)
-def sin(dx, ans, x):
-    return dx * np.cos(x)
-
-
-@adjoint_rule(np.cos)
-def cos(g, ans, x):
-    return -g * np.sin(x)
-
-@tangent_rule(np.cos)
-def cos(dx, ans, x):
-    return -dx * np.sin(x)
-
-
-@adjoint_rule(np.tan)
-def tan(g, ans, x):
-    return g * (1.0 + ans * ans)
-
-@tangent_rule(np.tan)
-def tan(dx, ans, x):
-    return dx * (1.0 + ans * ans)
-
-
-@adjoint_rule(np.arcsin)
-def arcsin(g, ans, x):
-    return g / np.sqrt(1.0 - x * x)
-
-@tangent_rule(np.arcsin)
-def arcsin(dx, ans, x):
-    return dx / np.sqrt(1.0 - x * x)
-
-
-@adjoint_rule(np.arccos)
-def arccos(g, ans, x):
-    return -g / np.sqrt(1.0 - x * x)
-
-@tangent_rule(np.arccos)
-def arccos(dx, ans, x):
-    return -dx / np.sqrt(1.0 - x * x)
-
-
-@adjoint_rule(np.arctan)
-def arctan(g, ans, x):
-    return g / (1.0 + x * x)
-
-@tangent_rule(np.arctan)
-def arctan(dx, ans, x):
-    return dx / (1.0 + x * x)
-
-
-@adjoint_rule(np.sinh)
-def sinh(g, ans, x):
-    return g * np.cosh(x)
-
-@tangent_rule(np.sinh)
-def sinh(dx, ans, x):
-    return dx * np.cosh(x)
-
-
-@adjoint_rule(np.cosh)
-def cosh(g, ans, x):
-    return g * np.sinh(x)
-
-@tangent_rule(np.cosh)
-def cosh(dx, ans, x):
-    return dx * np.sinh(x)
-
-
-@adjoint_rule(np.tanh)
-def tanh(g, ans, x):
-    return g * (1.0 - ans * ans)
-
-@tangent_rule(np.tanh)
-def tanh(dx, ans, x):
-    return dx * (1.0 - ans * ans)
-
-
-@adjoint_rule(np.arcsinh)
-def arcsinh(g, ans, x):
-    return g / np.sqrt(x * x + 1.0)
-
-@tangent_rule(np.arcsinh)
-def arcsinh(dx, ans, x):
-    return dx / np.sqrt(x * x + 1.0)
-
-
-@adjoint_rule(np.arccosh)
-def arccosh(g, ans, x):
-    return g / np.sqrt(x * x - 1.0)
-
-@tangent_rule(np.arccosh)
-def arccosh(dx, ans, x):
-    return dx / np.sqrt(x * x - 1.0)
-
-
-@adjoint_rule(np.arctanh)
-def arctanh(g, ans, x):
-    return g / (1.0 - x * x)
-
-@tangent_rule(np.arctanh)
-def arctanh(dx, ans, x):
-    return dx / (1.0 - x * x)
-
-
-@adjoint_rule(np.deg2rad)
-def deg2rad(g, ans, x):
-    return g * (np.pi / 180.0)
-
-@tangent_rule(np.deg2rad)
-def deg2rad(dx, ans, x):
-    return dx * (np.pi / 180.0)
-
-
-@adjoint_rule(np.rad2deg)
-def rad2deg(g, ans, x):
-    return g * (180.0 / np.pi)
-
-@tangent_rule(np.rad2deg)
-def rad2deg(dx, ans, x):
-    return dx * (180.0 / np.pi)
-
+elementwise(np.sin, lambda ans, x: np.cos(x), scalar=math.sin)
+elementwise(np.cos, lambda ans, x: -np.sin(x), scalar=math.cos)
+elementwise(np.tan, lambda ans, x: 1.0 + ans * ans, scalar=math.tan)
+elementwise(np.arcsin, lambda ans, x: 1.0 / np.sqrt(1.0 - x * x), scalar=math.asin)
+elementwise(np.arccos, lambda ans, x: -1.0 / np.sqrt(1.0 - x * x), scalar=math.acos)
+elementwise(np.arctan, lambda ans, x: 1.0 / (1.0 + x * x), scalar=math.atan)
+elementwise(np.sinh, lambda ans, x: np.cosh(x), scalar=math.sinh)
+elementwise(np.cosh, lambda ans, x: np.sinh(x), scalar=math.cosh)
+elementwise(np.tanh, lambda ans, x: 1.0 - ans * ans, scalar=math.tanh)
+elementwise(np.arcsinh, lambda ans, x: 1.0 / np.sqrt(x * x + 1.0), scalar=math.asinh)
+elementwise(np.arccosh, lambda ans, x: 1.0 / np.sqrt(x * x - 1.0), scalar=math.acosh)
+elementwise(np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x), scalar=math.atanh)
+elementwise(np.deg2rad, lambda ans, x: np.pi / 180.0, scalar=math.radians)
+elementwise(np.rad2deg, lambda ans, x: 180.0 / np.pi, scalar=math.degrees)
 alias(np.radians, np.deg2rad)
 alias(np.degrees, np.rad2deg)
 
@@ -282,24 +63,8 @@ def _sinc_slope(x):
     safe = np.where(x == 0.0, 1.0, x)
     return np.where(x == 0.0, 0.0, (np.cos(np.pi * x) - np.sinc(x)) / safe)
 
-@adjoint_rule(np.sinc)
-def sinc(g, ans, x):
-    return g * _sinc_slope(x)
-
-@tangent_rule(np.sinc)
-def sinc(dx, ans, x):
-    return dx * _sinc_slope(x)
-
-
-@adjoint_rule(np.real)
-def real(g, ans, val):
-    """For real input (sct differentiates real functions): the identity."""
-    return g
-
-@tangent_rule(np.real)
-def real(dval, ans, val):
-    return dval
-
+elementwise(np.sinc, lambda ans, x: _sinc_slope(x))
+elementwise(np.real, lambda ans, val: 1.0, doc="For real input (sct differentiates real functions): the identity.")
 alias(np.conjugate, np.real, name="np.conjugate")
 
 # ---------------------------------------------------------------- elementwise binary
@@ -311,83 +76,24 @@ alias(np.divide, operator.truediv, name="np.divide")
 alias(np.power, operator.pow, name="np.power")
 alias(np.mod, operator.mod, name="np.mod")
 
-
-@adjoint_rule(np.fmod)
-def fmod(g, ans, x1, x2):
-    return unbroadcast(g, x1), unbroadcast(-g * np.trunc(x1 / x2), x2)
-
-@tangent_rule(np.fmod, expand=True)
-def fmod(dx1, dx2, ans, x1, x2):
-    return dx1, -dx2 * np.trunc(x1 / x2)
-
-
-@adjoint_rule(np.float_power)
-def float_power(g, ans, x, y):
-    return unbroadcast(g * y * np.float_power(x, y - 1.0), x), unbroadcast(g * ans * np.log(x), y)
-
-@tangent_rule(np.float_power)
-def float_power(dx, dy, ans, x, y):
-    return dx * y * np.float_power(x, y - 1.0), dy * ans * np.log(x)
-
-
-@adjoint_rule(np.maximum)
-def maximum(g, ans, x, y):
-    """Ties send the derivative to the first argument."""
-    return unbroadcast(g * (x >= y), x), unbroadcast(g * (x < y), y)
-
-@tangent_rule(np.maximum)
-def maximum(dx, dy, ans, x, y):
-    return dx * (x >= y), dy * (x < y)
-
+elementwise(np.fmod, lambda ans, x1, x2: 1.0, lambda ans, x1, x2: -np.trunc(x1 / x2), scalar=math.fmod)
+elementwise(np.float_power, lambda ans, x, y: y * np.float_power(x, y - 1.0), lambda ans, x, y: ans * np.log(x),
+            scalar=math.pow)
+elementwise(np.maximum, lambda ans, x, y: x >= y, lambda ans, x, y: x < y,
+            doc="Ties send the derivative to the first argument.")
 alias(np.fmax, np.maximum)
-
-
-@adjoint_rule(np.minimum)
-def minimum(g, ans, x, y):
-    """Ties send the derivative to the first argument."""
-    return unbroadcast(g * (x <= y), x), unbroadcast(g * (x > y), y)
-
-@tangent_rule(np.minimum)
-def minimum(dx, dy, ans, x, y):
-    return dx * (x <= y), dy * (x > y)
-
+elementwise(np.minimum, lambda ans, x, y: x <= y, lambda ans, x, y: x > y,
+            doc="Ties send the derivative to the first argument.")
 alias(np.fmin, np.minimum)
-
-
-@adjoint_rule(np.arctan2)
-def arctan2(g, ans, y, x):
-    return unbroadcast(g * x / (x * x + y * y), y), unbroadcast(-g * y / (x * x + y * y), x)
-
-@tangent_rule(np.arctan2)
-def arctan2(dy, dx, ans, y, x):
-    return dy * x / (x * x + y * y), -dx * y / (x * x + y * y)
-
-
-@adjoint_rule(np.hypot)
-def hypot(g, ans, x, y):
-    return unbroadcast(g * x / ans, x), unbroadcast(g * y / ans, y)
-
-@tangent_rule(np.hypot)
-def hypot(dx, dy, ans, x, y):
-    return dx * x / ans, dy * y / ans
-
-
-@adjoint_rule(np.logaddexp)
-def logaddexp(g, ans, x, y):
-    return unbroadcast(g * np.exp(x - ans), x), unbroadcast(g * np.exp(y - ans), y)
-
-@tangent_rule(np.logaddexp)
-def logaddexp(dx, dy, ans, x, y):
-    return dx * np.exp(x - ans), dy * np.exp(y - ans)
-
-
-@adjoint_rule(np.logaddexp2)
-def logaddexp2(g, ans, x, y):
-    return unbroadcast(g * np.exp2(x - ans), x), unbroadcast(g * np.exp2(y - ans), y)
-
-@tangent_rule(np.logaddexp2)
-def logaddexp2(dx, dy, ans, x, y):
-    return dx * np.exp2(x - ans), dy * np.exp2(y - ans)
+elementwise(np.arctan2, lambda ans, y, x: x / (x * x + y * y), lambda ans, y, x: -y / (x * x + y * y),
+            scalar=math.atan2)
+elementwise(np.hypot, lambda ans, x, y: x / ans, lambda ans, x, y: y / ans, scalar=math.hypot)
+elementwise(np.logaddexp, lambda ans, x, y: np.exp(x - ans), lambda ans, x, y: np.exp(y - ans))
+elementwise(np.logaddexp2, lambda ans, x, y: np.exp2(x - ans), lambda ans, x, y: np.exp2(y - ans))
+elementwise(np.copysign, lambda ans, x1, x2: np.sign(x1) * np.sign(x2), None, scalar=math.copysign,
+            doc="The sign's argument has no derivative.")
+elementwise(np.ldexp, lambda ans, x1, x2: np.ldexp(1.0, x2), None, scalar=math.ldexp,
+            doc="The exponent has no derivative.")
 
 # ---------------------------------------------------------------- selection
 
@@ -440,6 +146,8 @@ def _count(x, axis):
         return int(np.prod(shape))
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     return int(np.prod([shape[a] for a in axes]))
+
+REGISTRY.helper(_count, shape_args=(0,))
 
 
 @adjoint_rule(np.sum)

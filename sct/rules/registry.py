@@ -29,12 +29,16 @@ a helper (see ``_like`` in ``numpy.py``).
 """
 from __future__ import annotations
 
+import ast
 import inspect
+import linecache
 import textwrap
+from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import gast
+import numpy as np
 
 _NOT_GIVEN = object()
 
@@ -54,6 +58,8 @@ class Rule:
     expand: bool = False       # tangent contributions may be narrower than the output
     select: Callable | None = None   # (n_positional, keyword names) -> Rule, for overloaded primals
     scatter: bool = False      # the adjoint takes the current adjoint as ``acc`` and returns the new one
+    kind: str = "custom"       # how it was declared: "elementwise", "linear", "bilinear" or "custom"
+    builders: dict = field(default_factory=dict, repr=False)  # which -> () -> ParsedRule (declared kinds)
     _parsed: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -76,7 +82,8 @@ class Rule:
         if fn is None:
             return None
         if which not in self._parsed:
-            self._parsed[which] = ParsedRule.of(fn, self.n_diff)
+            builder = self.builders.get(which)
+            self._parsed[which] = builder(self) if builder else ParsedRule.of(fn, self.n_diff)
         return self._parsed[which]
 
 
@@ -93,22 +100,92 @@ class ParsedRule:
     def of(cls, fn: Callable, n_diff: int) -> "ParsedRule":
         params = list(inspect.signature(fn).parameters)
         exprs = None
-        try:
-            tree = gast.parse(textwrap.dedent(inspect.getsource(fn)))
-        except (OSError, TypeError):
-            tree = None
-        if tree is not None:
-            body = [s for s in tree.body[0].body
-                    if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
-            if len(body) == 1 and isinstance(body[0], gast.Return) and body[0].value is not None:
-                value = body[0].value
-                if n_diff > 1:
-                    if not isinstance(value, gast.Tuple) or len(value.elts) != n_diff:
-                        raise ValueError(f"rule {fn.__qualname__} must return {n_diff} expressions")
-                    exprs = [None if _is_none(e) else e for e in value.elts]
-                else:
-                    exprs = [None if _is_none(value) else value]
+        value = return_expression(fn)
+        if value is not None:
+            if n_diff > 1:
+                if not isinstance(value, gast.Tuple) or len(value.elts) != n_diff:
+                    raise ValueError(f"rule {fn.__qualname__} must return {n_diff} expressions")
+                exprs = [None if _is_none(e) else e for e in value.elts]
+            else:
+                exprs = [None if _is_none(value) else value]
         return cls(fn, params, exprs, fn.__globals__)
+
+
+def function_tree(fn: Callable) -> gast.FunctionDef | gast.Lambda | None:
+    """The gast tree of a ``def`` or a ``lambda`` (None when its source is not available).
+
+    ``inspect.getsource`` of a lambda is the whole line (or statement) it sits on,
+    perhaps with other lambdas, so a lambda is found in its file's tree by the
+    line of its code and the parameter names, and among several on one line by
+    the source positions its code's instructions carry.
+    """
+    if getattr(fn, "__name__", None) != "<lambda>":
+        try:
+            return gast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+        except (OSError, TypeError, SyntaxError, IndexError):
+            return None
+    code = fn.__code__
+    module = _module_tree(code.co_filename)
+    if module is None:
+        return None
+    names = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    candidates = [n for n in ast.walk(module) if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno
+                  and [a.arg for a in n.args.posonlyargs + n.args.args + n.args.kwonlyargs] == names]
+    if len(candidates) > 1:
+        spots = [(l, c) for l, _, c, e in code.co_positions() if l is not None and c is not None and e]
+        # the lambda whose body holds the most of its code's positions; the innermost among equals
+        candidates.sort(key=lambda n: (-sum(_inside(n.body, spot) for spot in spots),
+                                       n.body.end_lineno - n.body.lineno, n.body.end_col_offset - n.body.col_offset))
+    if not candidates:
+        return None
+    return gast.ast_to_gast(ast.Expression(candidates[0])).body
+
+
+def _module_tree(filename: str) -> ast.Module | None:
+    """A source file's tree, parsed once per content (kept by the registry)."""
+    text = "".join(linecache.getlines(filename))
+    if not text:
+        return None
+    key = (filename, hash(text))
+    trees = REGISTRY.source_trees
+    if key not in trees:
+        try:
+            trees[key] = ast.parse(text)
+        except SyntaxError:
+            trees[key] = None
+    return trees[key]
+
+
+def _inside(node: ast.AST, spot: tuple[int, int]) -> bool:
+    return (node.lineno, node.col_offset) <= spot < (node.end_lineno, node.end_col_offset)
+
+
+def return_expression(fn: Callable) -> gast.expr | None:
+    """The expression a rule returns: a lambda's body, or a def whose body is one ``return`` (docstring aside)."""
+    tree = function_tree(fn)
+    if isinstance(tree, gast.Lambda):
+        return tree.body
+    if not isinstance(tree, gast.FunctionDef):
+        return None
+    body = [s for s in tree.body if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
+    if len(body) == 1 and isinstance(body[0], gast.Return) and body[0].value is not None:
+        return body[0].value
+    return None
+
+
+@dataclass(frozen=True)
+class Helper:
+    """What the passes may assume about a function that rules and generated code call.
+
+    ``shape_args``: positions of arguments it reads only for their shape and dtype
+    (the forward sweep may free their data); ``linear``: linear in its first
+    argument, so a zero there gives zero; ``scalar_identity``: where every operand
+    is a number it returns its first argument (sct drops the call).
+    """
+
+    shape_args: tuple[int, ...] = ()
+    linear: bool = False
+    scalar_identity: bool = False
 
 
 def _is_none(node) -> bool:
@@ -126,6 +203,8 @@ class Registry:
         self.nondiff: set = set()
         self.nondiff_attributes: set[str] = set()
         self.nondiff_methods: set[str] = set()
+        self.helpers: dict[Any, Helper] = {}    # runtime and rule helpers generated code calls
+        self.source_trees: dict = {}           # (file, content hash) -> tree, for lambda rules
 
     def key(self, obj):
         try:
@@ -137,6 +216,19 @@ class Registry:
     def lookup(self, obj) -> Rule | None:
         try:
             return self.rules.get(self.key(obj))
+        except TypeError:
+            return None
+
+    def helper(self, fn, *, shape_args: tuple[int, ...] = (), linear: bool = False,
+               scalar_identity: bool = False) -> None:
+        """Declare what the passes may assume about a helper generated code calls (see :class:`Helper`)."""
+        self.helpers[self.key(fn)] = Helper(tuple(shape_args), linear, scalar_identity)
+        self.version += 1
+
+    def helper_info(self, obj) -> Helper | None:
+        """The declaration of a helper, or None for any other object."""
+        try:
+            return self.helpers.get(self.key(obj))
         except TypeError:
             return None
 
@@ -194,13 +286,16 @@ class Registry:
 
 def _count_returns(fn: Callable) -> int:
     """How many differentiable parameters an adjoint rule covers (its return arity)."""
-    try:
-        tree = gast.parse(textwrap.dedent(inspect.getsource(fn)))
-        returns = [n for n in gast.walk(tree) if isinstance(n, gast.Return) and n.value is not None]
-        last = returns[-1].value
-        return len(last.elts) if isinstance(last, gast.Tuple) else 1
-    except (OSError, TypeError, IndexError):
+    tree = function_tree(fn)
+    if isinstance(tree, gast.Lambda):
+        return len(tree.body.elts) if isinstance(tree.body, gast.Tuple) else 1
+    if tree is None:
         return 1
+    returns = [n for n in gast.walk(tree) if isinstance(n, gast.Return) and n.value is not None]
+    if not returns:
+        return 1
+    last = returns[-1].value
+    return len(last.elts) if isinstance(last, gast.Tuple) else 1
 
 
 def _display_name(obj) -> str:
@@ -264,7 +359,8 @@ def alias(primal, existing, *, name: str | None = None) -> None:
     """``primal`` differentiates exactly like ``existing`` (``np.add`` like ``+``)."""
     rule = REGISTRY.lookup(existing)
     copy = Rule(primal, name or _display_name(primal), list(rule.params), dict(rule.defaults), rule.varargs,
-                rule.n_diff, rule.adjoint, rule.tangent, rule.expand, rule.select, rule.scatter)
+                rule.n_diff, rule.adjoint, rule.tangent, rule.expand, rule.select, rule.scatter, rule.kind,
+                dict(rule.builders))
     REGISTRY.rules[REGISTRY.key(primal)] = copy
 
 
@@ -272,3 +368,267 @@ def overloaded(primal, select: Callable) -> None:
     """``primal``'s rule depends on how it is called: ``select(n_args, keywords)`` picks the rule's key."""
     rule = REGISTRY._rule_for(primal, None)
     rule.select = select
+
+
+# ---------------------------------------------------------------- declared kinds
+# One declaration gives both modes: sct writes the rule expressions from the partial
+# derivatives (elementwise), the transpose (linear) or the two transposes (bilinear).
+
+def _like(g, ans):
+    """The seed ``g`` with the shape of the output ``ans``.
+
+    An adjoint that nothing has reached yet is the float ``0.0`` (and a seed may be
+    a number); rules that move g's elements around (contractions, reshapes, joins)
+    need it as a full array, so it is broadcast (a free view) when its shape differs.
+    """
+    return g if np.shape(g) == np.shape(ans) else np.broadcast_to(g, np.shape(ans))
+
+
+REGISTRY.helper(_like, shape_args=(1,))
+
+
+def elementwise(primal, *partials, name: str | None = None, scalar=(), doc: str | None = None) -> Rule:
+    """Declare ``primal`` elementwise by its partial derivatives, one per differentiable argument.
+
+    Each partial is a function of ``(ans, *primal_params)`` whose result (a lambda's
+    body or a def's single ``return``) is the derivative of the output with respect
+    to that argument (``None``: no derivative).  sct writes the tangent
+    ``dx * partial`` and the adjoint ``unbroadcast(g * partial, x)`` (broadcasting is
+    undone for each argument of a function of several).  ``scalar`` names ``math``
+    functions that are the same function on numbers: they get the same rule with
+    ``np.cos`` read as ``math.cos`` (no broadcasting).
+    """
+    rule = _declare_elementwise(primal, partials, name, doc, to_math=False)
+    for other in (scalar if isinstance(scalar, (tuple, list)) else (scalar,)):
+        _declare_elementwise(other, partials, None, doc, to_math=True)
+    return rule
+
+
+def linear(primal, transpose: Callable, *, tangent: Callable | None = None, name: str | None = None,
+           doc: str | None = None) -> Rule:
+    """Declare ``primal`` linear in its first argument by its transpose.
+
+    ``transpose(g, ans, *primal_params)`` returns the adjoint of the first
+    argument; ``g`` arrives shaped like the output (a zero seed is broadcast by
+    ``_like``).  The tangent is ``primal`` applied to the tangent, with the other
+    arguments passed by keyword (``out`` and ``dtype`` left out), unless ``tangent``
+    (a tangent rule taking ``(d<first>, ans, *primal_params)``) says otherwise.
+    """
+    params, defaults = _partial_params(transpose, 2)
+    rule = _declared(primal, name, "linear", params, defaults, 1, doc)
+
+    def adjoint(rule):
+        return _seeded(transpose, ["g", "ans"] + params, 1)
+
+    def tangent_(rule):
+        if tangent is not None:
+            return ParsedRule.of(tangent, 1)
+        call = S_call(_reference(primal), [gast.Name("d" + params[0], gast.Load(), None, None)],
+                      {p: gast.Name(p, gast.Load(), None, None) for p in params[1:] if p not in _LEFT_OUT})
+        return ParsedRule(rule.tangent, ["d" + params[0], "ans"] + params, [call], _globals(primal, transpose))
+    rule.builders = {"adjoint": adjoint, "tangent": tangent_}
+    return rule
+
+
+def bilinear(primal, transpose_a: Callable, transpose_b: Callable, *, name: str | None = None,
+             doc: str | None = None) -> Rule:
+    """Declare ``primal`` linear in each of its first two arguments by the two transposes.
+
+    ``transpose_a(g, ans, a, b, ...)`` returns ā and ``transpose_b`` returns b̄
+    (``g`` shaped like the output); the tangent is ``primal(da, b, ...) + primal(a, db, ...)``.
+    """
+    params, defaults = _partial_params(transpose_a, 2)
+    if _partial_params(transpose_b, 2)[0] != params:
+        raise ValueError(f"the transposes of {name or _display_name(primal)} disagree on the parameters")
+    rule = _declared(primal, name, "bilinear", params, defaults, 2, doc)
+
+    def adjoint(rule):
+        a, b = _seeded(transpose_a, ["g", "ans"] + params, 1), _seeded(transpose_b, ["g", "ans"] + params, 1)
+        return ParsedRule(rule.adjoint, a.params, [a.exprs[0], b.exprs[0]], ChainMap(a.globals, b.globals))
+
+    def tangent(rule):
+        rest = {p: gast.Name(p, gast.Load(), None, None) for p in params[2:] if p not in _LEFT_OUT}
+        name_ = lambda p: gast.Name(p, gast.Load(), None, None)  # noqa: E731
+        exprs = [S_call(_reference(primal), [name_("d" + params[0]), name_(params[1])], rest),
+                 S_call(_reference(primal), [name_(params[0]), name_("d" + params[1])], rest)]
+        return ParsedRule(rule.tangent, ["d" + params[0], "d" + params[1], "ans"] + params, exprs,
+                          _globals(primal, transpose_a))
+    rule.builders = {"adjoint": adjoint, "tangent": tangent}
+    return rule
+
+
+_LEFT_OUT = ("out", "dtype")   # arguments a linear function's tangent does not pass on
+
+
+def _declared(primal, name, kind, params, defaults, n_diff, doc) -> Rule:
+    """A rule of a declared kind: signature set, builders to come, stand-in functions for both modes."""
+    rule = REGISTRY._rule_for(primal, name)
+    rule.params, rule.defaults, rule.varargs, rule.n_diff = list(params), dict(defaults), None, n_diff
+    rule.kind, rule.scatter = kind, False
+    label = rule.name
+
+    def adjoint(g, ans, *args):
+        raise NotImplementedError(f"the {kind} adjoint of {label} is inlined, never called")
+
+    def tangent(*args):
+        raise NotImplementedError(f"the {kind} tangent of {label} is inlined, never called")
+    adjoint.__doc__ = tangent.__doc__ = doc
+    adjoint.__qualname__, tangent.__qualname__ = f"{label} adjoint", f"{label} tangent"
+    rule.adjoint, rule.tangent = adjoint, tangent
+    rule._parsed.clear()
+    return rule
+
+
+def _declare_elementwise(primal, partials, name, doc, to_math: bool) -> Rule:
+    live = [p for p in partials if p is not None]
+    params, defaults = _partial_params(live[0], 1)
+    for p in live[1:]:
+        if _partial_params(p, 1)[0] != params:
+            raise ValueError(f"the partials of {name or _display_name(primal)} disagree on the parameters")
+    n_diff = len(partials)
+    rule = _declared(primal, name, "elementwise", params, defaults, n_diff, doc)
+    diff = params[:n_diff]
+
+    def bodies():
+        out = [None if p is None else return_expression(p) for p in partials]
+        if any(b is None for b, p in zip(out, partials) if p is not None):
+            raise ValueError(f"a partial of {rule.name} is not a lambda or a def with one return")
+        return [_to_math(b) if to_math and b is not None else b for b in out]
+
+    def adjoint(rule):
+        exprs = []
+        for body, p in zip(bodies(), diff):
+            if body is None:
+                exprs.append(None)
+                continue
+            e = _scaled(gast.Name("g", gast.Load(), None, None), body, set(params) | {"ans"})
+            if n_diff > 1 and not to_math:
+                e = S_call(gast.Name("unbroadcast", gast.Load(), None, None),
+                           [e, gast.Name(p, gast.Load(), None, None)], {})
+            exprs.append(e)
+        return ParsedRule(rule.adjoint, ["g", "ans"] + params, exprs, _globals(primal, live[0]))
+
+    def tangent(rule):
+        found = bodies()
+        exprs = [None if b is None else _scaled(gast.Name("d" + p, gast.Load(), None, None), b,
+                                                 set(params) | {"ans"}) for b, p in zip(found, diff)]
+        # a contribution may be narrower than the output when its partial reads neither ans nor the others
+        rule.expand = n_diff > 1 and any(
+            b is not None and "ans" not in _names(b) and not set(diff) - {p} <= _names(b)
+            for b, p in zip(found, diff))
+        return ParsedRule(rule.tangent, ["d" + p for p in diff] + ["ans"] + params, exprs,
+                          _globals(primal, live[0]))
+    rule.builders = {"adjoint": adjoint, "tangent": tangent}
+    return rule
+
+
+def _partial_params(fn: Callable, skip: int) -> tuple[list[str], dict]:
+    """The primal parameters a partial or transpose takes after its first ``skip`` ones, with defaults."""
+    sig = list(inspect.signature(fn).parameters.values())
+    params = [p.name for p in sig[skip:]]
+    defaults = {p.name: p.default for p in sig[skip:] if p.default is not inspect.Parameter.empty}
+    return params, defaults
+
+
+def _seeded(fn: Callable, params: list[str], n_diff: int) -> ParsedRule:
+    """A transpose as an adjoint rule: its own parameter names made the standard ones, g made ``_like(g, ans)``."""
+    own = list(inspect.signature(fn).parameters)
+    body = return_expression(fn)
+    if body is None:
+        raise ValueError(f"the transpose {fn.__qualname__} is not a lambda or a def with one return")
+    rename = {o: gast.Name(p, gast.Load(), None, None) for o, p in zip(own, params) if o != p}
+    body = _substitute(body, rename)
+    like = gast.Call(gast.Name("_like", gast.Load(), None, None),
+                     [gast.Name("g", gast.Load(), None, None), gast.Name("ans", gast.Load(), None, None)], [])
+    body = _substitute(body, {"g": like})
+    return ParsedRule(fn, params, [body], ChainMap(fn.__globals__, {"_like": _like}))
+
+
+def _substitute(expr, mapping: dict):
+    import copy
+
+    class Sub(gast.NodeTransformer):
+        def visit_Name(self, node):
+            if isinstance(node.ctx, gast.Load) and node.id in mapping:
+                return copy.deepcopy(mapping[node.id])
+            return node
+    return Sub().visit(copy.deepcopy(expr))
+
+
+def _names(expr) -> set[str]:
+    return {n.id for n in gast.walk(expr) if isinstance(n, gast.Name)}
+
+
+def _scaled(seed, partial, params: set[str]):
+    """``seed * partial`` written as a person would: ``g / x`` for ``1.0 / x``, ``-(g * s)`` for ``-s``,
+    ``g * a * b`` for ``a * b``; constant factors stay together (``g * (pi / 180.0)``)."""
+    if isinstance(partial, gast.UnaryOp) and isinstance(partial.op, gast.USub):
+        return gast.UnaryOp(gast.USub(), _scaled(seed, partial.operand, params))
+    if isinstance(partial, gast.Constant) and partial.value == 1:
+        return seed
+    if not (_names(partial) & params):
+        return gast.BinOp(seed, gast.Mult(), partial)
+    if isinstance(partial, gast.BinOp) and isinstance(partial.op, (gast.Mult, gast.Div)):
+        return gast.BinOp(_scaled(seed, partial.left, params), partial.op, partial.right)
+    return gast.BinOp(seed, gast.Mult(), partial)
+
+
+# np.<name> read as math.<name> in the scalar forms of elementwise rules
+_MATH_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arccosh": "acosh",
+               "arctanh": "atanh", "arctan2": "atan2", "float_power": "pow", "power": "pow", "absolute": "fabs",
+               "abs": "fabs", "fabs": "fabs", "hypot": "hypot", "deg2rad": "radians", "rad2deg": "degrees"}
+
+
+def _to_math(expr):
+    """``np.cos(x)`` becomes ``math.cos(x)`` (and ``np.sign(x)`` ``math.copysign(1.0, x)``) where math has it."""
+    import copy
+    import math
+
+    class ToMath(gast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            f = node.func
+            if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) and f.value.id == "math" \
+                    and f.attr == "sign":
+                return gast.Call(gast.Attribute(f.value, "copysign", gast.Load()), [gast.Constant(1.0, None)]
+                                 + node.args, [])
+            return node
+
+        def visit_Attribute(self, node):
+            self.generic_visit(node)
+            if isinstance(node.value, gast.Name) and node.value.id == "np":
+                name = _MATH_NAMES.get(node.attr, node.attr)
+                if hasattr(math, name) or node.attr == "sign":
+                    return gast.Attribute(gast.Name("math", gast.Load(), None, None),
+                                          "sign" if node.attr == "sign" else name, gast.Load())
+            return node
+    return ToMath().visit(copy.deepcopy(expr))
+
+
+def _reference(primal) -> gast.expr:
+    """How a declared rule's generated code names the primal: ``np.flip``, ``np.linalg.pinv``, or its name."""
+    import math
+    import numpy as np
+    name = getattr(primal, "__name__", "")
+    for path, module in (("np", np), ("np.linalg", np.linalg), ("math", math)):
+        if name and getattr(module, name, None) is primal:
+            node = gast.Name("np" if path != "math" else "math", gast.Load(), None, None)
+            if path == "np.linalg":
+                node = gast.Attribute(node, "linalg", gast.Load())
+            return gast.Attribute(node, name, gast.Load())
+    return gast.Name(name, gast.Load(), None, None)
+
+
+def _globals(primal, fn: Callable) -> ChainMap:
+    """The names a declared rule's expressions may use: the declaring module's, then sct's helpers."""
+    import math
+    import numpy as np
+    from ..runtime import unbroadcast
+    fixed = {"np": np, "math": math, "unbroadcast": unbroadcast, "_like": _like}
+    reference = _reference(primal)
+    own = {reference.id: primal} if isinstance(reference, gast.Name) else {}
+    return ChainMap(own, fn.__globals__, fixed)
+
+
+def S_call(func, args, keywords: dict):
+    return gast.Call(func, list(args), [gast.keyword(k, v) for k, v in keywords.items()])

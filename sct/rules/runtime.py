@@ -7,7 +7,14 @@ to the tangents.  Families: broadcasting, containers, non-differentiable.
 """
 from ..runtime import (add, add_at, drop_last, expand, indices, last, shape_only, snapshot, take, take_written,
                        unbroadcast, unreduce, zero_at, zeros_like)
-from .registry import nondifferentiable, tangent_rule
+from .registry import REGISTRY, nondifferentiable, tangent_rule
+
+# ---------------------------------------------------------------- what the passes may assume (see registry.Helper)
+
+REGISTRY.helper(unbroadcast, shape_args=(1,), linear=True, scalar_identity=True)
+REGISTRY.helper(expand, linear=True, scalar_identity=True)
+REGISTRY.helper(unreduce, shape_args=(1,), linear=True)
+REGISTRY.helper(add_at, shape_args=(1,))
 
 # ---------------------------------------------------------------- broadcasting
 
