@@ -150,23 +150,12 @@ def _count(x, axis):
 REGISTRY.helper(_count, shape_args=(0,))
 
 
-@adjoint_rule(np.sum)
-def sum_(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-    """Any axis (int, tuple, negative) and keepdims."""
-    return unreduce(g, a, axis, keepdims)
-
-@tangent_rule(np.sum)
-def sum_(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-    return np.sum(da, axis=axis, keepdims=keepdims)
+linear(np.sum, lambda g, ans, a, axis=None, dtype=None, out=None, keepdims=False: unreduce(g, a, axis, keepdims),
+       like=False, doc="Any axis (int, tuple, negative) and keepdims.")
 
 
-@adjoint_rule(np.mean)
-def mean(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-    return unreduce(g, a, axis, keepdims) / _count(a, axis)
-
-@tangent_rule(np.mean)
-def mean(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-    return np.mean(da, axis=axis, keepdims=keepdims)
+linear(np.mean, lambda g, ans, a, axis=None, dtype=None, out=None, keepdims=False:
+       unreduce(g, a, axis, keepdims) / _count(a, axis), like=False)
 
 
 def _extreme_mask(ans, a, axis, keepdims):
@@ -271,13 +260,7 @@ def _cumsum_adjoint(g, a, axis):
         return np.reshape(np.flip(np.cumsum(np.flip(np.ravel(g)))), np.shape(a))
     return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
 
-@adjoint_rule(np.cumsum)
-def cumsum(g, ans, a, axis=None, dtype=None, out=None):
-    return _cumsum_adjoint(_like(g, ans), a, axis)
-
-@tangent_rule(np.cumsum)
-def cumsum(da, ans, a, axis=None, dtype=None, out=None):
-    return np.cumsum(da, axis=axis)
+linear(np.cumsum, lambda g, ans, a, axis=None, dtype=None, out=None: _cumsum_adjoint(g, a, axis))
 
 
 def _cumprod_adjoint(g, ans, a, axis):
@@ -334,23 +317,11 @@ def _diagonal_adjoint(g, a, offset, axis1, axis2):
     out[..., rows, cols] = g
     return np.moveaxis(out, (-2, -1), (axis1, axis2))
 
-@adjoint_rule(np.diagonal)
-def diagonal(g, ans, a, offset=0, axis1=0, axis2=1):
-    return _diagonal_adjoint(_like(g, ans), a, offset, axis1, axis2)
-
-@tangent_rule(np.diagonal)
-def diagonal(da, ans, a, offset=0, axis1=0, axis2=1):
-    return np.diagonal(da, offset, axis1, axis2)
+linear(np.diagonal, lambda g, ans, a, offset=0, axis1=0, axis2=1: _diagonal_adjoint(g, a, offset, axis1, axis2))
 
 
-@adjoint_rule(np.trace)
-def trace(g, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    return _diagonal_adjoint(_spread_last(g, np.shape(np.diagonal(a, offset, axis1, axis2))[-1]),
-                             a, offset, axis1, axis2)
-
-@tangent_rule(np.trace)
-def trace(da, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    return np.trace(da, offset, axis1, axis2)
+linear(np.trace, lambda g, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None: _diagonal_adjoint(
+    _spread_last(g, np.shape(np.diagonal(a, offset, axis1, axis2))[-1]), a, offset, axis1, axis2), like=False)
 
 # ---------------------------------------------------------------- contractions
 
@@ -440,14 +411,8 @@ def _tensordot_adjoint(g, a, b, axes, which):
         order = [xb[xa.index(i)] for i in sorted(xa)] + free_b
     return np.transpose(out, np.argsort(order)) if order else out
 
-@adjoint_rule(np.tensordot)
-def tensordot(g, ans, a, b, axes=2):
-    """axes as an int or as a pair of axis lists."""
-    return _tensordot_adjoint(_like(g, ans), a, b, axes, 0), _tensordot_adjoint(_like(g, ans), a, b, axes, 1)
-
-@tangent_rule(np.tensordot)
-def tensordot(da, db, ans, a, b, axes=2):
-    return np.tensordot(da, b, axes), np.tensordot(a, db, axes)
+bilinear(np.tensordot, lambda g, ans, a, b, axes=2: _tensordot_adjoint(g, a, b, axes, 0),
+         lambda g, ans, a, b, axes=2: _tensordot_adjoint(g, a, b, axes, 1), doc="axes as an int or as a pair of axis lists.")
 
 
 def _dot_adjoint(g, a, b, which):
@@ -457,14 +422,8 @@ def _dot_adjoint(g, a, b, which):
         return unbroadcast(g * (b if which == 0 else a), a if which == 0 else b)
     return _tensordot_adjoint(g, a, b, ([np.ndim(a) - 1], [max(np.ndim(b) - 2, 0)]), which)
 
-@adjoint_rule(np.dot)
-def dot(g, ans, a, b, out=None):
-    """Numbers, vectors, matrices and N-D arrays."""
-    return _dot_adjoint(_like(g, ans), a, b, 0), _dot_adjoint(_like(g, ans), a, b, 1)
-
-@tangent_rule(np.dot)
-def dot(da, db, ans, a, b, out=None):
-    return np.dot(da, b), np.dot(a, db)
+bilinear(np.dot, lambda g, ans, a, b, out=None: _dot_adjoint(g, a, b, 0), lambda g, ans, a, b, out=None: _dot_adjoint(g, a, b, 1),
+         doc="Numbers, vectors, matrices and N-D arrays.")
 
 
 def _inner_adjoint(g, a, b, which):
@@ -473,33 +432,15 @@ def _inner_adjoint(g, a, b, which):
         return unbroadcast(g * (b if which == 0 else a), a if which == 0 else b)
     return _tensordot_adjoint(g, a, b, ([np.ndim(a) - 1], [np.ndim(b) - 1]), which)
 
-@adjoint_rule(np.inner)
-def inner(g, ans, a, b):
-    """Numbers, vectors and N-D arrays (contracting the last axes)."""
-    return _inner_adjoint(_like(g, ans), a, b, 0), _inner_adjoint(_like(g, ans), a, b, 1)
-
-@tangent_rule(np.inner)
-def inner(da, db, ans, a, b):
-    return np.inner(da, b), np.inner(a, db)
+bilinear(np.inner, lambda g, ans, a, b: _inner_adjoint(g, a, b, 0), lambda g, ans, a, b: _inner_adjoint(g, a, b, 1),
+         doc="Numbers, vectors and N-D arrays (contracting the last axes).")
 
 
-@adjoint_rule(np.vdot)
-def vdot(g, ans, a, b):
-    return g * np.reshape(b, np.shape(a)), g * np.reshape(a, np.shape(b))
-
-@tangent_rule(np.vdot)
-def vdot(da, db, ans, a, b):
-    return np.vdot(da, b), np.vdot(a, db)
+bilinear(np.vdot, lambda g, ans, a, b: g * np.reshape(b, np.shape(a)), lambda g, ans, a, b: g * np.reshape(a, np.shape(b)))
 
 
-@adjoint_rule(np.outer)
-def outer(g, ans, a, b):
-    return (np.reshape(np.dot(_like(g, ans), np.ravel(b)), np.shape(a)),
-            np.reshape(np.dot(np.ravel(a), _like(g, ans)), np.shape(b)))
-
-@tangent_rule(np.outer)
-def outer(da, db, ans, a, b):
-    return np.outer(da, b), np.outer(a, db)
+bilinear(np.outer, lambda g, ans, a, b: np.reshape(np.dot(g, np.ravel(b)), np.shape(a)),
+         lambda g, ans, a, b: np.reshape(np.dot(np.ravel(a), g), np.shape(b)))
 
 
 def _kron_adjoint(g, a, b, which):
@@ -516,14 +457,8 @@ def _kron_adjoint(g, a, b, which):
     out = np.sum(blocks * np.reshape(a, _interleave(sa, (1,) * nd)), axis=a_axes)
     return np.reshape(out, np.shape(b))
 
-@adjoint_rule(np.kron)
-def kron(g, ans, a, b):
-    """Operands of any, and different, numbers of dimensions."""
-    return _kron_adjoint(_like(g, ans), a, b, 0), _kron_adjoint(_like(g, ans), a, b, 1)
-
-@tangent_rule(np.kron)
-def kron(da, db, ans, a, b):
-    return np.kron(da, b), np.kron(a, db)
+bilinear(np.kron, lambda g, ans, a, b: _kron_adjoint(g, a, b, 0), lambda g, ans, a, b: _kron_adjoint(g, a, b, 1),
+         doc="Operands of any, and different, numbers of dimensions.")
 
 
 def _einsum_parts(subscripts, n):
@@ -634,13 +569,7 @@ overloaded(np.einsum, lambda n, kws: {2: einsum1, 3: einsum2, 4: einsum3}.get(n,
 
 # ---------------------------------------------------------------- shape and joining
 
-@adjoint_rule(np.reshape)
-def reshape(g, ans, a, shape):
-    return np.reshape(_like(g, ans), np.shape(a))
-
-@tangent_rule(np.reshape)
-def reshape(da, ans, a, shape):
-    return np.reshape(da, shape)
+linear(np.reshape, lambda g, ans, a, shape: np.reshape(g, np.shape(a)))
 
 
 def reshape_method(a, *shape):
@@ -656,13 +585,7 @@ def reshape_method_(da, ans, a, *shape):
     return np.reshape(da, np.shape(ans))
 
 
-@adjoint_rule(np.ravel)
-def ravel(g, ans, a):
-    return np.reshape(_like(g, ans), np.shape(a))
-
-@tangent_rule(np.ravel)
-def ravel(da, ans, a):
-    return np.ravel(da)
+linear(np.ravel, lambda g, ans, a: np.reshape(g, np.shape(a)))
 
 
 def _inverse_axes(axes, ndim):
@@ -670,13 +593,7 @@ def _inverse_axes(axes, ndim):
         return None
     return tuple(np.argsort([a % ndim for a in axes]))
 
-@adjoint_rule(np.transpose)
-def transpose(g, ans, a, axes=None):
-    return np.transpose(_like(g, ans), _inverse_axes(axes, np.ndim(a)))
-
-@tangent_rule(np.transpose)
-def transpose(da, ans, a, axes=None):
-    return np.transpose(da, axes)
+linear(np.transpose, lambda g, ans, a, axes=None: np.transpose(g, _inverse_axes(axes, np.ndim(a))))
 
 
 def transpose_method(a, *axes):
@@ -697,49 +614,19 @@ def transpose_method_(da, ans, a, *axes):
     return np.transpose(da, _axes_arg(axes))
 
 
-@adjoint_rule(np.swapaxes)
-def swapaxes(g, ans, a, axis1, axis2):
-    return np.swapaxes(_like(g, ans), axis1, axis2)
-
-@tangent_rule(np.swapaxes)
-def swapaxes(da, ans, a, axis1, axis2):
-    return np.swapaxes(da, axis1, axis2)
+linear(np.swapaxes, lambda g, ans, a, axis1, axis2: np.swapaxes(g, axis1, axis2))
 
 
-@adjoint_rule(np.moveaxis)
-def moveaxis(g, ans, a, source, destination):
-    return np.moveaxis(_like(g, ans), destination, source)
-
-@tangent_rule(np.moveaxis)
-def moveaxis(da, ans, a, source, destination):
-    return np.moveaxis(da, source, destination)
+linear(np.moveaxis, lambda g, ans, a, source, destination: np.moveaxis(g, destination, source))
 
 
-@adjoint_rule(np.expand_dims)
-def expand_dims(g, ans, a, axis):
-    return np.reshape(_like(g, ans), np.shape(a))
-
-@tangent_rule(np.expand_dims)
-def expand_dims(da, ans, a, axis):
-    return np.expand_dims(da, axis)
+linear(np.expand_dims, lambda g, ans, a, axis: np.reshape(g, np.shape(a)))
 
 
-@adjoint_rule(np.squeeze)
-def squeeze(g, ans, a, axis=None):
-    return np.reshape(_like(g, ans), np.shape(a))
-
-@tangent_rule(np.squeeze)
-def squeeze(da, ans, a, axis=None):
-    return np.squeeze(da, axis)
+linear(np.squeeze, lambda g, ans, a, axis=None: np.reshape(g, np.shape(a)))
 
 
-@adjoint_rule(np.broadcast_to)
-def broadcast_to(g, ans, array, shape):
-    return unbroadcast(g, array)
-
-@tangent_rule(np.broadcast_to)
-def broadcast_to(darray, ans, array, shape):
-    return np.broadcast_to(darray, shape)
+linear(np.broadcast_to, lambda g, ans, array, shape: unbroadcast(g, array), like=False)
 
 
 def _join_adjoint(g, arrays, axis, prepare=np.asarray):
@@ -754,60 +641,30 @@ def _join_adjoint(g, arrays, axis, prepare=np.asarray):
         pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
     return [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays)]
 
-@adjoint_rule(np.concatenate)
-def concatenate(g, ans, arrays, axis=0):
-    return _join_adjoint(_like(g, ans), arrays, axis)
-
-@tangent_rule(np.concatenate)
-def concatenate(darrays, ans, arrays, axis=0):
-    return np.concatenate(darrays, axis)
+linear(np.concatenate, lambda g, ans, arrays, axis=0: _join_adjoint(g, arrays, axis))
 
 
 def _hstack_axis(arrays):
     return 0 if np.ndim(arrays[0]) <= 1 else 1
 
-@adjoint_rule(np.hstack)
-def hstack(g, ans, tup):
-    return _join_adjoint(_like(g, ans), tup, _hstack_axis(tup), np.atleast_1d)
-
-@tangent_rule(np.hstack)
-def hstack(dtup, ans, tup):
-    return np.hstack(dtup)
+linear(np.hstack, lambda g, ans, tup: _join_adjoint(g, tup, _hstack_axis(tup), np.atleast_1d))
 
 
-@adjoint_rule(np.vstack)
-def vstack(g, ans, tup):
-    return _join_adjoint(_like(g, ans), tup, 0, np.atleast_2d)
-
-@tangent_rule(np.vstack)
-def vstack(dtup, ans, tup):
-    return np.vstack(dtup)
+linear(np.vstack, lambda g, ans, tup: _join_adjoint(g, tup, 0, np.atleast_2d))
 
 
 def _as_column(a):
     a = np.asarray(a)
     return a[:, None] if a.ndim < 2 else a
 
-@adjoint_rule(np.column_stack)
-def column_stack(g, ans, tup):
-    return _join_adjoint(_like(g, ans), tup, 1, _as_column)
-
-@tangent_rule(np.column_stack)
-def column_stack(dtup, ans, tup):
-    return np.column_stack(dtup)
+linear(np.column_stack, lambda g, ans, tup: _join_adjoint(g, tup, 1, _as_column))
 
 
 def _unstack(g, arrays, axis):
     """Slices of ``g`` along ``axis`` (the adjoint of stack)."""
     return [np.take(g, i, axis=axis) for i in range(len(arrays))]
 
-@adjoint_rule(np.stack)
-def stack(g, ans, arrays, axis=0):
-    return _unstack(_like(g, ans), arrays, axis)
-
-@tangent_rule(np.stack)
-def stack(darrays, ans, arrays, axis=0):
-    return np.stack(darrays, axis)
+linear(np.stack, lambda g, ans, arrays, axis=0: _unstack(g, arrays, axis))
 
 
 def _split_adjoint(g, ans, axis):
@@ -818,44 +675,20 @@ def _split_adjoint(g, ans, axis):
               for gi, p in zip(g, ans)]
     return np.concatenate(pieces, axis=axis)
 
-@adjoint_rule(np.split)
-def split(g, ans, ary, indices_or_sections, axis=0):
-    """A list of pieces; pieces nobody uses get a zero adjoint."""
-    return _split_adjoint(g, ans, axis)
-
-@tangent_rule(np.split)
-def split(dary, ans, ary, indices_or_sections, axis=0):
-    return np.split(dary, indices_or_sections, axis)
+linear(np.split, lambda g, ans, ary, indices_or_sections, axis=0: _split_adjoint(g, ans, axis), like=False,
+       doc="A list of pieces; pieces nobody uses get a zero adjoint.")
 
 
-@adjoint_rule(np.array_split)
-def array_split(g, ans, ary, indices_or_sections, axis=0):
-    """A list of pieces; pieces nobody uses get a zero adjoint."""
-    return _split_adjoint(g, ans, axis)
-
-@tangent_rule(np.array_split)
-def array_split(dary, ans, ary, indices_or_sections, axis=0):
-    return np.array_split(dary, indices_or_sections, axis)
+linear(np.array_split, lambda g, ans, ary, indices_or_sections, axis=0: _split_adjoint(g, ans, axis),
+       like=False, doc="A list of pieces; pieces nobody uses get a zero adjoint.")
 
 
-@adjoint_rule(np.hsplit)
-def hsplit(g, ans, ary, indices_or_sections):
-    """A list of pieces; pieces nobody uses get a zero adjoint."""
-    return _split_adjoint(g, ans, 0 if np.ndim(ary) == 1 else 1)
-
-@tangent_rule(np.hsplit)
-def hsplit(dary, ans, ary, indices_or_sections):
-    return np.hsplit(dary, indices_or_sections)
+linear(np.hsplit, lambda g, ans, ary, indices_or_sections: _split_adjoint(g, ans, 0 if np.ndim(ary) == 1 else 1),
+       like=False, doc="A list of pieces; pieces nobody uses get a zero adjoint.")
 
 
-@adjoint_rule(np.vsplit)
-def vsplit(g, ans, ary, indices_or_sections):
-    """A list of pieces; pieces nobody uses get a zero adjoint."""
-    return _split_adjoint(g, ans, 0)
-
-@tangent_rule(np.vsplit)
-def vsplit(dary, ans, ary, indices_or_sections):
-    return np.vsplit(dary, indices_or_sections)
+linear(np.vsplit, lambda g, ans, ary, indices_or_sections: _split_adjoint(g, ans, 0), like=False,
+       doc="A list of pieces; pieces nobody uses get a zero adjoint.")
 
 
 def _tile_adjoint(g, a, reps):
@@ -867,14 +700,8 @@ def _tile_adjoint(g, a, reps):
     blocks = np.reshape(g, _interleave(reps, shape))
     return np.reshape(np.sum(blocks, axis=tuple(range(0, 2 * nd, 2))), np.shape(a))
 
-@adjoint_rule(np.tile)
-def tile(g, ans, A, reps):
-    """reps as an int or a tuple, shorter or longer than the array's dimensions."""
-    return _tile_adjoint(_like(g, ans), A, reps)
-
-@tangent_rule(np.tile)
-def tile(dA, ans, A, reps):
-    return np.tile(dA, reps)
+linear(np.tile, lambda g, ans, A, reps: _tile_adjoint(g, A, reps),
+       doc="reps as an int or a tuple, shorter or longer than the array's dimensions.")
 
 
 def _repeat_adjoint(g, a, repeats, axis):
@@ -888,50 +715,20 @@ def _repeat_adjoint(g, a, repeats, axis):
     np.add.at(out, source, moved)
     return np.moveaxis(out, 0, axis)
 
-@adjoint_rule(np.repeat)
-def repeat(g, ans, a, repeats, axis=None):
-    """repeats as an int or one count per element; any axis."""
-    return _repeat_adjoint(_like(g, ans), a, repeats, axis)
-
-@tangent_rule(np.repeat)
-def repeat(da, ans, a, repeats, axis=None):
-    return np.repeat(da, repeats, axis)
+linear(np.repeat, lambda g, ans, a, repeats, axis=None: _repeat_adjoint(g, a, repeats, axis),
+       doc="repeats as an int or one count per element; any axis.")
 
 
-@adjoint_rule(np.flip)
-def flip(g, ans, m, axis=None):
-    return np.flip(_like(g, ans), axis)
-
-@tangent_rule(np.flip)
-def flip(dm, ans, m, axis=None):
-    return np.flip(dm, axis)
+linear(np.flip, lambda g, ans, m, axis=None: np.flip(g, axis))
 
 
-@adjoint_rule(np.fliplr)
-def fliplr(g, ans, m):
-    return np.fliplr(_like(g, ans))
-
-@tangent_rule(np.fliplr)
-def fliplr(dm, ans, m):
-    return np.fliplr(dm)
+linear(np.fliplr, lambda g, ans, m: np.fliplr(g))
 
 
-@adjoint_rule(np.flipud)
-def flipud(g, ans, m):
-    return np.flipud(_like(g, ans))
-
-@tangent_rule(np.flipud)
-def flipud(dm, ans, m):
-    return np.flipud(dm)
+linear(np.flipud, lambda g, ans, m: np.flipud(g))
 
 
-@adjoint_rule(np.roll)
-def roll(g, ans, a, shift, axis=None):
-    return np.roll(_like(g, ans), np.negative(shift), axis)
-
-@tangent_rule(np.roll)
-def roll(da, ans, a, shift, axis=None):
-    return np.roll(da, shift, axis)
+linear(np.roll, lambda g, ans, a, shift, axis=None: np.roll(g, np.negative(shift), axis))
 
 
 def _sorting(a, axis):
@@ -972,13 +769,7 @@ def _take_adjoint(g, a, indices, axis):
     np.add.at(moved, idx, g_moved)
     return out
 
-@adjoint_rule(np.take)
-def take(g, ans, a, indices, axis=None):
-    return _take_adjoint(_like(g, ans), a, indices, axis)
-
-@tangent_rule(np.take)
-def take(da, ans, a, indices, axis=None):
-    return np.take(da, indices, axis)
+linear(np.take, lambda g, ans, a, indices, axis=None: _take_adjoint(g, a, indices, axis))
 
 
 def _diag_adjoint(g, v, k):
@@ -987,14 +778,7 @@ def _diag_adjoint(g, v, k):
         return np.diag(g, k)
     return _diagonal_adjoint(g, v, k, 0, 1)
 
-@adjoint_rule(np.diag)
-def diag(g, ans, v, k=0):
-    """Vector to matrix and matrix to vector, any offset k."""
-    return _diag_adjoint(_like(g, ans), v, k)
-
-@tangent_rule(np.diag)
-def diag(dv, ans, v, k=0):
-    return np.diag(dv, k)
+linear(np.diag, lambda g, ans, v, k=0: _diag_adjoint(g, v, k), doc="Vector to matrix and matrix to vector, any offset k.")
 
 
 def _array_adjoint(g, obj):
@@ -1015,40 +799,16 @@ def array(dobject, ans, object, dtype=None, copy=True, order="K", subok=False, n
 alias(np.asarray, np.array)
 
 
-@adjoint_rule(np.copy)
-def copy(g, ans, a):
-    return g
-
-@tangent_rule(np.copy)
-def copy(da, ans, a):
-    return np.copy(da)
+linear(np.copy, lambda g, ans, a: g, like=False)
 
 
-@adjoint_rule(np.ascontiguousarray)
-def ascontiguousarray(g, ans, a, dtype=None):
-    return g
-
-@tangent_rule(np.ascontiguousarray)
-def ascontiguousarray(da, ans, a, dtype=None):
-    return np.ascontiguousarray(da)
+linear(np.ascontiguousarray, lambda g, ans, a, dtype=None: g, like=False)
 
 
-@adjoint_rule(np.tril)
-def tril(g, ans, m, k=0):
-    return np.tril(_like(g, ans), k)
-
-@tangent_rule(np.tril)
-def tril(dm, ans, m, k=0):
-    return np.tril(dm, k)
+linear(np.tril, lambda g, ans, m, k=0: np.tril(g, k))
 
 
-@adjoint_rule(np.triu)
-def triu(g, ans, m, k=0):
-    return np.triu(_like(g, ans), k)
-
-@tangent_rule(np.triu)
-def triu(dm, ans, m, k=0):
-    return np.triu(dm, k)
+linear(np.triu, lambda g, ans, m, k=0: np.triu(g, k))
 
 # ---------------------------------------------------------------- array methods and attributes
 

@@ -405,12 +405,12 @@ def elementwise(primal, *partials, name: str | None = None, scalar=(), doc: str 
 
 
 def linear(primal, transpose: Callable, *, tangent: Callable | None = None, name: str | None = None,
-           doc: str | None = None) -> Rule:
+           doc: str | None = None, like: bool = True) -> Rule:
     """Declare ``primal`` linear in its first argument by its transpose.
 
     ``transpose(g, ans, *primal_params)`` returns the adjoint of the first
     argument; ``g`` arrives shaped like the output (a zero seed is broadcast by
-    ``_like``).  The tangent is ``primal`` applied to the tangent, with the other
+    ``_like``; ``like=False`` when the transpose takes any seed as it is).  The tangent is ``primal`` applied to the tangent, with the other
     arguments passed by keyword (``out`` and ``dtype`` left out), unless ``tangent``
     (a tangent rule taking ``(d<first>, ans, *primal_params)``) says otherwise.
     """
@@ -418,7 +418,7 @@ def linear(primal, transpose: Callable, *, tangent: Callable | None = None, name
     rule = _declared(primal, name, "linear", params, defaults, 1, doc)
 
     def adjoint(rule):
-        return _seeded(transpose, ["g", "ans"] + params, 1)
+        return _seeded(transpose, ["g", "ans"] + params, 1, like)
 
     def tangent_(rule):
         if tangent is not None:
@@ -530,7 +530,7 @@ def _partial_params(fn: Callable, skip: int) -> tuple[list[str], dict]:
     return params, defaults
 
 
-def _seeded(fn: Callable, params: list[str], n_diff: int) -> ParsedRule:
+def _seeded(fn: Callable, params: list[str], n_diff: int, like: bool = True) -> ParsedRule:
     """A transpose as an adjoint rule: its own parameter names made the standard ones, g made ``_like(g, ans)``."""
     own = list(inspect.signature(fn).parameters)
     body = return_expression(fn)
@@ -538,9 +538,9 @@ def _seeded(fn: Callable, params: list[str], n_diff: int) -> ParsedRule:
         raise ValueError(f"the transpose {fn.__qualname__} is not a lambda or a def with one return")
     rename = {o: gast.Name(p, gast.Load(), None, None) for o, p in zip(own, params) if o != p}
     body = _substitute(body, rename)
-    like = gast.Call(gast.Name("_like", gast.Load(), None, None),
+    seed = gast.Call(gast.Name("_like", gast.Load(), None, None),
                      [gast.Name("g", gast.Load(), None, None), gast.Name("ans", gast.Load(), None, None)], [])
-    body = _substitute(body, {"g": like})
+    body = _substitute(body, {"g": seed}) if like else body
     return ParsedRule(fn, params, [body], ChainMap(fn.__globals__, {"_like": _like}))
 
 
