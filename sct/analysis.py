@@ -94,7 +94,27 @@ def analyze(ctx: Context, body: list[gast.stmt], wrt: list[str], arg_kinds: dict
     _check_augmented(ctx, statements, ops, kinds)
     varied = _varied(statements, ops, set(wrt))
     useful = _useful(statements, ops)
+    _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful)
     return Analysis(ops, kinds, varied, useful)
+
+
+def _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful) -> None:
+    """A value that depends on the inputs, given to a parameter the rule has no derivative for, is refused
+    (``np.interp(x, xp, fp)`` with ``fp`` varied): the derivative through it would silently be zero."""
+    for stmt in statements:
+        op = ops.get(id(stmt))
+        if op is None or op.kind != "rule" or op.target not in useful:
+            continue
+        diff = set(op.rule.diff_params)
+        for param, atom in op.bound.items():
+            atoms = atom.elts if isinstance(atom, gast.Tuple) and param == op.rule.varargs else [atom]
+            if param not in diff and any(isinstance(a, gast.Name) and a.id in varied
+                                         and kinds.get(a.id) in (SCALAR, ARRAY) for a in atoms):
+                raise NoRuleError(f"sct has no derivative of {op.rule.name} with respect to its argument "
+                                  f"'{param}', which depends on the differentiated inputs",
+                                  ctx.parsed.location(S.locate(stmt)),
+                                  hint="differentiate with respect to other inputs, or register a rule "
+                                       "whose differentiable parameters include it")
 
 
 def _walk(stmts):

@@ -149,3 +149,26 @@ def test_function_returning_none():
 def test_errors_are_transform_errors():
     for cls in (sct.UnsupportedSyntaxError, sct.SourceError, sct.NoRuleError, sct.AliasingError, sct.ArgumentError):
         assert issubclass(cls, sct.TransformError)
+
+
+def _scaled_by(x, y):
+    return x * y
+
+
+sct.adjoint_rule(_scaled_by)(lambda g, ans, x, y: g * y)     # a lambda rule, differentiable in x only
+sct.tangent_rule(_scaled_by)(lambda dx, ans, x, y: dx * y)
+
+
+def _through_the_constant(a):
+    return _scaled_by(2.0, a)
+
+
+def _through_the_variable(a):
+    return _scaled_by(a, 2.0)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_lambda_rules_work_and_an_input_given_to_a_parameter_without_derivative_is_refused(mode):
+    assert sct.grad(_through_the_variable, mode=mode)(3.0) == pytest.approx(2.0)
+    with pytest.raises(sct.NoRuleError, match="'y'"):
+        sct.grad(_through_the_constant, mode=mode)(3.0)
