@@ -105,11 +105,10 @@ def _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful) -> Non
         op = ops.get(id(stmt))
         if op is None or op.kind != "rule" or op.target not in useful:
             continue
-        diff = set(op.rule.diff_params)
+        diff = set(op.rule.diff_params) - op.rule.refused
         for param, atom in op.bound.items():
-            atoms = atom.elts if isinstance(atom, gast.Tuple) and param == op.rule.varargs else [atom]
-            if param not in diff and any(isinstance(a, gast.Name) and a.id in varied
-                                         and kinds.get(a.id) in (SCALAR, ARRAY) for a in atoms):
+            if param not in diff and any(isinstance(a, gast.Name) and isinstance(a.ctx, gast.Load) and a.id in varied
+                                         and kinds.get(a.id) in (SCALAR, ARRAY) for a in S.walk(atom)):
                 raise NoRuleError(f"sct has no derivative of {op.rule.name} with respect to its argument "
                                   f"'{param}', which depends on the differentiated inputs",
                                   ctx.parsed.location(S.locate(stmt)),
@@ -255,7 +254,7 @@ def _label(func: gast.expr) -> str:
 def _rule_op(ctx, name, primal, args, keywords, node) -> Op:
     rule = REGISTRY.lookup(primal)
     if rule is not None and rule.select is not None:
-        primal = rule.select(len(args), set(keywords))
+        primal = rule.select(len(args), set(keywords), args)
         rule = REGISTRY.lookup(primal)
     if _is_nondiff(primal):
         return Op("nondiff", name, label=_primal_label(primal))

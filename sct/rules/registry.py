@@ -58,6 +58,7 @@ class Rule:
     expand: bool = False       # tangent contributions may be narrower than the output
     select: Callable | None = None   # (n_positional, keyword names) -> Rule, for overloaded primals
     scatter: bool = False      # the adjoint takes the current adjoint as ``acc`` and returns the new one
+    refused: frozenset = frozenset()  # parameters whose derivative sct lacks: refused when they vary
     kind: str = "custom"       # how it was declared: "elementwise", "linear", "bilinear" or "custom"
     builders: dict = field(default_factory=dict, repr=False)  # which -> () -> ParsedRule (declared kinds)
     _parsed: dict = field(default_factory=dict, repr=False)
@@ -359,15 +360,19 @@ def alias(primal, existing, *, name: str | None = None) -> None:
     """``primal`` differentiates exactly like ``existing`` (``np.add`` like ``+``)."""
     rule = REGISTRY.lookup(existing)
     copy = Rule(primal, name or _display_name(primal), list(rule.params), dict(rule.defaults), rule.varargs,
-                rule.n_diff, rule.adjoint, rule.tangent, rule.expand, rule.select, rule.scatter, rule.kind,
-                dict(rule.builders))
+                rule.n_diff, rule.adjoint, rule.tangent, rule.expand, rule.select, rule.scatter, rule.refused,
+                rule.kind, dict(rule.builders))
     REGISTRY.rules[REGISTRY.key(primal)] = copy
 
 
 def overloaded(primal, select: Callable) -> None:
-    """``primal``'s rule depends on how it is called: ``select(n_args, keywords)`` picks the rule's key."""
+    """``primal``'s rule depends on how it is called: ``select(n_args, keywords)`` picks the rule's key
+    (or ``select(n_args, keywords, args)``, given the call's argument nodes too)."""
     rule = REGISTRY._rule_for(primal, None)
-    rule.select = select
+    if len(inspect.signature(select).parameters) == 2:
+        rule.select = lambda n, keywords, args: select(n, keywords)
+    else:
+        rule.select = select
 
 
 # ---------------------------------------------------------------- declared kinds
@@ -392,7 +397,8 @@ def elementwise(primal, *partials, name: str | None = None, scalar=(), doc: str 
 
     Each partial is a function of ``(ans, *primal_params)`` whose result (a lambda's
     body or a def's single ``return``) is the derivative of the output with respect
-    to that argument (``None``: no derivative).  sct writes the tangent
+    to that argument (``None``: the derivative is zero; ``NotImplemented``: sct has
+    none, and refuses a call where that argument depends on the inputs).  sct writes the tangent
     ``dx * partial`` and the adjoint ``unbroadcast(g * partial, x)`` (broadcasting is
     undone for each argument of a function of several).  ``scalar`` names ``math``
     functions that are the same function on numbers: they get the same rule with
@@ -480,6 +486,8 @@ def _declared(primal, name, kind, params, defaults, n_diff, doc) -> Rule:
 
 
 def _declare_elementwise(primal, partials, name, doc, to_math: bool) -> Rule:
+    refused = [p is NotImplemented for p in partials]
+    partials = [None if p is NotImplemented else p for p in partials]
     live = [p for p in partials if p is not None]
     params, defaults = _partial_params(live[0], 1)
     for p in live[1:]:
@@ -488,6 +496,7 @@ def _declare_elementwise(primal, partials, name, doc, to_math: bool) -> Rule:
     n_diff = len(partials)
     rule = _declared(primal, name, "elementwise", params, defaults, n_diff, doc)
     diff = params[:n_diff]
+    rule.refused = frozenset(p for p, r in zip(diff, refused) if r)
 
     def bodies():
         out = [None if p is None else return_expression(p) for p in partials]
