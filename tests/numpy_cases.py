@@ -1132,3 +1132,164 @@ def copysign(x, y):
 
 def ldexp(x):
     return np.sum(np.ldexp(x, np.arange(np.size(x)).reshape(np.shape(x))) * weights(x))
+
+def einsum_sublist(x, y):
+    return np.sum(np.einsum(x, (0, 1), y, (1, 2), (0, 2)) * weights(np.ones((2, 4))))
+
+def einsum_sublist_transpose(x):
+    return np.sum(np.einsum(x, (0, 1), (1, 0)) * weights(x.T))
+
+def einsum_ellipsis(x, y):
+    r = np.einsum("...ij,...jk->...ik", x, y)
+    return np.sum(r * weights(r))
+
+def einsum_ellipsis_implicit(x):
+    r = np.einsum("...ii", x)
+    return np.sum(r * weights(r))
+
+def cross(a, b):
+    r = np.cross(a, b)
+    return np.sum(r * weights(r))
+
+def cross_axis(a, b):
+    r = np.cross(a, b, axis=0)
+    return np.sum(r * weights(r))
+
+def diff(x, n, axis):
+    r = np.diff(x, n, axis)
+    return np.sum(r * weights(r))
+
+def gradient(x, edge_order):
+    r = np.gradient(x, edge_order=edge_order)
+    return np.sum(r * weights(r))
+
+def gradient_axis(x, axis):
+    r = np.gradient(x, axis=axis)
+    return np.sum(r * weights(r))
+
+def convolve(a, v, mode):
+    r = np.convolve(a, v, mode)
+    return np.sum(r * weights(r))
+
+def correlate(a, v, mode):
+    r = np.correlate(a, v, mode)
+    return np.sum(r * weights(r))
+
+def pad(x, mode):
+    r = np.pad(x, 2, mode)
+    return np.sum(r * weights(r))
+
+def pad_widths(x):
+    r = np.pad(x, ((1, 0), (0, 2)), constant_values=3.0)
+    return np.sum(r * weights(r))
+
+def append(x, y, axis):
+    r = np.append(x, y, axis)
+    return np.sum(r * weights(r))
+
+def insert(x, y):
+    r = np.insert(x, 1, y)
+    return np.sum(r * weights(r))
+
+def insert_axis(x, y):
+    r = np.insert(x, [0, 2], y, axis=1)
+    return np.sum(r * weights(r))
+
+def delete(x):
+    r = np.delete(x, [0, 2])
+    return np.sum(r * weights(r))
+
+def delete_axis(x):
+    r = np.delete(x, 1, axis=1)
+    return np.sum(r * weights(r))
+
+def rollaxis(x):
+    r = np.rollaxis(x, 2)
+    return np.sum(r * weights(r))
+
+def rot90(x, k):
+    r = np.rot90(x, k)
+    return np.sum(r * weights(r))
+
+def atleast(x):
+    return np.sum(np.atleast_1d(x) * 2.0) + np.sum(np.atleast_2d(x) * weights(np.atleast_2d(x))) \
+        + np.sum(np.atleast_3d(x) ** 2)
+
+def dstack(x, y):
+    r = np.dstack((x, y))
+    return np.sum(r * weights(r))
+
+def dsplit(x):
+    a, b = np.dsplit(x, 2)
+    return np.sum(a * weights(a)) - 2.0 * np.sum(b * b)
+
+def row_stack(x, y):
+    r = np.row_stack((x, y))
+    return np.sum(r * weights(r))
+
+def vstack_dtype(x, y):
+    r = np.vstack((x, y), dtype=float)
+    return np.sum(r * weights(r))
+
+def partition(x, kth, axis):
+    r = np.partition(x, kth, axis)
+    return np.sum(r * weights(r))
+
+def select(x, y, z):
+    r = np.select([x > 0.5, x < -0.5], [x * y, y], z)
+    return np.sum(r * weights(r))
+
+def nan_to_num(x):
+    r = np.nan_to_num(np.log(x))
+    return np.sum(r * weights(r))
+
+def real_if_close(x):
+    return np.sum(np.real_if_close(x) * weights(x))
+
+def interp(x):
+    r = np.interp(x, [-1.0, 0.0, 0.5, 2.0], [0.3, -1.0, 2.0, 1.0])
+    return np.sum(r * weights(r))
+
+def polyval(p, x):
+    r = np.polyval(p, x)
+    return np.sum(r * weights(r))
+
+def trapezoid(y, axis):
+    r = np.trapezoid(y, axis=axis)
+    return np.sum(r * weights(r))
+
+def trapezoid_x(y):
+    return np.sum(np.trapezoid(y, x=np.array([0.0, 0.5, 1.5, 1.7])) * 2.0 + np.trapezoid(y, dx=0.3))
+
+def median(x, axis):
+    r = np.median(x, axis=axis)
+    return np.sum(r * weights(r))
+
+def quantile(x, q, axis):
+    r = np.quantile(x, q, axis=axis)
+    return np.sum(r * weights(r))
+
+def percentile(x, q, axis, keepdims):
+    r = np.percentile(x, q, axis=axis, keepdims=keepdims)
+    return np.sum(r * weights(r))
+
+def average(x, w, axis):
+    r = np.average(x, axis=axis, weights=w)
+    return np.sum(r * weights(r))
+
+def average_plain(x):
+    return np.average(x) + np.sum(np.average(x, axis=0) * 2.0)
+
+def cov(x, rowvar, ddof):
+    r = np.cov(x, rowvar=rowvar, ddof=ddof)
+    return np.sum(r * weights(r))
+
+def cov_vector(x):
+    return np.cov(x) * 2.0
+
+def corrcoef(x, rowvar):
+    r = np.corrcoef(x, rowvar=rowvar)
+    return np.sum(r * weights(r))
+
+def index_trick(x, y):
+    return np.sum(np.r_[x, y] ** 2)

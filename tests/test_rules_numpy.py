@@ -296,10 +296,49 @@ NONDIFFERENTIABLE = [
     unary(nc.count_and_sort_indices, shapes=[(4,)]),
 ]
 
+COVERAGE = [
+    cross(nc.einsum_sublist, [((2, 3), (3, 4))]), cross(nc.einsum_sublist_transpose, [((2, 3),)]),
+    cross(nc.einsum_ellipsis, [((2, 3), (3, 4)), ((2, 2, 3), (2, 3, 4)), ((2, 2, 3), (3, 4))]),
+    cross(nc.einsum_ellipsis_implicit, [((3, 3),), ((2, 3, 3),)]),
+    cross(nc.cross, [((3,), (3,)), ((2, 3), (3,)), ((2, 3), (2, 3)), ((2,), (2,)), ((4, 2), (2,))]),
+    cross(nc.cross_axis, [((3, 2), (3, 2))]),
+    cross(nc.diff, [((5,),), ((3, 4),)], [(1, -1), (2, -1), (1, 0)]),
+    cross(nc.gradient, [((5,),)], [(1,), (2,)]), cross(nc.gradient_axis, [((3, 4),)], [(0,), (1,)]),
+    cross(nc.convolve, [((5,), (3,)), ((3,), (5,)), ((4,), (4,))], [("full",), ("same",), ("valid",)]),
+    cross(nc.correlate, [((5,), (3,)), ((3,), (5,)), ((4,), (4,))], [("full",), ("same",), ("valid",)]),
+    cross(nc.pad, [((3,),), ((2, 3),)], [("constant",), ("edge",), ("reflect",), ("symmetric",), ("wrap",)]),
+    cross(nc.pad_widths, [((2, 3),)]),
+    cross(nc.append, [((3,), (2,)), ((2, 3), (2, 3)), ((3,), FLOAT)], [(None,)]),
+    cross(nc.append, [((2, 3), (1, 3))], [(0,)]),
+    cross(nc.insert, [((3,), FLOAT), ((3,), (2,)), ((2, 3), (2,))]), cross(nc.insert_axis, [((2, 3), (2, 1))]),
+    cross(nc.delete, [((4,),), ((2, 3),)]), cross(nc.delete_axis, [((2, 3),)]),
+    cross(nc.rollaxis, [((2, 3, 4),)]), cross(nc.rot90, [((2, 3),), ((2, 3, 2),)], [(1,), (2,), (-1,)]),
+    unary(nc.atleast, shapes=[FLOAT, (), (3,), (2, 3)]),
+    cross(nc.dstack, [((3,), (3,)), ((2, 3), (2, 3)), ((2, 3, 1), (2, 3, 2))]), cross(nc.dsplit, [((2, 2, 4),)]),
+    cross(nc.vstack_dtype, [((3,), (2, 3))]),
+    cross(nc.partition, [((5,),), ((3, 4),)], [(2, -1), (1, 0), (3, None)]),
+    cross(nc.select, [((2, 3), (2, 3), (2, 3)), ((3,), FLOAT, (3,))]),
+    unary(nc.nan_to_num, "pos", shapes=[(3,), (2, 3)]), unary(nc.real_if_close, shapes=[(3,), (2, 3)]),
+    unary(nc.interp, shapes=[FLOAT, (4,), (2, 3)]),
+    cross(nc.polyval, [((3,), (4,)), ((4,), FLOAT), ((1,), (3,)), ((3,), (2, 3))]),
+    cross(nc.trapezoid, [((4,),), ((3, 4),)], [(-1,), (0,)]), unary(nc.trapezoid_x, shapes=[(4,), (2, 4)]),
+    cross(nc.median, [((5,),), ((4,),), ((3, 4),), ((2, 3, 4),)], [(None,), (0,), (-1,)]),
+    cross(nc.quantile, [((5,),), ((3, 4),)], [(0.3, None), (0.0, 0), (1.0, None)]),
+    cross(nc.quantile, [((3, 4),)], [(0.75, 1)]),
+    cross(nc.percentile, [((3, 4),)], [(30.0, 0, False), (50.0, 1, True)]),
+    cross(nc.average, [((3, 4), (3, 4)), ((3, 4), (4,))], [(1,)], domain="pos"),
+    cross(nc.average, [((3, 4), (3, 4))], [(None,)], domain="pos"),
+    cross(nc.average, [((3, 4), (3,))], [(0,)], domain="pos"), unary(nc.average_plain, shapes=[(3, 4)]),
+    cross(nc.cov, [((3, 5),), ((5, 3),)], [(True, None), (False, 0), (True, 2)]), unary(nc.cov_vector, shapes=[(5,)]),
+    cross(nc.corrcoef, [((3, 5),), ((5, 2),)], [(True,), (False,)]),
+]
+if hasattr(np, "row_stack"):
+    COVERAGE.append(cross(nc.row_stack, [((3,), (3,)), ((2, 3), (1, 3))]))
+
 ZERO_SEEDS = [cross(nc.results_used_in_one_branch, [((6,),)], [(True,), (False,)], domain="pos")]
 
 CASES = ELEMENTWISE + BINARIES + SELECTION + REDUCTIONS + CONTRACTIONS + SHAPES + CONSTRUCTION + INDEXING \
-    + METHODS + NONDIFFERENTIABLE + ZERO_SEEDS
+    + METHODS + NONDIFFERENTIABLE + ZERO_SEEDS + COVERAGE
 
 
 @pytest.mark.parametrize("case, shapes, extra, wrt, check", params(CASES))
@@ -307,6 +346,12 @@ def test_rule(case, shapes, extra, wrt, check):
     run(case, shapes, extra, wrt, check)
 
 # ---------------------------------------------------------------- beyond the table
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_index_tricks_are_refused_not_zero(mode):
+    with pytest.raises(sct.NoRuleError):
+        sct.grad(nc.index_trick, wrt=(0, 1), mode=mode)(np.ones(2), np.ones(3))
+
 
 def test_sinc_slope_is_zero_at_zero():
     assert sct.grad(nc.sinc)(np.zeros(3)) == pytest.approx(np.zeros(3))

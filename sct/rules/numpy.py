@@ -497,6 +497,7 @@ def _einsum_adjoint(g, subscripts, operands, which):
     the seed is spread along them; a letter repeated in the operand ('ii') reads a
     diagonal, so the seed is written back on that diagonal.
     """
+    subscripts = _explicit(subscripts, operands)
     spec, target, unique, kept = _einsum_plan(subscripts, len(operands), which)
     shape = np.shape(operands[which])
     others = [op for i, op in enumerate(operands) if i != which]
@@ -516,6 +517,34 @@ def _einsum_adjoint(g, subscripts, operands, which):
     full[_diagonal_index(target, shape)] = out
     return full
 
+def _explicit(subscripts, operands):
+    """The einsum spec with ``...`` replaced by letters for the axes it stands for (aligned on the right)."""
+    spec = subscripts.replace(" ", "")
+    if "..." not in spec:
+        return spec
+    inputs, arrow, output = spec.partition("->")
+    terms = inputs.split(",")
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in spec]
+    widths = [np.ndim(op) - (len(t) - 3) if "..." in t else 0 for t, op in zip(terms, operands)]
+    width = max(widths)
+    letters = "".join(spare[:width])
+    terms = [t.replace("...", letters[width - w:] if w else "") for t, w in zip(terms, widths)]
+    if arrow:
+        output = output.replace("...", letters)
+    else:
+        joined = "".join(t for t in terms)
+        output = letters + "".join(sorted(c for c in set(joined) if joined.count(c) == 1 and c not in letters))
+    return ",".join(terms) + "->" + output
+
+_SUBLIST_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+def _sublist_spec(sublists, output=None):
+    """``np.einsum(a, [0, 1], b, [1, 2], [0, 2])``'s subscripts as the string 'ab,bc->ac'."""
+    def term(sub):
+        return "".join("..." if s is Ellipsis else _SUBLIST_LETTERS[s] for s in sub)
+    spec = ",".join(term(s) for s in sublists)
+    return spec if output is None else spec + "->" + term(output)
+
 def _letter_sizes(term, shape):
     return dict(zip(term, shape))
 
@@ -526,46 +555,152 @@ def _diagonal_index(term, shape):
     grids = np.ix_(*[np.arange(sizes[c]) for c in unique])
     return tuple(grids[unique.index(c)] for c in term)
 
-def einsum1(subscripts, a, optimize=False):
-    return np.einsum(subscripts, a, optimize=optimize)
+def _einsum_call(args):
+    """(spec, operands, which argument each operand is) of an einsum call in either form:
+    ``(subscripts, *operands)`` or ``(op, sublist, op, sublist, ..., [output sublist])``."""
+    if isinstance(args[0], str):
+        return args[0], args[1:], list(range(1, len(args)))
+    n = len(args) // 2
+    output = args[-1] if len(args) % 2 else None
+    return _sublist_spec(args[1:2 * n:2], output), args[0:2 * n:2], list(range(0, 2 * n, 2))
 
-def einsum2(subscripts, a, b, optimize=False):
-    return np.einsum(subscripts, a, b, optimize=optimize)
+def _einsum_slot_adjoint(g, args, i):
+    """The adjoint of argument i of ``np.einsum(*args)`` (0.0 for subscripts and sublists)."""
+    spec, operands, where = _einsum_call(args)
+    if i not in where:
+        return 0.0
+    return _einsum_adjoint(g, spec, operands, where.index(i))
 
-def einsum3(subscripts, a, b, c, optimize=False):
-    return np.einsum(subscripts, a, b, c, optimize=optimize)
+def _einsum_slot_tangent(d, args, i):
+    """The tangent of ``np.einsum(*args)`` along argument i."""
+    spec, operands, where = _einsum_call(args)
+    if i not in where:
+        return 0.0
+    k = where.index(i)
+    if len(operands) == 1:
+        return np.einsum(spec, d)
+    if len(operands) == 2:
+        return np.einsum(spec, d, operands[1]) if k == 0 else np.einsum(spec, operands[0], d)
+    ops = [d if j == k else op for j, op in enumerate(operands)]
+    return np.einsum(spec, ops[0], ops[1], ops[2])
 
-@adjoint_rule(einsum1, name="np.einsum")
-def einsum1_(g, ans, subscripts, a, optimize=False):
-    """1 to 3 operands; explicit or implicit output; repeated letters ('ii'); no ellipsis."""
-    return None, _einsum_adjoint(_like(g, ans), subscripts, (a,), 0)
+def einsum2(p0, p1, optimize=False):
+    """``np.einsum`` with 2 arguments (subscripts and 1 operand, or an operand and its sublist)."""
+    return np.einsum(p0, p1, optimize=optimize)
 
-@tangent_rule(einsum1, name="np.einsum")
-def einsum1_(dsubscripts, da, ans, subscripts, a, optimize=False):
-    return None, np.einsum(subscripts, da)
+def einsum3(p0, p1, p2, optimize=False):
+    """``np.einsum`` with 3 arguments."""
+    return np.einsum(p0, p1, p2, optimize=optimize)
+
+def einsum4(p0, p1, p2, p3, optimize=False):
+    """``np.einsum`` with 4 arguments."""
+    return np.einsum(p0, p1, p2, p3, optimize=optimize)
+
+def einsum5(p0, p1, p2, p3, p4, optimize=False):
+    """``np.einsum`` with 5 arguments."""
+    return np.einsum(p0, p1, p2, p3, p4, optimize=optimize)
+
+def einsum6(p0, p1, p2, p3, p4, p5, optimize=False):
+    """``np.einsum`` with 6 arguments."""
+    return np.einsum(p0, p1, p2, p3, p4, p5, optimize=optimize)
+
+def einsum7(p0, p1, p2, p3, p4, p5, p6, optimize=False):
+    """``np.einsum`` with 7 arguments."""
+    return np.einsum(p0, p1, p2, p3, p4, p5, p6, optimize=optimize)
 
 @adjoint_rule(einsum2, name="np.einsum")
-def einsum2_(g, ans, subscripts, a, b, optimize=False):
-    """1 to 3 operands; explicit or implicit output; repeated letters ('ii'); no ellipsis."""
-    return (None, _einsum_adjoint(_like(g, ans), subscripts, (a, b), 0),
-            _einsum_adjoint(_like(g, ans), subscripts, (a, b), 1))
+def einsum2_(g, ans, p0, p1, optimize=False):
+    """1 to 3 operands; subscripts or sublists; implicit output, repeated letters ('ii'), '...'."""
+    return (_einsum_slot_adjoint(_like(g, ans), (p0, p1), 0),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1), 1))
 
 @tangent_rule(einsum2, name="np.einsum")
-def einsum2_(dsubscripts, da, db, ans, subscripts, a, b, optimize=False):
-    return None, np.einsum(subscripts, da, b), np.einsum(subscripts, a, db)
+def einsum2_(dp0, dp1, ans, p0, p1, optimize=False):
+    return (_einsum_slot_tangent(dp0, (p0, p1), 0),
+            _einsum_slot_tangent(dp1, (p0, p1), 1))
 
 @adjoint_rule(einsum3, name="np.einsum")
-def einsum3_(g, ans, subscripts, a, b, c, optimize=False):
-    """1 to 3 operands; explicit or implicit output; repeated letters ('ii'); no ellipsis."""
-    return (None, _einsum_adjoint(_like(g, ans), subscripts, (a, b, c), 0),
-            _einsum_adjoint(_like(g, ans), subscripts, (a, b, c), 1),
-            _einsum_adjoint(_like(g, ans), subscripts, (a, b, c), 2))
+def einsum3_(g, ans, p0, p1, p2, optimize=False):
+    return (_einsum_slot_adjoint(_like(g, ans), (p0, p1, p2), 0),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2), 1),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2), 2))
 
 @tangent_rule(einsum3, name="np.einsum")
-def einsum3_(dsubscripts, da, db, dc, ans, subscripts, a, b, c, optimize=False):
-    return None, np.einsum(subscripts, da, b, c), np.einsum(subscripts, a, db, c), np.einsum(subscripts, a, b, dc)
+def einsum3_(dp0, dp1, dp2, ans, p0, p1, p2, optimize=False):
+    return (_einsum_slot_tangent(dp0, (p0, p1, p2), 0),
+            _einsum_slot_tangent(dp1, (p0, p1, p2), 1),
+            _einsum_slot_tangent(dp2, (p0, p1, p2), 2))
 
-overloaded(np.einsum, lambda n, kws: {2: einsum1, 3: einsum2, 4: einsum3}.get(n, np.einsum))
+@adjoint_rule(einsum4, name="np.einsum")
+def einsum4_(g, ans, p0, p1, p2, p3, optimize=False):
+    return (_einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3), 0),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3), 1),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3), 2),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3), 3))
+
+@tangent_rule(einsum4, name="np.einsum")
+def einsum4_(dp0, dp1, dp2, dp3, ans, p0, p1, p2, p3, optimize=False):
+    return (_einsum_slot_tangent(dp0, (p0, p1, p2, p3), 0),
+            _einsum_slot_tangent(dp1, (p0, p1, p2, p3), 1),
+            _einsum_slot_tangent(dp2, (p0, p1, p2, p3), 2),
+            _einsum_slot_tangent(dp3, (p0, p1, p2, p3), 3))
+
+@adjoint_rule(einsum5, name="np.einsum")
+def einsum5_(g, ans, p0, p1, p2, p3, p4, optimize=False):
+    return (_einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4), 0),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4), 1),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4), 2),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4), 3),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4), 4))
+
+@tangent_rule(einsum5, name="np.einsum")
+def einsum5_(dp0, dp1, dp2, dp3, dp4, ans, p0, p1, p2, p3, p4, optimize=False):
+    return (_einsum_slot_tangent(dp0, (p0, p1, p2, p3, p4), 0),
+            _einsum_slot_tangent(dp1, (p0, p1, p2, p3, p4), 1),
+            _einsum_slot_tangent(dp2, (p0, p1, p2, p3, p4), 2),
+            _einsum_slot_tangent(dp3, (p0, p1, p2, p3, p4), 3),
+            _einsum_slot_tangent(dp4, (p0, p1, p2, p3, p4), 4))
+
+@adjoint_rule(einsum6, name="np.einsum")
+def einsum6_(g, ans, p0, p1, p2, p3, p4, p5, optimize=False):
+    return (_einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4, p5), 0),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4, p5), 1),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4, p5), 2),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4, p5), 3),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4, p5), 4),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4, p5), 5))
+
+@tangent_rule(einsum6, name="np.einsum")
+def einsum6_(dp0, dp1, dp2, dp3, dp4, dp5, ans, p0, p1, p2, p3, p4, p5, optimize=False):
+    return (_einsum_slot_tangent(dp0, (p0, p1, p2, p3, p4, p5), 0),
+            _einsum_slot_tangent(dp1, (p0, p1, p2, p3, p4, p5), 1),
+            _einsum_slot_tangent(dp2, (p0, p1, p2, p3, p4, p5), 2),
+            _einsum_slot_tangent(dp3, (p0, p1, p2, p3, p4, p5), 3),
+            _einsum_slot_tangent(dp4, (p0, p1, p2, p3, p4, p5), 4),
+            _einsum_slot_tangent(dp5, (p0, p1, p2, p3, p4, p5), 5))
+
+@adjoint_rule(einsum7, name="np.einsum")
+def einsum7_(g, ans, p0, p1, p2, p3, p4, p5, p6, optimize=False):
+    return (_einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4, p5, p6), 0),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4, p5, p6), 1),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4, p5, p6), 2),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4, p5, p6), 3),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4, p5, p6), 4),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4, p5, p6), 5),
+            _einsum_slot_adjoint(_like(g, ans), (p0, p1, p2, p3, p4, p5, p6), 6))
+
+@tangent_rule(einsum7, name="np.einsum")
+def einsum7_(dp0, dp1, dp2, dp3, dp4, dp5, dp6, ans, p0, p1, p2, p3, p4, p5, p6, optimize=False):
+    return (_einsum_slot_tangent(dp0, (p0, p1, p2, p3, p4, p5, p6), 0),
+            _einsum_slot_tangent(dp1, (p0, p1, p2, p3, p4, p5, p6), 1),
+            _einsum_slot_tangent(dp2, (p0, p1, p2, p3, p4, p5, p6), 2),
+            _einsum_slot_tangent(dp3, (p0, p1, p2, p3, p4, p5, p6), 3),
+            _einsum_slot_tangent(dp4, (p0, p1, p2, p3, p4, p5, p6), 4),
+            _einsum_slot_tangent(dp5, (p0, p1, p2, p3, p4, p5, p6), 5),
+            _einsum_slot_tangent(dp6, (p0, p1, p2, p3, p4, p5, p6), 6))
+
+overloaded(np.einsum, lambda n, kws: {2: einsum2, 3: einsum3, 4: einsum4, 5: einsum5, 6: einsum6, 7: einsum7}.get(n, np.einsum))
+
 
 # ---------------------------------------------------------------- shape and joining
 
@@ -641,16 +776,16 @@ def _join_adjoint(g, arrays, axis, prepare=np.asarray):
         pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
     return [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays)]
 
-linear(np.concatenate, lambda g, ans, arrays, axis=0: _join_adjoint(g, arrays, axis))
+linear(np.concatenate, lambda g, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind": _join_adjoint(g, arrays, axis))
 
 
 def _hstack_axis(arrays):
     return 0 if np.ndim(arrays[0]) <= 1 else 1
 
-linear(np.hstack, lambda g, ans, tup: _join_adjoint(g, tup, _hstack_axis(tup), np.atleast_1d))
+linear(np.hstack, lambda g, ans, tup, dtype=None, casting="same_kind": _join_adjoint(g, tup, _hstack_axis(tup), np.atleast_1d))
 
 
-linear(np.vstack, lambda g, ans, tup: _join_adjoint(g, tup, 0, np.atleast_2d))
+linear(np.vstack, lambda g, ans, tup, dtype=None, casting="same_kind": _join_adjoint(g, tup, 0, np.atleast_2d))
 
 
 def _as_column(a):
@@ -664,7 +799,7 @@ def _unstack(g, arrays, axis):
     """Slices of ``g`` along ``axis`` (the adjoint of stack)."""
     return [np.take(g, i, axis=axis) for i in range(len(arrays))]
 
-linear(np.stack, lambda g, ans, arrays, axis=0: _unstack(g, arrays, axis))
+linear(np.stack, lambda g, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind": _unstack(g, arrays, axis))
 
 
 def _split_adjoint(g, ans, axis):
@@ -809,6 +944,431 @@ linear(np.tril, lambda g, ans, m, k=0: np.tril(g, k))
 
 
 linear(np.triu, lambda g, ans, m, k=0: np.triu(g, k))
+
+# ---------------------------------------------------------------- copying: functions that move elements around
+# Their adjoints (and some tangents) follow the elements: the function applied to an array of
+# positions tells, for each output element, which input element it copied (-1: a constant).
+
+def _positions(a, start=0):
+    """The flat positions of a's elements (numbered from ``start``), shaped like ``a``."""
+    return start + np.reshape(np.arange(np.size(a)), np.shape(a))
+
+def _gather(d, index, like, start=0):
+    """Elements of ``d`` (shaped like ``like``, numbered from start) where ``index`` names them; 0 elsewhere."""
+    index = np.asarray(index)
+    mine = (index >= start) & (index < start + np.size(like))
+    flat = np.ravel(np.broadcast_to(d, np.shape(like)))
+    return np.where(mine, flat[np.where(mine, index - start, 0)], 0.0)
+
+def _gather_adjoint(g, index, like, start=0):
+    """The adjoint of ``_gather``: each element of ``like`` collects the seeds of its copies."""
+    flat = np.ravel(np.broadcast_to(g, np.shape(index)))
+    index = np.ravel(index)
+    mine = (index >= start) & (index < start + np.size(like))
+    return np.reshape(np.bincount(index[mine] - start, weights=flat[mine], minlength=np.size(like)), np.shape(like))
+
+linear(_gather, lambda g, ans, d, index, like, start=0: _gather_adjoint(g, index, like, start))
+linear(_gather_adjoint, lambda g, ans, g_, index, like, start=0: _gather(g, index, like, start), like=False)
+
+
+def _pad_positions(array, pad_width, mode):
+    if mode == "constant":
+        return np.pad(_positions(array), pad_width, mode="constant", constant_values=-1)
+    if mode not in ("edge", "reflect", "symmetric", "wrap"):
+        raise NotImplementedError(f"sct differentiates np.pad with modes constant, edge, reflect, symmetric, "
+                                  f"wrap, not {mode!r}")
+    return np.pad(_positions(array), pad_width, mode=mode)
+
+linear(np.pad, lambda g, ans, array, pad_width, mode="constant", constant_values=0:
+       _gather_adjoint(g, _pad_positions(array, pad_width, mode), array),
+       tangent=lambda darray, ans, array, pad_width, mode="constant", constant_values=0:
+       np.pad(darray, pad_width, mode=mode),
+       doc="Modes constant (constant values have no derivative), edge, reflect, symmetric, wrap.")
+
+linear(np.delete, lambda g, ans, arr, obj, axis=None: _gather_adjoint(g, np.delete(_positions(arr), obj, axis), arr),
+       doc="Indices that do not depend on the inputs.")
+linear(np.rot90, lambda g, ans, m, k=1, axes=(0, 1): np.rot90(g, -k, axes))
+linear(np.rollaxis, lambda g, ans, a, axis, start=0: _gather_adjoint(g, np.rollaxis(_positions(a), axis, start), a))
+linear(np.atleast_1d, lambda g, ans, ary: np.reshape(g, np.shape(ary)), doc="One array.")
+linear(np.atleast_2d, lambda g, ans, ary: np.reshape(g, np.shape(ary)), doc="One array.")
+linear(np.atleast_3d, lambda g, ans, ary: np.reshape(g, np.shape(ary)), doc="One array.")
+linear(np.dstack, lambda g, ans, tup: _join_adjoint(g, tup, 2, np.atleast_3d))
+linear(np.dsplit, lambda g, ans, ary, indices_or_sections: _split_adjoint(g, ans, 2), like=False,
+       doc="A list of pieces; pieces nobody uses get a zero adjoint.")
+if hasattr(np, "row_stack") and np.row_stack is not np.vstack:
+    linear(np.row_stack, lambda g, ans, tup: _join_adjoint(g, tup, 0, np.atleast_2d))
+
+
+def _append_index(arr, values, axis):
+    return np.append(_positions(arr), _positions(values, np.size(arr)), axis)
+
+@adjoint_rule(np.append)
+def append(g, ans, arr, values, axis=None):
+    return (_gather_adjoint(g, _append_index(arr, values, axis), arr),
+            _gather_adjoint(g, _append_index(arr, values, axis), values, np.size(arr)))
+
+@tangent_rule(np.append)
+def append(darr, dvalues, ans, arr, values, axis=None):
+    return (_gather(darr, _append_index(arr, values, axis), arr),
+            _gather(dvalues, _append_index(arr, values, axis), values, np.size(arr)))
+
+
+def _insert_index(arr, obj, values, axis):
+    return np.insert(_positions(arr), obj, _positions(values, np.size(arr)), axis)
+
+@adjoint_rule(np.insert)
+def insert(g, ans, arr, obj, values, axis=None):
+    """Indices that do not depend on the inputs; values broadcast."""
+    return (_gather_adjoint(g, _insert_index(arr, obj, values, axis), arr), None,
+            _gather_adjoint(g, _insert_index(arr, obj, values, axis), values, np.size(arr)))
+
+@tangent_rule(np.insert)
+def insert(darr, dobj, dvalues, ans, arr, obj, values, axis=None):
+    return (_gather(darr, _insert_index(arr, obj, values, axis), arr), None,
+            _gather(dvalues, _insert_index(arr, obj, values, axis), values, np.size(arr)))
+
+
+def _partition_index(a, kth, axis):
+    """Where each element of ``np.partition(a, kth, axis)`` came from (flat positions)."""
+    if axis is None:
+        return np.argpartition(np.ravel(a), kth)
+    return np.take_along_axis(_positions(a), np.argpartition(a, kth, axis), axis)
+
+@adjoint_rule(np.partition)
+def partition(g, ans, a, kth, axis=-1, kind="introselect", order=None):
+    """The elements follow their positions (ties: any order is a valid derivative)."""
+    return _gather_adjoint(_like(g, ans), _partition_index(a, kth, axis), a)
+
+@tangent_rule(np.partition)
+def partition(da, ans, a, kth, axis=-1, kind="introselect", order=None):
+    return _gather(da, _partition_index(a, kth, axis), a)
+
+# ---------------------------------------------------------------- differences, signals, polynomials
+
+def _diff_adjoint(g, n, axis):
+    """The transpose of n-th differences along axis: each is minus a difference of the zero-padded seed."""
+    for _ in range(n):
+        g = -np.diff(g, axis=axis, prepend=0.0, append=0.0)
+    return g
+
+linear(np.diff, lambda g, ans, a, n=1, axis=-1: _diff_adjoint(g, n, axis), doc="Any n and axis (no prepend/append).")
+
+
+def _gradient_adjoint(g, f, axis, edge_order):
+    """The transpose of ``np.gradient(f, axis=axis, edge_order=...)`` with unit spacing."""
+    if axis is None and np.ndim(f) != 1:
+        raise NotImplementedError("sct differentiates np.gradient of a 1-D array, or along one axis")
+    moved = np.moveaxis(np.asarray(g, dtype=float), -1 if axis is None else axis, 0)
+    out = np.zeros(moved.shape)
+    out[2:] = out[2:] + 0.5 * moved[1:-1]
+    out[:-2] = out[:-2] - 0.5 * moved[1:-1]
+    if edge_order == 1:
+        out[1] = out[1] + moved[0]
+        out[0] = out[0] - moved[0]
+        out[-1] = out[-1] + moved[-1]
+        out[-2] = out[-2] - moved[-1]
+    else:
+        out[0] = out[0] - 1.5 * moved[0]
+        out[1] = out[1] + 2.0 * moved[0]
+        out[2] = out[2] - 0.5 * moved[0]
+        out[-1] = out[-1] + 1.5 * moved[-1]
+        out[-2] = out[-2] - 2.0 * moved[-1]
+        out[-3] = out[-3] + 0.5 * moved[-1]
+    return np.moveaxis(out, 0, -1 if axis is None else axis)
+
+linear(np.gradient, lambda g, ans, f, axis=None, edge_order=1: _gradient_adjoint(g, f, axis, edge_order),
+       doc="Unit spacing; a 1-D array or one axis; edge_order 1 or 2.")
+
+
+def _full_seed(g, n, m, mode):
+    """The seed of ``np.convolve(a, v, mode)`` placed in the full-length output."""
+    if mode == "full":
+        return g
+    full = n + m - 1
+    length = np.size(g)
+    start = (full - length) // 2 if mode == "same" else min(n, m) - 1
+    out = np.zeros(full)
+    out[start:start + length] = g
+    return out
+
+def _convolve_adjoint(g, a, v, mode, which):
+    """ā (which=0) or v̄ of ``np.convolve(a, v, mode)``: the seed correlated with the other operand."""
+    n, m = np.size(a), np.size(v)
+    full = _full_seed(g, n, m, mode)
+    return np.correlate(full, v, "valid") if which == 0 else np.correlate(full, a, "valid")
+
+bilinear(np.convolve, lambda g, ans, a, v, mode="full": _convolve_adjoint(g, a, v, mode, 0),
+         lambda g, ans, a, v, mode="full": _convolve_adjoint(g, a, v, mode, 1), doc="1-D; modes full, same, valid.")
+bilinear(np.correlate, lambda g, ans, a, v, mode="valid": _convolve_adjoint(g, a, np.flip(v), mode, 0),
+         lambda g, ans, a, v, mode="valid": np.flip(_convolve_adjoint(g, a, np.flip(v), mode, 1)),
+         doc="1-D; modes full, same, valid.")
+
+
+def _cross_adjoint(g, a, b, axis, which):
+    """ā = b × g (which=0) or b̄ = g × a of ``np.cross(a, b)`` for 3-vectors; 2-vectors give a number."""
+    axis = -1 if axis is None else axis
+    a_, b_ = np.moveaxis(np.asarray(a, dtype=float), axis, -1), np.moveaxis(np.asarray(b, dtype=float), axis, -1)
+    if a_.shape[-1] == 2 and b_.shape[-1] == 2:
+        other = b_ if which == 0 else a_
+        turned = np.stack([other[..., 1], -other[..., 0]], -1) * (1.0 if which == 0 else -1.0)
+        out = np.expand_dims(g, -1) * turned
+    elif a_.shape[-1] == 3 and b_.shape[-1] == 3:
+        g_ = np.moveaxis(np.asarray(g, dtype=float), axis, -1)
+        out = np.cross(b_, g_) if which == 0 else np.cross(g_, a_)
+    else:
+        raise NotImplementedError("sct differentiates np.cross of two 3-vectors or two 2-vectors")
+    return unbroadcast(np.moveaxis(out, -1, axis), a if which == 0 else b)
+
+bilinear(np.cross, lambda g, ans, a, b, axis=None: _cross_adjoint(g, a, b, axis, 0),
+         lambda g, ans, a, b, axis=None: _cross_adjoint(g, a, b, axis, 1),
+         doc="Two 3-vectors or two 2-vectors (stacked, broadcast, axis=); not axisa/axisb/axisc.")
+
+
+def _polyval_slope(p, x):
+    return np.polyval(np.polyder(np.asarray(p, dtype=float)), x) if np.size(p) > 1 else np.zeros(np.shape(x))
+
+def _polyval_p_adjoint(g, p, x):
+    powers = np.vander(np.ravel(np.asarray(x, dtype=float)), np.size(p))
+    return np.ravel(np.broadcast_to(g, np.shape(x))) @ powers
+
+@adjoint_rule(np.polyval)
+def polyval(g, ans, p, x):
+    """Coefficients as a 1-D array; x a number or an array."""
+    return _polyval_p_adjoint(g, p, x), g * _polyval_slope(p, x)
+
+@tangent_rule(np.polyval)
+def polyval(dp, dx, ans, p, x):
+    return np.polyval(dp, x), dx * _polyval_slope(p, x)
+
+
+def _interp_slope(x, xp, fp, period):
+    """d np.interp(x, xp, fp) / dx: the slope of the segment x falls in (0 outside xp's range)."""
+    if period is not None:
+        raise NotImplementedError("sct differentiates np.interp without period")
+    xp, fp = np.asarray(xp, dtype=float), np.asarray(fp, dtype=float)
+    i = np.clip(np.searchsorted(xp, x, side="right"), 1, len(xp) - 1)
+    slope = (fp[i] - fp[i - 1]) / (xp[i] - xp[i - 1])
+    return np.where((x < xp[0]) | (x > xp[-1]), 0.0, slope)
+
+elementwise(np.interp, lambda ans, x, xp, fp, left=None, right=None, period=None: _interp_slope(x, xp, fp, period),
+            doc="In x (xp and fp constant); no period.")
+elementwise(np.nan_to_num, lambda ans, x, copy=True, nan=0.0, posinf=None, neginf=None: np.isfinite(x),
+            doc="Replaced elements have no derivative.")
+elementwise(np.real_if_close, lambda ans, a, tol=100: 1.0, doc="For real input: the identity.")
+
+# ---------------------------------------------------------------- statistics
+
+def _trapezoid_weights(y, x, dx, axis):
+    """The weight of each sample of y in ``np.trapezoid(y, x, dx, axis)``, shaped to broadcast against y."""
+    n = np.shape(y)[axis]
+    if x is None:
+        steps, along = np.full(n - 1, float(dx)), -1
+    else:
+        x = np.asarray(x, dtype=float)
+        along = axis if x.ndim > 1 else -1
+        steps = np.diff(x, axis=along)
+    pad = [(0, 0)] * np.ndim(steps)
+    before, after = list(pad), list(pad)
+    before[along], after[along] = (1, 0), (0, 1)
+    w = 0.5 * (np.pad(steps, before) + np.pad(steps, after))
+    if np.ndim(w) == 1 and np.ndim(y) > 1:
+        shape = [1] * np.ndim(y)
+        shape[axis] = n
+        w = np.reshape(w, shape)
+    return w
+
+linear(np.trapezoid, lambda g, ans, y, x=None, dx=1.0, axis=-1:
+       unreduce(g, y, axis, False) * _trapezoid_weights(y, x, dx, axis), like=False,
+       doc="In y (x and dx constant); x 1-D or shaped like y.")
+
+
+def _quantile_weights(a, q, axis, method):
+    """∂ quantile(a, q, axis) / ∂a for one q: the weights of the two order statistics it interpolates."""
+    if method != "linear" or np.ndim(q) != 0:
+        raise NotImplementedError("sct differentiates quantiles with method='linear' and one q")
+    a = np.asarray(a, dtype=float)
+    if axis is None:
+        return np.reshape(_quantile_weights(np.ravel(a), q, 0, method), np.shape(a))
+    moved = np.moveaxis(a, axis, -1)
+    n = moved.shape[-1]
+    h = (n - 1) * float(q)
+    lo = min(int(np.floor(h)), n - 1)
+    frac = h - lo
+    order = np.argsort(moved, axis=-1, kind="stable")
+    w = np.zeros(moved.shape)
+    np.put_along_axis(w, order[..., lo:lo + 1], 1.0 - frac, -1)
+    if frac > 0.0:
+        np.put_along_axis(w, order[..., lo + 1:lo + 2], frac, -1)
+    return np.moveaxis(w, -1, axis)
+
+@adjoint_rule(np.quantile)
+def quantile(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
+    """One q, method 'linear'; axis and keepdims; q has no derivative."""
+    return unreduce(g, a, axis, keepdims) * _quantile_weights(a, q, axis, method)
+
+@tangent_rule(np.quantile)
+def quantile(da, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
+    return np.sum(da * _quantile_weights(a, q, axis, method), axis=axis, keepdims=keepdims)
+
+@adjoint_rule(np.percentile)
+def percentile(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
+    """One q, method 'linear'; axis and keepdims; q has no derivative."""
+    return unreduce(g, a, axis, keepdims) * _quantile_weights(a, q / 100.0, axis, method)
+
+@tangent_rule(np.percentile)
+def percentile(da, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
+    return np.sum(da * _quantile_weights(a, q / 100.0, axis, method), axis=axis, keepdims=keepdims)
+
+@adjoint_rule(np.median)
+def median(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """Axis and keepdims; an even count shares the derivative between the two middle elements."""
+    return unreduce(g, a, axis, keepdims) * _quantile_weights(a, 0.5, axis, "linear")
+
+@tangent_rule(np.median)
+def median(da, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    return np.sum(da * _quantile_weights(a, 0.5, axis, "linear"), axis=axis, keepdims=keepdims)
+
+
+def _average_weights(a, weights, axis):
+    """The weights of ``np.average`` as a float array shaped like a (ones when None)."""
+    if weights is None:
+        return np.ones(np.shape(a))
+    w = np.asarray(weights, dtype=float)
+    if w.shape != np.shape(a):
+        shape = [1] * np.ndim(a)
+        shape[axis] = np.size(w)
+        w = np.reshape(w, shape)
+    return np.broadcast_to(w, np.shape(a))
+
+def _average_weight_adjoint(g, ans, a, weights, axis, keepdims):
+    """w̄ of ``np.average``: the seed times (a - average) / Σw, summed to the weights' shape."""
+    w = _average_weights(a, weights, axis)
+    total = np.sum(w, axis=axis, keepdims=True)
+    full = unreduce(g, a, axis, keepdims) * (a - unreduce(ans, a, axis, keepdims)) / total
+    if np.shape(weights) == np.shape(a):
+        return full
+    return np.sum(np.reshape(np.moveaxis(full, axis, -1), (-1, np.shape(a)[axis])), axis=0)
+
+def _check_returned(returned):
+    if returned:
+        raise NotImplementedError("sct differentiates np.average with returned=False")
+    return 1.0
+
+@adjoint_rule(np.average)
+def average(g, ans, a, axis=None, weights=None, returned=False, keepdims=False):
+    """Weights (differentiable too) shaped like a or 1-D along axis; returned=False."""
+    return (unreduce(g, a, axis, keepdims) * _average_weights(a, weights, axis)
+            / np.sum(_average_weights(a, weights, axis), axis=axis, keepdims=True) * _check_returned(returned),
+            None, _average_weight_adjoint(g, ans, a, weights, axis, keepdims))
+
+@tangent_rule(np.average)
+def average(da, daxis, dweights, ans, a, axis=None, weights=None, returned=False, keepdims=False):
+    return (np.sum(da * _average_weights(a, weights, axis), axis=axis, keepdims=keepdims)
+            / np.sum(_average_weights(a, weights, axis), axis=axis, keepdims=keepdims), None,
+            np.sum(_average_weights(a, dweights, axis) * (a - unreduce(ans, a, axis, keepdims)), axis=axis,
+                   keepdims=keepdims) / np.sum(_average_weights(a, weights, axis), axis=axis, keepdims=keepdims))
+
+
+def _cov_rows(m, y, rowvar):
+    """The variables as rows (what np.cov stacks), and how many rows m gave."""
+    x = np.atleast_2d(np.asarray(m, dtype=float))
+    if not rowvar and x.shape[0] != 1:
+        x = x.T
+    rows = x.shape[0]
+    if y is not None:
+        yy = np.atleast_2d(np.asarray(y, dtype=float))
+        if not rowvar and yy.shape[0] != 1:
+            yy = yy.T
+        x = np.concatenate([x, yy], axis=0)
+    return x, rows
+
+def _cov_divisor(x, bias, ddof):
+    if ddof is None:
+        ddof = 0 if bias else 1
+    return x.shape[1] - ddof
+
+def _cov_back(x_bar, m, rows, rowvar):
+    """x̄ (variables as rows) back to m's shape."""
+    part = x_bar[:rows]
+    if not rowvar and np.ndim(m) == 2 and np.shape(m)[0] != 1:
+        part = part.T
+    return np.reshape(part, np.shape(m))
+
+def _cov_adjoint(g, m, y, rowvar, bias, ddof):
+    """m̄ of C = Xc Xcᵀ / k (Xc: the centred rows): (G + Gᵀ) Xc / k."""
+    x, rows = _cov_rows(m, y, rowvar)
+    xc = x - np.mean(x, axis=1, keepdims=True)
+    g2 = np.reshape(np.broadcast_to(g, (x.shape[0], x.shape[0])), (x.shape[0], x.shape[0]))
+    return _cov_back((g2 + g2.T) @ xc / _cov_divisor(x, bias, ddof), m, rows, rowvar)
+
+def _cov_tangent(dm, m, y, rowvar, bias, ddof):
+    x, rows = _cov_rows(m, y, rowvar)
+    dx, _ = _cov_rows(dm, None if y is None else np.zeros(np.shape(y)), rowvar)
+    xc = x - np.mean(x, axis=1, keepdims=True)
+    dxc = dx - np.mean(dx, axis=1, keepdims=True)
+    dc = (dxc @ xc.T + xc @ dxc.T) / _cov_divisor(x, bias, ddof)
+    return dc[0, 0] if x.shape[0] == 1 else dc
+
+@adjoint_rule(np.cov)
+def cov(g, ans, m, y=None, rowvar=True, bias=False, ddof=None):
+    """In m (y constant); rowvar, bias, ddof; no frequency or analytic weights."""
+    return _cov_adjoint(g, m, y, rowvar, bias, ddof)
+
+@tangent_rule(np.cov)
+def cov(dm, ans, m, y=None, rowvar=True, bias=False, ddof=None):
+    return _cov_tangent(dm, m, y, rowvar, bias, ddof)
+
+
+def _corrcoef_cov_seed(g, ans, x, y, rowvar):
+    """C̄ of R = C / (s sᵀ), s = sqrt(diag C)."""
+    c = np.atleast_2d(np.cov(x, y, rowvar))
+    s = np.sqrt(np.diagonal(c))
+    r = np.atleast_2d(ans)
+    g2 = np.reshape(np.broadcast_to(g, r.shape), r.shape)
+    c_bar = g2 / np.outer(s, s)
+    s_bar = -(np.sum(g2 * r, axis=1) + np.sum(g2 * r, axis=0)) / s
+    return c_bar + np.diag(s_bar / (2.0 * s))
+
+def _corrcoef_tangent(dx, ans, x, y, rowvar):
+    c = np.atleast_2d(np.cov(x, y, rowvar))
+    dc = np.atleast_2d(_cov_tangent(dx, x, y, rowvar, False, None))
+    s = np.sqrt(np.diagonal(c))
+    ds = np.diagonal(dc) / (2.0 * s)
+    r = np.atleast_2d(ans)
+    dr = dc / np.outer(s, s) - r * (ds[:, None] / s[:, None] + ds[None, :] / s[None, :])
+    return dr[0, 0] if np.ndim(ans) == 0 else dr
+
+@adjoint_rule(np.corrcoef)
+def corrcoef(g, ans, x, y=None, rowvar=True):
+    """In x (y constant); rowvar."""
+    return _cov_adjoint(_corrcoef_cov_seed(g, ans, x, y, rowvar), x, y, rowvar, False, None)
+
+@tangent_rule(np.corrcoef)
+def corrcoef(dx, ans, x, y=None, rowvar=True):
+    return _corrcoef_tangent(dx, ans, x, y, rowvar)
+
+
+def _select_masks(condlist):
+    """Which choice each element takes (the first condition that holds), then the default's mask."""
+    taken = False
+    masks = []
+    for c in condlist:
+        masks.append(np.logical_and(c, np.logical_not(taken)))
+        taken = np.logical_or(taken, c)
+    return masks + [np.logical_not(taken)]
+
+def _select_adjoint(g, condlist, choicelist):
+    return [unbroadcast(g * m, c) for m, c in zip(_select_masks(condlist), choicelist)]
+
+@adjoint_rule(np.select)
+def select(g, ans, condlist, choicelist, default=0):
+    """Conditions have no derivative; choices and default broadcast."""
+    return (None, _select_adjoint(g, condlist, choicelist),
+            unbroadcast(g * _select_masks(condlist)[-1], default))
+
+@tangent_rule(np.select, expand=True)
+def select(dcondlist, dchoicelist, ddefault, ans, condlist, choicelist, default=0):
+    return None, np.select(condlist, dchoicelist, 0.0), ddefault * _select_masks(condlist)[-1]
 
 # ---------------------------------------------------------------- array methods and attributes
 

@@ -463,7 +463,7 @@ def bilinear(primal, transpose_a: Callable, transpose_b: Callable, *, name: str 
     return rule
 
 
-_LEFT_OUT = ("out", "dtype")   # arguments a linear function's tangent does not pass on
+_LEFT_OUT = ("out", "dtype", "casting")   # arguments a linear function's tangent does not pass on
 
 
 def _declared(primal, name, kind, params, defaults, n_diff, doc) -> Rule:
