@@ -1293,3 +1293,63 @@ def corrcoef(x, rowvar):
 
 def index_trick(x, y):
     return np.sum(np.r_[x, y] ** 2)
+
+def with_nans(x):
+    """x with every third element NaN (no derivative there)."""
+    return np.where(np.reshape(np.arange(np.size(x)), np.shape(x)) % 3 == 1, np.nan, x)
+
+def nan_reductions(x, axis):
+    y = with_nans(x)
+    r = (np.nansum(y, axis=axis) + 2.0 * np.nanmean(y, axis=axis) - np.nanmax(y, axis=axis)
+         + 0.5 * np.nanmin(y, axis=axis) + np.nanprod(y, axis=axis) + np.nanvar(y, axis=axis)
+         - 0.3 * np.nanstd(y, axis=axis, ddof=1))
+    return np.sum(r * weights(r))
+
+def nancumsum(x, axis):
+    r = np.nancumsum(with_nans(x), axis=axis)
+    return np.sum(r * weights(r))
+
+def ptp(x, axis):
+    r = np.ptp(x, axis=axis)
+    return np.sum(r * weights(r))
+
+def vecdot(x, y):
+    r = np.vecdot(x, y)
+    return np.sum(r * weights(r))
+
+def matvec(a, v):
+    r = np.matvec(a, v)
+    return np.sum(r * weights(r))
+
+def vecmat(v, a):
+    r = np.vecmat(v, a)
+    return np.sum(r * weights(r))
+
+def matrix_transpose(x):
+    r = np.matrix_transpose(x)
+    return np.sum(r * weights(r))
+
+def unstack(x):
+    a, b = np.unstack(x)
+    return np.sum(a * weights(a)) + np.sum(b ** 2)
+
+def cumulative(x):
+    r = np.cumulative_sum(x, axis=0) + np.cumulative_prod(x, axis=0)
+    return np.sum(r * weights(r))
+
+def ediff1d(x):
+    r = np.ediff1d(x, to_begin=[1.0])
+    return np.sum(r * weights(r))
+
+def take_along_axis(x):
+    r = np.take_along_axis(x, np.argsort(x, axis=1), axis=1)
+    return np.sum(r * weights(r))
+
+def resize(x):
+    r = np.resize(x, (3, 3))
+    return np.sum(r * weights(r))
+
+def compress_extract(x):
+    r = np.compress([True, False, True], x, axis=0)
+    s = np.extract(x > 0.0, x)
+    return np.sum(r * weights(r)) + np.sum(s * weights(s))

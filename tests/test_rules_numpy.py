@@ -332,6 +332,16 @@ COVERAGE = [
     cross(nc.cov, [((3, 5),), ((5, 3),)], [(True, None), (False, 0), (True, 2)]), unary(nc.cov_vector, shapes=[(5,)]),
     cross(nc.corrcoef, [((3, 5),), ((5, 2),)], [(True,), (False,)]),
 ]
+COVERAGE += [
+    cross(nc.nan_reductions, [((3, 4),)], [(None,), (0,), (1,)]), cross(nc.nancumsum, [((3, 4),)], [(None,), (1,)]),
+    cross(nc.ptp, [((3, 4),)], [(None,), (0,)]),
+    cross(nc.vecdot, [((3,), (3,)), ((2, 3), (3,)), ((2, 3), (2, 3))]),
+    cross(nc.matvec, [((2, 3), (3,)), ((2, 2, 3), (3,))]), cross(nc.vecmat, [((2,), (2, 3)), ((2, 2), (2, 2, 3))]),
+    unary(nc.matrix_transpose, shapes=[(2, 3), (2, 2, 3)]), unary(nc.unstack, shapes=[(2, 3)]),
+    unary(nc.cumulative, shapes=[(4,), (3, 2)]), unary(nc.ediff1d, shapes=[(4,), (2, 3)]),
+    unary(nc.take_along_axis, shapes=[(2, 3)]), unary(nc.resize, shapes=[(2,), (2, 3)]),
+    unary(nc.compress_extract, shapes=[(3,), (3, 2)]),
+]
 if hasattr(np, "row_stack"):
     COVERAGE.append(cross(nc.row_stack, [((3,), (3,)), ((2, 3), (1, 3))]))
 

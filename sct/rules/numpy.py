@@ -1370,6 +1370,183 @@ def select(g, ans, condlist, choicelist, default=0):
 def select(dcondlist, dchoicelist, ddefault, ans, condlist, choicelist, default=0):
     return None, np.select(condlist, dchoicelist, 0.0), ddefault * _select_masks(condlist)[-1]
 
+# ---------------------------------------------------------------- NumPy 2 array-API functions, NaN-aware reductions
+
+if hasattr(np, "vecdot"):
+    bilinear(np.vecdot, lambda g, ans, x1, x2, axis=-1: unbroadcast(np.expand_dims(g, axis) * x2, x1),
+             lambda g, ans, x1, x2, axis=-1: unbroadcast(np.expand_dims(g, axis) * x1, x2),
+             doc="Real vectors along axis; broadcast.")
+if hasattr(np, "matvec"):
+    bilinear(np.matvec, lambda g, ans, x1, x2: unbroadcast(np.expand_dims(g, -1) * np.expand_dims(x2, -2), x1),
+             lambda g, ans, x1, x2: unbroadcast(np.matvec(np.swapaxes(x1, -1, -2), g), x2), doc="Stacks; broadcast.")
+    bilinear(np.vecmat, lambda g, ans, x1, x2: unbroadcast(np.matvec(x2, g), x1),
+             lambda g, ans, x1, x2: unbroadcast(np.expand_dims(x1, -1) * np.expand_dims(g, -2), x2),
+             doc="Stacks; broadcast.")
+if hasattr(np, "matrix_transpose"):
+    linear(np.matrix_transpose, lambda g, ans, x: np.matrix_transpose(g))
+
+
+def _stack_pieces(g, ans, axis):
+    """The adjoint of an unstack: the pieces' adjoints stacked again (zeros for pieces nobody used)."""
+    if isinstance(g, float) and g == 0.0:
+        g = [0.0] * len(ans)
+    return np.stack([np.zeros(np.shape(p)) if isinstance(gi, float) and gi == 0.0
+                     else np.broadcast_to(gi, np.shape(p)) for gi, p in zip(g, ans)], axis=axis)
+
+if hasattr(np, "unstack"):
+    linear(np.unstack, lambda g, ans, x, axis=0: _stack_pieces(g, ans, axis), like=False,
+           doc="A tuple of slices; slices nobody uses get a zero adjoint.")
+
+
+def _no_initial(include_initial):
+    if include_initial:
+        raise NotImplementedError("sct differentiates cumulative_sum/cumulative_prod with include_initial=False")
+    return 1.0
+
+if hasattr(np, "cumulative_sum"):
+    linear(np.cumulative_sum, lambda g, ans, x, axis=None, dtype=None, out=None, include_initial=False:
+           _cumsum_adjoint(g, x, axis) * _no_initial(include_initial), doc="include_initial=False.")
+
+    @adjoint_rule(np.cumulative_prod)
+    def cumulative_prod(g, ans, x, axis=None, dtype=None, out=None, include_initial=False):
+        """include_initial=False; exact where elements are zero."""
+        return _cumprod_adjoint(_like(g, ans), ans, x, axis) * _no_initial(include_initial)
+
+    @tangent_rule(np.cumulative_prod)
+    def cumulative_prod(dx, ans, x, axis=None, dtype=None, out=None, include_initial=False):
+        return _cumprod_tangent(dx, ans, x, axis)
+
+
+def _valid(a):
+    """1.0 where a is a number, 0.0 where it is NaN (NaN-aware reductions skip those)."""
+    return 1.0 - np.isnan(a)
+
+def _nan_count(a, axis):
+    return np.sum(_valid(a), axis=axis, keepdims=True)
+
+@adjoint_rule(np.nansum)
+def nansum(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    """NaNs get no derivative; axis and keepdims."""
+    return unreduce(g, a, axis, keepdims) * _valid(a)
+
+@tangent_rule(np.nansum)
+def nansum(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return np.sum(da * _valid(a), axis=axis, keepdims=keepdims)
+
+@adjoint_rule(np.nanmean)
+def nanmean(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    """NaNs get no derivative; axis and keepdims."""
+    return unreduce(g, a, axis, keepdims) * _valid(a) / _nan_count(a, axis)
+
+@tangent_rule(np.nanmean)
+def nanmean(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return np.sum(da * _valid(a) / _nan_count(a, axis), axis=axis, keepdims=keepdims)
+
+@adjoint_rule(np.nanmax)
+def nanmax(g, ans, a, axis=None, out=None, keepdims=False):
+    """NaNs get no derivative; tied maxima share it equally."""
+    return unreduce(g, a, axis, keepdims) * _extreme_mask(ans, a, axis, keepdims)
+
+@tangent_rule(np.nanmax)
+def nanmax(da, ans, a, axis=None, out=None, keepdims=False):
+    return np.sum(da * _extreme_mask(ans, a, axis, keepdims), axis=axis, keepdims=keepdims)
+
+@adjoint_rule(np.nanmin)
+def nanmin(g, ans, a, axis=None, out=None, keepdims=False):
+    """NaNs get no derivative; tied minima share it equally."""
+    return unreduce(g, a, axis, keepdims) * _extreme_mask(ans, a, axis, keepdims)
+
+@tangent_rule(np.nanmin)
+def nanmin(da, ans, a, axis=None, out=None, keepdims=False):
+    return np.sum(da * _extreme_mask(ans, a, axis, keepdims), axis=axis, keepdims=keepdims)
+
+@adjoint_rule(np.nanprod)
+def nanprod(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    """NaNs count as ones and get no derivative; exact at zeros."""
+    return unreduce(g, a, axis, keepdims) * _others_product(np.nan_to_num(a, nan=1.0), axis) * _valid(a)
+
+@tangent_rule(np.nanprod)
+def nanprod(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return np.sum(da * _others_product(np.nan_to_num(a, nan=1.0), axis) * _valid(a), axis=axis, keepdims=keepdims)
+
+
+def _nan_centred(a, axis, ddof):
+    """(a - nanmean) / (count - ddof), 0 at NaNs: the slope of nanvar is twice this."""
+    return np.nan_to_num(a - np.nanmean(a, axis=axis, keepdims=True)) / (_nan_count(a, axis) - ddof)
+
+@adjoint_rule(np.nanvar)
+def nanvar(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """NaNs get no derivative; axis, keepdims, ddof."""
+    return unreduce(g, a, axis, keepdims) * 2.0 * _nan_centred(a, axis, ddof)
+
+@tangent_rule(np.nanvar)
+def nanvar(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    return np.sum(2.0 * _nan_centred(a, axis, ddof) * np.nan_to_num(da), axis=axis, keepdims=keepdims)
+
+@adjoint_rule(np.nanstd)
+def nanstd(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """NaNs get no derivative; axis, keepdims, ddof."""
+    return unreduce(g / ans, a, axis, keepdims) * _nan_centred(a, axis, ddof)
+
+@tangent_rule(np.nanstd)
+def nanstd(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    return np.sum(_nan_centred(a, axis, ddof) * np.nan_to_num(da), axis=axis, keepdims=keepdims) / ans
+
+linear(np.nancumsum, lambda g, ans, a, axis=None, dtype=None, out=None: _cumsum_adjoint(g, a, axis) * _valid(a),
+       tangent=lambda da, ans, a, axis=None, dtype=None, out=None: np.cumsum(da * _valid(a), axis=axis),
+       doc="NaNs count as zeros and get no derivative.")
+
+
+def _ptp_mask(ans, a, axis, keepdims):
+    return (1.0 * _extreme_mask(np.max(a, axis=axis, keepdims=keepdims), a, axis, keepdims)
+            - _extreme_mask(np.min(a, axis=axis, keepdims=keepdims), a, axis, keepdims))
+
+@adjoint_rule(np.ptp)
+def ptp(g, ans, a, axis=None, out=None, keepdims=False):
+    """max - min; ties share the derivative."""
+    return unreduce(g, a, axis, keepdims) * _ptp_mask(ans, a, axis, keepdims)
+
+@tangent_rule(np.ptp)
+def ptp(da, ans, a, axis=None, out=None, keepdims=False):
+    return np.sum(da * _ptp_mask(ans, a, axis, keepdims), axis=axis, keepdims=keepdims)
+
+# ---------------------------------------------------------------- more copying
+
+def _ediff1d_adjoint(g, ary, to_end, to_begin):
+    g = np.ravel(g)
+    first = 0 if to_begin is None else np.size(to_begin)
+    last = np.size(g) - (0 if to_end is None else np.size(to_end))
+    return np.reshape(_diff_adjoint(g[first:last], 1, -1), np.shape(ary))
+
+def _zeros_for(v):
+    return None if v is None else np.zeros(np.size(v))
+
+linear(np.ediff1d, lambda g, ans, ary, to_end=None, to_begin=None: _ediff1d_adjoint(g, ary, to_end, to_begin),
+       tangent=lambda dary, ans, ary, to_end=None, to_begin=None:
+       np.ediff1d(dary, to_end=_zeros_for(to_end), to_begin=_zeros_for(to_begin)),
+       doc="to_end and to_begin have no derivative.")
+linear(np.take_along_axis, lambda g, ans, arr, indices, axis=-1:
+       _gather_adjoint(g, np.take_along_axis(_positions(arr), indices, axis), arr))
+linear(np.resize, lambda g, ans, a, new_shape: _gather_adjoint(g, np.resize(_positions(a), new_shape), a))
+
+@adjoint_rule(np.compress)
+def compress(g, ans, condition, a, axis=None):
+    """The condition has no derivative."""
+    return None, _gather_adjoint(_like(g, ans), np.compress(condition, _positions(a), axis), a)
+
+@tangent_rule(np.compress)
+def compress(dcondition, da, ans, condition, a, axis=None):
+    return None, np.compress(condition, da, axis)
+
+@adjoint_rule(np.extract)
+def extract(g, ans, condition, arr):
+    """The condition has no derivative."""
+    return None, _gather_adjoint(_like(g, ans), np.extract(condition, _positions(arr)), arr)
+
+@tangent_rule(np.extract)
+def extract(dcondition, darr, ans, condition, arr):
+    return None, np.extract(condition, darr)
+
 # ---------------------------------------------------------------- array methods and attributes
 
 def astype(a, dtype):
