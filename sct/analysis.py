@@ -386,6 +386,8 @@ def _rule_kind(op: Op, k) -> str:
     primal = op.rule.primal
     diff = set(op.rule.diff_params)
     arg_kinds = [k(a) for p, a in op.bound.items() if p in diff and not _is_none_const(a)]
+    if op.rule.result is not None:  # declared in the registry
+        return SCALAR if op.rule.result == "scalar" else ANY
     if getattr(primal, "__module__", None) in _SCALAR_RESULT_MODULES:
         return SCALAR
     if primal is operator.getitem:
@@ -402,7 +404,8 @@ def _rule_kind(op: Op, k) -> str:
         return SCALAR if arg_kinds[0] == SEQ_OF_SCALARS else ANY
     if primal in (builtins.float, builtins.abs) or getattr(primal, "__name__", "") in ("max2", "min2"):
         return arg_kinds[0] if all(a == SCALAR for a in arg_kinds) else ANY
-    elementwise = isinstance(primal, np.ufunc) or isinstance(primal, type(operator.add))
+    elementwise = isinstance(primal, np.ufunc) or isinstance(primal, type(operator.add)) \
+        or op.rule.kind == "elementwise"
     if elementwise and arg_kinds and all(a == SCALAR for a in arg_kinds):
         return SCALAR
     if any(a is None or a == ANY or is_seq(a) for a in arg_kinds):

@@ -1353,3 +1353,60 @@ def compress_extract(x):
     r = np.compress([True, False, True], x, axis=0)
     s = np.extract(x > 0.0, x)
     return np.sum(r * weights(r)) + np.sum(s * weights(s))
+
+# ---------------------------------------------------------------- more np.linalg
+
+def pinv(a):
+    r = np.linalg.pinv(a)
+    return np.sum(r * weights(r))
+
+def lstsq(a, b):
+    x, res, rank, s = np.linalg.lstsq(a, b)
+    return np.sum(x * weights(x)) + np.sum(res * 0.7)
+
+def lstsq_solution(a, b):
+    x = np.linalg.lstsq(a, b)[0]
+    return np.sum(x * weights(x))
+
+def qr(a):
+    q, r = np.linalg.qr(a)
+    return np.sum(q * weights(q)) + np.sum(r * weights(r) * 0.5)
+
+def qr_r(a):
+    r = np.linalg.qr(a, mode="r")
+    return np.sum(r * weights(r))
+
+def eig(a):
+    w, v = np.linalg.eig(a)
+    return np.sum(w * weights(w)) + np.sum(v * weights(v) * np.sign(v[0:1]))
+
+def eigvals(a):
+    w = np.linalg.eigvals(a)
+    return np.sum(w * weights(w))
+
+def matrix_power(a, n):
+    r = np.linalg.matrix_power(a, n)
+    return np.sum(r * weights(r))
+
+def multi_dot(a, b, c):
+    r = np.linalg.multi_dot([a, b, c])
+    return np.sum(r * weights(r))
+
+def tensorsolve(a, b):
+    r = np.linalg.tensorsolve(a, b)
+    return np.sum(r * weights(r))
+
+def vector_norm(x, axis, ord):
+    r = np.linalg.vector_norm(x, axis=axis, ord=ord)
+    return np.sum(r * weights(r))
+
+def matrix_norm(x, ord):
+    r = np.linalg.matrix_norm(x, ord=ord)
+    return np.sum(r * weights(r))
+
+def linalg_array_api(x, y):
+    r = (np.linalg.trace(x) + np.sum(np.linalg.diagonal(x), axis=-1) + np.sum(np.linalg.matrix_transpose(x) * y, axis=(-2, -1))
+         + np.sum(np.linalg.matmul(x, y), axis=(-2, -1)) + np.sum(np.linalg.vecdot(x, y), axis=-1)
+         + np.sum(np.linalg.cross(x, y), axis=(-2, -1)))
+    return np.sum(r * weights(r)) + np.sum(np.linalg.outer(x[0, 0], y[0, 1]) ** 2) \
+        + np.sum(np.linalg.tensordot(x, y, axes=2) ** 2)

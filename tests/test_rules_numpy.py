@@ -61,7 +61,8 @@ def cross(fn, shapes, extras=((),), domain="any", **kw):
 
 def draw(domain: str, shape, rng):
     """An input from ``domain`` of ``shape``: 'any', 'nonzero', 'pos', 'unit' (inside (-1, 1)), 'gt1',
-    'zero' (with an exact 0), 'matrix' (invertible) or 'spd' (positive definite symmetric part)."""
+    'zero' (with an exact 0), 'matrix' (invertible), 'spd' (positive definite symmetric part) or
+    'realeig' (real, distinct eigenvalues)."""
     size = () if shape == FLOAT else shape
     if domain == "any":
         x = rng.uniform(-1.5, 1.5, size)
@@ -83,6 +84,10 @@ def draw(domain: str, shape, rng):
         n = size[-1]
         b = rng.standard_normal(size)
         x = b @ np.swapaxes(b, -1, -2) / n + np.eye(n) + 0.1 * rng.standard_normal(size)
+    elif domain == "realeig":  # (stacks of) matrices with real, well-separated eigenvalues
+        n = size[-1]
+        basis = np.eye(n) + 0.3 * rng.standard_normal(size)
+        x = basis @ (np.arange(1.0, n + 1.0)[:, None] * np.linalg.inv(basis))
     else:
         raise ValueError(domain)
     return float(x) if shape == FLOAT else np.asarray(x, dtype=float)

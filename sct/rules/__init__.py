@@ -1,12 +1,13 @@
 """Derivative rules, one module per namespace, all in one registry.
 
 ``registry`` defines how a rule is declared (:func:`adjoint_rule`,
-:func:`tangent_rule`, :func:`nondifferentiable`); ``builtins``, ``math``,
+:func:`tangent_rule`, :func:`nondifferentiable`, and the kinds :func:`elementwise`,
+:func:`linear`, :func:`bilinear` that give both modes from one declaration); ``builtins``, ``math``,
 ``numpy`` and ``linalg`` declare sct's own rules with exactly that mechanism.
 """
-from .registry import (REGISTRY, Rule, adjoint_rule, alias, attribute, method, nondifferentiable, overloaded,
-                       tangent_rule)
+from .registry import (REGISTRY, Rule, adjoint_rule, alias, attribute, bilinear, elementwise, linear, method,
+                       nondifferentiable, overloaded, result_kind, tangent_rule)
 from . import builtins, math, numpy, linalg, runtime  # noqa: E402,F401  (registration happens on import)
 
-__all__ = ["REGISTRY", "Rule", "adjoint_rule", "attribute", "method", "nondifferentiable", "overloaded",
-           "tangent_rule"]
+__all__ = ["REGISTRY", "Rule", "adjoint_rule", "attribute", "bilinear", "elementwise", "linear", "method",
+           "nondifferentiable", "overloaded", "result_kind", "tangent_rule"]

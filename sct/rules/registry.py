@@ -59,6 +59,7 @@ class Rule:
     select: Callable | None = None   # (n_positional, keyword names) -> Rule, for overloaded primals
     scatter: bool = False      # the adjoint takes the current adjoint as ``acc`` and returns the new one
     refused: frozenset = frozenset()  # parameters whose derivative sct lacks: refused when they vary
+    result: str | None = None  # the result's kind when the passes cannot infer it: "tuple" or "scalar"
     kind: str = "custom"       # how it was declared: "elementwise", "linear", "bilinear" or "custom"
     builders: dict = field(default_factory=dict, repr=False)  # which -> () -> ParsedRule (declared kinds)
     _parsed: dict = field(default_factory=dict, repr=False)
@@ -361,8 +362,13 @@ def alias(primal, existing, *, name: str | None = None) -> None:
     rule = REGISTRY.lookup(existing)
     copy = Rule(primal, name or _display_name(primal), list(rule.params), dict(rule.defaults), rule.varargs,
                 rule.n_diff, rule.adjoint, rule.tangent, rule.expand, rule.select, rule.scatter, rule.refused,
-                rule.kind, dict(rule.builders))
+                rule.result, rule.kind, dict(rule.builders))
     REGISTRY.rules[REGISTRY.key(primal)] = copy
+
+
+def result_kind(primal, kind: str) -> None:
+    """Declare what ``primal`` returns when the passes cannot tell: "tuple" (several results) or "scalar"."""
+    REGISTRY._rule_for(primal, None).result = kind
 
 
 def overloaded(primal, select: Callable) -> None:
