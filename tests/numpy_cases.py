@@ -1409,4 +1409,4 @@ def linalg_array_api(x, y):
          + np.sum(np.linalg.matmul(x, y), axis=(-2, -1)) + np.sum(np.linalg.vecdot(x, y), axis=-1)
          + np.sum(np.linalg.cross(x, y), axis=(-2, -1)))
     return np.sum(r * weights(r)) + np.sum(np.linalg.outer(x[0, 0], y[0, 1]) ** 2) \
-        + np.sum(np.linalg.tensordot(x, y, axes=2) ** 2)
+        + np.sum(np.linalg.tensordot(x, y[0], axes=2) ** 2)
