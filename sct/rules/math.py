@@ -63,10 +63,10 @@ elementwise(math.remainder, lambda ans, x, y: 1.0, lambda ans, x, y: -round(x / 
 
 # ---------------------------------------------------------------- sequences
 
-def _others(xs):
-    """For each element of ``xs``, the product of the others (exact where elements are zero)."""
+def _others(xs, start=1.0):
+    """For each element of ``xs``, ``start`` times the product of the others (exact where elements are zero)."""
     xs = list(xs)
-    before, after = [1.0] * len(xs), [1.0] * len(xs)
+    before, after = [start] * len(xs), [1.0] * len(xs)
     for i in range(1, len(xs)):
         before[i] = before[i - 1] * xs[i - 1]
         after[-i - 1] = after[-i] * xs[-i]
@@ -93,11 +93,11 @@ def _difference_over(p, q, ans):
 @adjoint_rule(math.prod)
 def prod(g, ans, iterable, start=1):
     """Of a sequence of numbers; exact where elements are zero; start has no derivative."""
-    return _scaled_list(g, [start * w for w in _others(iterable)])
+    return _scaled_list(g, _others(iterable, start))
 
 @tangent_rule(math.prod)
 def prod(diterable, ans, iterable, start=1):
-    return _dot_list(diterable, [start * w for w in _others(iterable)])
+    return _dot_list(diterable, _others(iterable, start))
 
 
 @adjoint_rule(math.fsum)

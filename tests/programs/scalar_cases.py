@@ -73,3 +73,22 @@ BINARY = [
     (m_hypot, (0.2, 2)), (m_pow, (0.5, 2)), (m_log_base, (1.5, 3)), (m_copysign, (0.2, 2)), (m_fmod, (0.6, 0.9)),
     (b_sum_list, (-2, 2)), (b_max_list, (0.2, 2)), (b_min_list, (0.2, 2)),
 ]
+
+
+# added with the declared rule kinds
+def m_lgamma(x): return math.lgamma(x)
+def m_gamma(x): return math.gamma(x)
+def m_lgamma_small(x): return math.lgamma(x * 0.25)
+def m_remainder(x, y): return math.remainder(x * 3.0, y)
+def m_prod(x, y): return math.prod([x, y, x * y, 0.5])
+def m_prod_start(x, y): return math.prod((x, y), start=2.0)
+def m_fsum(x, y): return math.fsum([x, y * 2.0, x * y])
+def m_dist(x, y): return math.dist([x, y, 1.0], [y * 0.5, 0.3, x])
+def m_ldexp(x, y): return math.ldexp(x * y, 3)
+
+UNARY += [(m_lgamma, (0.3, 4)), (m_gamma, (0.3, 4)), (m_lgamma_small, (0.3, 1.5)), (m_lgamma, (-0.9, -0.1))]
+BINARY += [(m_remainder, (0.3, 0.9)), (m_prod, (-2, 2)), (m_prod_start, (-2, 2)), (m_fsum, (-2, 2)),
+           (m_dist, (-2, 2)), (m_ldexp, (-2, 2))]
+if hasattr(math, "sumprod"):
+    def m_sumprod(x, y): return math.sumprod([x, y], [y, 2.0])
+    BINARY += [(m_sumprod, (-2, 2))]
