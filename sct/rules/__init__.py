@@ -9,5 +9,10 @@ from .registry import (REGISTRY, Rule, adjoint_rule, alias, attribute, bilinear,
                        nondifferentiable, overloaded, result_kind, tangent_rule)
 from . import builtins, math, numpy, linalg, runtime  # noqa: E402,F401  (registration happens on import)
 
+import importlib.util  # noqa: E402
+
+if importlib.util.find_spec("scipy") is not None:  # SciPy is optional: its rules register only where it imports
+    from . import scipy  # noqa: F401
+
 __all__ = ["REGISTRY", "Rule", "adjoint_rule", "attribute", "bilinear", "elementwise", "linear", "method",
            "nondifferentiable", "overloaded", "result_kind", "tangent_rule"]
