@@ -100,15 +100,36 @@ def analyze(ctx: Context, body: list[gast.stmt], wrt: list[str], arg_kinds: dict
 
 def _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful) -> None:
     """A value that depends on the inputs, given to a parameter the rule has no derivative for, is refused
-    (``np.interp(x, xp, fp)`` with ``fp`` varied): the derivative through it would silently be zero."""
+    (``np.interp(x, xp, fp)`` with ``fp`` varied): the derivative through it would silently be zero.
+    Numbers, arrays and sequences built of them count; values of unknown kind (what a helper function
+    returns: an axis, a shape) are let through."""
+    built, computed = {}, set()
+    arithmetic = (operator.add, operator.sub, operator.mul, operator.truediv, operator.pow, operator.neg,
+                  operator.matmul)
+    for stmt in statements:
+        op = ops.get(id(stmt))
+        if op is not None and op.kind == "build":
+            built.setdefault(op.target, []).extend(stmt.value.elts)
+        elif op is not None and op.kind == "rule" and (op.rule.primal in arithmetic or op.rule.kind == "elementwise"):
+            computed.add(op.target)   # arithmetic on numbers or arrays, whatever kind sct inferred
+
+    def carries(atom, seen) -> bool:
+        if not (isinstance(atom, gast.Name) and isinstance(atom.ctx, gast.Load) and atom.id in varied):
+            return False
+        kind = kinds.get(atom.id, ANY)
+        if kind in (SCALAR, ARRAY) or atom.id in computed:
+            return True
+        if is_seq(kind) and atom.id not in seen:
+            return any(carries(e, seen | {atom.id}) for e in built.get(atom.id, []))
+        return False
+
     for stmt in statements:
         op = ops.get(id(stmt))
         if op is None or op.kind != "rule" or op.target not in useful:
             continue
         diff = set(op.rule.diff_params) - op.rule.refused
         for param, atom in op.bound.items():
-            if param not in diff and any(isinstance(a, gast.Name) and isinstance(a.ctx, gast.Load) and a.id in varied
-                                         and kinds.get(a.id) in (SCALAR, ARRAY) for a in S.walk(atom)):
+            if param not in diff and any(carries(a, frozenset()) for a in S.walk(atom)):
                 raise NoRuleError(f"sct has no derivative of {op.rule.name} with respect to its argument "
                                   f"'{param}', which depends on the differentiated inputs",
                                   ctx.parsed.location(S.locate(stmt)),

@@ -80,6 +80,13 @@ def cho_solve(a, b, lower):
     c = sla.cho_factor(sym(a), lower=lower)
     return ws(sla.cho_solve(c, b))
 
+def lu_solve(a, b):
+    lu = sla.lu_factor(a)
+    return ws(sla.lu_solve(lu, b) + sla.lu_solve(lu, b, trans=1))
+
+def block_diag(a, b, c):
+    return ws(sla.block_diag(a, b, c)) + ws(sla.block_diag(a)) + ws(sla.block_diag(b, a))
+
 def expm(a):
     return ws(sla.expm(a))
 
@@ -127,3 +134,7 @@ def polygamma_in_order(x):
 def lu_factor(a):
     lu, piv = sla.lu_factor(a)
     return np.sum(lu)
+
+def lu_solve_in_the_matrix(a):
+    lu = sla.lu_factor(np.eye(3) * 2.0)
+    return np.sum(sla.lu_solve((lu[0] + a, lu[1]), np.ones(3)))

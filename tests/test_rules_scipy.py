@@ -50,6 +50,8 @@ LINALG = [
     cross(sc.cholesky, [((3, 3),)], [(False,), (True,)], domain="spd"),
     Case(sc.cho_solve, ("spd", "any"), [(((3, 3), (3,)), (False,), None), (((3, 3), (3, 2)), (True,), None)]),
     cross(sc.expm, [((3, 3),), ((2, 2),)]),
+    Case(sc.lu_solve, ("matrix", "any"), [(((3, 3), (3,)), (), (1,)), (((3, 3), (3, 2)), (), (1,))]),
+    cross(sc.block_diag, [((2, 2), (1, 3), (2,)), (FLOAT, (2, 1), (1, 1))]),
     Case(sc.scipy_inv_det_solve, ("matrix", "any"), [(((3, 3), (3,)), (), None)]),
 ]
 
@@ -78,7 +80,8 @@ def test_rule(case, shapes, extra, wrt, check):
 
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
-@pytest.mark.parametrize("fn, arg", [(sc.polygamma_in_order, 1.2), (sc.lu_factor, np.eye(3) + 0.1)])
+@pytest.mark.parametrize("fn, arg", [(sc.polygamma_in_order, 1.2), (sc.lu_factor, np.eye(3) + 0.1),
+                                     (sc.lu_solve_in_the_matrix, np.eye(3) + 0.1)])
 def test_what_sct_cannot_differentiate_is_refused(fn, arg, mode):
     with pytest.raises(sct.NoRuleError):
         sct.grad(fn, mode=mode)(arg)

@@ -14,7 +14,8 @@ from scipy import special, stats
 
 from ..runtime import take, unbroadcast, unreduce
 from .linalg import _T, _cholesky_adjoint, _cholesky_tangent, _is_zero, _sym
-from .registry import _like, adjoint_rule, alias, elementwise, linear, result_kind, tangent_rule
+from .registry import (REGISTRY, _like, adjoint_rule, alias, elementwise, linear, overloaded, result_kind,
+                       tangent_rule)
 
 # ---------------------------------------------------------------- special functions
 
@@ -244,6 +245,62 @@ def expm(g, ans, A):
 def expm(dA, ans, A):
     return _expm_frechet(A, dA)
 
+
+@adjoint_rule(sla.lu_solve, name=L + "lu_solve")
+def lu_solve(g, ans, lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
+    """In b (the factorization from lu_factor has no derivative: lu_factor is refused)."""
+    return None, sla.lu_solve(lu_and_piv, _like(g, ans), trans=_flip_trans(trans))
+
+@tangent_rule(sla.lu_solve, name=L + "lu_solve")
+def lu_solve(dlu_and_piv, db, ans, lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
+    return None, sla.lu_solve(lu_and_piv, db, trans=trans)
+
+REGISTRY.lookup(sla.lu_solve).refused = frozenset({"lu_and_piv"})
+
+
+def _block_offsets(arrays):
+    """Where each block of ``block_diag(*arrays)`` starts (rows, columns), and its 2-D shape."""
+    shapes = [np.shape(np.atleast_2d(a)) for a in arrays]
+    rows = np.cumsum([0] + [s[0] for s in shapes])
+    cols = np.cumsum([0] + [s[1] for s in shapes])
+    return rows, cols, shapes
+
+def _block_adjoint(g, arrays, i):
+    rows, cols, shapes = _block_offsets(arrays)
+    piece = np.broadcast_to(g, (rows[-1], cols[-1]))[rows[i]:rows[i + 1], cols[i]:cols[i + 1]]
+    return np.reshape(piece, np.shape(arrays[i]))
+
+def _block_tangent(d, arrays, i):
+    rows, cols, shapes = _block_offsets(arrays)
+    out = np.zeros((rows[-1], cols[-1]))
+    out[rows[i]:rows[i + 1], cols[i]:cols[i + 1]] = np.reshape(d, shapes[i])
+    return out
+
+def block_diag1(a):
+    """``scipy.linalg.block_diag(a)``."""
+    return sla.block_diag(a)
+
+def block_diag2(a, b):
+    """``scipy.linalg.block_diag(a, b)``."""
+    return sla.block_diag(a, b)
+
+def block_diag3(a, b, c):
+    """``scipy.linalg.block_diag(a, b, c)``."""
+    return sla.block_diag(a, b, c)
+
+adjoint_rule(block_diag1, name=L + "block_diag")(lambda g, ans, a: _block_adjoint(g, (a,), 0))
+tangent_rule(block_diag1, name=L + "block_diag")(lambda da, ans, a: _block_tangent(da, (a,), 0))
+adjoint_rule(block_diag2, name=L + "block_diag")(
+    lambda g, ans, a, b: (_block_adjoint(g, (a, b), 0), _block_adjoint(g, (a, b), 1)))
+tangent_rule(block_diag2, name=L + "block_diag")(
+    lambda da, db, ans, a, b: (_block_tangent(da, (a, b), 0), _block_tangent(db, (a, b), 1)))
+adjoint_rule(block_diag3, name=L + "block_diag")(
+    lambda g, ans, a, b, c: (_block_adjoint(g, (a, b, c), 0), _block_adjoint(g, (a, b, c), 1),
+                             _block_adjoint(g, (a, b, c), 2)))
+tangent_rule(block_diag3, name=L + "block_diag")(
+    lambda da, db, dc, ans, a, b, c: (_block_tangent(da, (a, b, c), 0), _block_tangent(db, (a, b, c), 1),
+                                      _block_tangent(dc, (a, b, c), 2)))
+overloaded(sla.block_diag, lambda n, kws: {1: block_diag1, 2: block_diag2, 3: block_diag3}.get(n, sla.block_diag))
 
 alias(sla.inv, np.linalg.inv, name=L + "inv")
 alias(sla.det, np.linalg.det, name=L + "det")
