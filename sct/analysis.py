@@ -128,8 +128,10 @@ def _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful) -> Non
         if op is None or op.kind != "rule" or op.target not in useful:
             continue
         diff = set(op.rule.diff_params) - op.rule.refused
+        helper = REGISTRY.helper_info(op.rule.primal)
+        shape_only = {op.rule.params[i] for i in helper.shape_args if i < len(op.rule.params)} if helper else set()
         for param, atom in op.bound.items():
-            if param not in diff and any(carries(a, frozenset()) for a in S.walk(atom)):
+            if param not in diff and param not in shape_only and any(carries(a, frozenset()) for a in S.walk(atom)):
                 raise NoRuleError(f"sct has no derivative of {op.rule.name} with respect to its argument "
                                   f"'{param}', which depends on the differentiated inputs",
                                   ctx.parsed.location(S.locate(stmt)),

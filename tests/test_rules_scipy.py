@@ -87,7 +87,8 @@ def test_what_sct_cannot_differentiate_is_refused(fn, arg, mode):
         sct.grad(fn, mode=mode)(arg)
 
 
-SECOND_ORDER = [(sc.gammaln, 1.3), (sc.expit, -0.4), (sc.erf, 0.3), (sc.ndtr, 0.7)]
+SECOND_ORDER = [(sc.gammaln, 1.3), (sc.expit, -0.4), (sc.erf, 0.3), (sc.ndtr, 0.7), (sc.log_ndtr, -0.3),
+                (sc.digamma, 2.1), (sc.i1e, 0.8)]
 
 
 @pytest.mark.parametrize("fn, x", SECOND_ORDER, ids=lambda v: getattr(v, "__name__", repr(v)))
@@ -95,3 +96,18 @@ def test_second_derivatives_of_special_functions(fn, x):
     g = sct.grad(fn)
     expected = (g(x + 1e-5) - g(x - 1e-5)) / 2e-5
     assert sct.hessian(fn)(x) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("fn, extra", [(sc.logsumexp, (1,)), (sc.softmax, (1,)), (sc.log_softmax, (None,))],
+                         ids=lambda v: getattr(v, "__name__", None) or "")
+def test_hessians_of_reductions(fn, extra):
+    x = np.array([[0.3, -1.0, 0.5], [1.2, 0.1, -0.4]])
+    g = sct.grad(fn)
+    basis = np.eye(6).reshape(6, 2, 3)
+    expected = np.array([(g(x + 1e-6 * e, *extra) - g(x - 1e-6 * e, *extra)) / 2e-6 for e in basis])
+    assert np.allclose(np.reshape(sct.hessian(fn)(x, *extra), (6, 6)), np.reshape(expected, (6, 6)), atol=1e-6)
+
+
+def test_hessian_of_expm_is_refused_not_wrong():
+    with pytest.raises(sct.NoRuleError):
+        sct.hessian(sc.expm)(np.eye(2) * 0.5)

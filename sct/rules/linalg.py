@@ -744,4 +744,4 @@ REGISTRY.nondiff_attributes |= {"sign"}   # slogdet(a).sign
 nondifferentiable(np.linalg.matrix_rank)
 
 # argument checks called by the adjoints: no derivative flows through them
-nondifferentiable(_check_svd_shape)
+nondifferentiable(_check_svd_shape, _check_qr)

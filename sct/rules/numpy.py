@@ -538,12 +538,13 @@ def _explicit(subscripts, operands):
 
 _SUBLIST_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
+def _sublist_term(sub):
+    return "".join("..." if s is Ellipsis else _SUBLIST_LETTERS[s] for s in sub)
+
 def _sublist_spec(sublists, output=None):
     """``np.einsum(a, [0, 1], b, [1, 2], [0, 2])``'s subscripts as the string 'ab,bc->ac'."""
-    def term(sub):
-        return "".join("..." if s is Ellipsis else _SUBLIST_LETTERS[s] for s in sub)
-    spec = ",".join(term(s) for s in sublists)
-    return spec if output is None else spec + "->" + term(output)
+    spec = ",".join(_sublist_term(s) for s in sublists)
+    return spec if output is None else spec + "->" + _sublist_term(output)
 
 def _letter_sizes(term, shape):
     return dict(zip(term, shape))
@@ -555,34 +556,50 @@ def _diagonal_index(term, shape):
     grids = np.ix_(*[np.arange(sizes[c]) for c in unique])
     return tuple(grids[unique.index(c)] for c in term)
 
-def _einsum_call(args):
-    """(spec, operands, which argument each operand is) of an einsum call in either form:
-    ``(subscripts, *operands)`` or ``(op, sublist, op, sublist, ..., [output sublist])``."""
+def _einsum_spec(args):
+    """The subscripts of an einsum call in either form: ``(subscripts, *operands)`` or
+    ``(op, sublist, op, sublist, ..., [output sublist])``."""
     if isinstance(args[0], str):
-        return args[0], args[1:], list(range(1, len(args)))
+        return args[0]
     n = len(args) // 2
-    output = args[-1] if len(args) % 2 else None
-    return _sublist_spec(args[1:2 * n:2], output), args[0:2 * n:2], list(range(0, 2 * n, 2))
+    return _sublist_spec(args[1:2 * n:2], args[-1] if len(args) % 2 else None)
+
+def _einsum_position(args, i):
+    """Which operand argument i of an einsum call is (-1: subscripts or a sublist)."""
+    if isinstance(args[0], str):
+        return i - 1
+    return i // 2 if i % 2 == 0 and i < 2 * (len(args) // 2) else -1
+
+def _einsum_operands(args):
+    if isinstance(args[0], str):
+        return args[1:]
+    return args[0:2 * (len(args) // 2):2]
+
+nondifferentiable(_explicit, _sublist_spec, _einsum_spec, _einsum_position)   # work on the subscripts
+
 
 def _einsum_slot_adjoint(g, args, i):
     """The adjoint of argument i of ``np.einsum(*args)`` (0.0 for subscripts and sublists)."""
-    spec, operands, where = _einsum_call(args)
-    if i not in where:
+    k = _einsum_position(args, i)
+    if k < 0:
         return 0.0
-    return _einsum_adjoint(g, spec, operands, where.index(i))
+    return _einsum_adjoint(g, _einsum_spec(args), _einsum_operands(args), k)
 
 def _einsum_slot_tangent(d, args, i):
     """The tangent of ``np.einsum(*args)`` along argument i."""
-    spec, operands, where = _einsum_call(args)
-    if i not in where:
+    k = _einsum_position(args, i)
+    if k < 0:
         return 0.0
-    k = where.index(i)
+    spec, operands = _einsum_spec(args), _einsum_operands(args)
     if len(operands) == 1:
         return np.einsum(spec, d)
     if len(operands) == 2:
         return np.einsum(spec, d, operands[1]) if k == 0 else np.einsum(spec, operands[0], d)
-    ops = [d if j == k else op for j, op in enumerate(operands)]
-    return np.einsum(spec, ops[0], ops[1], ops[2])
+    if k == 0:
+        return np.einsum(spec, d, operands[1], operands[2])
+    if k == 1:
+        return np.einsum(spec, operands[0], d, operands[2])
+    return np.einsum(spec, operands[0], operands[1], d)
 
 def einsum2(p0, p1, optimize=False):
     """``np.einsum`` with 2 arguments (subscripts and 1 operand, or an operand and its sublist)."""
@@ -969,6 +986,8 @@ def _gather_adjoint(g, index, like, start=0):
 
 linear(_gather, lambda g, ans, d, index, like, start=0: _gather_adjoint(g, index, like, start))
 linear(_gather_adjoint, lambda g, ans, g_, index, like, start=0: _gather(g, index, like, start), like=False)
+REGISTRY.helper(_gather, shape_args=(2,))            # like: read for its shape only
+REGISTRY.helper(_gather_adjoint, shape_args=(2,))
 
 
 def _pad_positions(array, pad_width, mode):
@@ -1052,6 +1071,7 @@ def _diff_adjoint(g, n, axis):
     return g
 
 linear(np.diff, lambda g, ans, a, n=1, axis=-1: _diff_adjoint(g, n, axis), doc="Any n and axis (no prepend/append).")
+linear(_diff_adjoint, lambda g, ans, g_, n, axis: np.diff(g, n=n, axis=axis), like=False)   # (second derivatives)
 
 
 def _gradient_adjoint(g, f, axis, edge_order):

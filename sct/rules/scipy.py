@@ -19,11 +19,15 @@ from .registry import (REGISTRY, _like, adjoint_rule, alias, elementwise, linear
 
 # ---------------------------------------------------------------- special functions
 
-def _over_x(f, x):
-    """f(x) / x, and its limit 1/2 at x = 0 (for f = i1, i1e)."""
+def _i1_over_x(x):
+    """i1(x) / x, and its limit 1/2 at x = 0."""
     x = np.asarray(x, dtype=float)
-    safe = np.where(x == 0.0, 1.0, x)
-    return np.where(x == 0.0, 0.5, f(x) / safe)
+    return np.where(x == 0.0, 0.5, special.i1(x) / np.where(x == 0.0, 1.0, x))
+
+def _i1e_over_x(x):
+    """i1e(x) / x, and its limit 1/2 at x = 0."""
+    x = np.asarray(x, dtype=float)
+    return np.where(x == 0.0, 0.5, special.i1e(x) / np.where(x == 0.0, 1.0, x))
 
 S = "scipy.special."
 elementwise(special.gammaln, lambda ans, x: special.digamma(x), name=S + "gammaln")
@@ -59,9 +63,9 @@ elementwise(special.kl_div, lambda ans, x, y: np.log(x / y), lambda ans, x, y: 1
 elementwise(special.rel_entr, lambda ans, x, y: np.log(x / y) + 1.0, lambda ans, x, y: -x / y, name=S + "rel_entr",
             doc="x, y > 0.")
 elementwise(special.i0, lambda ans, x: special.i1(x), name=S + "i0")
-elementwise(special.i1, lambda ans, x: special.i0(x) - _over_x(special.i1, x), name=S + "i1")
+elementwise(special.i1, lambda ans, x: special.i0(x) - _i1_over_x(x), name=S + "i1")
 elementwise(special.i0e, lambda ans, x: special.i1e(x) - np.sign(x) * ans, name=S + "i0e")
-elementwise(special.i1e, lambda ans, x: special.i0e(x) - _over_x(special.i1e, x) - np.sign(x) * ans, name=S + "i1e")
+elementwise(special.i1e, lambda ans, x: special.i0e(x) - _i1e_over_x(x) - np.sign(x) * ans, name=S + "i1e")
 elementwise(special.exp10, lambda ans, x: ans * np.log(10.0), name=S + "exp10")
 elementwise(special.exp2, lambda ans, x: ans * np.log(2.0), name=S + "exp2")
 elementwise(special.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), name=S + "cbrt")
@@ -227,23 +231,26 @@ def cho_solve(dc_and_lower, db, ans, c_and_lower, b, overwrite_b=False, check_fi
     return _cho_solve_tangent(dc_and_lower, 0.0, ans, c_and_lower, b), _cho_solve_tangent(0.0, db, ans, c_and_lower, b)
 
 
-def _expm_frechet(a, e):
-    """The Fréchet derivative of expm at a along e: the upper right block of expm([[a, e], [0, a]])."""
+def _expm_frechet(e, a, transpose=False):
+    """The Fréchet derivative of expm at a (aᵀ with transpose) along e: the upper right block of
+    expm([[a, e], [0, a]])."""
+    a = _T(a) if transpose else a
     n = np.shape(a)[-1]
     block = np.zeros((2 * n, 2 * n))
     block[:n, :n], block[:n, n:], block[n:, n:] = a, e, a
     return sla.expm(block)[:n, n:]
 
-linear(_expm_frechet, lambda g, ans, a, e: _expm_frechet(_T(a), g))   # linear in e (for second derivatives)
+# linear in e; its derivative in a (a second Fréchet derivative) is refused: no Hessians of expm yet
+linear(_expm_frechet, lambda g, ans, e, a, transpose=False: _expm_frechet(g, a, not transpose))
 
 @adjoint_rule(sla.expm, name=L + "expm")
 def expm(g, ans, A):
     """Square matrices (the adjoint is the Fréchet derivative at Aᵀ)."""
-    return _expm_frechet(_T(A), _like(g, ans))
+    return _expm_frechet(_like(g, ans), A, True)
 
 @tangent_rule(sla.expm, name=L + "expm")
 def expm(dA, ans, A):
-    return _expm_frechet(A, dA)
+    return _expm_frechet(dA, A)
 
 
 @adjoint_rule(sla.lu_solve, name=L + "lu_solve")
