@@ -155,6 +155,45 @@ def nondifferentiable() -> dict[str, list[str]]:
     return {ns: sorted(set(names), key=lambda n: n.strip('`').lower()) for ns, names in groups.items()}
 
 
+CONVENTIONS = """
+## Conventions
+
+* **Functions that read one triangle** (`np.linalg.cholesky`, `np.linalg.eigh`, `np.linalg.eigvalsh`,
+  `scipy.linalg.cholesky`, `scipy.linalg.cho_factor`, and the covariance of
+  `scipy.stats.multivariate_normal.logpdf`): sct returns the derivative of the function *on symmetric
+  matrices*, the symmetrised gradient, as JAX, autograd and PyTorch do.  Adjoints are symmetric matrices;
+  tangent rules use the symmetric part of the input's tangent.  Finite differences of the NumPy function
+  itself, which ignores one triangle, give a triangular gradient instead; they agree with sct's on any
+  function that symmetrises its input first (`0.5 * (a + a.T)`), which is how the tests check them.
+* **Ties** (`max`, `min`, `np.maximum`, `np.median`, `np.sort`, `np.partition`, norms with ±inf):
+  `np.max`-like reductions share the derivative equally between tied elements; `np.maximum`/`np.minimum`
+  send it to the first argument; order statistics (median, quantiles, sort, partition) pick one element
+  of a tie (any choice is a valid derivative).
+* **Integer arguments** (an order, a count, indices, `df` of a CDF) have no derivative; where one
+  depends on the differentiated inputs, sct raises `NoRuleError` rather than return a zero.
+* **Eigenvalues and singular values** must be distinct (and real for `np.linalg.eig`); the factorizations
+  are differentiated at full rank (`pinv`, `lstsq`, `qr`).
+"""
+
+NOT_COVERED = """
+## Not covered (refused with `NoRuleError`), and why
+
+* `np.piecewise` (takes functions), `np.block`, `np.choose`: not yet.
+* `np.r_`, `np.c_` (index tricks: `np.r_[x, y]` is a subscript of a constant object): refused when an
+  operand depends on the inputs; use `np.concatenate`.
+* `np.fft.*`, complex eigenvalues of `np.linalg.eig`, `np.linalg.qr(mode='complete')` or fewer rows than
+  columns, the singular values returned by `np.linalg.lstsq`: complex or non-unique results.
+* `np.gradient` with spacing arguments, `np.cross` with `axisa`/`axisb`/`axisc`, quantiles with methods
+  other than `'linear'` or several `q` at once, `np.average(..., returned=True)`, `np.cov`/`np.corrcoef`
+  in `y` or with weights, `np.interp` in `xp` or `fp`, `np.nanmedian`/`np.nanquantile`/`np.nanpercentile`,
+  `np.i0` (use `scipy.special.i0`), `np.einsum` with more than 3 operands.
+* `scipy.linalg.lu_factor` (its packed factor), `logm`, `sqrtm`, `block_diag` of more than 3 blocks;
+  Hessians through `scipy.linalg.expm` (a second Fréchet derivative).
+* `scipy.stats` CDFs in their shape parameters (`df`, `a`, `b`), distributions and `scipy.special`
+  functions not in the table.
+"""
+
+
 def render() -> str:
     table = rows()
     lines = [
@@ -171,6 +210,7 @@ def render() -> str:
     ]
     for ns, fn, adjoint, tangent, notes in table:
         lines.append(f"| {ns} | {fn} | {'✓' if adjoint else ''} | {'✓' if tangent else ''} | {notes} |")
+    lines += ["", CONVENTIONS.strip(), "", NOT_COVERED.strip()]
     lines += [
         "",
         "## Non-differentiable",
