@@ -111,3 +111,12 @@ def test_hessians_of_reductions(fn, extra):
 def test_hessian_of_expm_is_refused_not_wrong():
     with pytest.raises(sct.NoRuleError):
         sct.hessian(sc.expm)(np.eye(2) * 0.5)
+
+
+def test_scipy_rules_load_only_once_scipy_is_imported():
+    import subprocess
+    import sys
+    code = ("import sys, sct; assert 'scipy' not in sys.modules; from scipy import special; import numpy as np\n"
+            "from sct.rules import REGISTRY; assert REGISTRY.lookup(special.gammaln) is not None")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -9,10 +9,10 @@ from .registry import (REGISTRY, Rule, adjoint_rule, alias, attribute, bilinear,
                        nondifferentiable, overloaded, result_kind, tangent_rule)
 from . import builtins, math, numpy, linalg, runtime  # noqa: E402,F401  (registration happens on import)
 
-import importlib.util  # noqa: E402
+import importlib  # noqa: E402
 
-if importlib.util.find_spec("scipy") is not None:  # SciPy is optional: its rules register only where it imports
-    from . import scipy  # noqa: F401
+# SciPy is optional: its rules (``scipy.py``) register once the user's code has imported SciPy
+REGISTRY.defer("scipy", lambda: importlib.import_module(".scipy", __name__))
 
 __all__ = ["REGISTRY", "Rule", "adjoint_rule", "attribute", "bilinear", "elementwise", "linear", "method",
            "nondifferentiable", "overloaded", "result_kind", "tangent_rule"]

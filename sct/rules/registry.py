@@ -207,6 +207,7 @@ class Registry:
         self.nondiff_methods: set[str] = set()
         self.helpers: dict[Any, Helper] = {}    # runtime and rule helpers generated code calls
         self.source_trees: dict = {}           # (file, content hash) -> tree, for lambda rules
+        self.deferred: dict[str, Callable] = {}  # module -> registers its rules once it is imported
 
     def key(self, obj):
         try:
@@ -217,9 +218,30 @@ class Registry:
 
     def lookup(self, obj) -> Rule | None:
         try:
-            return self.rules.get(self.key(obj))
+            rule = self.rules.get(self.key(obj))
         except TypeError:
             return None
+        if rule is None and self.deferred and self.load_deferred():
+            return self.lookup(obj)
+        return rule
+
+    def defer(self, module: str, load: Callable) -> None:
+        """Run ``load`` (which registers rules) once ``module`` has been imported by someone, at the first
+        lookup that misses: optional libraries cost nothing to ``import sct``."""
+        self.deferred[module] = load
+
+    def load_deferred(self, everything: bool = False) -> bool:
+        """Register the deferred rules of the modules imported so far (all of them with ``everything``);
+        whether any were."""
+        import importlib.util
+        import sys
+        loaded = False
+        for module, load in list(self.deferred.items()):
+            if module in sys.modules or (everything and importlib.util.find_spec(module) is not None):
+                del self.deferred[module]
+                load()
+                loaded = True
+        return loaded
 
     def helper(self, fn, *, shape_args: tuple[int, ...] = (), linear: bool = False,
                scalar_identity: bool = False) -> None:
