@@ -1410,3 +1410,7 @@ def linalg_array_api(x, y):
          + np.sum(np.linalg.cross(x, y), axis=(-2, -1)))
     return np.sum(r * weights(r)) + np.sum(np.linalg.outer(x[0, 0], y[0, 1]) ** 2) \
         + np.sum(np.linalg.tensordot(x, y[0], axes=2) ** 2)
+
+def column_stack_of_one(x):
+    r = np.column_stack(x) + np.column_stack([x]).T
+    return np.sum(r * weights(r))

@@ -345,7 +345,7 @@ COVERAGE += [
     unary(nc.matrix_transpose, shapes=[(2, 3), (2, 2, 3)]), unary(nc.unstack, shapes=[(2, 3)]),
     unary(nc.cumulative, shapes=[(4,), (3, 2)]), unary(nc.ediff1d, shapes=[(4,), (2, 3)]),
     unary(nc.take_along_axis, shapes=[(2, 3)]), unary(nc.resize, shapes=[(2,), (2, 3)]),
-    unary(nc.compress_extract, shapes=[(3,), (3, 2)]),
+    unary(nc.compress_extract, shapes=[(3,), (3, 2)]), unary(nc.column_stack_of_one, shapes=[(3,)]),
 ]
 if hasattr(np, "row_stack"):
     COVERAGE.append(cross(nc.row_stack, [((3,), (3,)), ((2, 3), (1, 3))]))

@@ -412,7 +412,8 @@ def _tensordot_adjoint(g, a, b, axes, which):
     return np.transpose(out, np.argsort(order)) if order else out
 
 bilinear(np.tensordot, lambda g, ans, a, b, axes=2: _tensordot_adjoint(g, a, b, axes, 0),
-         lambda g, ans, a, b, axes=2: _tensordot_adjoint(g, a, b, axes, 1), doc="axes as an int or as a pair of axis lists.")
+         lambda g, ans, a, b, axes=2: _tensordot_adjoint(g, a, b, axes, 1),
+         doc="axes as an int or as a pair of axis lists.")
 
 
 def _dot_adjoint(g, a, b, which):
@@ -422,7 +423,8 @@ def _dot_adjoint(g, a, b, which):
         return unbroadcast(g * (b if which == 0 else a), a if which == 0 else b)
     return _tensordot_adjoint(g, a, b, ([np.ndim(a) - 1], [max(np.ndim(b) - 2, 0)]), which)
 
-bilinear(np.dot, lambda g, ans, a, b, out=None: _dot_adjoint(g, a, b, 0), lambda g, ans, a, b, out=None: _dot_adjoint(g, a, b, 1),
+bilinear(np.dot, lambda g, ans, a, b, out=None: _dot_adjoint(g, a, b, 0),
+         lambda g, ans, a, b, out=None: _dot_adjoint(g, a, b, 1),
          doc="Numbers, vectors, matrices and N-D arrays.")
 
 
@@ -436,7 +438,8 @@ bilinear(np.inner, lambda g, ans, a, b: _inner_adjoint(g, a, b, 0), lambda g, an
          doc="Numbers, vectors and N-D arrays (contracting the last axes).")
 
 
-bilinear(np.vdot, lambda g, ans, a, b: g * np.reshape(b, np.shape(a)), lambda g, ans, a, b: g * np.reshape(a, np.shape(b)))
+bilinear(np.vdot, lambda g, ans, a, b: g * np.reshape(b, np.shape(a)),
+         lambda g, ans, a, b: g * np.reshape(a, np.shape(b)))
 
 
 bilinear(np.outer, lambda g, ans, a, b: np.reshape(np.dot(g, np.ravel(b)), np.shape(a)),
@@ -716,7 +719,8 @@ def einsum7_(dp0, dp1, dp2, dp3, dp4, dp5, dp6, ans, p0, p1, p2, p3, p4, p5, p6,
             _einsum_slot_tangent(dp5, (p0, p1, p2, p3, p4, p5, p6), 5),
             _einsum_slot_tangent(dp6, (p0, p1, p2, p3, p4, p5, p6), 6))
 
-overloaded(np.einsum, lambda n, kws: {2: einsum2, 3: einsum3, 4: einsum4, 5: einsum5, 6: einsum6, 7: einsum7}.get(n, np.einsum))
+_EINSUM_BY_COUNT = {2: einsum2, 3: einsum3, 4: einsum4, 5: einsum5, 6: einsum6, 7: einsum7}
+overloaded(np.einsum, lambda n, kws: _EINSUM_BY_COUNT.get(n, np.einsum))
 
 
 # ---------------------------------------------------------------- shape and joining
@@ -791,15 +795,18 @@ def _join_adjoint(g, arrays, axis, prepare=np.asarray):
     else:
         sizes = [np.shape(a)[axis] for a in prepared]
         pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
-    return [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays)]
+    out = [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays)]
+    return np.reshape(np.stack(out), np.shape(arrays)) if isinstance(arrays, np.ndarray) else out
 
-linear(np.concatenate, lambda g, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind": _join_adjoint(g, arrays, axis))
+linear(np.concatenate, lambda g, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind":
+       _join_adjoint(g, arrays, axis))
 
 
 def _hstack_axis(arrays):
     return 0 if np.ndim(arrays[0]) <= 1 else 1
 
-linear(np.hstack, lambda g, ans, tup, dtype=None, casting="same_kind": _join_adjoint(g, tup, _hstack_axis(tup), np.atleast_1d))
+linear(np.hstack, lambda g, ans, tup, dtype=None, casting="same_kind":
+       _join_adjoint(g, tup, _hstack_axis(tup), np.atleast_1d))
 
 
 linear(np.vstack, lambda g, ans, tup, dtype=None, casting="same_kind": _join_adjoint(g, tup, 0, np.atleast_2d))
@@ -807,7 +814,7 @@ linear(np.vstack, lambda g, ans, tup, dtype=None, casting="same_kind": _join_adj
 
 def _as_column(a):
     a = np.asarray(a)
-    return a[:, None] if a.ndim < 2 else a
+    return np.reshape(a, (-1, 1)) if a.ndim < 2 else a
 
 linear(np.column_stack, lambda g, ans, tup: _join_adjoint(g, tup, 1, _as_column))
 
@@ -930,7 +937,8 @@ def _diag_adjoint(g, v, k):
         return np.diag(g, k)
     return _diagonal_adjoint(g, v, k, 0, 1)
 
-linear(np.diag, lambda g, ans, v, k=0: _diag_adjoint(g, v, k), doc="Vector to matrix and matrix to vector, any offset k.")
+linear(np.diag, lambda g, ans, v, k=0: _diag_adjoint(g, v, k),
+       doc="Vector to matrix and matrix to vector, any offset k.")
 
 
 def _array_adjoint(g, obj):

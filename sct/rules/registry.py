@@ -444,9 +444,10 @@ def linear(primal, transpose: Callable, *, tangent: Callable | None = None, name
 
     ``transpose(g, ans, *primal_params)`` returns the adjoint of the first
     argument; ``g`` arrives shaped like the output (a zero seed is broadcast by
-    ``_like``; ``like=False`` when the transpose takes any seed as it is).  The tangent is ``primal`` applied to the tangent, with the other
-    arguments passed by keyword (``out`` and ``dtype`` left out), unless ``tangent``
-    (a tangent rule taking ``(d<first>, ans, *primal_params)``) says otherwise.
+    ``_like``; ``like=False`` when the transpose takes any seed as it is).  The
+    tangent is ``primal`` applied to the tangent, with the other arguments passed
+    by keyword (``out``, ``dtype`` and ``casting`` left out), unless ``tangent`` (a
+    tangent rule taking ``(d<first>, ans, *primal_params)``) says otherwise.
     """
     params, defaults = _partial_params(transpose, 2)
     rule = _declared(primal, name, "linear", params, defaults, 1, doc)

@@ -201,7 +201,8 @@ def cho_factor(da, ans, a, lower=False, overwrite_a=False, check_finite=True):
 
 
 def _cho_solve_adjoint(g, ans, c_and_lower, b, which):
-    """b̄ = A⁻¹ g; Ā = -b̄ xᵀ, carried to the factor: L̄ = (Ā + Āᵀ) L (lower), Ū = U (Ā + Āᵀ) (upper)."""
+    """b̄ = A⁻¹ g; Ā = -b̄ xᵀ, carried to the factor: L̄ = (Ā + Āᵀ) L (lower),
+    Ū = U (Ā + Āᵀ) (upper)."""
     c, lower = c_and_lower
     b_bar = sla.cho_solve((c, lower), g)
     if which == 1:
@@ -326,7 +327,8 @@ elementwise(stats.norm.pdf, lambda ans, x, loc=0.0, scale=1.0: -ans * (x - loc) 
             name=D + "norm.pdf")
 elementwise(stats.norm.cdf,
             lambda ans, x, loc=0.0, scale=1.0: np.exp(-0.5 * ((x - loc) / scale) ** 2) / (np.sqrt(2.0 * np.pi) * scale),
-            lambda ans, x, loc=0.0, scale=1.0: -np.exp(-0.5 * ((x - loc) / scale) ** 2) / (np.sqrt(2.0 * np.pi) * scale),
+            lambda ans, x, loc=0.0, scale=1.0: -np.exp(-0.5 * ((x - loc) / scale) ** 2)
+            / (np.sqrt(2.0 * np.pi) * scale),
             lambda ans, x, loc=0.0, scale=1.0: -np.exp(-0.5 * ((x - loc) / scale) ** 2) * (x - loc)
             / (np.sqrt(2.0 * np.pi) * scale * scale), name=D + "norm.cdf")
 elementwise(stats.norm.logcdf,
@@ -337,7 +339,8 @@ elementwise(stats.norm.logcdf,
             lambda ans, x, loc=0.0, scale=1.0: -np.exp(-0.5 * ((x - loc) / scale) ** 2 - ans) * (x - loc)
             / (np.sqrt(2.0 * np.pi) * scale * scale), name=D + "norm.logcdf")
 elementwise(stats.norm.sf,
-            lambda ans, x, loc=0.0, scale=1.0: -np.exp(-0.5 * ((x - loc) / scale) ** 2) / (np.sqrt(2.0 * np.pi) * scale),
+            lambda ans, x, loc=0.0, scale=1.0: -np.exp(-0.5 * ((x - loc) / scale) ** 2)
+            / (np.sqrt(2.0 * np.pi) * scale),
             lambda ans, x, loc=0.0, scale=1.0: np.exp(-0.5 * ((x - loc) / scale) ** 2) / (np.sqrt(2.0 * np.pi) * scale),
             lambda ans, x, loc=0.0, scale=1.0: np.exp(-0.5 * ((x - loc) / scale) ** 2) * (x - loc)
             / (np.sqrt(2.0 * np.pi) * scale * scale), name=D + "norm.sf")
