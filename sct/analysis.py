@@ -440,7 +440,8 @@ def _reduces_everything(op: Op) -> bool:
     """No axis, keepdims or out argument (or each given as None / False)."""
     for param in ("axis", "keepdims", "out", "where"):
         atom = op.bound.get(param)
-        if atom is not None and not (isinstance(atom, gast.Constant) and atom.value in (None, False)):
+        # (`is`, not `in`: axis=0 equals False but reduces one axis only)
+        if atom is not None and not (isinstance(atom, gast.Constant) and (atom.value is None or atom.value is False)):
             return False
     return True
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import threading
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -61,10 +62,21 @@ class Derived:
 
 
 _CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
+_BUILDING = threading.RLock()  # guards _CACHE while a program is built
 
 
 def derive(fn: Callable, mode: str, wrt: list[str] | tuple[str, ...], kinds: dict[str, str]) -> Derived:
-    """The cached derivative program of ``fn`` (building it on first request)."""
+    """The cached derivative program of ``fn`` (building it on first request).
+
+    Thread-safe: one thread builds at a time (a re-entrant lock, since building a
+    program derives the functions it calls); the others wait for the finished
+    program instead of seeing the placeholder of one under construction.
+    """
+    with _BUILDING:
+        return _derive(fn, mode, wrt, kinds)
+
+
+def _derive(fn: Callable, mode: str, wrt, kinds: dict[str, str]) -> Derived:
     maker = getattr(fn, "__sct_source_function__", None)
     if maker is not None:  # a gradient sct made: differentiate the generated code behind it
         fn = maker(kinds)
@@ -216,7 +228,8 @@ def _helpers(ctx: Context) -> list[str]:
 
 
 def _forward_body(ctx, analysis, body, derived) -> list[gast.stmt]:
-    stmts = Forward(ctx, analysis, _callee(ctx)).block(body)
+    forward = Forward(ctx, analysis, _callee(ctx))
+    stmts = forward.parameter_tangents(derived.wrt) + forward.block(body)
     tangents = {ctx.namer.tangent(n) for n in ctx.locals | set(param_names(ctx.parsed.node))}
     stmts = propagate_copies(stmts, tangents)  # dt4 = dx: read dx
     pure = _pure_call(ctx)

@@ -17,7 +17,7 @@ import gast
 from . import runtime
 from . import syntax as S
 from .analysis import ARRAY, SCALAR, Analysis, Op, refuse_unused_result
-from .context import Context
+from .context import Context, param_names
 from .errors import NoRuleError
 from .inline import rule_expression
 
@@ -42,6 +42,16 @@ class Forward:
         if self.an.kind(atom) == SCALAR or isinstance(atom, gast.Constant):
             return S.const(0.0)
         return S.call(self.ctx.symbol(runtime.zeros_like, "zeros_like"), [S.clone(atom)])
+
+    def parameter_tangents(self, wrt) -> list[gast.stmt]:
+        """``dy = 0.0`` for a parameter outside ``wrt`` that the body rebinds to an active value
+        (``y = y * x``): its first value has a zero tangent, which the rebinding reads."""
+        out = []
+        for p in param_names(self.ctx.parsed.node):
+            if p in self.an.active and p not in wrt:
+                zero = S.assign(self.d(p), self.zero_like(S.name(p)))
+                out.append(S.with_origin(zero, self.ctx.parsed.node))
+        return out
 
     def block(self, stmts: list[gast.stmt]) -> list[gast.stmt]:
         out = []

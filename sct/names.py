@@ -6,13 +6,21 @@ Conventions (documented in the README):
 * ``x_bar``  — the adjoint of ``x`` (reverse mode);
 * ``t1, t2`` — temporaries of three-address form, numbered in source order.
 
-A name that would collide with one the user wrote (or one already handed out)
-gets the next free numeric suffix: ``t3`` taken -> ``t4``; ``dx`` taken -> ``dx_1``.
+A name that would collide with one the user wrote (or one already handed out),
+or that is a keyword or builtin, gets the next free numeric suffix: ``t3`` taken
+-> ``t4``; ``dx`` taken -> ``dx_1``; the tangent of ``el`` is ``del_1``.
 Same input, same names: nothing here depends on memory addresses or randomness.
 """
 from __future__ import annotations
 
+import builtins
+import keyword
 from typing import Iterable
+
+
+def _reserved(name: str) -> bool:
+    """Python's keywords, soft keywords and builtins: never a generated name (``el`` -> tangent ``del``)."""
+    return keyword.iskeyword(name) or keyword.issoftkeyword(name) or hasattr(builtins, name)
 
 
 class Namer:
@@ -28,7 +36,7 @@ class Namer:
 
     def fresh(self, base: str) -> str:
         """``base`` itself if free, else ``base_1``, ``base_2``, ..."""
-        if base not in self.taken:
+        if base not in self.taken and not _reserved(base):
             self.taken.add(base)
             return base
         i = 1

@@ -189,6 +189,7 @@ class Reverse:
                         candidates[name] = (stmt, loops, later)
 
         visit(body, frozenset())
+        loop_targets = {s.target.id for s in _walk(body) if isinstance(s, gast.For)}
         memo: dict[str, bool] = {}
 
         def recomputable(name: str) -> bool:
@@ -205,6 +206,8 @@ class Reverse:
                 return recomputable(name) and name not in later
             if name in loops and len(self.sites.get(name, [])) == 1:
                 return True
+            if name in loop_targets:
+                return False  # another loop's index: its reversed replay leaves it at its first value
             if name in self.mutated:
                 return False
             return not self.overwritten(name) or (name in self.needed and name not in later)

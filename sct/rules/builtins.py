@@ -12,7 +12,7 @@ import operator
 import numpy as np
 
 from ..runtime import add as add_adjoints, add_at, indices, take, unbroadcast
-from .registry import adjoint_rule, alias, nondifferentiable, overloaded, tangent_rule
+from .registry import adjoint_rule, alias, is_constant, nondifferentiable, overloaded, tangent_rule
 
 # ---------------------------------------------------------------- arithmetic operators
 
@@ -56,6 +56,25 @@ def _log0(x):
     """log(x), and 0 where x == 0 (there x**y == 0, and d(x**y)/dy = x**y log x -> 0)."""
     return np.log(np.where(x == 0, 1.0, x))
 
+
+def _dpow(x, y):
+    """d(x ** y)/dx = y * x ** (y - 1) for a variable exponent, 0 where y == 0 (x ** 0 is 1 for
+    every x, also at x == 0, where x ** (y - 1) does not exist)."""
+    if np.ndim(x) == 0 and np.ndim(y) == 0:
+        return 0.0 if y == 0 else y * np.float64(x) ** (y - 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.equal(y, 0), 0.0, y * np.power(x, np.subtract(y, 1.0)))
+
+
+def pow_variable(x, y):
+    """``x ** y`` whose exponent is a variable (a literal exponent keeps the plain rule: ``2 * x``)."""
+    return x ** y
+
+
+def _exponent_varies(n, args) -> bool:
+    """x ** y with y not a literal: the exponent may be an input (0 ** 0 needs the guarded rule)."""
+    return n == 2 and not is_constant(args[1])
+
 @adjoint_rule(operator.pow, name="**")
 def pow_(g, ans, x, y):
     return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * ans * _log0(x), y)
@@ -63,6 +82,18 @@ def pow_(g, ans, x, y):
 @tangent_rule(operator.pow, name="**")
 def pow_(dx, dy, ans, x, y):
     return dx * y * x ** (y - 1), dy * ans * _log0(x)
+
+
+@adjoint_rule(pow_variable, name="**")
+def pow_variable_(g, ans, x, y):
+    return unbroadcast(g * _dpow(x, y), x), unbroadcast(g * ans * _log0(x), y)
+
+@tangent_rule(pow_variable, name="**")
+def pow_variable_(dx, dy, ans, x, y):
+    return dx * _dpow(x, y), dy * ans * _log0(x)
+
+overloaded(operator.pow, lambda n, kws, args: pow_variable if _exponent_varies(n, args) else operator.pow)
+overloaded(builtins.pow, lambda n, kws, args: pow_variable if _exponent_varies(n, args) else builtins.pow)
 
 
 @adjoint_rule(operator.mod, name="%")

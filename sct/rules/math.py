@@ -8,7 +8,8 @@ sequences, non-differentiable.
 """
 import math
 
-from .registry import adjoint_rule, elementwise, nondifferentiable, overloaded, tangent_rule
+from .builtins import pow_variable
+from .registry import adjoint_rule, elementwise, is_constant, nondifferentiable, overloaded, tangent_rule
 
 # ---------------------------------------------------------------- logarithms
 
@@ -19,6 +20,8 @@ def log_base(x, base):
 elementwise(log_base, lambda ans, x, base: 1.0 / (x * math.log(base)),
             lambda ans, x, base: -ans / (base * math.log(base)), name="math.log")
 overloaded(math.log, lambda n, kws: log_base if n == 2 or "base" in kws else math.log)
+# math.pow(x, y) with a variable exponent takes the rule of ``x ** y`` that is right at 0 ** 0
+overloaded(math.pow, lambda n, kws, args: pow_variable if n == 2 and not is_constant(args[1]) else math.pow)
 
 # ---------------------------------------------------------------- special functions
 

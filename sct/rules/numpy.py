@@ -244,15 +244,22 @@ def var(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
             / (_count(a, axis) - ddof))
 
 
+def _nonzero(ans):
+    """``ans`` with its zeros replaced by 1: where a standard deviation is 0, every deviation
+    from the mean is 0 too, so dividing them by this gives the derivative 0 (not 0/0)."""
+    return np.where(ans == 0, 1.0, ans)
+
+
 @adjoint_rule(np.std)
 def std(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Any axis, keepdims and ddof."""
-    return unreduce(g / ans, a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True)) / (_count(a, axis) - ddof)
+    return (unreduce(g / _nonzero(ans), a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True))
+            / (_count(a, axis) - ddof))
 
 @tangent_rule(np.std)
 def std(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return (np.sum((a - np.mean(a, axis=axis, keepdims=True)) * da, axis=axis, keepdims=keepdims)
-            / ((_count(a, axis) - ddof) * ans))
+            / ((_count(a, axis) - ddof) * _nonzero(ans)))
 
 
 def _cumsum_adjoint(g, a, axis):

@@ -393,6 +393,11 @@ def result_kind(primal, kind: str) -> None:
     REGISTRY._rule_for(primal, None).result = kind
 
 
+def is_constant(atom) -> bool:
+    """Is this operand (as ``select`` receives it) a literal number or string in the source?"""
+    return isinstance(atom, gast.Constant)
+
+
 def overloaded(primal, select: Callable) -> None:
     """``primal``'s rule depends on how it is called: ``select(n_args, keywords)`` picks the rule's key
     (or ``select(n_args, keywords, args)``, given the call's argument nodes too)."""
