@@ -246,18 +246,46 @@ def _forward(spec: _Spec, bound) -> tuple[Any, list]:
     return value, grads
 
 
-def _wrap(spec: _Spec, call: Callable, role: str, mode: str) -> Callable:
-    @functools.wraps(spec.fn)
-    def wrapper(*args, **kwargs):
-        return call(*args, **kwargs)
-    wrapper.__sct_spec__ = (spec, role, mode)
-    if role in ("grad", "value_and_grad"):
-        wrapper.__sct_source_function__ = lambda kinds: _gradient_function(spec, role, mode, kinds)
-    wrapper.__name__ = f"{spec.fn.__name__}_{role}"
-    wrapper.__qualname__ = f"{_name(spec.fn)}_{role}"
-    del wrapper.__wrapped__  # so inspect does not mistake the primal's source for ours
-    wrapper.__signature__ = spec.signature
-    return wrapper
+class Derivative:
+    """A function sct made (``grad``, ``jvp``, ...): called like the primal, pickled by reference.
+
+    Pickling stores the primal (by its module and name, as pickle stores functions)
+    and the options it was made with; unpickling makes it again, so multiprocessing,
+    joblib or Dask can ship it (the program is regenerated on the first call there).
+    """
+
+    def __init__(self, spec: _Spec, call: Callable, role: str, mode: str, options: dict):
+        functools.update_wrapper(self, spec.fn)
+        del self.__wrapped__  # so inspect does not mistake the primal's source for ours
+        self._call = call
+        self._made = (role, spec.fn, {"wrt": spec.wrt[0] if spec.single else spec.wrt, **options})
+        self.__sct_spec__ = (spec, role, mode)
+        if role in ("grad", "value_and_grad"):
+            self.__sct_source_function__ = functools.partial(_gradient_function, spec, role, mode)
+        self.__name__ = f"{spec.fn.__name__}_{role}"
+        self.__qualname__ = f"{_name(spec.fn)}_{role}"
+        self.__signature__ = spec.signature
+
+    def __call__(self, *args, **kwargs):
+        return self._call(*args, **kwargs)
+
+    def __reduce__(self):
+        return _remake, self._made
+
+    def __repr__(self) -> str:
+        role, fn, options = self._made
+        shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
+        return f"<sct.{role} of {_name(fn)}, {shown}>"
+
+
+def _remake(role: str, fn: Callable, options: dict) -> "Derivative":
+    """Unpickling: the same derivative of the same primal."""
+    factories = {"grad": grad, "value_and_grad": value_and_grad, "jvp": jvp, "vjp": vjp, "hessian": hessian}
+    return factories[role](fn, **options)
+
+
+def _wrap(spec: _Spec, call: Callable, role: str, program_mode: str, **options) -> Callable:
+    return Derivative(spec, call, role, program_mode, options)
 
 
 def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callable:
@@ -351,7 +379,7 @@ def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE) -> Ca
     def call(*args, **kwargs):
         done = None if kwargs else quick(spec, args)
         return spec.pack((done or run(spec, spec.bind(args, kwargs)))[1])
-    return _wrap(spec, call, "grad", GRADIENT if mode == REVERSE else mode)
+    return _wrap(spec, call, "grad", GRADIENT if mode == REVERSE else mode, mode=mode)
 
 
 def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE) -> Callable:
@@ -366,7 +394,7 @@ def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVE
         done = None if kwargs else quick(spec, args)
         value, grads = done or run(spec, spec.bind(args, kwargs))
         return value, spec.pack(grads)
-    return _wrap(spec, call, "value_and_grad", GRADIENT if mode == REVERSE else mode)
+    return _wrap(spec, call, "value_and_grad", GRADIENT if mode == REVERSE else mode, mode=mode)
 
 
 def jvp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
