@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     mode = "forward" if args.forward else args.mode
     fn = load_function(args.target)
-    command = "python -m sct " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    given = sys.argv[1:] if argv is None else argv
+    command = "python -m sct " + " ".join(shlex.quote(a) for a in given if a != "--print")
     try:
         text = export(fn, None, mode=mode, wrt=_wrt(args.wrt), kinds=_kinds(args.kinds) or None, command=command)
     except TransformError as exc:

@@ -330,10 +330,10 @@ def _describe(obj) -> str:
 # ---------------------------------------------------------------- the text
 
 def _render(module: _Module, root: Derived, mode: str, wrt, kinds: dict, command: str | None) -> str:
-    parts = [_header(module, root, mode, wrt, kinds, command), "from __future__ import annotations\n"]
-    if module.imports:
-        parts.append("\n".join(sorted(i for i in module.imports if i.startswith("import "))
-                               + sorted(i for i in module.imports if i.startswith("from "))) + "\n")
+    parts = [_header(module, root, mode, wrt, kinds, command)]
+    parts.append("\n".join(["from __future__ import annotations", ""]  # (helpers' annotations stay unevaluated)
+                           + sorted(i for i in module.imports if i.startswith("import "))
+                           + sorted(i for i in module.imports if i.startswith("from "))) + "\n")
     if module.constants:
         parts.append("# values the programs read from the module they were made from\n"
                      + "\n".join(module.constants) + "\n")
