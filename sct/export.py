@@ -323,6 +323,8 @@ def _literal_text(obj) -> str | None:
 
 def _describe(obj) -> str:
     name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    module = getattr(obj, "__module__", None)
+    name = f"{module}.{name}" if name and isinstance(module, str) else name
     kind = type(obj).__name__
     return f"the {kind} {name}" if name else f"a {kind}"
 

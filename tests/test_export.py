@@ -293,3 +293,21 @@ def test_the_exportable_helpers_are_closed_and_importable():
             ok = (getattr(builtins, read, None) is target or isinstance(target, types.ModuleType)
                   or exportable.dotted_name(target) is not None)
             assert ok, f"{dotted} reads {read}, which sct/exportable.py does not list"
+
+
+def test_a_name_needed_for_two_objects_is_refused_not_confused(tmp_path):
+    source = tmp_path / "clash.py"
+    source.write_text(textwrap.dedent("""
+        def add(a, b):
+            return a * b
+        def uses_both(x):
+            xs = [x, 2.0 * x]
+            return add(xs[0], xs[1]) + sum(xs)
+    """))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import clash
+    finally:
+        sys.path.remove(str(tmp_path))
+    with pytest.raises(sct.ExportError, match="'add' for two different objects: the function clash.add"):
+        sct.export(clash.uses_both, example_args=(0.5,))  # (sct's add_at calls its own add)
