@@ -344,7 +344,9 @@ def hessian(fn: Callable, *, wrt: Wrt = 0) -> Callable:
         bound = spec.bind(args, kwargs)
         blocks = tuple(tuple(_jacobian_of(outers[i, j], bound, i, j) for j in spec.wrt) for i in spec.wrt)
         return blocks[0][0] if spec.single else blocks
-    return _wrap(spec, call, "hessian", FORWARD)
+    made = _wrap(spec, call, "hessian", FORWARD)
+    made.__sct_shows__ = outers[spec.wrt[0], spec.wrt[0]]  # what sct.source prints: the tangent of the gradient
+    return made
 
 
 def _jacobian_of(outer: Callable, bound, of: str, by: str):
@@ -383,7 +385,9 @@ def hvp(fn: Callable, *, wrt: Union[int, str] = 0) -> Callable:
         bound = spec.bind(args[:-1], kwargs)
         _, product = outer(*bound.args, args[-1], **bound.kwargs)
         return _as_gradient(product, bound.arguments[name])
-    return _wrap(spec, call, "hvp", FORWARD)
+    made = _wrap(spec, call, "hvp", FORWARD)
+    made.__sct_shows__ = outer  # what sct.source prints: the tangent program of the gradient program
+    return made
 
 
 def jacobian(fn: Callable, *, wrt: Wrt = 0, mode: str = "auto") -> Callable:
@@ -569,6 +573,9 @@ def source(fn: Callable, *args, **kwargs) -> str:
     marker = getattr(fn, "__sct_spec__", None)
     if marker is None:
         raise ArgumentError(f"{_name(fn)} was not made by sct; pass the result of sct.grad, sct.jvp, ...")
+    shows = getattr(fn, "__sct_shows__", None)
+    if shows is not None:  # a Hessian or HVP: the tangent program of the gradient program
+        return source(shows, *args, **kwargs)
     spec, role, mode = marker
     if args or kwargs:
         extra = {"jvp": len(spec.wrt), "vjp": 1}.get(role, 0)  # the call's tangents or seed, if given

@@ -77,9 +77,9 @@ def _unwrap(fn, wrt, mode):
     if marker is None:
         return fn, wrt, mode
     spec, role, made_mode = marker
-    if role == "hessian":
-        raise ArgumentError("export the Hessian's inner gradient (mode='reverse') or its primal; "
-                            "a Hessian is several sweeps, not one program")
+    if role not in ("grad", "value_and_grad", "jvp", "vjp"):
+        raise ArgumentError(f"sct.export writes one program; a {role} runs several sweeps (or programs): "
+                            f"export the primal with mode='forward' or 'reverse' instead")
     mode = {GRADIENT: "reverse", REVERSE: "vjp", FORWARD: "forward"}[made_mode]
     return spec.fn, spec.wrt, mode
 

@@ -178,6 +178,9 @@ def test_what_cannot_be_exported_is_refused_by_name():
         sct.export(namespace["uses_thing"])  # (no source file: refused before export)
     with pytest.raises(sct.ArgumentError, match="mode"):
         sct.export(lecture.f, mode="sideways")
+    for made in (sct.hessian(lecture.f), sct.jacobian(lecture.f), sct.hvp(lecture.f)):
+        with pytest.raises(sct.ArgumentError, match="several sweeps"):
+            sct.export(made)
     with pytest.raises(sct.ArgumentError, match="kind"):
         sct.export(lecture.f, kinds={"x1": "matrix"})
 

@@ -144,3 +144,12 @@ def test_jacobian_and_hvp_pickle():
         again = pickle.loads(pickle.dumps(made))
         np.testing.assert_array_equal(np.asarray(again(*args), dtype=object).ravel()[0],
                                       np.asarray(made(*args), dtype=object).ravel()[0])
+
+
+def test_source_of_hvp_and_hessian_is_the_tangent_of_the_gradient_program():
+    x = RNG.normal(size=3)
+    h, H = sct.hvp(cubes), sct.hessian(cubes)
+    h(x, x)
+    H(x)
+    for text in (sct.source(h), sct.source(h, x, x), sct.source(H), sct.source(H, x)):
+        assert text.startswith("def cubes_grad_call_jvp(x, *, dx):")
