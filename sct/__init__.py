@@ -3,14 +3,16 @@
 ``sct.grad(f)`` reads f's source and writes a new Python function computing its
 derivative, in forward (tangent) or reverse (adjoint) mode; ``sct.source`` shows it.
 """
-from .api import derived_programs, grad, hessian, jvp, source, value_and_grad, vjp
-from .errors import (AliasingError, ArgumentError, NoRuleError, SourceError, TransformError,
+from .api import (derived_programs, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, source, value_and_grad,
+                  vjp)
+from .errors import (AliasingError, ArgumentError, ExportError, NoRuleError, SourceError, TransformError,
                      UnsupportedSyntaxError)
+from .export import export
 from .rules import adjoint_rule, nondifferentiable, tangent_rule
 
 __all__ = [
-    "grad", "value_and_grad", "jvp", "vjp", "hessian", "source", "derived_programs",
+    "grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp", "jacobian", "jacfwd", "jacrev", "source", "derived_programs", "export",
     "adjoint_rule", "tangent_rule", "nondifferentiable",
-    "TransformError", "UnsupportedSyntaxError", "SourceError", "NoRuleError", "AliasingError", "ArgumentError",
+    "TransformError", "UnsupportedSyntaxError", "SourceError", "NoRuleError", "AliasingError", "ArgumentError", "ExportError",
 ]
 __version__ = "0.1.0"

@@ -246,18 +246,47 @@ def _forward(spec: _Spec, bound) -> tuple[Any, list]:
     return value, grads
 
 
-def _wrap(spec: _Spec, call: Callable, role: str, mode: str) -> Callable:
-    @functools.wraps(spec.fn)
-    def wrapper(*args, **kwargs):
-        return call(*args, **kwargs)
-    wrapper.__sct_spec__ = (spec, role, mode)
-    if role in ("grad", "value_and_grad"):
-        wrapper.__sct_source_function__ = lambda kinds: _gradient_function(spec, role, mode, kinds)
-    wrapper.__name__ = f"{spec.fn.__name__}_{role}"
-    wrapper.__qualname__ = f"{_name(spec.fn)}_{role}"
-    del wrapper.__wrapped__  # so inspect does not mistake the primal's source for ours
-    wrapper.__signature__ = spec.signature
-    return wrapper
+class Derivative:
+    """A function sct made (``grad``, ``jvp``, ...): called like the primal, pickled by reference.
+
+    Pickling stores the primal (by its module and name, as pickle stores functions)
+    and the options it was made with; unpickling makes it again, so multiprocessing,
+    joblib or Dask can ship it (the program is regenerated on the first call there).
+    """
+
+    def __init__(self, spec: _Spec, call: Callable, role: str, mode: str, options: dict):
+        functools.update_wrapper(self, spec.fn)
+        del self.__wrapped__  # so inspect does not mistake the primal's source for ours
+        self._call = call
+        self._made = (role, spec.fn, {"wrt": spec.wrt[0] if spec.single else spec.wrt, **options})
+        self.__sct_spec__ = (spec, role, mode)
+        if role in ("grad", "value_and_grad"):
+            self.__sct_source_function__ = functools.partial(_gradient_function, spec, role, mode)
+        self.__name__ = f"{spec.fn.__name__}_{role}"
+        self.__qualname__ = f"{_name(spec.fn)}_{role}"
+        self.__signature__ = spec.signature
+
+    def __call__(self, *args, **kwargs):
+        return self._call(*args, **kwargs)
+
+    def __reduce__(self):
+        return _remake, self._made
+
+    def __repr__(self) -> str:
+        role, fn, options = self._made
+        shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
+        return f"<sct.{role} of {_name(fn)}, {shown}>"
+
+
+def _remake(role: str, fn: Callable, options: dict) -> "Derivative":
+    """Unpickling: the same derivative of the same primal."""
+    factories = {"grad": grad, "value_and_grad": value_and_grad, "jvp": jvp, "vjp": vjp, "hessian": hessian,
+                 "hvp": hvp, "jacobian": jacobian}
+    return factories[role](fn, **options)
+
+
+def _wrap(spec: _Spec, call: Callable, role: str, program_mode: str, **options) -> Callable:
+    return Derivative(spec, call, role, program_mode, options)
 
 
 def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callable:
@@ -298,33 +327,148 @@ def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callab
     return made
 
 
-def hessian(fn: Callable, *, wrt: Union[int, str] = 0) -> Callable:
-    """The Hessian of a scalar function with respect to one argument (forward over reverse).
+def hessian(fn: Callable, *, wrt: Wrt = 0) -> Callable:
+    """The Hessian of a scalar function (forward over reverse).
 
     sct generates the adjoint program of ``fn``, then the tangent program of that
-    adjoint program, and runs it once per input element: a float for a number
-    argument, an ``(n, n)``-shaped array (``x.shape * 2``) for an array.
+    adjoint program, and runs it once per input element.  For one ``wrt``: a float
+    for a number argument, an array of shape ``x.shape * 2`` for an array.  For a
+    tuple ``wrt=(a, b)``: the blocks ``((H_aa, H_ab), (H_ba, H_bb))``, block
+    ``H_ij`` of shape ``x_i.shape + x_j.shape`` (JAX's layout).
+    """
+    spec = _Spec.of(fn, wrt)
+    inners = {name: grad(fn, wrt=name) for name in spec.wrt}
+    outers = {(i, j): jvp(inners[i], wrt=j) for i in spec.wrt for j in spec.wrt}
+
+    def call(*args, **kwargs):
+        bound = spec.bind(args, kwargs)
+        blocks = tuple(tuple(_jacobian_of(outers[i, j], bound, i, j) for j in spec.wrt) for i in spec.wrt)
+        return blocks[0][0] if spec.single else blocks
+    made = _wrap(spec, call, "hessian", FORWARD)
+    made.__sct_shows__ = outers[spec.wrt[0], spec.wrt[0]]  # what sct.source prints: the tangent of the gradient
+    return made
+
+
+def _jacobian_of(outer: Callable, bound, of: str, by: str):
+    """d(gradient with respect to ``of``)/d``by``, one tangent sweep per element of ``by``."""
+    x, y = bound.arguments[by], bound.arguments[of]
+    columns = []
+    for direction in _basis(x):
+        _, column = outer(*bound.args, direction, **bound.kwargs)
+        columns.append(np.broadcast_to(np.asarray(column, dtype=float), np.shape(y)))
+    return _assemble(columns, np.shape(y), x)
+
+
+def _assemble(columns: list, out_shape: tuple, x):
+    """Columns (one per element of ``x``) as one array of shape ``out_shape + x.shape`` (a float if both are ())."""
+    if not isinstance(x, np.ndarray) and out_shape == ():
+        return float(columns[0])
+    return np.stack(columns, axis=-1).reshape(out_shape + np.shape(x))
+
+
+def hvp(fn: Callable, *, wrt: Union[int, str] = 0) -> Callable:
+    """The Hessian-vector product ``hvp(f)(x, ..., v) = H(x) @ v`` in one sweep (forward over reverse).
+
+    sct runs the tangent program of f's gradient program once, with tangent ``v``
+    (shaped like the ``wrt`` argument): the cost of about two gradients, whatever
+    the size of ``x``.  The result has the shape of ``x``.
     """
     spec = _Spec.of(fn, wrt)
     if not spec.single:
-        raise ArgumentError("hessian takes one wrt argument")
-    inner = grad(fn, wrt=wrt)
-    return _wrap(spec, lambda *args, **kwargs: _jacobian_of(inner, spec, args, kwargs), "hessian", FORWARD)
-
-
-def _jacobian_of(inner: Callable, spec: _Spec, args, kwargs):
-    bound = spec.bind(args, kwargs)
+        raise ArgumentError("hvp takes one wrt argument")
     name = spec.wrt[0]
-    x = bound.arguments[name]
-    outer = jvp(inner, wrt=name)
-    columns = []
-    for direction in _basis(x):
-        positional = [a for a in bound.args]
-        _, column = outer(*positional, direction, **bound.kwargs)
-        columns.append(np.asarray(column, dtype=float))
-    if not isinstance(x, np.ndarray):
-        return float(columns[0])
-    return np.stack(columns, axis=-1).reshape(x.shape + x.shape)
+    outer = jvp(grad(fn, wrt=name), wrt=name)
+
+    def call(*args, **kwargs):
+        if not args:
+            raise ArgumentError(f"hvp of {_name(fn)} takes the arguments, then the vector v")
+        bound = spec.bind(args[:-1], kwargs)
+        _, product = outer(*bound.args, args[-1], **bound.kwargs)
+        return _as_gradient(product, bound.arguments[name])
+    made = _wrap(spec, call, "hvp", FORWARD)
+    made.__sct_shows__ = outer  # what sct.source prints: the tangent program of the gradient program
+    return made
+
+
+def jacobian(fn: Callable, *, wrt: Wrt = 0, mode: str = "auto") -> Callable:
+    """The Jacobian of a function with number or array output, in JAX's layout ``out.shape + x.shape``.
+
+    ``mode="forward"`` runs the tangent program once per element of the ``wrt``
+    arguments, ``"reverse"`` the adjoint program once per element of the output,
+    ``"auto"`` whichever takes fewer sweeps.  A tuple ``wrt`` gives a tuple of
+    Jacobians.  (One sweep per direction: no batched tangents yet.)
+    """
+    spec = _Spec.of(fn, wrt)
+    if mode not in (FORWARD, REVERSE, "auto"):
+        raise ArgumentError(f"mode must be 'forward', 'reverse' or 'auto', not {mode!r}")
+
+    def call(*args, **kwargs):
+        bound = spec.bind(args, kwargs)
+        for name in spec.wrt:
+            if isinstance(bound.arguments[name], (list, tuple)):
+                raise ArgumentError(f"jacobian with respect to {name!r}, a list: pass an array")
+        chosen = mode
+        if mode == "auto":
+            size = sum(np.size(bound.arguments[n]) for n in spec.wrt)
+            chosen = FORWARD if size <= np.size(_output(spec, bound)) else REVERSE
+        blocks = _jacobian_forward(spec, bound) if chosen == FORWARD else _jacobian_reverse(spec, bound)
+        return spec.pack(blocks)
+    return _wrap(spec, call, "jacobian", REVERSE if mode == REVERSE else FORWARD, mode=mode)
+
+
+def jacfwd(fn: Callable, *, wrt: Wrt = 0) -> Callable:
+    """``jacobian(fn, wrt=wrt, mode="forward")`` (JAX's name)."""
+    return jacobian(fn, wrt=wrt, mode=FORWARD)
+
+
+def jacrev(fn: Callable, *, wrt: Wrt = 0) -> Callable:
+    """``jacobian(fn, wrt=wrt, mode="reverse")`` (JAX's name)."""
+    return jacobian(fn, wrt=wrt, mode=REVERSE)
+
+
+def _output(spec: _Spec, bound):
+    value = spec.fn(*bound.args, **bound.kwargs)
+    if isinstance(value, (list, tuple)) or np.iscomplexobj(value) or not isinstance(
+            value, (int, float, np.number, np.ndarray)):
+        raise ArgumentError(f"jacobian of {_name(spec.fn)}: the function returned a {type(value).__name__}; "
+                            f"it needs a number or a float array")
+    return value
+
+
+def _jacobian_forward(spec: _Spec, bound) -> list:
+    derived = spec.program(FORWARD, bound)
+    zeros = {derived.tangent_names[n]: zeros_like(bound.arguments[n]) for n in spec.wrt}
+    blocks = []
+    for name in spec.wrt:
+        x, columns, value = bound.arguments[name], [], None
+        for direction in _basis(x):
+            tangents = dict(zeros)
+            tangents[derived.tangent_names[name]] = direction
+            value, column = derived.fn(*bound.args, **bound.kwargs, **tangents)
+            columns.append(column)
+        value = _output(spec, bound) if value is None else value
+        shape = np.shape(value)
+        columns = [np.broadcast_to(np.asarray(c, dtype=float), shape) for c in columns]
+        blocks.append(_assemble(columns, shape, x))
+    return blocks
+
+
+def _jacobian_reverse(spec: _Spec, bound) -> list:
+    derived = spec.program(REVERSE, bound)
+    value = _output(spec, bound)
+    rows: list[list] = [[] for _ in spec.wrt]
+    for seed in _basis(np.asarray(value, dtype=float) if isinstance(value, np.ndarray) else 1.0):
+        _, *adjoints = derived.fn(*bound.args, **bound.kwargs, **{derived.seed_name: seed})
+        for row, adjoint, name in zip(rows, adjoints, spec.wrt):
+            row.append(np.asarray(_as_gradient(adjoint, bound.arguments[name]), dtype=float))
+    out = []
+    for row, name in zip(rows, spec.wrt):
+        x = bound.arguments[name]
+        if not isinstance(x, np.ndarray) and np.shape(value) == ():
+            out.append(float(row[0]))
+        else:
+            out.append(np.stack(row, axis=0).reshape(np.shape(value) + np.shape(x)))
+    return out
 
 
 def _mode(mode: str) -> str:
@@ -351,7 +495,7 @@ def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE) -> Ca
     def call(*args, **kwargs):
         done = None if kwargs else quick(spec, args)
         return spec.pack((done or run(spec, spec.bind(args, kwargs)))[1])
-    return _wrap(spec, call, "grad", GRADIENT if mode == REVERSE else mode)
+    return _wrap(spec, call, "grad", GRADIENT if mode == REVERSE else mode, mode=mode)
 
 
 def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE) -> Callable:
@@ -366,7 +510,7 @@ def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVE
         done = None if kwargs else quick(spec, args)
         value, grads = done or run(spec, spec.bind(args, kwargs))
         return value, spec.pack(grads)
-    return _wrap(spec, call, "value_and_grad", GRADIENT if mode == REVERSE else mode)
+    return _wrap(spec, call, "value_and_grad", GRADIENT if mode == REVERSE else mode, mode=mode)
 
 
 def jvp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
@@ -429,6 +573,9 @@ def source(fn: Callable, *args, **kwargs) -> str:
     marker = getattr(fn, "__sct_spec__", None)
     if marker is None:
         raise ArgumentError(f"{_name(fn)} was not made by sct; pass the result of sct.grad, sct.jvp, ...")
+    shows = getattr(fn, "__sct_shows__", None)
+    if shows is not None:  # a Hessian or HVP: the tangent program of the gradient program
+        return source(shows, *args, **kwargs)
     spec, role, mode = marker
     if args or kwargs:
         extra = {"jvp": len(spec.wrt), "vjp": 1}.get(role, 0)  # the call's tangents or seed, if given

@@ -73,3 +73,7 @@ class AliasingError(TransformError):
 
 class ArgumentError(TransformError, TypeError):
     """A call-time problem: bad ``wrt``, a non-numeric argument, a non-scalar output for ``grad``."""
+
+
+class ExportError(TransformError):
+    """A derivative program that cannot be written as a stand-alone file (it reads a value sct cannot write out)."""

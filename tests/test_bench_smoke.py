@@ -202,3 +202,11 @@ def test_harness_scalar_formatting():
                       "broken": {"error": "ImportError: y"}}}
     text = run.format_scalar_case(case)
     assert "reverse grad" in text and "NotImplementedError: x" in text and "ImportError: y" in text
+
+
+def test_jacobian_bench_maps_agree_in_both_modes():
+    from bench import jacobian as jb
+    for which in ("dense", "loop"):
+        x, A, fn, entries = jb.tools(which, 4)
+        forward, reverse = entries[0][2](), entries[1][2]()
+        np.testing.assert_allclose(forward, reverse, rtol=1e-12, atol=1e-14)
