@@ -1,0 +1,261 @@
+"""Programs from the soundness issue: code on which sct once gave a wrong gradient.
+
+One function per reported pattern, grouped by the issue's case number.  The
+expected gradients (by hand, and by finite differences) are in
+``tests/test_soundness.py``.
+"""
+import math
+
+import numpy as np
+
+
+# -- 1. parentheses lost when a loop's scalar intermediate is recomputed ---------
+
+def recompute_keeps_parentheses(z):
+    s = 0.0
+    for i in range(3):
+        s = s + math.sin(z + (-0.5) ** 2) * s + z
+    return s
+
+
+# -- 2. a loop index read after its loop, inside an outer loop -------------------
+
+def index_after_inner_loop(v, x):
+    s = 0.0
+    for k in range(2):
+        for j in range(3):
+            s = s + v[j] * x
+        s = s + v[j - 1] * x
+    return s
+
+
+def index_after_inner_loop_scalar(x):
+    s = 0.0
+    for k in range(2):
+        for j in range(3):
+            s = s + j * x
+        s = s + (j - 1) * x * x
+    return s
+
+
+# -- 3. views made by methods and functions, then written in place ---------------
+# Each halves q through a view of it, so every one computes sum(x * x).
+
+def view_by_T(x):
+    q = x * 2.0
+    r = q.T
+    r *= 0.5
+    return np.sum(q * x)
+
+
+def view_by_reshape(x):
+    q = x * 2.0
+    r = q.reshape(-1)
+    r *= 0.5
+    return np.sum(q * x)
+
+
+def view_by_ravel(x):
+    q = x * 2.0
+    r = q.ravel()
+    r *= 0.5
+    return np.sum(q * x)
+
+
+def view_by_np_transpose(x):
+    q = x * 2.0
+    r = np.transpose(q)
+    r *= 0.5
+    return np.sum(q * x)
+
+
+def view_by_np_asarray(x):
+    q = x * 2.0
+    r = np.asarray(q)
+    r *= 0.5
+    return np.sum(q * x)
+
+
+def view_by_ellipsis(x):
+    q = x * 2.0
+    r = q[...]
+    r *= 0.5
+    return np.sum(q * x)
+
+
+def view_by_swapaxes(x):
+    q = x * 2.0
+    r = np.swapaxes(q, 0, 1)
+    r *= 0.5
+    return np.sum(q * x)
+
+
+def view_by_view_method(x):
+    q = x * 2.0
+    r = q.view()
+    r *= 0.5
+    return np.sum(q * x)
+
+
+# -- 4. an indexed write whose value reads a view of the array written -----------
+
+def write_reads_view_of_itself(x):
+    out = x * 1.0
+    for j in range(2):
+        out[j] = math.tanh(np.var(out[::1]))
+    return np.sum(out)
+
+
+# -- 5. the array a for loop iterates over, updated in place inside the loop -----
+
+def loop_over_array_updated_in_place(x):
+    u = x * 1.0
+    s = 0.0
+    for a in u:
+        u *= 0.5
+        s = s + a
+    return s
+
+
+# -- 6. callables without a rule must not give silent zeros ----------------------
+
+def uses_r_(x):
+    y = np.r_[x, x]
+    return np.sum(y ** 2)
+
+
+def uses_c_(x):
+    y = np.c_[x, x]
+    return np.sum(np.sin(y))
+
+
+def uses_einsum_sublists(x):
+    y = np.einsum(x, (0, 1), (1, 0))
+    return np.sum(y ** 3)
+
+
+# -- 8. a reduction feeding two uses ---------------------------------------------
+
+def sum_feeds_two_uses(A):
+    s = np.sum(A, axis=0)
+    t = np.sum(s)
+    return np.sum(s * t)
+
+
+def mean_feeds_two_uses(A):
+    s = np.mean(A, axis=0)
+    t = np.sum(s)
+    return np.sum(s * t)
+
+
+def normalised_column_sums(A):
+    s = np.sum(A, axis=0)
+    u = s / (1 + np.sum(s ** 2))
+    return np.sum(u * u)
+
+
+# -- 9. derivatives that are 0 at a singular point, not nan or an exception ------
+
+def std_of_one(x):
+    return np.std(x)
+
+
+def var_of_one(x):
+    return np.var(x)
+
+
+def power(x, p):
+    return x ** p
+
+
+# -- 10. a zero adjoint reaching a shape-sensitive helper ------------------------
+
+def unused_on_branch_taken(A, x):
+    d = np.full(3, 1.5) * A
+    if x > 0:
+        return x * x
+    return np.sum(d) * x
+
+
+def axis_reduction_unused_on_branch_taken(A, x):
+    m = np.mean(A, axis=1)
+    if x > 0:
+        return x * x
+    return np.sum(m) * x
+
+
+def where_then_indexed_write(A, x):
+    y = np.where(A > 0, A, 0.0 * A)
+    y[0] = x
+    return np.sum(y * y)
+
+
+# -- 11. an outer product summed over an axis ------------------------------------
+
+def outer_sum_axis(x):
+    return np.sum(np.outer(x, np.ones(2)).sum(axis=0) * x)
+
+
+# -- 12. a list read both by a NumPy function and by indexing --------------------
+
+def list_read_twice(x):
+    xs = [x, 2 * x]
+    return np.sum(xs) + xs[0]
+
+
+def list_read_twice_array(x):
+    xs = [x, 2 * x]
+    return np.sum(np.sum(xs) + xs[0])
+
+
+# -- 13. (forward mode) a parameter outside wrt rebound to an active value -------
+
+def rebinds_inactive_parameter(x, y):
+    y = y * x
+    return y * x
+
+
+def _scale(a, b=1.0):
+    b = b * a
+    return b
+
+
+def calls_helper_rebinding_default(x):
+    return _scale(x) * _scale(x, 3.0)
+
+
+# -- 14. variables whose derived names would be keywords or builtins -------------
+
+def keyword_tangent_names(x):
+    el = x * x
+    ef = el + x
+    return ef * el
+
+
+def builtin_tangent_names(x):
+    ir = x * 2.0
+    ict = ir * x
+    ivmod = ict + ir
+    nd = ivmod * x
+    ase = nd - x
+    return ase * ir
+
+
+# -- 15. einsum with an ellipsis; column_stack of one array ----------------------
+
+def einsum_ellipsis(x, y):
+    return np.sum(np.einsum('...i,...i->...', x, y) ** 2)
+
+
+def column_stack_one(x):
+    return np.sum(np.column_stack([x]) ** 2)
+
+
+# -- also: augmented assignment to the loop variable over an array's numbers -----
+
+def augments_loop_variable(v, x):
+    s = 0.0
+    for el in v:
+        el += 1.0
+        s = s + el * x
+    return s

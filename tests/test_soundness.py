@@ -1,0 +1,231 @@
+"""Regression tests for the soundness issue: code on which sct gave a wrong gradient.
+
+sct's promise is "a gradient is right or it is refused".  Every case reported
+in the issue runs here in both modes and must either
+
+* give the right gradient -- equal to central finite differences and, where
+  one could be worked out, to a hand-derived value, with the shape of its
+  argument -- while ``value_and_grad``'s value equals ``f(*args)`` and the
+  arguments are left unchanged, or
+* raise a subclass of :class:`sct.TransformError`
+
+(:func:`assert_right_or_refused`).  Never another exception, never a wrong
+number.  Where the issue says a case should *work*, the stricter
+:func:`assert_right` also fails on a refusal; those cases are in
+``SHOULD_WORK`` and in the tests marked "should work".  The programs are in
+``tests/programs/soundness.py``, numbered as in the issue.
+"""
+import copy
+import math
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import sct
+from sct.testing import numerical_grad
+
+from programs import soundness as p
+
+MODES = ["forward", "reverse"]
+
+
+# -- the checks ------------------------------------------------------------------
+
+def _as_tuple(wrt, grads):
+    return tuple(grads) if isinstance(wrt, tuple) else (grads,)
+
+
+def _assert_unchanged(before, after):
+    for i, (b, a) in enumerate(zip(before, after)):
+        assert type(a) is type(b), f"argument {i} changed type: {type(b).__name__} -> {type(a).__name__}"
+        assert np.array_equal(np.asarray(a), np.asarray(b)), f"argument {i} was changed: {b!r} -> {a!r}"
+
+
+def _assert_gradient(f, args, wrt, got, exact):
+    positions = wrt if isinstance(wrt, tuple) else (wrt,)
+    finite = numerical_grad(f, copy.deepcopy(args), positions)
+    hand = _as_tuple(wrt, exact(*copy.deepcopy(args))) if exact is not None else (None,) * len(positions)
+    for i, g, fd, h in zip(positions, got, finite, hand):
+        where = f"gradient of {f.__name__} wrt argument {i}"
+        assert np.shape(g) == np.shape(args[i]), f"{where} has shape {np.shape(g)}, its argument {np.shape(args[i])}"
+        if isinstance(args[i], np.ndarray):
+            assert isinstance(g, np.ndarray), f"{where} is a {type(g).__name__}, its argument an array"
+        assert np.allclose(g, fd, rtol=1e-5, atol=1e-6), f"{where}: sct {g!r}, finite differences {fd!r}"
+        if h is not None:
+            assert np.allclose(g, h, rtol=1e-9, atol=1e-12), f"{where}: sct {g!r}, by hand {h!r}"
+
+
+def assert_right_or_refused(f, args, wrt=0, mode="reverse", exact=None, refusal=sct.TransformError):
+    """Assert that sct's gradient of ``f`` at ``args`` is right, or that sct refuses ``f``.
+
+    Right means: ``value_and_grad``'s value equals ``f(*args)``, the arguments
+    are unchanged, and each gradient has its argument's shape and matches
+    central finite differences and, given ``exact(*args)`` (the hand-derived
+    gradient, a tuple for a tuple ``wrt``), that value.  Refused means an
+    instance of ``refusal`` (a :class:`sct.TransformError` subclass) is raised.
+    Any other exception propagates and fails the test.  Returns the refusal,
+    or None when the gradient was computed (and right).
+    """
+    args = tuple(args)
+    before = copy.deepcopy(args)
+    try:
+        value, grads = sct.value_and_grad(f, wrt=wrt, mode=mode)(*args)
+    except refusal as error:
+        _assert_unchanged(before, args)
+        return error
+    _assert_unchanged(before, args)
+    expected = f(*copy.deepcopy(before))
+    assert np.allclose(value, expected, rtol=1e-12, atol=1e-14), f"value of {f.__name__}: sct {value!r}, f {expected!r}"
+    _assert_gradient(f, before, wrt, _as_tuple(wrt, grads), exact)
+    return None
+
+
+def assert_right(f, args, wrt=0, mode="reverse", exact=None):
+    """Like :func:`assert_right_or_refused`, but a refusal fails too: the issue says this case should work."""
+    error = assert_right_or_refused(f, args, wrt, mode, exact)
+    if error is not None:
+        pytest.fail(f"refused, but this case should work: {type(error).__name__}: {error}")
+
+
+# -- the cases -------------------------------------------------------------------
+
+X23 = np.array([[0.3, -1.2, 0.7], [1.1, 0.4, -0.6]])
+V3 = np.array([0.5, -1.5, 2.0])
+A22 = np.array([[0.1, 0.2], [0.4, 0.6]])  # its entries sum to 1.3
+
+
+def _recompute_exact(z):
+    a, da = math.sin(z + 0.25), math.cos(z + 0.25)
+    # s1 = z, s2 = z (2 + a), s3 = z (2 + a)(1 + a) + z
+    return (2 + a) * (1 + a) + 1 + z * da * (3 + 2 * a)
+
+
+def _normalised_exact(A):
+    s = np.sum(A, axis=0)
+    r = np.sum(s ** 2)  # the value is r / (1 + r)^2
+    return np.broadcast_to(2 * s * (1 - r) / (1 + r) ** 3, A.shape)
+
+
+def _einsum_exact(x, y):
+    dots = np.sum(x * y, axis=-1, keepdims=True)
+    return 2 * dots * y, 2 * dots * x
+
+
+# should work: the issue says each of these must give the right gradient, not be refused.
+# (id, function, arguments, wrt, the hand-derived gradient or None)
+SHOULD_WORK = [
+    ("1-parentheses-on-recompute", p.recompute_keeps_parentheses, (0.3,), 0, _recompute_exact),
+    ("2-index-after-inner-loop", p.index_after_inner_loop, (V3, 0.8), (0, 1),
+     lambda v, x: (2 * x * np.array([1.0, 2.0, 1.0]), 2 * np.sum(v) + 2 * v[1])),
+    ("2-index-after-inner-loop-scalar", p.index_after_inner_loop_scalar, (0.8,), 0, lambda x: 6 + 4 * x),
+    ("8-sum-feeds-two-uses", p.sum_feeds_two_uses, (A22,), 0, lambda A: np.full((2, 2), 2 * np.sum(A))),
+    ("8-mean-feeds-two-uses", p.mean_feeds_two_uses, (A22,), 0, lambda A: np.full((2, 2), np.sum(A) / 2)),
+    ("8-normalised-column-sums", p.normalised_column_sums, (A22,), 0, _normalised_exact),
+    ("9-std-of-one-element", p.std_of_one, (np.array([0.7]),), 0, lambda x: np.zeros(1)),
+    ("9-var-of-one-element", p.var_of_one, (np.array([0.7]),), 0, lambda x: np.zeros(1)),
+    ("9-zero-to-the-zero", p.power, (0.0, 0.0), 0, lambda x, q: 0.0),
+    ("10-unused-on-branch-taken", p.unused_on_branch_taken, (V3, 0.7), (0, 1), lambda A, x: (np.zeros(3), 2 * x)),
+    ("10-axis-reduction-unused", p.axis_reduction_unused_on_branch_taken, (X23, 0.7), (0, 1),
+     lambda A, x: (np.zeros((2, 3)), 2 * x)),
+    ("10-where-then-indexed-write", p.where_then_indexed_write, (np.array([0.5, -0.3, 0.8]), 0.7), (0, 1),
+     lambda A, x: (np.array([0.0, 0.0, 2 * A[2]]), 2 * x)),
+    ("11-outer-sum-axis", p.outer_sum_axis, (np.array([0.4, -1.3]),), 0, lambda x: np.full(2, 2 * np.sum(x))),
+    ("12-list-read-twice", p.list_read_twice, (0.6,), 0, lambda x: 4.0),
+    ("12-list-read-twice-array", p.list_read_twice_array, (V3,), 0, lambda x: np.full(3, 3.0 * 3 + 1)),
+    ("13-rebinds-inactive-parameter", p.rebinds_inactive_parameter, (0.6, 1.7), 0, lambda x, y: 2 * x * y),
+    ("13-helper-rebinds-default", p.calls_helper_rebinding_default, (0.6,), 0, lambda x: 6 * x),
+    ("14-keyword-tangent-names", p.keyword_tangent_names, (0.6,), 0, lambda x: 4 * x ** 3 + 3 * x ** 2),
+    ("14-builtin-tangent-names", p.builtin_tangent_names, (0.6,), 0,
+     lambda x: 16 * x ** 3 + 12 * x ** 2 - 4 * x),
+    ("15-einsum-ellipsis", p.einsum_ellipsis, (X23, X23[::-1] + 0.5), (0, 1), _einsum_exact),
+    ("15-column-stack-one", p.column_stack_one, (V3,), 0, lambda x: 2 * x),
+    ("also-augments-loop-variable", p.augments_loop_variable, (V3, 0.8), (0, 1),
+     lambda v, x: (np.full(3, x), np.sum(v) + 3)),
+]
+
+# Right or refused: a TransformError (or the subclass named) is an acceptable answer here.
+# (id, function, arguments, wrt, the hand-derived gradient or None, the refusal allowed)
+RIGHT_OR_REFUSED = [
+    *[(f"3-{fn.__name__.replace('_', '-')}", fn, (X23,), 0, lambda x: 2 * x, sct.TransformError)
+      for fn in (p.view_by_T, p.view_by_reshape, p.view_by_ravel, p.view_by_np_transpose, p.view_by_np_asarray,
+                 p.view_by_ellipsis, p.view_by_swapaxes, p.view_by_view_method)],
+    ("4-write-reads-view-of-itself", p.write_reads_view_of_itself, (V3,), 0, None, sct.TransformError),
+    ("5-loop-over-array-updated", p.loop_over_array_updated_in_place, (V3,), 0,
+     lambda x: np.array([1.0, 0.5, 0.25]), sct.TransformError),
+    ("6-np-r_", p.uses_r_, (V3,), 0, lambda x: 4 * x, sct.NoRuleError),
+    ("6-np-c_", p.uses_c_, (V3,), 0, lambda x: 2 * np.cos(x), sct.NoRuleError),
+    ("6-einsum-sublists", p.uses_einsum_sublists, (X23,), 0, lambda x: 3 * x ** 2, sct.NoRuleError),
+]
+
+
+# should work
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fn, args, wrt, exact", [c[1:] for c in SHOULD_WORK], ids=[c[0] for c in SHOULD_WORK])
+def test_should_work(fn, args, wrt, exact, mode):
+    assert_right(fn, args, wrt, mode, exact)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fn, args, wrt, exact, refusal", [c[1:] for c in RIGHT_OR_REFUSED],
+                         ids=[c[0] for c in RIGHT_OR_REFUSED])
+def test_right_or_refused(fn, args, wrt, exact, refusal, mode):
+    assert_right_or_refused(fn, args, wrt, mode, exact, refusal)
+
+
+# should work (case 7)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fresh", [True, False], ids=["fresh-wrapper", "same-wrapper"])
+def test_rebound_closure_variable_is_read_at_each_call(mode, fresh):
+    w = np.array([0.5, -1.0, 2.0])
+    temperature = 1.0
+
+    def loss(w):
+        return temperature * np.sum(w ** 2)
+
+    made_once = sct.value_and_grad(loss, mode=mode)
+    for temperature in (1.0, 2.0, 4.0):
+        value, g = (sct.value_and_grad(loss, mode=mode) if fresh else made_once)(w)
+        assert value == pytest.approx(temperature * np.sum(w ** 2), rel=1e-12), f"temperature {temperature}"
+        np.testing.assert_allclose(g, 2 * temperature * w, rtol=1e-12, err_msg=f"temperature {temperature}")
+
+
+@pytest.fixture
+def frequent_thread_switches():
+    """Switch threads every microsecond, so that races inside a first call show up."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)
+
+
+# should work (case 16)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("threads", [2, 4])
+def test_first_call_from_several_threads(mode, threads, frequent_thread_switches):
+    x = np.array([0.3, -0.8, 1.4])
+    expected = np.sin(x) + x * np.cos(x) + 3 * x ** 2
+    for trial in range(20):
+        def f(x):  # a new function object each trial: nothing is cached for it yet
+            return np.sum(x * np.sin(x) + x ** 3)
+
+        g = sct.grad(f, mode=mode)
+        start = threading.Barrier(threads)
+        results, errors = [None] * threads, []
+
+        def call(i):
+            start.wait()
+            try:
+                results[i] = g(x)
+            except Exception as error:  # reported below, with the trial
+                errors.append(error)
+
+        workers = [threading.Thread(target=call, args=(i,)) for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert not errors, f"trial {trial}: {[f'{type(e).__name__}: {e}' for e in errors]}"
+        for r in results:
+            np.testing.assert_allclose(r, expected, rtol=1e-12, err_msg=f"trial {trial}")
