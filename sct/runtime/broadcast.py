@@ -59,7 +59,7 @@ def unreduce(g, x, axis=None, keepdims=False):
         axes = {a % len(shape) for a in ((axis,) if np.ndim(axis) == 0 else axis)}
         if np.shape(g) == tuple(n for i, n in enumerate(shape) if i not in axes):  # (as expand_dims, faster)
             g = np.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
-        else:  # a number standing for a whole adjoint
+        elif np.ndim(g) > 0:  # (a number stands for the same value everywhere: broadcast below)
             g = np.expand_dims(g, tuple(axes))
     return np.broadcast_to(g, shape)
 

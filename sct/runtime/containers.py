@@ -24,12 +24,15 @@ def _is_zero(a) -> bool:
 
 
 def add(a, b):
-    """``a + b`` for adjoints of any structure: numbers and arrays add, lists add elementwise."""
+    """``a + b`` for adjoints of any structure: numbers and arrays add, lists add elementwise (also
+    to an array adjoint of the same list, which NumPy read as an array)."""
     if _is_zero(a) and not isinstance(b, float):
         return b
     if _is_zero(b) and not isinstance(a, float):
         return a
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple, np.ndarray)) and len(a) == len(b):
+        return [add(x, y) for x, y in zip(a, b)]  # (an array: NumPy read the list as one; its rows are the items)
+    if isinstance(b, (list, tuple)) and isinstance(a, np.ndarray) and len(a) == len(b):
         return [add(x, y) for x, y in zip(a, b)]
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
         raise TypeError("sct: cannot add a list adjoint to a non-list adjoint")
