@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import gast
 
-from . import codegen, fence
+from . import codegen, fence, invariants
 from . import syntax as S
 from .analysis import analyze, kind_of_value
 from .rules import REGISTRY
@@ -137,6 +137,9 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
     args.kw_defaults += [None] * len(extra)
     node = S.function_def(derived.name, args, stmts)
     derived.source = codegen.render(node)
+    if invariants.enabled():
+        invariants.check(gast.gast_to_ast(gast.Module(body=[node], type_ignores=[])), derived.source, derived.name,
+                         gast.gast_to_ast(parsed.node))
     symbols = dict(parsed.namespace.closure)
     symbols.update(ctx.symbols)
     late = {name: obj for name, obj in symbols.items() if isinstance(obj, Derived)}

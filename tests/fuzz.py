@@ -1889,6 +1889,7 @@ def shrink(source: str, args: list, mode: str, signature: tuple, budget: float =
 # ============================================================================ command line
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("SCT_CHECK_INVARIANTS", "1")  # every generated program is checked (sct/invariants.py)
     parser = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1000, help="number of programs")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,0 +1,235 @@
+"""Checks every generated program can be held to, run by the tests on each one.
+
+A derivative program is built from trees and printed; these are the properties
+that make the printed text mean what the tree meant, whatever the user wrote:
+
+* the source text parses back to the tree it was printed from (no precedence
+  lost, no name that only the tree could tell apart);
+* no name the program assigns is a keyword, a soft keyword, or a global or
+  builtin name the program also reads (which Python would then treat as local);
+* every local name is assigned on every path before it is read (loops are
+  taken to run at least once, as the user's own code may assume).
+
+:func:`check` raises :class:`InvariantError` (an internal error: a bug in sct,
+never the user's) naming the program and what failed.  The compiler calls it
+when the environment variable ``SCT_CHECK_INVARIANTS`` is set, as the test
+suite's ``conftest.py`` does; users pay nothing for it.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import keyword
+import os
+
+ENV = "SCT_CHECK_INVARIANTS"
+
+
+class InvariantError(AssertionError):
+    """A generated program broke an invariant: a bug in sct."""
+
+
+def enabled() -> bool:
+    return bool(os.environ.get(ENV))
+
+
+def check(tree: ast.Module, source: str, name: str, primal: ast.FunctionDef | None = None) -> None:
+    """Check the program ``name``, printed as ``source`` from ``tree`` (a standard-library ``ast`` tree),
+    derived from the function ``primal``."""
+    _round_trips(tree, source, name)
+    fn = next(node for node in tree.body if isinstance(node, ast.FunctionDef))
+    _names_are_safe(fn, name, primal)
+    _assigned_before_read(fn, name)
+
+
+def _round_trips(tree: ast.Module, source: str, name: str) -> None:
+    printed = ast.dump(_Canonical().visit(_without_docstrings(ast.parse(source))))
+    built = ast.dump(_Canonical().visit(_without_docstrings(copy.deepcopy(tree))))
+    if printed != built:
+        at = next((i for i, (a, b) in enumerate(zip(printed, built)) if a != b), min(len(printed), len(built)))
+        raise InvariantError(f"{name}: the printed source does not parse back to its tree; first difference "
+                             f"at ...{printed[max(0, at - 80):at + 80]}... versus ...{built[max(0, at - 80):at + 80]}...")
+
+
+class _Canonical(ast.NodeTransformer):
+    """Spellings that print alike: a negative literal in the tree is ``-`` applied to a literal in the text."""
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+                and type(node.operand.value) in (int, float, complex):
+            return ast.Constant(value=-node.operand.value)
+        return node
+
+    def visit_Constant(self, node):
+        return ast.Constant(value=node.value)  # (drop `kind`)
+
+
+def _without_docstrings(tree):
+    """Comments are string statements in the tree and ``#`` lines in the text: drop them from both."""
+    for node in ast.walk(tree):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                kept = [s for s in block if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+                                                 and isinstance(s.value.value, str))]
+                setattr(node, field, kept or [ast.Pass()])
+    return tree
+
+
+def _names_are_safe(fn: ast.FunctionDef, name: str, primal: ast.FunctionDef | None) -> None:
+    assigned = _assigned_names(fn)
+    reserved = {n for n in assigned if keyword.iskeyword(n) or keyword.issoftkeyword(n) and n != "_"}
+    if reserved:
+        raise InvariantError(f"{name} assigns the keyword(s) {sorted(reserved)}")
+    if primal is None:
+        return
+    # a name sct made up must not be one the user's function reads from its module or builtins
+    own = _assigned_names(primal)
+    outside = {node.id for node in ast.walk(primal) if isinstance(node, ast.Name)
+               and isinstance(node.ctx, ast.Load) and node.id not in own}
+    shadowed = (assigned - own) & outside
+    if shadowed:
+        raise InvariantError(f"{name} assigns {sorted(shadowed)}, which the differentiated function reads "
+                             f"as a global or builtin")
+
+
+def _assigned_names(fn: ast.FunctionDef) -> set[str]:
+    out = {a.arg for a in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs}
+    out |= {a.arg for a in (fn.args.vararg, fn.args.kwarg) if a is not None}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            out.add(node.id)
+    return out
+
+
+def _assigned_before_read(fn: ast.FunctionDef, name: str) -> None:
+    local = _assigned_names(fn)
+    params = {a.arg for a in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs}
+    params |= {a.arg for a in (fn.args.vararg, fn.args.kwarg) if a is not None}
+    _Flow(local, name).block(fn.body, set(params))
+
+
+class _Flow:
+    """Definite assignment over a function body: which local names hold a value at each statement."""
+
+    def __init__(self, local: set[str], name: str):
+        self.local, self.name = local, name
+        self.current = None  # the statement being checked, for messages
+        self.values: dict[str, str] = {}  # a name assigned a comparison -> that comparison
+        self.branches: dict[str, tuple[set[str], set[str]]] = {}  # test -> names each branch defined
+        self.strict = True   # off while a loop body is first walked to learn what an iteration defines
+        self.broke: list[set[str]] = []  # the names defined at each `break` of the innermost loop
+
+    def block(self, stmts, defined: set[str]) -> set[str] | None:
+        """The names defined after ``stmts`` (``None``: control never falls through)."""
+        for stmt in stmts:
+            defined = self.stmt(stmt, defined)
+            if defined is None:
+                return None
+        return defined
+
+    def reads(self, node, defined: set[str]) -> None:
+        if node is None:
+            return
+        bound = set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.comprehension):
+                bound |= {n.id for n in ast.walk(sub.target) if isinstance(n, ast.Name)}
+            elif isinstance(sub, ast.Lambda):
+                bound |= {a.arg for a in sub.args.args}
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in bound:
+                self._read(sub, defined)
+
+    def _read(self, name: ast.Name, defined: set[str]) -> None:
+        if self.strict and name.id in self.local and name.id not in defined:
+            where = ast.unparse(ast.fix_missing_locations(self.current)).splitlines()[0] if self.current else ""
+            raise InvariantError(f"{self.name} reads `{name.id}` on a path where it was never assigned: {where}")
+
+    def targets(self, target, defined: set[str]) -> set[str]:
+        for sub in ast.walk(target):  # subscripts and attributes in a target read their base
+            if isinstance(sub, (ast.Subscript, ast.Attribute)):
+                self.reads(sub.value, defined)
+                if isinstance(sub, ast.Subscript):
+                    self.reads(sub.slice, defined)
+        return defined | {n.id for n in ast.walk(target) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+    def stmt(self, stmt, defined: set[str]) -> set[str] | None:
+        self.current = stmt
+        if isinstance(stmt, ast.Assign):
+            self.reads(stmt.value, defined)
+            if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Compare):
+                self.values[stmt.targets[0].id] = ast.dump(stmt.value)
+            for target in stmt.targets:
+                defined = self.targets(target, defined)
+            return defined
+        if isinstance(stmt, ast.AugAssign):
+            self.reads(stmt.value, defined)
+            if isinstance(stmt.target, ast.Name):
+                self._read(stmt.target, defined)
+            return self.targets(stmt.target, defined)
+        if isinstance(stmt, ast.AnnAssign):
+            self.reads(stmt.value, defined)
+            return self.targets(stmt.target, defined) if stmt.value is not None else defined
+        if isinstance(stmt, ast.If):
+            self.reads(stmt.test, defined)
+            if isinstance(stmt.test, ast.Constant):  # `if False:` -- only one branch runs
+                return self.block(stmt.body if stmt.test.value else stmt.orelse, defined)
+            # the backward sweep's `if t1:` takes the branch the forward sweep's `if t1:` took
+            key = ast.dump(stmt.test)
+            if isinstance(stmt.test, ast.Name):  # (a test recomputed into a name: `t1 = x > 0; if t1:`)
+                key = self.values.get(stmt.test.id, key)
+            known_body, known_orelse = self.branches.get(key, (set(), set()))
+            body = self.block(stmt.body, defined | known_body)
+            orelse = self.block(stmt.orelse, defined | known_orelse)
+            if key not in self.branches:
+                self.branches[key] = (body or set(), orelse or set())
+            if body is None or orelse is None:
+                return body if orelse is None else orelse
+            return body & orelse
+        if isinstance(stmt, (ast.For, ast.While)):
+            if isinstance(stmt, ast.For):
+                self.reads(stmt.iter, defined)
+                inner = self.targets(stmt.target, defined)
+                always = False
+            else:
+                self.reads(stmt.test, defined)
+                inner = defined
+                always = isinstance(stmt.test, ast.Constant) and bool(stmt.test.value)
+            after = self._loop_body(stmt.body, inner)
+            if always:  # `while True`: left by a break, whose defined names we collected
+                return after
+            self.block(stmt.orelse, defined)
+            return after  # (loops are taken to run at least once)
+        if isinstance(stmt, (ast.Return, ast.Raise)):
+            self.reads(getattr(stmt, "value", None) or getattr(stmt, "exc", None), defined)
+            return None
+        if isinstance(stmt, (ast.Break, ast.Continue)):
+            if isinstance(stmt, ast.Break):
+                self.broke.append(set(defined))
+            return None
+        if isinstance(stmt, (ast.Expr, ast.Assert)):
+            self.reads(stmt, defined)
+            return defined
+        if isinstance(stmt, ast.Delete):
+            return defined - {t.id for t in stmt.targets if isinstance(t, ast.Name)}
+        if isinstance(stmt, ast.Pass):
+            return defined
+        self.reads(stmt, defined)  # anything else: its reads, and no names defined
+        return defined
+
+    def _loop_body(self, body, inner: set[str]) -> set[str]:
+        """The names defined after the loop; the body is checked with what one iteration leaves defined
+        (a name set late in an iteration may be read early in the next)."""
+        outer_breaks, strict = self.broke, self.strict
+        self.broke, self.strict = [], False
+        end = self.block(body, inner)
+        exits = [e for e in (end,) if e is not None] + self.broke
+        again = (set.intersection(*exits) if exits else set()) | inner
+        self.broke, self.strict = [], strict
+        end = self.block(body, again)
+        exits = [e for e in (end,) if e is not None] + self.broke
+        self.broke = outer_breaks
+        return set.intersection(*exits) if exits else inner

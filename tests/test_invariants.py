@@ -1,0 +1,43 @@
+"""sct/invariants.py catches the bugs it is there for (the suite runs it on every generated program)."""
+import ast
+
+import pytest
+
+from sct.invariants import InvariantError, check
+
+
+def _check(source, primal=None):
+    check(ast.parse(source), source, "f_grad", ast.parse(primal).body[0] if primal else None)
+
+
+def test_a_lost_parenthesis_is_caught():
+    tree = ast.parse("def f_grad(z):\n    return math.cos(z + (-0.5) ** 2)\n")
+    wrong = "def f_grad(z):\n    return math.cos(z + -0.5 ** 2)\n"
+    with pytest.raises(InvariantError, match="does not parse back"):
+        check(tree, wrong, "f_grad")
+    check(tree, ast.unparse(tree), "f_grad")  # the standard library prints it right
+
+
+def test_a_keyword_name_is_caught():
+    tree = ast.Module(body=[ast.FunctionDef(
+        name="f_grad", args=ast.arguments(posonlyargs=[], args=[ast.arg("x")], kwonlyargs=[], kw_defaults=[],
+                                          defaults=[]),
+        body=[ast.Assign(targets=[ast.Name("match", ast.Store())], value=ast.Name("x", ast.Load())),
+              ast.Return(ast.Name("match", ast.Load()))], decorator_list=[], returns=None)], type_ignores=[])
+    ast.fix_missing_locations(tree)
+    with pytest.raises(InvariantError, match="keyword"):
+        check(tree, ast.unparse(tree), "f_grad")
+
+
+def test_a_made_up_name_shadowing_a_global_is_caught():
+    primal = "def f(x):\n    return sum(x) * t1\n"
+    with pytest.raises(InvariantError, match="sum"):
+        _check("def f_grad(x):\n    sum = 1.0\n    return sum(x)\n", primal)
+    _check("def f_grad(x):\n    t2 = sum(x)\n    return t2 * t1\n", primal)
+
+
+def test_a_read_before_assignment_is_caught_on_the_path_that_misses_it():
+    with pytest.raises(InvariantError, match="dy"):
+        _check("def f_grad(x, y, dx):\n    if x > 0:\n        dy = dx\n    return dy\n")
+    _check("def f_grad(x, dx):\n    t1 = x > 0\n    if t1:\n        a = x\n    if t1:\n        return a\n    return x\n")
+    _check("def f_grad(x):\n    for i in range(3):\n        if i > 0:\n            y = p\n        p = x\n    return p\n")
