@@ -63,6 +63,7 @@ class Analysis:
     kinds: dict[str, str]
     varied: set[str]
     useful: set[str]
+    shared: dict[str, set[str]] = field(default_factory=dict)  # name -> names that may share its memory
 
     @property
     def active(self) -> set[str]:
@@ -91,11 +92,12 @@ def analyze(ctx: Context, body: list[gast.stmt], wrt: list[str], arg_kinds: dict
             ops[id(stmt)] = classify(ctx, stmt)
     kinds = _infer_kinds(statements, ops, arg_kinds, ctx)
     _sequence_arithmetic(ctx, ops, kinds)
-    _check_augmented(ctx, statements, ops, kinds)
+    shared = _shared_memory(ctx, statements, ops)
+    _check_augmented(ctx, statements, ops, kinds, shared)
     varied = _varied(statements, ops, set(wrt))
     useful = _useful(statements, ops)
     _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful)
-    return Analysis(ops, kinds, varied, useful)
+    return Analysis(ops, kinds, varied, useful, shared)
 
 
 def _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful) -> None:
@@ -501,21 +503,26 @@ def _sequence_arithmetic(ctx, ops, kinds) -> None:
         kinds[op.target] = SEQ
 
 
-def _check_augmented(ctx, statements, ops, kinds) -> None:
-    """``x += e`` on an array that another name shares would change both in Python; sct rebinds x only."""
-    shared = set()
+def _shared_memory(ctx, statements, ops) -> dict[str, set[str]]:
+    """For each name, the other names whose memory it may share: one is bound to the other (``y = x``) or to
+    a view of it -- whatever the registry declares ``returns_view`` (``x[1:]``, ``x.T``, ``x.reshape(-1)``,
+    ``np.asarray(x)``, ``x.view()``).  Flow-insensitive, through temporaries (``y = x.T.reshape(-1)``)."""
+    shared: dict[str, set[str]] = {}
     for stmt in statements:
         op = ops.get(id(stmt))
-        if op is None or getattr(stmt, "sct_augassign", False):
+        if op is None or op.target is None or getattr(stmt, "sct_augassign", False):
             continue
-        if op.kind == "copy":
-            source = op.operands[0][1].id
-        elif op.kind == "rule" and op.rule.primal is operator.getitem and isinstance(op.bound.get("x"), gast.Name):
-            source = op.bound["x"].id  # z = y[:1] is a view of y (and y[0] may be a list)
-        else:
-            continue
-        if source in ctx.user_locals and op.target in ctx.user_locals:
-            shared |= {source, op.target}
+        source = _viewed(ctx, stmt, op)
+        if source is not None and source != op.target:
+            group = shared.get(source, {source}) | shared.get(op.target, {op.target})
+            for name in group:
+                shared[name] = group
+    return {name: group - {name} for name, group in shared.items()}
+
+
+def _check_augmented(ctx, statements, ops, kinds, shared) -> None:
+    """``x += e`` on an array that another name shares would change both in Python; sct rebinds x only:
+    refused, whichever of the two is written (see :func:`_shared_memory`)."""
     for container, element, origin in ctx.augmented_slots:
         # `xs[i] += v` on a list changes the element object in place when it is an array or a list
         if kinds.get(container) != ARRAY and kinds.get(element) != SCALAR:
@@ -525,11 +532,38 @@ def _check_augmented(ctx, statements, ops, kinds) -> None:
     for stmt in statements:
         if getattr(stmt, "sct_augassign", False):
             name = stmt.targets[0].id
-            if name in shared and kinds.get(name) != SCALAR:
+            others = sorted(shared.get(name, set()) & ctx.user_locals)
+            if others and kinds.get(name) != SCALAR:
+                other = others[0]
+                symbol = _AUGMENTED.get(type(getattr(S.origin_of(stmt), "op", None)), "op")
                 raise AliasingError(
-                    f"`{name} op= ...` changes an array in place that another variable also names; "
+                    f"`{name} {symbol}= ...` changes an array in place that another variable also names "
+                    f"(`{name}` and `{other}` may share memory: one is the other or a view of it); "
                     f"sct would compute the other variable's value differently from Python",
-                    ctx.parsed.location(S.origin_of(stmt)), f"write `{name} = {name} + ...` (a new array) instead")
+                    ctx.parsed.location(S.origin_of(stmt)),
+                    f"write `{name} = {name} {symbol} ...` (a new array) instead, or make one a copy "
+                    f"(`... = {other}.copy()`)")
+
+
+_AUGMENTED = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**", gast.MatMult: "@",
+              gast.FloorDiv: "//", gast.Mod: "%"}
+
+
+def _viewed(ctx, stmt, op: Op) -> str | None:
+    """The local name whose memory the value ``op`` binds may share: ``x`` in ``y = x``, ``y = x[1:]``,
+    ``y = x.T``, ``y = np.reshape(x, -1)``, ``y = x.view()`` (views as the registry declares them)."""
+    atom = None
+    if op.kind == "copy":
+        atom = op.operands[0][1]
+    elif op.kind == "rule" and op.rule.params and REGISTRY.may_view(op.rule.primal):
+        atom = op.bound.get(op.rule.params[0])
+    elif op.kind in ("unknown", "nondiff") and isinstance(stmt, gast.Assign):
+        value = stmt.value.func if isinstance(stmt.value, gast.Call) else stmt.value
+        if isinstance(value, gast.Attribute) and REGISTRY.is_view_name(value.attr):
+            atom = value.value  # x.view(), x.real: a method or attribute without a rule
+    if isinstance(atom, gast.Name) and ctx.resolve(atom) is LOCAL:
+        return atom.id
+    return None
 
 
 def refuse_unused_result(ctx: Context, analysis: "Analysis", stmt, op: Op) -> None:

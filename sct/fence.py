@@ -12,6 +12,7 @@ import gast
 from . import syntax as S
 from .errors import AliasingError, UnsupportedSyntaxError
 from .parse import Parsed
+from .rules import REGISTRY
 
 # node type -> (what to call it, what to do instead)
 _REFUSED = {
@@ -121,9 +122,9 @@ def _check_target(parsed: Parsed, target: gast.AST) -> None:
 _MUTATORS = {"append", "pop"}
 _REFUSED_MUTATORS = {"extend", "insert", "remove", "sort", "reverse", "fill", "resize", "clear",
                      "setdiag", "put", "itemset", "setfield", "__setitem__", "__iadd__"}
-_VIEWS = {"reshape", "ravel", "transpose", "view", "swapaxes", "squeeze", "expand_dims", "broadcast_to",
-          "moveaxis", "asarray", "asanyarray", "diagonal", "atleast_1d", "atleast_2d", "atleast_3d", "flip",
-          "fliplr", "flipud", "rot90", "real", "imag", "T"}
+# Which calls, methods and attributes may return a view is declared once, with the rules
+# (``returns_view`` in sct/rules); the fence sees names only, so it asks by name.
+_is_view = REGISTRY.is_view_name
 
 
 def _locals(fn: gast.FunctionDef) -> set[str]:
@@ -155,10 +156,10 @@ def _aliases(value: gast.expr, name: str) -> bool:
     if isinstance(value, gast.Name):
         return value.id == name
     if isinstance(value, gast.Attribute):
-        return value.attr in _VIEWS and _aliases(value.value, name)
+        return _is_view(value.attr) and _aliases(value.value, name)
     if isinstance(value, gast.Call):
         func = value.func
-        if isinstance(func, gast.Attribute) and func.attr in _VIEWS:
+        if isinstance(func, gast.Attribute) and _is_view(func.attr):
             return _aliases(func.value, name) or any(_aliases(a, name) for a in value.args[:1])
         return False
     if isinstance(value, (gast.Tuple, gast.List)):
@@ -193,12 +194,41 @@ def _written(parsed: Parsed, local: set[str]) -> dict[str, gast.AST]:
 
 
 def _check_loops_over_written(parsed: Parsed, local: set[str]) -> None:
+    """``for a in u: u *= 0.5`` (or ``u[0] = ...``) changes what the loop is running over; sct loops over the
+    value ``u`` had when the loop began."""
     for loop in S.walk(parsed.node):
-        if isinstance(loop, gast.For) and isinstance(loop.iter, gast.Name):
-            for name, node in _mutations(gast.Module(body=loop.body, type_ignores=[]), local):
-                if name == loop.iter.id:
-                    _refuse(parsed, node, f"a change to `{name}` while a loop runs over it",
-                            f"loop over a copy: for ... in list({name})")
+        if not isinstance(loop, gast.For):
+            continue
+        iterated = _bases(loop.iter) & local
+        body = gast.Module(body=loop.body, type_ignores=[])
+        written = list(_mutations(body, local))
+        written += [(n.target.id, n) for n in S.walk(body)
+                    if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name)]
+        for name, node in written:
+            if name in iterated:
+                _refuse(parsed, node, f"a change to `{name}` while a loop runs over it",
+                        f"loop over a copy: for ... in list({name}) (or {name}.copy()), "
+                        f"or write `{name} = {name} * ...` (a new value)")
+
+
+def _bases(value: gast.expr) -> set[str]:
+    """The names whose memory ``value`` may be (or be a view of): ``u`` in ``u``, ``u.T``, ``u[1:]``,
+    ``np.transpose(u)``, ``enumerate(u)``, ``zip(u, w)``."""
+    if isinstance(value, gast.Name):
+        return {value.id}
+    if isinstance(value, gast.Subscript):
+        return _bases(value.value)
+    if isinstance(value, gast.Attribute):
+        return _bases(value.value) if _is_view(value.attr) else set()
+    if isinstance(value, gast.Call):
+        func = value.func
+        name = func.attr if isinstance(func, gast.Attribute) else func.id if isinstance(func, gast.Name) else ""
+        if name in ("enumerate", "zip", "reversed", "iter"):
+            return set().union(*map(_bases, value.args)) if value.args else set()
+        if _is_view(name):
+            own = _bases(func.value) if isinstance(func, gast.Attribute) else set()
+            return own | (_bases(value.args[0]) if value.args else set())
+    return set()
 
 
 def _check_held(parsed: Parsed, mutated: dict) -> None:
@@ -268,8 +298,8 @@ def _aliases_other(value: gast.expr, name: str, local: set[str]) -> bool:
     if isinstance(value, gast.Subscript):
         return is_local(value.value) and value.value.id != name
     if isinstance(value, gast.Attribute):
-        return value.attr in _VIEWS and is_local(value.value)
-    if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and value.func.attr in _VIEWS:
+        return _is_view(value.attr) and is_local(value.value)
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and _is_view(value.func.attr):
         return is_local(value.func.value) or (bool(value.args) and is_local(value.args[0]))
     return False
 
@@ -295,7 +325,7 @@ def _fresh(value: gast.expr, local: set[str]) -> bool:
         if isinstance(func, gast.Attribute):
             if func.attr == "copy":
                 return True
-            if func.attr in _VIEWS:
+            if _is_view(func.attr):
                 return False
             if isinstance(func.value, gast.Name) and func.value.id not in local:  # np.array(x), np.zeros(n), ...
                 return func.attr in ("array", "copy", "zeros", "ones", "full", "empty", "zeros_like", "ones_like",

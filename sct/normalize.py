@@ -409,9 +409,19 @@ class _Lowering:
                 value = S.name(index) if start is None else S.add(S.name(index), S.clone(start))
                 self.assign_to(index_target, value)
             for seq, target in zip(seqs, targets):
-                self.assign_to(target, gast.Subscript(value=S.clone(seq), slice=S.name(index), ctx=gast.Load()))
+                self.assign_to(target, self.item(seq, index, target, node.body))
             self.out.extend(self.block(node.body))
         self.emit(S.for_(index, S.name(rng), self.nested(loop_body)))
+
+    def item(self, seq: gast.expr, index: str, target: gast.expr, body: list[gast.stmt]) -> gast.expr:
+        """``seq[index]``; or, when the body does ``target op= ...``, ``number_at(seq, index, where)``, which
+        refuses (at run time) an item that is an array: the augmented assignment would change it in place."""
+        augmented = [n for stmt in body for n in S.walk(stmt) if isinstance(n, gast.AugAssign)
+                     and isinstance(target, gast.Name) and isinstance(n.target, gast.Name) and n.target.id == target.id]
+        if not augmented:
+            return gast.Subscript(value=S.clone(seq), slice=S.name(index), ctx=gast.Load())
+        where = S.const(str(self.ctx.parsed.location(augmented[0])))
+        return S.call(self.runtime("number_at"), [S.clone(seq), S.name(index), where])
 
     def loop_index(self, target: str, body_stores: set[str]) -> str:
         """The loop's own index: the target itself, unless the target is also bound elsewhere."""

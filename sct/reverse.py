@@ -84,6 +84,8 @@ class Reverse:
         for stmts in self.core.values():
             for stmt in stmts:
                 needed |= S.loads(stmt)
+        for name in list(needed):  # a view read later reads its base's memory: the base's writes are undone too
+            needed |= self.an.shared.get(name, set())
         self.needed = needed & primal
         self.recompute = self._recomputable(body)
         returns = [s for s in _walk(body) if isinstance(s, gast.Return)]
@@ -169,6 +171,8 @@ class Reverse:
         costs less to recompute than to push and pop.
         """
         self.mutated = {op.target for op in self.an.ops.values() if op.kind in ("store", "append")}
+        for name in list(self.mutated):  # and every view of them: recomputing one reads changed memory
+            self.mutated |= self.an.shared.get(name, set())
         candidates: dict[str, tuple] = {}   # temp -> (statement, enclosing loop indices, names assigned later)
 
         def visit(stmts, loops: frozenset):

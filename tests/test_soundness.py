@@ -143,6 +143,10 @@ SHOULD_WORK = [
     ("15-column-stack-one", p.column_stack_one, (V3,), 0, lambda x: 2 * x),
     ("also-augments-loop-variable", p.augments_loop_variable, (V3, 0.8), (0, 1),
      lambda v, x: (np.full(3, x), np.sum(v) + 3)),
+    ("also-augments-loop-variable-list", p.augments_loop_variable_list, (0.6,), 0, lambda x: 12 * x),
+    ("3-flatten-is-a-copy", p.flatten_is_a_copy, (X23,), 0, lambda x: 4 * x + 1),
+    ("3-copies-written-in-place", p.copies_written_in_place, (V3,), 0,
+     lambda x: 12 * x + np.array([6.0, 0, 0]) + 2 * x + np.array([1.0, 0, 0])),
 ]
 
 # Right or refused: a TransformError (or the subclass named) is an acceptable answer here.
@@ -150,10 +154,16 @@ SHOULD_WORK = [
 RIGHT_OR_REFUSED = [
     *[(f"3-{fn.__name__.replace('_', '-')}", fn, (X23,), 0, lambda x: 2 * x, sct.TransformError)
       for fn in (p.view_by_T, p.view_by_reshape, p.view_by_ravel, p.view_by_np_transpose, p.view_by_np_asarray,
-                 p.view_by_ellipsis, p.view_by_swapaxes, p.view_by_view_method)],
+                 p.view_by_ellipsis, p.view_by_swapaxes, p.view_by_view_method, p.view_of_view,
+                 p.view_by_bare_name, p.view_written_by_index)],
+    ("3-view-base-written", p.view_base_written, (X23,), 0, lambda x: 2 * x, sct.TransformError),
     ("4-write-reads-view-of-itself", p.write_reads_view_of_itself, (V3,), 0, None, sct.TransformError),
+    ("4-write-reads-row-of-itself", p.write_reads_row_of_itself, (X23.T.copy(),), 0, None, sct.TransformError),
     ("5-loop-over-array-updated", p.loop_over_array_updated_in_place, (V3,), 0,
      lambda x: np.array([1.0, 0.5, 0.25]), sct.TransformError),
+    ("5-loop-over-view-updated", p.loop_over_view_updated_in_place, (X23,), 0, None, sct.TransformError),
+    ("also-augments-loop-variable-rows", p.augments_loop_variable_rows, (X23, 0.8), (0, 1), None,
+     sct.AliasingError),
     ("6-np-r_", p.uses_r_, (V3,), 0, lambda x: 4 * x, sct.NoRuleError),
     ("6-np-c_", p.uses_c_, (V3,), 0, lambda x: 2 * np.cos(x), sct.NoRuleError),
     ("6-einsum-sublists", p.uses_einsum_sublists, (X23,), 0, lambda x: 3 * x ** 2, sct.NoRuleError),

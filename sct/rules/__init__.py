@@ -6,7 +6,7 @@
 ``numpy`` and ``linalg`` declare sct's own rules with exactly that mechanism.
 """
 from .registry import (REGISTRY, Rule, adjoint_rule, alias, attribute, bilinear, elementwise, linear, method,
-                       nondifferentiable, overloaded, result_kind, tangent_rule)
+                       nondifferentiable, overloaded, result_kind, returns_view, tangent_rule)
 from . import builtins, math, numpy, linalg, runtime  # noqa: E402,F401  (registration happens on import)
 
 import importlib  # noqa: E402
@@ -15,4 +15,4 @@ import importlib  # noqa: E402
 REGISTRY.defer("scipy", lambda: importlib.import_module(".scipy", __name__))
 
 __all__ = ["REGISTRY", "Rule", "adjoint_rule", "attribute", "bilinear", "elementwise", "linear", "method",
-           "nondifferentiable", "overloaded", "result_kind", "tangent_rule"]
+           "nondifferentiable", "overloaded", "result_kind", "returns_view", "tangent_rule"]

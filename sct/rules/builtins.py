@@ -12,7 +12,7 @@ import operator
 import numpy as np
 
 from ..runtime import add as add_adjoints, add_at, indices, take, unbroadcast
-from .registry import adjoint_rule, alias, is_constant, nondifferentiable, overloaded, tangent_rule
+from .registry import adjoint_rule, alias, is_constant, nondifferentiable, overloaded, returns_view, tangent_rule
 
 # ---------------------------------------------------------------- arithmetic operators
 
@@ -303,6 +303,8 @@ def getitem(g, ans, x, index, acc):
 @tangent_rule(operator.getitem, name="indexing")
 def getitem(dx, ans, x, index):
     return take(dx, index)
+
+returns_view(operator.getitem)  # basic indexing (x[1:], x[0] of a matrix, x[...]) gives a view
 
 # ---------------------------------------------------------------- non-differentiable
 

@@ -21,7 +21,7 @@ import numpy as np
 from ..runtime import add_at, take, unbroadcast, unreduce
 from .numpy import _cross_adjoint, _diagonal_adjoint, _spread_last
 from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, bilinear, linear, nondifferentiable,
-                       overloaded, result_kind, tangent_rule)
+                       overloaded, result_kind, returns_view, tangent_rule)
 
 
 def _T(a):
@@ -689,6 +689,7 @@ if hasattr(np.linalg, "vector_norm"):
     linear(np.linalg.diagonal, lambda g, ans, x, offset=0: _diagonal_adjoint(g, x, offset, -2, -1),
            doc="The last two axes.")
     linear(np.linalg.matrix_transpose, lambda g, ans, x: _T(g))
+    returns_view(np.linalg.diagonal, np.linalg.matrix_transpose)
     bilinear(np.linalg.cross, lambda g, ans, x1, x2, axis=-1: _cross_adjoint(g, x1, x2, axis, 0),
              lambda g, ans, x1, x2, axis=-1: _cross_adjoint(g, x1, x2, axis, 1), doc="3-vectors.")
     alias(np.linalg.matmul, np.matmul, name="np.linalg.matmul")

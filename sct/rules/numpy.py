@@ -18,7 +18,7 @@ from ..runtime import expand, unbroadcast, unreduce
 from ..runtime.broadcast import sum_axes
 from . import builtins as _ops
 from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, bilinear, elementwise, linear, method,
-                       nondifferentiable, overloaded, tangent_rule)
+                       nondifferentiable, overloaded, returns_view, tangent_rule)
 
 # ---------------------------------------------------------------- elementwise unary
 # Declared by their partial derivatives: sct writes both modes from them (``registry.elementwise``);
@@ -1598,6 +1598,13 @@ def astype_(da, ans, a, dtype):
     return da * np.issubdtype(np.dtype(dtype), np.floating)
 
 
+def flatten(a):
+    """``a.flatten()``: ``np.ravel``, but always a copy (never a view)."""
+    return a.flatten()
+
+linear(flatten, lambda g, ans, a: np.reshape(g, np.shape(a)))
+
+
 def item(a):
     """``a.item()``: the single element as a Python number."""
     return a.item()
@@ -1614,7 +1621,7 @@ def item_(da, ans, a):
 for _name, _primal in [("sum", np.sum), ("mean", np.mean), ("max", np.max), ("min", np.min), ("prod", np.prod),
                        ("var", np.var), ("std", np.std), ("cumsum", np.cumsum), ("dot", np.dot),
                        ("reshape", reshape_method), ("transpose", transpose_method), ("ravel", np.ravel),
-                       ("flatten", np.ravel), ("squeeze", np.squeeze), ("copy", np.copy), ("swapaxes", np.swapaxes),
+                       ("flatten", flatten), ("squeeze", np.squeeze), ("copy", np.copy), ("swapaxes", np.swapaxes),
                        ("clip", np.clip), ("astype", astype), ("item", item), ("cumprod", np.cumprod),
                        ("diagonal", np.diagonal), ("trace", np.trace), ("repeat", np.repeat), ("take", np.take),
                        ("conj", np.conjugate), ("conjugate", np.conjugate)]:
@@ -1622,6 +1629,16 @@ for _name, _primal in [("sum", np.sum), ("mean", np.mean), ("max", np.max), ("mi
 
 attribute("T", np.transpose)
 REGISTRY.nondiff_attributes |= {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"}
+
+# views: results that may share memory with the first argument, so that an in-place write through one name
+# changes the other (x.T, x.reshape(-1), np.asarray(x), ...).  sct refuses such writes; copies (flatten,
+# np.copy, np.array) are not listed.
+returns_view(np.reshape, reshape_method, np.ravel, np.transpose, transpose_method, np.swapaxes, np.moveaxis,
+             np.expand_dims, np.squeeze, np.broadcast_to, np.diagonal, np.flip, np.fliplr, np.flipud, np.rot90,
+             np.atleast_1d, np.atleast_2d, np.atleast_3d, np.asarray, np.ascontiguousarray, np.real,
+             np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
+             *[getattr(np, f) for f in ("matrix_transpose", "unstack") if hasattr(np, f)],
+             names=("view", "real", "imag", "mT", "flat", "asanyarray", "asfortranarray", "require"))
 REGISTRY.nondiff_methods |= {"argmax", "argmin", "argsort", "argpartition", "nonzero", "any", "all",
                              "round", "searchsorted"}
 

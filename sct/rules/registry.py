@@ -205,9 +205,12 @@ class Registry:
         self.nondiff: set = set()
         self.nondiff_attributes: set[str] = set()
         self.nondiff_methods: set[str] = set()
+        self.views: set = set()                 # primals whose result may share memory with their first argument
+        self.view_attributes: set[str] = set()  # names of methods/attributes without a rule that may (x.view())
         self.helpers: dict[Any, Helper] = {}    # runtime and rule helpers generated code calls
         self.source_trees: dict = {}           # (file, content hash) -> tree, for lambda rules
         self.deferred: dict[str, Callable] = {}  # module -> registers its rules once it is imported
+        self._view_names: tuple[int, frozenset] = (-1, frozenset())
 
     def key(self, obj):
         try:
@@ -255,6 +258,23 @@ class Registry:
             return self.helpers.get(self.key(obj))
         except TypeError:
             return None
+
+    def may_view(self, obj) -> bool:
+        """Might ``obj(a, ...)`` return a view of ``a`` (memory shared with its first argument)?"""
+        try:
+            return self.key(obj) in self.views
+        except TypeError:
+            return False
+
+    def is_view_name(self, name: str) -> bool:
+        """Might ``x.name(...)``, ``x.name`` or ``np.name(x, ...)`` be a view of ``x``?  For passes that see names
+        only (the fence): the methods, attributes and functions declared views, by name."""
+        if self._view_names[0] != self.version:
+            names = set(self.view_attributes)
+            names |= {n for table in (self.methods, self.attributes) for n, p in table.items() if self.may_view(p)}
+            names |= {getattr(p, "__name__", None) for p in self.views} - {None}
+            self._view_names = (self.version, frozenset(names))
+        return name in self._view_names[1]
 
     def is_nondiff(self, obj) -> bool:
         try:
@@ -366,6 +386,18 @@ def nondifferentiable(*primals) -> None:
     """Declare functions whose outputs carry no derivative (argmax, floor, len, ...)."""
     for p in primals:
         REGISTRY.nondiff.add(REGISTRY.key(p))
+    REGISTRY.version += 1
+
+
+def returns_view(*primals, names: tuple[str, ...] = ()) -> None:
+    """Declare functions whose result may share memory with their first argument (a view: ``np.reshape``,
+    basic indexing), and ``names``: methods or attributes without a rule that may (``x.view()``, ``x.real``).
+
+    An in-place write through either name would change the other; sct refuses it (see analysis and fence).
+    """
+    for p in primals:
+        REGISTRY.views.add(REGISTRY.key(p))
+    REGISTRY.view_attributes.update(names)
     REGISTRY.version += 1
 
 

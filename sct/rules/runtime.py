@@ -5,9 +5,9 @@ the adjoint program calls ``unbroadcast``, ``add_at`` and friends, which are all
 linear in the adjoints they move, so their tangents are the same helpers applied
 to the tangents.  Families: broadcasting, containers, non-differentiable.
 """
-from ..runtime import (add, add_at, drop_last, expand, indices, last, shape_only, snapshot, take, take_written,
-                       unbroadcast, unreduce, zero_at, zeros_like)
-from .registry import REGISTRY, nondifferentiable, tangent_rule
+from ..runtime import (add, add_at, drop_last, expand, indices, last, number_at, shape_only, snapshot, take,
+                       take_written, unbroadcast, unreduce, zero_at, zeros_like)
+from .registry import REGISTRY, adjoint_rule, nondifferentiable, result_kind, tangent_rule
 
 # ---------------------------------------------------------------- what the passes may assume (see registry.Helper)
 
@@ -55,6 +55,16 @@ def add_at_(dtotal, dx, dindex, dg, ans, total, x, index, g):
 @tangent_rule(zero_at)
 def zero_at_(dtotal, ans, total, index):
     return zero_at(dtotal, index)
+
+@adjoint_rule(number_at)
+def number_at_(g, ans, seq, index, where, acc):
+    return add_at(acc, seq, index, g)  # as for seq[index]
+
+@tangent_rule(number_at)
+def number_at_(dseq, ans, seq, index, where):
+    return take(dseq, index)
+
+result_kind(number_at, "scalar")  # (it refuses any other item)
 
 @tangent_rule(last)
 def last_(dtotal, ans, total):

@@ -5,6 +5,8 @@ into an array (or list) of the primal's shape the first time an element is hit.
 """
 from __future__ import annotations
 
+import linecache
+
 import numpy as np
 
 _SEQUENCES = (list, tuple, range, np.ndarray, str)
@@ -17,6 +19,22 @@ def indices(*seqs):
             raise TypeError(f"sct loops over a {type(seq).__name__} by index; "
                             f"convert it with list(...) before the loop")
     return range(min(len(s) for s in seqs))
+
+
+def number_at(seq, index, where: str):
+    """``seq[index]``, the item of ``for x in seq`` when the loop body does ``x op= ...``: that rebinds ``x``
+    only if the item is a number.  An item that is an array (a row of a matrix, an array in a list) would be
+    changed in place, inside ``seq``, which sct does not follow: refused, located at ``where``
+    ("file:line:col" of the augmented assignment)."""
+    item = seq[index]
+    if isinstance(item, (np.ndarray, list)):
+        from ..errors import AliasingError, Location
+        filename, line, col = where.rsplit(":", 2)
+        location = Location(filename, int(line), int(col), linecache.getline(filename, int(line)))
+        raise AliasingError(f"an augmented assignment to the loop variable changes the item in place: the loop runs "
+                            f"over a {type(seq).__name__} whose items are {type(item).__name__}s, not numbers",
+                            location, "write `x = x + ...` (a new value) instead, or loop over a copy")
+    return item
 
 
 def _is_zero(a) -> bool:

@@ -7,6 +7,7 @@ expected gradients (by hand, and by finite differences) are in
 import math
 
 import numpy as np
+from numpy import transpose
 
 
 # -- 1. parentheses lost when a loop's scalar intermediate is recomputed ---------
@@ -97,12 +98,67 @@ def view_by_view_method(x):
     return np.sum(q * x)
 
 
+# more of 3: the base written while a view is read; views of views; views by a bare name; copies
+
+def view_base_written(x):
+    q = x * 2.0
+    r = q.T
+    q *= 0.5
+    return np.sum(r.T * x)
+
+
+def view_of_view(x):
+    q = x * 2.0
+    r = q.T.reshape(-1)
+    r *= 0.5
+    return np.sum(q * x)
+
+
+def view_by_bare_name(x):
+    q = x * 2.0
+    r = transpose(q)
+    r *= 0.5
+    return np.sum(q * x)
+
+
+def view_written_by_index(x):
+    q = x * 2.0
+    r = q.reshape(-1)
+    r[0] = 0.5
+    return np.sum(q * x)
+
+
+def flatten_is_a_copy(x):
+    q = x * 2.0
+    r = q.flatten()
+    r *= 0.5
+    return np.sum(q * x) + np.sum(r)
+
+
+def copies_written_in_place(x):
+    a = x.copy()
+    a[0] += 1.0
+    out = x * 2.0
+    out *= 3.0
+    b = np.zeros(x.shape)
+    for i in range(x.shape[0]):
+        b[i] = a[i] * x[i]
+    return np.sum(out * a) + np.sum(b)
+
+
 # -- 4. an indexed write whose value reads a view of the array written -----------
 
 def write_reads_view_of_itself(x):
     out = x * 1.0
     for j in range(2):
         out[j] = math.tanh(np.var(out[::1]))
+    return np.sum(out)
+
+
+def write_reads_row_of_itself(x):
+    out = x * 1.0
+    for j in range(1, 3):
+        out[j] = np.sin(out[j - 1] * out[0])
     return np.sum(out)
 
 
@@ -114,6 +170,15 @@ def loop_over_array_updated_in_place(x):
     for a in u:
         u *= 0.5
         s = s + a
+    return s
+
+
+def loop_over_view_updated_in_place(x):
+    u = x * 1.0
+    s = 0.0
+    for a in u.T:
+        u *= 0.5
+        s = s + np.sum(a)
     return s
 
 
@@ -258,4 +323,20 @@ def augments_loop_variable(v, x):
     for el in v:
         el += 1.0
         s = s + el * x
+    return s
+
+
+def augments_loop_variable_rows(m, x):
+    s = 0.0
+    for row in m:
+        row += 1.0
+        s = s + np.sum(row) * x
+    return s
+
+
+def augments_loop_variable_list(x):
+    s = 0.0
+    for el in [x, 2.0 * x, 3.0 * x]:
+        el *= x
+        s = s + el
     return s
