@@ -411,8 +411,13 @@ def _rule_kind(op: Op, k) -> str:
     primal = op.rule.primal
     diff = set(op.rule.diff_params)
     arg_kinds = [k(a) for p, a in op.bound.items() if p in diff and not _is_none_const(a)]
-    if op.rule.result is not None:  # declared in the registry
-        return SCALAR if op.rule.result == "scalar" else ANY
+    declared = op.rule.result  # in the registry
+    if declared == "item":
+        return SCALAR if arg_kinds and arg_kinds[0] == SEQ_OF_SCALARS else ANY
+    if declared == "operands":
+        return arg_kinds[0] if arg_kinds and all(a == SCALAR for a in arg_kinds) else ANY
+    if declared is not None:
+        return SCALAR if declared == "scalar" else ANY
     if getattr(primal, "__module__", None) in _SCALAR_RESULT_MODULES:
         return SCALAR
     if primal is operator.getitem:
@@ -425,10 +430,6 @@ def _rule_kind(op: Op, k) -> str:
         return ARRAY if base == ARRAY else ANY
     if primal in _FULL_REDUCTIONS and _reduces_everything(op):
         return SCALAR
-    if getattr(primal, "__name__", "") in ("sum_of", "max_of", "min_of"):
-        return SCALAR if arg_kinds[0] == SEQ_OF_SCALARS else ANY
-    if primal in (builtins.float, builtins.abs) or getattr(primal, "__name__", "") in ("max2", "min2"):
-        return arg_kinds[0] if all(a == SCALAR for a in arg_kinds) else ANY
     elementwise = isinstance(primal, np.ufunc) or isinstance(primal, type(operator.add)) \
         or op.rule.kind == "elementwise"
     if elementwise and arg_kinds and all(a == SCALAR for a in arg_kinds):

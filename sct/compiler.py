@@ -22,7 +22,6 @@ from . import codegen, fence, invariants
 from . import syntax as S
 from .analysis import analyze, kind_of_value
 from .rules import REGISTRY
-from .rules.numpy import _matmul_adjoint
 from .context import LOCAL, Context, param_names
 from .forward import Forward
 from .normalize import normalize
@@ -262,7 +261,8 @@ def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     backward = fuse_temporaries(backward, temporaries | temporary_adjoints, set(), _pure_call(ctx))
     narrowing = _symbols_for(ctx, runtime.unbroadcast)
     backward = move_scales(backward, _symbols_for(ctx, runtime.unreduce, runtime.expand), narrowing)
-    backward = sum_before_product(backward, _symbols_for(ctx, _matmul_adjoint), narrowing, adjoint_names)
+    products = {name: n for fn, n in REGISTRY.narrowing_helpers().items() for name in _symbols_for(ctx, fn)}
+    backward = sum_before_product(backward, products, narrowing, adjoint_names)
     fused = fuse_temporaries(program.forward, temporaries, protected, _pure_call(ctx))
     forward = codegen.annotate(program.prologue + fused, ctx.parsed)
     release = _release(ctx, analysis, body, fused, backward, derived)

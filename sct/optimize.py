@@ -279,7 +279,7 @@ def _use_site(stmts, i, target, reads):
             return j if isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)) else None
         if S.stores(stmt) & reads or _mutates(stmt, reads) or not isinstance(stmt, (gast.Assign, gast.Expr)):
             return None
-        if isinstance(stmt, gast.Expr) and not _is_tape_push(stmt):
+        if isinstance(stmt, gast.Expr) and not _is_append_to_other(stmt, reads):
             return None
     return None
 
@@ -299,10 +299,11 @@ def _mutates(stmt, names) -> bool:
     return False
 
 
-def _is_tape_push(stmt) -> bool:
+def _is_append_to_other(stmt, reads) -> bool:
+    """``xs.append(v)`` (a tape push, say) on a list none of ``reads`` names: it changes nothing they hold."""
     call = stmt.value
     return isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and call.func.attr == "append" \
-        and isinstance(call.func.value, gast.Name) and call.func.value.id.startswith("tape")
+        and isinstance(call.func.value, gast.Name) and call.func.value.id not in reads
 
 
 def _substitute_use(stmt, target, expr):
@@ -328,14 +329,15 @@ def prune_empty(stmts: list[gast.stmt]) -> list[gast.stmt]:
     return out
 
 
-def sum_before_product(stmts: list[gast.stmt], products: set[str], narrowing: set[str],
+def sum_before_product(stmts: list[gast.stmt], products: dict[str, int], narrowing: set[str],
                        names: set[str]) -> list[gast.stmt]:
     """``a = _matmul_adjoint(g, x, y, k)`` read once, as ``unbroadcast(a, t)``: one call with ``t``.
 
     ``_matmul_adjoint(g, x, y, k, t)`` sums the rows (or columns) that ``t`` does
     not keep before the matrix product, not after: for ``(X - b) @ W`` the
     gradient of ``b`` costs a vector-matrix product, not a matrix-matrix one.
-    ``products``: the names bound to ``_matmul_adjoint``; ``names``: adjoints.
+    ``products``: the names of helpers declared ``narrows`` in the registry (as
+    ``_matmul_adjoint``), with their argument count before ``like``; ``names``: adjoints.
     """
     uses = _name_counts(stmts, gast.Load)
     return _sum_before_block(stmts, products, narrowing, names, uses)
@@ -351,7 +353,7 @@ def _sum_before_block(stmts, products, narrowing, names, uses):
     while i < len(out):
         target, value = _single_target(out[i]), getattr(out[i], "value", None)
         if target in names and uses.get(target) == 1 and isinstance(value, gast.Call) \
-                and isinstance(value.func, gast.Name) and value.func.id in products and len(value.args) == 4:
+                and isinstance(value.func, gast.Name) and len(value.args) == products.get(value.func.id):
             j = _use_site(out, i, target, S.loads(value))
             site = _narrowing_of(out[j], target, narrowing) if j is not None else None
             if site is not None:

@@ -12,7 +12,8 @@ import operator
 import numpy as np
 
 from ..runtime import add as add_adjoints, add_at, indices, take, unbroadcast
-from .registry import adjoint_rule, alias, is_constant, nondifferentiable, overloaded, returns_view, tangent_rule
+from .registry import (adjoint_rule, alias, is_constant, nondifferentiable, overloaded, result_kind, returns_view,
+                       tangent_rule)
 
 # ---------------------------------------------------------------- arithmetic operators
 
@@ -235,6 +236,10 @@ def sum_of_(dxs, dstart, ans, xs, start=0):
 overloaded(builtins.max, lambda n, kws: max2 if n == 2 else max_of)
 overloaded(builtins.min, lambda n, kws: min2 if n == 2 else min_of)
 overloaded(builtins.sum, lambda n, kws: sum_of)
+for _reduction in (max_of, min_of, sum_of):
+    result_kind(_reduction, "item")       # a number when the sequence holds numbers
+for _numeric in (max2, min2, builtins.float, builtins.abs):
+    result_kind(_numeric, "operands")     # a number when its operands are numbers
 
 # ---------------------------------------------------------------- sequences: xs * n, xs + ys
 

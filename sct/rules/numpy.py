@@ -360,6 +360,9 @@ def _matmul_adjoint(g, x, y, which, like=None):
     return unbroadcast(out, target if like is None else like)
 
 
+REGISTRY.helper(_matmul_adjoint, narrows=4)  # (g, x, y, which) and like: sums to like's shape first
+
+
 def _sum_first(g, shape, like_shape, axis):
     """g summed over ``axis`` (-2: rows, -1: columns) when the product's result is summed
     there anyway: ``like`` lacks that axis or has length 1 where ``shape`` has more."""

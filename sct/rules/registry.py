@@ -182,12 +182,16 @@ class Helper:
     ``shape_args``: positions of arguments it reads only for their shape and dtype
     (the forward sweep may free their data); ``linear``: linear in its first
     argument, so a zero there gives zero; ``scalar_identity``: where every operand
-    is a number it returns its first argument (sct drops the call).
+    is a number it returns its first argument (sct drops the call); ``narrows``:
+    given one more argument ``like`` after its ``narrows`` ones, it returns its
+    result summed to ``like``'s shape, cheaper than ``unbroadcast(helper(...), like)``
+    (the optimizer folds the one into the other).
     """
 
     shape_args: tuple[int, ...] = ()
     linear: bool = False
     scalar_identity: bool = False
+    narrows: int | None = None
 
 
 def _is_none(node) -> bool:
@@ -247,10 +251,14 @@ class Registry:
         return loaded
 
     def helper(self, fn, *, shape_args: tuple[int, ...] = (), linear: bool = False,
-               scalar_identity: bool = False) -> None:
+               scalar_identity: bool = False, narrows: int | None = None) -> None:
         """Declare what the passes may assume about a helper generated code calls (see :class:`Helper`)."""
-        self.helpers[self.key(fn)] = Helper(tuple(shape_args), linear, scalar_identity)
+        self.helpers[self.key(fn)] = Helper(tuple(shape_args), linear, scalar_identity, narrows)
         self.version += 1
+
+    def narrowing_helpers(self) -> dict[Any, int]:
+        """The helpers declared with ``narrows``, and their argument count without ``like``."""
+        return {key: h.narrows for key, h in self.helpers.items() if h.narrows is not None}
 
     def helper_info(self, obj) -> Helper | None:
         """The declaration of a helper, or None for any other object."""
@@ -421,7 +429,10 @@ def alias(primal, existing, *, name: str | None = None) -> None:
 
 
 def result_kind(primal, kind: str) -> None:
-    """Declare what ``primal`` returns when the passes cannot tell: "tuple" (several results) or "scalar"."""
+    """Declare what ``primal`` returns when the passes cannot tell: "tuple" (several results), "scalar",
+    "item" (an item of its sequence argument: a number when the sequence holds numbers) or "operands" (a
+    number when all its operands are numbers, like an elementwise function)."""
+    assert kind in ("tuple", "scalar", "item", "operands"), kind
     REGISTRY._rule_for(primal, None).result = kind
 
 
