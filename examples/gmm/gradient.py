@@ -138,6 +138,8 @@ class OptimResult:
     history: list[float] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     message: str = ""
+    #: function evaluations (values, with or without gradient) used by each iterate
+    evaluations: list[int] = field(default_factory=list)
 
 
 def _check_finite(value: float, where: str) -> None:
@@ -151,15 +153,18 @@ def _check_finite(value: float, where: str) -> None:
 class _Recorder:
     """History, times and the callback, shared by the optimisers."""
 
-    def __init__(self, value: float, callback: Callback | None) -> None:
+    def __init__(self, obj: Objective, value: float, callback: Callback | None) -> None:
         self.start = time.perf_counter()
+        self.obj = obj
         self.history, self.times, self.callback = [value], [0.0], callback
+        self.evaluations = [obj.n_function]
         if callback is not None:
             callback(0, value)
 
     def add(self, value: float) -> None:
         self.history.append(value)
         self.times.append(time.perf_counter() - self.start)
+        self.evaluations.append(self.obj.n_function)
         if self.callback is not None:
             self.callback(len(self.history) - 1, value)
 
@@ -188,7 +193,7 @@ def gradient_ascent(obj: Objective, theta: np.ndarray, max_iter: int = 100,
     stop = stop or StopRule()
     f, g = obj.value_and_grad(theta)
     _check_finite(f, "gradient ascent (start)")
-    rec = _Recorder(f, callback)
+    rec = _Recorder(obj, f, callback)
     step, it, converged, message = initial_step / grow, 0, False, "max_iter reached"
     while True:
         if stop.met(rec.history, g):
@@ -204,7 +209,8 @@ def gradient_ascent(obj: Objective, theta: np.ndarray, max_iter: int = 100,
         f, g = obj.value_and_grad(theta)
         it += 1
         rec.add(f)
-    return OptimResult(theta, f, it, converged, rec.history, rec.times, message)
+    return OptimResult(theta, f, it, converged, rec.history, rec.times, message,
+                        rec.evaluations)
 
 
 def adam(obj: Objective, theta: np.ndarray, max_iter: int = 100, stop: StopRule | None = None,
@@ -220,7 +226,7 @@ def adam(obj: Objective, theta: np.ndarray, max_iter: int = 100, stop: StopRule 
     stop = stop or StopRule()
     f, g = obj.value_and_grad(theta)
     _check_finite(f, "Adam (start)")
-    rec = _Recorder(f, callback)
+    rec = _Recorder(obj, f, callback)
     best, best_theta, best_g = f, theta, g
     m, v, t, since_best, lr = np.zeros_like(theta), np.zeros_like(theta), 0, 0, learning_rate
     it, converged, message = 0, False, "max_iter reached"
@@ -252,7 +258,8 @@ def adam(obj: Objective, theta: np.ndarray, max_iter: int = 100, stop: StopRule 
             theta, f, g, since_best, t = best_theta, best, best_g, 0, 0
             m, v = np.zeros_like(theta), np.zeros_like(theta)
         rec.add(best)
-    return OptimResult(best_theta, best, it, converged, rec.history, rec.times, message)
+    return OptimResult(best_theta, best, it, converged, rec.history, rec.times, message,
+                        rec.evaluations)
 
 
 def lbfgs(obj: Objective, theta: np.ndarray, max_iter: int = 100, stop: StopRule | None = None,
@@ -267,7 +274,7 @@ def lbfgs(obj: Objective, theta: np.ndarray, max_iter: int = 100, stop: StopRule
     stop = stop or StopRule()
     f0 = obj.value(theta)
     _check_finite(f0, "L-BFGS (start)")
-    rec = _Recorder(f0, callback)
+    rec = _Recorder(obj, f0, callback)
     state = {"window": False}
 
     def fun(x):
@@ -288,7 +295,7 @@ def lbfgs(obj: Objective, theta: np.ndarray, max_iter: int = 100, stop: StopRule
     converged = res.status == 0 or state["window"]
     message = "converged" if converged else str(res.message)
     return OptimResult(res.x, -float(res.fun), int(res.nit), converged, rec.history, rec.times,
-                       message)
+                       message, rec.evaluations)
 
 
 def newton(obj: Objective, theta: np.ndarray, max_iter: int = 100,
@@ -316,7 +323,7 @@ def newton(obj: Objective, theta: np.ndarray, max_iter: int = 100,
     stop = stop or StopRule()
     f, g = obj.value_and_grad(theta)
     _check_finite(f, "Newton (start)")
-    rec = _Recorder(f, callback)
+    rec = _Recorder(obj, f, callback)
     it, converged, message = 0, False, "max_iter reached"
     while True:
         if stop.met(rec.history, g):
@@ -336,7 +343,8 @@ def newton(obj: Objective, theta: np.ndarray, max_iter: int = 100,
         f, g = obj.value_and_grad(theta)
         it += 1
         rec.add(f)
-    return OptimResult(theta, f, it, converged, rec.history, rec.times, message)
+    return OptimResult(theta, f, it, converged, rec.history, rec.times, message,
+                        rec.evaluations)
 
 
 OPTIMISERS = {"gradient": gradient_ascent, "adam": adam, "lbfgs": lbfgs, "newton": newton}
