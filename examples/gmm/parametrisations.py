@@ -83,8 +83,9 @@ def objective_full(theta, X, prior, tril_map, K):
     means = theta[a:b].reshape(K, D)
     log_diag = theta[b:c].reshape(K, D)
     chol = cholesky_factors(log_diag, theta[c:].reshape(K, tril_map.shape[0]), tril_map)
-    y = np.einsum("nkd,kde->nke", X[:, None, :] - means[None, :, :], chol)
-    log_joint = log_w + np.sum(log_diag, axis=1) - 0.5 * np.sum(y * y, axis=2)
+    # y[n, k, 0] = (x_n - mu_k)^T L_k: a batched matmul (cheaper than einsum, also to differentiate)
+    y = (X[:, None, None, :] - means[None, :, None, :]) @ chol
+    log_joint = log_w + np.sum(log_diag, axis=1) - 0.5 * np.sum(y * y, axis=(2, 3))
     penalty = 0.5 * np.sum(prior[:, None] * chol * chol)
     return total_logsumexp(log_joint) - 0.5 * N * D * np.log(2.0 * np.pi) - penalty
 
