@@ -23,7 +23,7 @@ from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 
 
-@pytest.mark.parametrize("method", ["em", "lbfgs", "newton"])
+@pytest.mark.parametrize("method", ["em", "gradient", "adam", "lbfgs", "newton"])
 def test_check_estimator_passes(method):
     results = check_estimator(GaussianMixture(method=method), on_fail=None, on_skip=None,
                               expected_failed_checks=EXPECTED_FAILED_CHECKS)
