@@ -125,3 +125,24 @@ def test_synthetic_data_follows_its_mixture():
     np.testing.assert_array_equal(X, X2)
     with pytest.raises(ValueError):
         make_synthetic(0, 2, 2)
+
+
+@pytest.mark.parametrize("K,D,N", [(1, 1, 5), (2, 2, 30), (3, 3, 20)])
+def test_pure_python_model_and_its_sct_gradient_equal_the_numpy_versions(K, D, N):
+    import sct
+    from examples.gmm.model import loglik_python
+
+    params = random_params(K, D, seed=K * D)
+    X = np.random.default_rng(2).standard_normal((N, D))
+    lists = [p.ravel().tolist() for p in params]
+    value = loglik_python(*lists, X.ravel().tolist(), D)
+    assert value == pytest.approx(loglik_vec(*params, X), rel=1e-12)
+    py_value, py_grads = sct.value_and_grad(loglik_python, wrt=(0, 1, 2, 3))(
+        *lists, X.ravel().tolist(), D)
+    np_value, np_grads = sct.value_and_grad(loglik_vec, wrt=(0, 1, 2, 3))(*params, X)
+    assert py_value == pytest.approx(np_value, rel=1e-12)
+    assert all(isinstance(g, list) for g in py_grads)
+    np_grads = list(np_grads)
+    np_grads[3] = np.tril(np_grads[3], -1)  # the upper part is unused by both
+    for g, e in zip(py_grads, np_grads):
+        np.testing.assert_allclose(np.reshape(g, np.shape(e)), e, rtol=1e-10, atol=1e-12)

@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-INIT_METHODS = ("kmeans++", "random")
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
 _ILL_DEFINED = (
     "Fitting the mixture model failed because some components have an "
@@ -58,6 +58,8 @@ def as_generator(random_state: RandomState) -> np.random.Generator:
     """A NumPy ``Generator`` from a seed, ``None`` or an existing generator."""
     if isinstance(random_state, np.random.Generator):
         return random_state
+    if isinstance(random_state, np.random.RandomState):  # scikit-learn passes these
+        return np.random.default_rng(random_state.randint(2**31 - 1))
     return np.random.default_rng(random_state)
 
 
@@ -267,17 +269,27 @@ def kmeans_plusplus(
     return np.array(indices)
 
 
-def seed_points(
-    X: np.ndarray, n_components: int, init_params: str, rng: np.random.Generator
-) -> np.ndarray:
-    """Indices of seed points: greedy k-means++ or uniform without replacement."""
-    if init_params == "kmeans++":
-        return kmeans_plusplus(X, n_components, rng)
-    if init_params == "random":
-        return rng.choice(X.shape[0], size=n_components, replace=False)
-    raise ValueError(
-        f"unknown init_params {init_params!r}; expected one of {', '.join(INIT_METHODS)}"
-    )
+def lloyd(X: np.ndarray, centres: np.ndarray, max_iter: int = 100) -> np.ndarray:
+    """Labels of k-means (Lloyd's iterations from ``centres`` until no label changes)."""
+    sq = np.sum(X * X, axis=1)[:, None]
+    labels = None
+    for _ in range(max_iter):
+        d2 = sq - 2.0 * X @ centres.T + np.sum(centres**2, axis=1)
+        new = np.argmin(d2, axis=1)
+        if labels is not None and np.array_equal(new, labels):
+            break
+        labels = new
+        for k in range(centres.shape[0]):
+            members = X[labels == k]
+            if members.shape[0]:  # an empty cluster keeps its centre
+                centres[k] = members.mean(axis=0)
+    return labels
+
+
+def _hard(labels: np.ndarray, n_components: int) -> np.ndarray:
+    resp = np.zeros((labels.size, n_components))
+    resp[np.arange(labels.size), labels] = 1.0
+    return resp
 
 
 def initial_responsibilities(
@@ -287,29 +299,48 @@ def initial_responsibilities(
     random_state: RandomState,
     n_seedings: int = 1,
 ) -> np.ndarray:
-    """Hard ``(N, K)`` responsibilities assigning each point to its nearest seed.
+    """``(N, K)`` responsibilities to start from, as scikit-learn's ``init_params``.
 
-    Seeds are data points chosen by :func:`seed_points`; with
-    ``n_seedings > 1`` the seeding with the smallest sum of squared distances
-    to the nearest seed is kept (k-means++ alone sometimes puts two seeds in
-    one cluster and none in another).
+    * ``"kmeans"``: the clusters of k-means (Lloyd's iterations from a greedy
+      k-means++ seeding);
+    * ``"k-means++"``: each point to its nearest of K greedy k-means++ seeds;
+    * ``"random_from_data"``: each point to its nearest of K data points drawn
+      uniformly (scikit-learn gives the seeds alone responsibility 1 instead,
+      which starts every covariance at ``reg_covar``);
+    * ``"random"``: uniform random responsibilities, normalised per point:
+      every component starts near the data's mean and covariance, a
+      deliberately poor, nearly symmetric start.
+
+    For the seeded modes, ``n_seedings > 1`` keeps the seeding with the smallest
+    sum of squared distances to the nearest seed.
     """
     rng = as_generator(random_state)
-    best_cost, best_labels, best_seeds = np.inf, None, None
+    K = n_components
+    if init_params == "random":
+        resp = rng.uniform(size=(X.shape[0], K))
+        return resp / resp.sum(axis=1, keepdims=True)
+    if init_params not in INIT_METHODS:
+        raise ValueError(
+            f"unknown init_params {init_params!r}; expected one of {', '.join(INIT_METHODS)}"
+        )
     sq = np.sum(X * X, axis=1)[:, None]
+    best_cost, best_seeds = np.inf, None
     for _ in range(max(1, n_seedings)):
-        seeds = seed_points(X, n_components, init_params, rng)
-        centres = X[seeds]
-        d2 = sq - 2.0 * X @ centres.T + np.sum(centres**2, axis=1)
-        labels = np.argmin(d2, axis=1)
+        if init_params == "random_from_data":
+            seeds = rng.choice(X.shape[0], size=K, replace=False)
+        else:
+            seeds = kmeans_plusplus(X, K, rng)
+        d2 = sq - 2.0 * X @ X[seeds].T + np.sum(X[seeds] ** 2, axis=1)
         cost = float(np.sum(np.min(d2, axis=1)))
-        if cost < best_cost or best_labels is None:
-            best_cost, best_labels, best_seeds = cost, labels, seeds
-    labels = best_labels.copy()
-    labels[best_seeds] = np.arange(n_components)  # every seed owns at least itself
-    resp = np.zeros((X.shape[0], n_components))
-    resp[np.arange(X.shape[0]), labels] = 1.0
-    return resp
+        if best_seeds is None or cost < best_cost:
+            best_cost, best_seeds = cost, seeds
+    if init_params == "kmeans":
+        labels = lloyd(X, X[best_seeds].astype(float))
+    else:
+        d2 = sq - 2.0 * X @ X[best_seeds].T + np.sum(X[best_seeds] ** 2, axis=1)
+        labels = np.argmin(d2, axis=1)
+        labels[best_seeds] = np.arange(K)  # every seed owns at least itself
+    return _hard(labels, K)
 
 
 def initial_parameters(
@@ -321,10 +352,7 @@ def initial_parameters(
     random_state: RandomState,
     n_seedings: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(weights, means, covariances)`` from a seeded hard partition of ``X``.
-
-    See :func:`initial_responsibilities` for ``n_seedings``.
-    """
+    """``(weights, means, covariances)``: the M step of :func:`initial_responsibilities`."""
     resp = initial_responsibilities(X, n_components, init_params, random_state, n_seedings)
     return m_step(X, resp, reg_covar, covariance_type)
 

@@ -1,105 +1,160 @@
-"""A scikit-learn-like ``GaussianMixture`` fitted by EM or by sct gradients.
+"""``GaussianMixture``: a scikit-learn estimator fitted by EM or by sct derivatives.
 
-``GaussianMixture(method="em")`` reproduces scikit-learn's EM (same
-conventions, same numbers from the same starting point);
-``method="gradient"`` (Armijo gradient ascent) and ``method="adam"`` maximise
-the same log-likelihood over unconstrained parameters with gradients from sct
-(see :mod:`examples.gmm.gradient`); those two support
-``covariance_type="full"`` only.
+``method="em"`` reproduces scikit-learn's EM (same conventions, same numbers
+from the same starting point). ``"gradient"`` (Armijo ascent), ``"adam"``,
+``"lbfgs"`` (scipy) and ``"newton"`` (damped Newton with ``sct.hessian``)
+maximise the log-likelihood plus the ``reg_covar`` prior over the
+unconstrained parameters of :mod:`examples.gmm.parametrisations`, for every
+covariance type, with derivatives sct generates from plain NumPy.
+
+With scikit-learn installed the class derives from its ``BaseEstimator`` and
+``DensityMixin`` (``clone``, ``Pipeline``, ``GridSearchCV``,
+``cross_val_score``, ``check_estimator``); without it a small stand-in gives
+``get_params``/``set_params`` and EM still works.
 
 Besides scikit-learn's fitted attributes the estimator records ``history_``
-(mean log-likelihood per point of the parameters after each iteration,
-``history_[0]`` being the initial parameters and ``history_[-1]`` the fitted
-ones) and ``times_`` (wall time in seconds at which each of those iterates was
-known, counted from the end of the initialisation). ``lower_bound_`` follows
-scikit-learn for EM (the mean log-likelihood computed in the last E step, i.e.
-``history_[n_iter_ - 1]``); for gradient methods it is ``history_[-1]``.
+(mean log-likelihood per point after each iteration, ``history_[0]`` at the
+start; for gradient methods the value they maximise, log-likelihood plus log
+prior), ``times_`` (seconds at which each of those was known) and
+``n_evaluations_`` (function, gradient and Hessian evaluations).
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import inspect
+import warnings
+from typing import Any
 
 import numpy as np
 
 from . import em
 from .gradient import METHODS as GRADIENT_METHODS
-from .gradient import ValueAndGrad, fit_gradient
-from .model import MixtureParams
+from .gradient import StopRule, fit_gradient
 
 METHODS = ("em",) + GRADIENT_METHODS
 
+try:
+    from sklearn.base import BaseEstimator, DensityMixin
+    from sklearn.exceptions import ConvergenceWarning, NotFittedError
+    from sklearn.utils.validation import check_is_fitted, validate_data
 
-class NotFittedError(AttributeError, ValueError):
-    """Raised when a method needing a fitted model is called before ``fit``."""
+    HAVE_SKLEARN = True
+except ImportError:  # scikit-learn is an optional dependency of the examples
+    HAVE_SKLEARN = False
+
+    class ConvergenceWarning(UserWarning):
+        """A fit stopped at ``max_iter`` before its convergence test was met."""
+
+    class NotFittedError(ValueError, AttributeError):
+        """A method needing a fitted model was called before ``fit``."""
+
+    class BaseEstimator:
+        """``get_params``/``set_params``/``repr`` from the ``__init__`` signature."""
+
+        @classmethod
+        def _param_names(cls) -> list[str]:
+            return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+        def get_params(self, deep: bool = True) -> dict[str, Any]:
+            return {name: getattr(self, name) for name in self._param_names()}
+
+        def set_params(self, **params: Any) -> "BaseEstimator":
+            for name, value in params.items():
+                if name not in self._param_names():
+                    raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}")
+                setattr(self, name, value)
+            return self
+
+        def __repr__(self) -> str:
+            defaults = inspect.signature(type(self).__init__).parameters
+            changed = [f"{k}={v!r}" for k, v in self.get_params().items()
+                       if not (isinstance(v, type(defaults[k].default)) and v == defaults[k].default)]
+            return f"{type(self).__name__}({', '.join(changed)})"
+
+    class DensityMixin:
+        """``score`` is the estimator's own."""
+
+    def check_is_fitted(estimator: Any) -> None:
+        if not hasattr(estimator, "means_"):
+            raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet; call fit")
 
 
-class GaussianMixture:
-    """Gaussian mixture model.
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture model (scikit-learn's parameters, plus ``method`` and its options).
 
     Args:
         n_components: number of components ``K >= 1``.
-        covariance_type: ``"full"``, ``"tied"``, ``"diag"`` or ``"spherical"``
-            (gradient methods: ``"full"`` only).
-        tol: stop when the mean log-likelihood per point changes by less than
-            this between iterations (``0`` runs ``max_iter`` iterations).
-            Gradient methods gain little per iteration even far from the
-            optimum, so give them a smaller ``tol`` (or ``0`` and a budget).
-        reg_covar: added to covariance diagonals in every EM M step and in
-            the initialisation; it keeps a collapsing component's covariance
-            positive definite so EM goes on. Gradient methods use it in the
-            initialisation only (they maximise the plain likelihood).
-        max_iter: maximum number of iterations.
-        init_params: ``"kmeans++"`` or ``"random"``: seed points (by
-            k-means++ or uniformly) define a hard partition of the data whose
-            M step gives the initial parameters.
-        random_state: seed (or ``numpy.random.Generator``) of the
-            initialisation.
-        method: ``"em"``, ``"gradient"`` or ``"adam"``.
-        weights_init, means_init, precisions_init: explicit initial
-            parameters (shapes as in scikit-learn); each one given replaces
-            the corresponding value of the seeded initialisation.
-        verbose: if positive, print the log-likelihood every
-            ``verbose_interval`` iterations.
-        verbose_interval: see ``verbose``.
-        learning_rate: Adam's step size (standardised units).
-        value_and_grad: builds ``value_and_grad(params)`` for gradient
-            methods from (standardised) data; ``None`` uses sct.
+        covariance_type: ``"full"``, ``"tied"``, ``"diag"`` or ``"spherical"``.
+        tol: EM stops when the mean log-likelihood per point changes by less
+            than this; gradient methods when it rose by less than this over
+            the last ``window`` iterations (``0``: never by this test).
+        reg_covar: EM adds it to covariance diagonals in every M step;
+            gradient methods maximise the log-likelihood plus an
+            inverse-Wishart-type prior of scale ``reg_covar`` (see
+            :mod:`examples.gmm.parametrisations`). Either way no component
+            collapses to a point.
+        max_iter: maximum number of iterations per initialisation.
+        n_init: number of initialisations; the best fit is kept.
+        init_params: ``"kmeans"`` (default), ``"k-means++"``, ``"random"`` or
+            ``"random_from_data"`` (see :func:`examples.gmm.em.initial_responsibilities`).
+        weights_init, means_init, precisions_init: explicit initial parameters
+            (scikit-learn's shapes); each one given replaces the seeded value.
+        random_state: seed of the initialisation and of :meth:`sample`.
+        warm_start: start the next ``fit`` from the current fit (``n_init``
+            is then ignored).
+        verbose, verbose_interval: print the log-likelihood every
+            ``verbose_interval`` iterations when ``verbose > 0``.
+        method: ``"em"``, ``"gradient"``, ``"adam"``, ``"lbfgs"`` or ``"newton"``.
+        gtol: gradient methods converge when the largest entry of the gradient
+            (mean per point, on standardised data) is below this.
+        window: see ``tol``.
+        learning_rate: Adam's initial step size (standardised units).
+        newton_max_params: Newton refuses models with more free parameters
+            (its Hessian costs one tangent sweep per parameter).
     """
 
     def __init__(
         self,
         n_components: int = 1,
+        *,
         covariance_type: str = "full",
         tol: float = 1e-3,
         reg_covar: float = 1e-6,
         max_iter: int = 100,
-        init_params: str = "kmeans++",
-        random_state: em.RandomState = None,
-        method: str = "em",
+        n_init: int = 1,
+        init_params: str = "kmeans",
         weights_init: np.ndarray | None = None,
         means_init: np.ndarray | None = None,
         precisions_init: np.ndarray | None = None,
+        random_state: Any = None,
+        warm_start: bool = False,
         verbose: int = 0,
         verbose_interval: int = 10,
+        method: str = "em",
+        gtol: float = 1e-5,
+        window: int = 10,
         learning_rate: float = 0.05,
-        value_and_grad: Callable[[np.ndarray], ValueAndGrad] | None = None,
+        newton_max_params: int = 200,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
         self.reg_covar = reg_covar
         self.max_iter = max_iter
+        self.n_init = n_init
         self.init_params = init_params
-        self.random_state = random_state
-        self.method = method
         self.weights_init = weights_init
         self.means_init = means_init
         self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.method = method
+        self.gtol = gtol
+        self.window = window
         self.learning_rate = learning_rate
-        self.value_and_grad = value_and_grad
+        self.newton_max_params = newton_max_params
 
     # ------------------------------------------------------------------
     # validation
@@ -107,70 +162,52 @@ class GaussianMixture:
 
     def _check_parameters(self) -> None:
         """Raise ``ValueError`` for invalid hyper-parameters."""
-        if not isinstance(self.n_components, (int, np.integer)) or self.n_components < 1:
-            raise ValueError(f"n_components must be an integer >= 1, got {self.n_components!r}")
+        def integer(name: str, low: int) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+        integer("n_components", 1)
+        integer("max_iter", 0)
+        integer("n_init", 1)
+        integer("window", 1)
+        integer("newton_max_params", 1)
         em.check_covariance_type(self.covariance_type)
-        if self.method not in METHODS:
-            raise ValueError(
-                f"unknown method {self.method!r}; expected one of {', '.join(METHODS)}"
-            )
-        if self.method != "em" and self.covariance_type != "full":
-            raise ValueError(
-                f"method={self.method!r} supports covariance_type='full' only, "
-                f"got {self.covariance_type!r}; use method='em'"
-            )
-        if self.init_params not in em.INIT_METHODS:
-            raise ValueError(
-                f"unknown init_params {self.init_params!r}; "
-                f"expected one of {', '.join(em.INIT_METHODS)}"
-            )
-        if not self.tol >= 0:
-            raise ValueError(f"tol must be >= 0, got {self.tol!r}")
-        if not self.reg_covar >= 0:
-            raise ValueError(f"reg_covar must be >= 0, got {self.reg_covar!r}")
-        if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 0:
-            raise ValueError(f"max_iter must be an integer >= 0, got {self.max_iter!r}")
+        for name, allowed in (("method", METHODS), ("init_params", em.INIT_METHODS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; "
+                                 f"expected one of {', '.join(allowed)}")
+        for name in ("tol", "reg_covar", "gtol"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
 
-    def _check_X(self, X: np.ndarray, fitting: bool = False) -> np.ndarray:
-        """Return ``X`` as a finite 2-D float array or raise ``ValueError``."""
-        try:
-            X = np.asarray(X, dtype=float)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"X must be a numeric array: {err}") from err
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D (n_samples, n_features), got {X.ndim}-D")
-        if X.shape[0] < 1 or X.shape[1] < 1:
-            raise ValueError(f"X is empty (shape {X.shape})")
+    def _validate(self, X: Any, reset: bool) -> np.ndarray:
+        """``X`` as a finite 2-D float64/float32 array (sets ``n_features_in_`` when ``reset``)."""
+        if HAVE_SKLEARN:
+            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
+                                 ensure_min_samples=2 if reset else 1)
+        X = np.asarray(X)
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
+        if X.ndim != 2 or X.shape[0] < (2 if reset else 1) or X.shape[1] < 1:
+            raise ValueError(f"X must be 2-D with at least 2 samples, got shape {X.shape}")
         if not np.all(np.isfinite(X)):
-            raise ValueError("X contains NaN or infinity")
-        if fitting and X.shape[0] < self.n_components:
-            raise ValueError(
-                f"need at least n_components={self.n_components} samples, got {X.shape[0]}"
-            )
-        if not fitting and X.shape[1] != self.means_.shape[1]:
-            raise ValueError(
-                f"X has {X.shape[1]} features but the model was fitted with "
-                f"{self.means_.shape[1]}"
-            )
+            raise ValueError("Input X contains NaN or infinity.")
+        if reset:
+            self.n_features_in_ = X.shape[1]
+        elif X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {self.n_features_in_} features as input.")
         return X
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "means_"):
-            raise NotFittedError("this GaussianMixture is not fitted yet; call fit first")
-
-    def _initial_parameters(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Initial ``(weights, means, precisions_cholesky)`` with shape checks."""
+    def _initial_parameters(self, X: np.ndarray, rng: np.random.Generator):
+        """Initial ``(weights, means, covariances)`` (seeded, then any ``*_init`` given)."""
         K, D = self.n_components, X.shape[1]
         ct = self.covariance_type
-        given = (self.weights_init, self.means_init, self.precisions_init)
-        weights = means = prec_chol = None
-        if any(value is None for value in given):
-            weights, means, covariances = em.initial_parameters(
-                X, K, ct, self.reg_covar, self.init_params, self.random_state
-            )
-            prec_chol = em.compute_precision_cholesky(covariances, ct)
+        weights, means, covariances = em.initial_parameters(
+            X, K, ct, self.reg_covar, self.init_params, rng)
         if self.weights_init is not None:
             weights = _checked_array(self.weights_init, (K,), "weights_init")
             if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0, atol=1e-6):
@@ -180,148 +217,162 @@ class GaussianMixture:
         if self.precisions_init is not None:
             shape = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[ct]
             precisions = _checked_array(self.precisions_init, shape, "precisions_init")
-            prec_chol = em.precision_cholesky_from_precisions(precisions, ct)
-        return weights, means, prec_chol
+            em.precision_cholesky_from_precisions(precisions, ct)  # raises unless positive definite
+            covariances = em.covariances_from_precisions(precisions, ct)
+        return weights, means, covariances
 
     # ------------------------------------------------------------------
     # fitting
     # ------------------------------------------------------------------
 
-    def fit(self, X: np.ndarray, y: object = None) -> "GaussianMixture":
-        """Fit the mixture to ``X`` of shape ``(n_samples, n_features)``."""
-        self.fit_predict(X)
+    def fit(self, X: Any, y: object = None) -> "GaussianMixture":
+        """Fit the mixture to ``X`` (``n_samples x n_features``); return ``self``.
+
+        Runs ``n_init`` initialisations (one with ``warm_start`` after a fit)
+        and keeps the one with the highest final log-likelihood; warns with a
+        ``ConvergenceWarning`` if that one stopped at ``max_iter``.
+        """
+        self._check_parameters()
+        warm = bool(self.warm_start) and hasattr(self, "converged_")
+        X = self._validate(X, reset=not warm)
+        if X.shape[0] < self.n_components:
+            raise ValueError(f"Expected n_samples >= n_components but got "
+                             f"n_components = {self.n_components}, n_samples = {X.shape[0]}")
+        X64 = np.asarray(X, dtype=np.float64)
+        rng = em.as_generator(self.random_state)
+        best = None
+        for _ in range(1 if warm else self.n_init):
+            start = (self.weights_, self.means_, self.covariances_) if warm \
+                else self._initial_parameters(X64, rng)
+            fitted = self._fit_once(X64, start)
+            if best is None or fitted["lower_bound_"] > best["lower_bound_"]:
+                best = fitted
+        self._set_fitted(best, X.dtype)
+        if not self.converged_ and self.max_iter > 0:
+            warnings.warn(
+                f"Best of {1 if warm else self.n_init} initialisation(s) did not converge "
+                f"within max_iter={self.max_iter} iterations (method={self.method!r}). Try a "
+                "larger max_iter, a larger tol or gtol, or check the data's scaling.",
+                ConvergenceWarning, stacklevel=2)
         return self
 
-    def fit_predict(self, X: np.ndarray, y: object = None) -> np.ndarray:
+    def fit_predict(self, X: Any, y: object = None) -> np.ndarray:
         """Fit the mixture and return the most probable component of each point."""
-        self._check_parameters()
-        X = self._check_X(X, fitting=True)
-        weights, means, prec_chol = self._initial_parameters(X)
-        if self.method == "em":
-            self._fit_em(X, weights, means, prec_chol)
-        else:
-            self._fit_gradient(X, weights, means, prec_chol)
-        return self.predict(X)
+        return self.fit(X).predict(X)
 
-    def _progress(self, i: int, value: float, *_: object) -> None:
-        if i % max(1, self.verbose_interval):
-            return
-        print(f"  {self.method} iteration {i:4d}  mean log-likelihood {value:.10f}", flush=True)
+    def _progress(self, i: int, value: float) -> None:
+        if self.verbose and i % max(1, self.verbose_interval) == 0:
+            print(f"  {self.method} iteration {i:4d}  mean log-likelihood {value:.10f}", flush=True)
 
-    def _fit_em(self, X, weights, means, prec_chol) -> None:
+    def _fit_once(self, X: np.ndarray, start) -> dict[str, Any]:
+        """One fit from ``start = (weights, means, covariances)``; the fitted attributes."""
         ct = self.covariance_type
-        result = em.run_em(
-            X, weights, means, prec_chol, ct, self.reg_covar, self.tol, self.max_iter,
-            callback=self._progress if self.verbose else None,
-        )
-        covariances = result.covariances
-        if covariances is None:  # max_iter == 0: covariances of the initial precisions
-            covariances = em.covariances_from_precisions(
-                em.precisions_from_cholesky(result.precisions_cholesky, ct), ct
-            )
-        self._set_parameters(result.weights, result.means, covariances)
-        self.precisions_cholesky_ = result.precisions_cholesky
-        self.precisions_ = em.precisions_from_cholesky(self.precisions_cholesky_, ct)
-        self.converged_ = result.converged
-        self.n_iter_ = result.n_iter
-        self.lower_bound_ = result.lower_bound
-        self.history_ = np.array(result.history)
-        self.times_ = np.array(result.times)
+        weights, means, covariances = start
+        if self.method == "em":
+            prec_chol = em.compute_precision_cholesky(covariances, ct)
+            r = em.run_em(X, weights, means, prec_chol, ct, self.reg_covar, self.tol,
+                          self.max_iter, callback=self._progress)
+            if r.covariances is not None:
+                covariances = r.covariances
+            n = len(r.history) - 1
+            return {"weights_": r.weights, "means_": r.means, "covariances_": covariances,
+                    "converged_": r.converged, "n_iter_": r.n_iter,
+                    "lower_bound_": r.lower_bound, "lower_bounds_": r.history[:max(n, 1)],
+                    "history_": r.history, "times_": r.times,
+                    "n_evaluations_": {"function": n + 1, "gradient": 0, "hessian": 0}}
+        fit = fit_gradient(
+            X, (weights, means, covariances), ct, self.method, self.reg_covar, self.max_iter,
+            StopRule(self.gtol, self.tol, self.window), self.learning_rate,
+            self.newton_max_params, callback=self._progress)
+        r = fit.result
+        return {"weights_": fit.weights, "means_": fit.means, "covariances_": fit.covariances,
+                "converged_": r.converged, "n_iter_": r.n_iter, "lower_bound_": r.history[-1],
+                "lower_bounds_": r.history[1:] or r.history, "history_": r.history,
+                "times_": r.times, "n_evaluations_": fit.evaluations}
 
-    def _fit_gradient(self, X, weights, means, prec_chol) -> None:
-        precisions = em.precisions_from_cholesky(prec_chol, "full")
-        initial = MixtureParams(weights, means, np.linalg.inv(precisions))
-        fitted, result = fit_gradient(
-            X, initial, self.method, self.max_iter, self.tol, self.learning_rate,
-            make_value_and_grad=self.value_and_grad,
-            callback=self._progress if self.verbose else None,
-        )
-        self._set_parameters(fitted.weights, fitted.means, fitted.covariances)
-        self.precisions_cholesky_ = em.compute_precision_cholesky(self.covariances_, "full")
-        self.precisions_ = em.precisions_from_cholesky(self.precisions_cholesky_, "full")
-        self.converged_ = result.converged
-        self.n_iter_ = result.n_iter
-        self.history_ = np.array(result.history)
-        self.times_ = np.array(result.times)
-        self.lower_bound_ = float(self.history_[-1])
-
-    def _set_parameters(self, weights, means, covariances) -> None:
-        self.weights_ = np.asarray(weights, dtype=float)
-        self.means_ = np.asarray(means, dtype=float)
-        self.covariances_ = np.asarray(covariances, dtype=float)
+    def _set_fitted(self, fitted: dict[str, Any], dtype: np.dtype) -> None:
+        ct = self.covariance_type
+        prec_chol = em.compute_precision_cholesky(fitted["covariances_"], ct)
+        arrays = {"weights_": fitted["weights_"], "means_": fitted["means_"],
+                  "covariances_": fitted["covariances_"],
+                  "precisions_cholesky_": prec_chol,
+                  "precisions_": em.precisions_from_cholesky(prec_chol, ct)}
+        for name, value in arrays.items():  # float32 data gives float32 parameters
+            setattr(self, name, np.asarray(value, dtype=dtype))
+        self.converged_ = bool(fitted["converged_"])
+        self.n_iter_ = int(fitted["n_iter_"])
+        self.lower_bound_ = float(fitted["lower_bound_"])
+        self.lower_bounds_ = list(fitted["lower_bounds_"])
+        self.history_ = np.asarray(fitted["history_"], dtype=float)
+        self.times_ = np.asarray(fitted["times_"], dtype=float)
+        self.n_evaluations_ = dict(fitted["n_evaluations_"])
 
     # ------------------------------------------------------------------
     # inference
     # ------------------------------------------------------------------
 
-    def _log_joint(self, X: np.ndarray) -> np.ndarray:
-        """``log pi_k + log N(x_n | k)`` of shape ``(N, K)``."""
-        self._check_fitted()
-        X = self._check_X(X)
-        log_prob = em.log_gaussian_prob(
-            X, self.means_, self.precisions_cholesky_, self.covariance_type
-        )
+    def _log_joint(self, X: Any) -> tuple[np.ndarray, np.dtype]:
+        """``log pi_k + log N(x_n | k)`` of shape ``(N, K)``, and the input's dtype."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        prec_chol = np.asarray(self.precisions_cholesky_, dtype=float)
+        log_prob = em.log_gaussian_prob(np.asarray(X, float), np.asarray(self.means_, float),
+                                        prec_chol, self.covariance_type)
         with np.errstate(divide="ignore"):
-            return log_prob + np.log(self.weights_)
+            return log_prob + np.log(np.asarray(self.weights_, float)), X.dtype
 
-    def score_samples(self, X: np.ndarray) -> np.ndarray:
+    def score_samples(self, X: Any) -> np.ndarray:
         """Log-density ``log p(x_n)`` of each point, shape ``(N,)``."""
-        return em.logsumexp_rows(self._log_joint(X))
+        log_joint, dtype = self._log_joint(X)
+        return em.logsumexp_rows(log_joint).astype(dtype)
 
-    def score(self, X: np.ndarray, y: object = None) -> float:
+    def score(self, X: Any, y: object = None) -> float:
         """Mean log-likelihood per point."""
         return float(np.mean(self.score_samples(X)))
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Posterior component probabilities ``(N, K)``."""
-        log_joint = self._log_joint(X)
-        return np.exp(log_joint - em.logsumexp_rows(log_joint)[:, None])
+        log_joint, dtype = self._log_joint(X)
+        return np.exp(log_joint - em.logsumexp_rows(log_joint)[:, None]).astype(dtype)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         """Most probable component of each point."""
-        return np.argmax(self._log_joint(X), axis=1)
+        return np.argmax(self._log_joint(X)[0], axis=1)
 
-    def sample(
-        self, n_samples: int = 1, random_state: em.RandomState = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Draw ``(X, labels)`` from the fitted mixture.
+    def sample(self, n_samples: int = 1, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``(X, labels)`` from the fitted mixture, grouped by component.
 
-        Unlike scikit-learn, points come out in random component order; pass
-        ``random_state`` for reproducible draws.
+        The draws come from ``random_state`` if given, else from the
+        estimator's ``random_state``: with an integer there, the same call
+        gives the same sample every time.
         """
-        self._check_fitted()
-        if n_samples < 1:
-            raise ValueError(f"n_samples must be >= 1, got {n_samples}")
-        rng = em.as_generator(random_state)
+        check_is_fitted(self)
+        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
+                or n_samples < 1:
+            raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
+        rng = em.as_generator(self.random_state if random_state is None else random_state)
         K, D = self.means_.shape
-        covs = em.full_covariances(self.covariances_, self.covariance_type, K, D)
-        labels = rng.choice(K, size=n_samples, p=self.weights_ / self.weights_.sum())
+        weights = np.asarray(self.weights_, float)
+        counts = rng.multinomial(n_samples, weights / weights.sum())
+        covs = em.full_covariances(np.asarray(self.covariances_, float), self.covariance_type,
+                                   K, D)
         chol = np.linalg.cholesky(covs)
-        noise = rng.standard_normal((n_samples, D))
-        X = self.means_[labels] + np.einsum("nde,ne->nd", chol[labels], noise)
-        return X, labels
+        parts = [self.means_[k] + rng.standard_normal((c, D)) @ chol[k].T
+                 for k, c in enumerate(counts)]
+        return np.vstack(parts).astype(float), np.repeat(np.arange(K), counts)
 
     def _n_parameters(self) -> int:
         K, D = self.means_.shape
         return em.n_parameters(K, D, self.covariance_type)
 
-    def bic(self, X: np.ndarray) -> float:
+    def bic(self, X: Any) -> float:
         """Bayesian information criterion (lower is better)."""
-        self._check_fitted()
-        X = self._check_X(X)
-        return -2.0 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
+        n = np.shape(X)[0]
+        return -2.0 * self.score(X) * n + self._n_parameters() * np.log(n)
 
-    def aic(self, X: np.ndarray) -> float:
+    def aic(self, X: Any) -> float:
         """Akaike information criterion (lower is better)."""
-        self._check_fitted()
-        X = self._check_X(X)
-        return -2.0 * self.score(X) * X.shape[0] + 2.0 * self._n_parameters()
-
-    def __repr__(self) -> str:
-        return (
-            f"GaussianMixture(n_components={self.n_components}, "
-            f"covariance_type={self.covariance_type!r}, method={self.method!r})"
-        )
+        return -2.0 * self.score(X) * np.shape(X)[0] + 2.0 * self._n_parameters()
 
 
 def _checked_array(value: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
