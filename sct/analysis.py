@@ -417,7 +417,7 @@ def _rule_kind(op: Op, k) -> str:
     if declared == "operands":
         return arg_kinds[0] if arg_kinds and all(a == SCALAR for a in arg_kinds) else ANY
     if declared is not None:
-        return SCALAR if declared == "scalar" else ANY
+        return {"scalar": SCALAR, "array": ARRAY}.get(declared, ANY)
     if getattr(primal, "__module__", None) in _SCALAR_RESULT_MODULES:
         return SCALAR
     if primal is operator.getitem:

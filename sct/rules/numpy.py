@@ -18,7 +18,7 @@ from ..runtime import expand, unbroadcast, unreduce
 from ..runtime.broadcast import sum_axes
 from . import builtins as _ops
 from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, bilinear, elementwise, linear, method,
-                       nondifferentiable, overloaded, returns_view, tangent_rule)
+                       nondifferentiable, overloaded, result_kind, returns_view, tangent_rule)
 
 # ---------------------------------------------------------------- elementwise unary
 # Declared by their partial derivatives: sct writes both modes from them (``registry.elementwise``);
@@ -836,6 +836,11 @@ def _unstack(g, arrays, axis):
 linear(np.stack, lambda g, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind": _unstack(g, arrays, axis))
 
 
+# joins make a new array whatever they are given (lists of arrays or of numbers)
+for _join in (np.concatenate, np.hstack, np.vstack, np.column_stack, np.stack):
+    result_kind(_join, "array")
+
+
 def _split_adjoint(g, ans, axis):
     """The adjoint of a split: the pieces' adjoints joined again (zeros for pieces nobody used)."""
     if isinstance(g, float) and g == 0.0:
@@ -966,6 +971,7 @@ def array(g, ans, object, dtype=None, copy=True, order="K", subok=False, ndmin=0
 def array(dobject, ans, object, dtype=None, copy=True, order="K", subok=False, ndmin=0):
     return np.array(dobject, dtype=float, ndmin=ndmin)
 
+result_kind(np.array, "array")  # (from nested lists too)
 alias(np.asarray, np.array)
 
 

@@ -429,10 +429,10 @@ def alias(primal, existing, *, name: str | None = None) -> None:
 
 
 def result_kind(primal, kind: str) -> None:
-    """Declare what ``primal`` returns when the passes cannot tell: "tuple" (several results), "scalar",
+    """Declare what ``primal`` returns when the passes cannot tell: "tuple" (several results), "scalar", "array",
     "item" (an item of its sequence argument: a number when the sequence holds numbers) or "operands" (a
     number when all its operands are numbers, like an elementwise function)."""
-    assert kind in ("tuple", "scalar", "item", "operands"), kind
+    assert kind in ("tuple", "scalar", "array", "item", "operands"), kind
     REGISTRY._rule_for(primal, None).result = kind
 
 

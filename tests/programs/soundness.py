@@ -340,3 +340,11 @@ def augments_loop_variable_list(x):
         el *= x
         s = s + el
     return s
+
+
+# -- also: a joined array's element updated in place (a join is an array, not a list) --
+
+def joined_then_element_updated(x, y):
+    a = np.vstack([x * 2.0, y])
+    a[-1, 0] *= 3.0
+    return np.sum(a * a)
