@@ -160,6 +160,16 @@ RIGHT_OR_REFUSED = [
 ]
 
 
+# fuzzer finds: programs tests/fuzz.py generated on which sct gave a wrong number or crashed, reduced by
+# hand; each should work.  (id, function, arguments, wrt, the hand-derived gradient or None)
+FUZZER_FINDS = [
+    ("fuzz-zero-adjoint-meets-narrower-operand", p.zero_adjoint_meets_narrower_operand, (X23, V3), (0, 1),
+     lambda x, v: (np.zeros((2, 3)), np.ones(3))),
+    ("fuzz-zero-adjoint-meets-keepdims", p.zero_adjoint_meets_keepdims, (0.7, np.array([0.5, -1.5])), (0, 1),
+     lambda x, y: (2 * x, np.zeros(2))),
+]
+
+
 # should work
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("fn, args, wrt, exact", [c[1:] for c in SHOULD_WORK], ids=[c[0] for c in SHOULD_WORK])
@@ -229,3 +239,10 @@ def test_first_call_from_several_threads(mode, threads, frequent_thread_switches
         assert not errors, f"trial {trial}: {[f'{type(e).__name__}: {e}' for e in errors]}"
         for r in results:
             np.testing.assert_allclose(r, expected, rtol=1e-12, err_msg=f"trial {trial}")
+
+
+# fuzzer finds
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fn, args, wrt, exact", [c[1:] for c in FUZZER_FINDS], ids=[c[0] for c in FUZZER_FINDS])
+def test_fuzzer_finds(fn, args, wrt, exact, mode):
+    assert_right(fn, args, wrt, mode, exact)

@@ -259,3 +259,23 @@ def augments_loop_variable(v, x):
         el += 1.0
         s = s + el * x
     return s
+
+
+# == fuzzer finds (python -m tests.fuzz: seed/index of the program it came from) ==
+
+# -- a zero adjoint through an elementwise rule with a narrower operand -----------
+# (seed 1: 179, 218, 945) z's adjoint is the zero 0.0 on the path taken; 0.0 / (1 + v ** 2)
+# has v's shape (3,), narrower than x's (2, 3).
+
+def zero_adjoint_meets_narrower_operand(x, v):
+    z = x / (1.0 + v ** 2)
+    if np.sum(v) > 100.0:
+        return np.sum(z)
+    return np.sum(v)
+
+
+def zero_adjoint_meets_keepdims(x, y):
+    y = y * np.std(y, keepdims=True)
+    if x > 100.0:
+        return np.sum(y)
+    return x * x
