@@ -166,7 +166,7 @@ FUZZER_FINDS = [
     ("fuzz-zero-adjoint-meets-narrower-operand", p.zero_adjoint_meets_narrower_operand, (X23, V3), (0, 1),
      lambda x, v: (np.zeros((2, 3)), np.ones(3))),
     ("fuzz-zero-adjoint-meets-keepdims", p.zero_adjoint_meets_keepdims, (0.7, np.array([0.5, -1.5])), (0, 1),
-     lambda x, y: (2 * x, np.zeros(2))),
+     lambda x, y: (2 * x, np.zeros(2))),    ("fuzz-negative-constant-to-a-power", p.negative_constant_to_a_power, (0.3, 0.5), (0, 1), lambda x, y: (2.25, 2.0)),
 ]
 
 

@@ -279,3 +279,14 @@ def zero_adjoint_meets_keepdims(x, y):
     if x > 100.0:
         return np.sum(y)
     return x * x
+
+
+# -- a negative number folded by a pass, printed without parentheses -------------
+# (seed 1: 683) the backward sweep read `x_bar * -1.5 ** 2`: -2.25, not 2.25.
+
+def negative_constant_to_a_power(x, y):
+    for i in range(1):
+        x = x * (-1.5) ** 2
+    if y > 0.0:
+        y = y * 2.0
+    return x + y
