@@ -290,3 +290,21 @@ def negative_constant_to_a_power(x, y):
     if y > 0.0:
         y = y * 2.0
     return x + y
+
+
+# -- a write into an array while another name holds a view of it -----------------
+# (seed 1: 87, 591) `c = a[:, 1]` (or `a[1]` of a matrix) is a view; the write into `a` changes c,
+# which the backward sweep did not follow.
+
+def write_into_base_of_sliced_view(x):
+    a = x * np.ones((2, 3))
+    c = a[:, 1]
+    a[1, 1] = x * x
+    return np.sum(c)
+
+
+def write_into_base_of_row_view(x):
+    a = x * np.ones((2, 3))
+    c = a[1]
+    a[1, 1] += x * x
+    return np.sum(c)
