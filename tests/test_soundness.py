@@ -174,6 +174,7 @@ FUZZER_FINDS = [
      sct.AliasingError),
     ("fuzz-write-into-base-of-row-view", p.write_into_base_of_row_view, (0.3,), 0, lambda x: 3 + 2 * x,
      sct.AliasingError),
+    ("fuzz-index-bound-after-last-write", p.index_bound_after_last_write, (0.3,), 0, lambda x: 2 + 2 * x, None),
 ]
 
 

@@ -308,3 +308,10 @@ def write_into_base_of_row_view(x):
     c = a[1]
     a[1, 1] += x * x
     return np.sum(c)
+
+
+def index_bound_after_last_write(x):
+    a = x * np.ones((2, 3))
+    a[1, 1] = x * x
+    c = a[1]
+    return np.sum(c)
