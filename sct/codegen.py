@@ -14,6 +14,7 @@ import builtins
 import dis
 import hashlib
 import linecache
+import math
 import re
 from typing import Any, Callable
 
@@ -68,7 +69,7 @@ def _is_comment(stmt) -> bool:
 def render(fn: gast.FunctionDef) -> str:
     """Python source of ``fn``, with comment markers turned into comments."""
     _fill_empty_blocks(fn)
-    tree = gast.gast_to_ast(gast.Module(body=[fn], type_ignores=[]))
+    tree = _NegativeConstants().visit(gast.gast_to_ast(gast.Module(body=[fn], type_ignores=[])))
     ast.fix_missing_locations(tree)
     lines = []
     for line in ast.unparse(tree).splitlines():
@@ -78,6 +79,17 @@ def render(fn: gast.FunctionDef) -> str:
             line = f"{match.group(1)}# {text}"
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+class _NegativeConstants(ast.NodeTransformer):
+    """A negative number (folded by a pass) as ``-(number)``: ``ast.unparse`` prints ``Constant(-1.3)``
+    bare, so ``(-1.3) ** 2`` would read back as ``-(1.3 ** 2)``; a unary minus it parenthesises right."""
+
+    def visit_Constant(self, node):
+        value = node.value
+        if type(value) in (int, float) and math.copysign(1, value) < 0:
+            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
+        return node
 
 
 ABSENT = object()  # marks a global name that was not defined when a program was loaded

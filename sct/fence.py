@@ -179,6 +179,8 @@ def _check_aliasing(parsed: Parsed) -> None:
         _check_held(parsed, mutated)
     _check_arguments(parsed, mutated, local)
     _check_shared(parsed, mutated, local - _private_temporaries(fn))
+    if not parsed.filename.startswith("<sct "):  # (sct's own programs index into arrays they write on purpose)
+        _check_indexed_views(parsed, local)
 
 
 def _written(parsed: Parsed, local: set[str]) -> dict[str, gast.AST]:
@@ -273,6 +275,51 @@ def _check_shared(parsed: Parsed, mutated: dict, others: set[str]) -> None:
                 raise AliasingError(
                     f"`{name}` is written into but shares memory with another variable", parsed.location(node),
                     f"start from a fresh copy: {name} = ....copy()")
+
+
+def _check_indexed_views(parsed: Parsed, local: set[str]) -> None:
+    """``c = a[:, 1]`` (or ``a[1]`` of a matrix) is a view: a write into ``a`` after it (later in the
+    source, or anywhere in a loop around both) changes ``c``, which the backward sweep would not follow.
+    Which indexings make views depends on shapes sct does not know here, so any indexing counts."""
+    fn = parsed.node
+    writes: dict[str, list] = {}
+    for name, node in _mutations(fn, local):
+        if not isinstance(node, gast.Call):  # (.append/.pop change a list, not the items a name took from it)
+            writes.setdefault(name, []).append(node)
+    loops = [n for n in S.walk(fn) if isinstance(n, (gast.For, gast.While))]
+    for node in S.walk(fn):
+        if not isinstance(node, gast.Assign):
+            continue
+        targets = {n.id for t in node.targets for n in S.walk(t) if isinstance(n, gast.Name)}
+        around = [loop for loop in loops if _inside(node, loop)]
+        for name, nodes in writes.items():
+            if not (_indexes(node.value, name) and targets - {name}):
+                continue
+            if any(_position(w) > _position(node) or any(_inside(w, loop) for loop in around) for w in nodes):
+                target = sorted(targets - {name})[0]
+                raise AliasingError(
+                    f"`{target}` may be a view of `{name}` (an indexing of it), and the function writes into "
+                    f"`{name}` later; sct cannot follow a write through two names", parsed.location(node),
+                    f"make an independent copy: {target} = {name}[...].copy()")
+
+
+def _position(node: gast.AST) -> tuple[int, int]:
+    return node.lineno, node.col_offset
+
+
+def _inside(node: gast.AST, outer: gast.AST) -> bool:
+    return any(sub is node for sub in S.walk(outer))
+
+
+def _indexes(value: gast.expr, name: str) -> bool:
+    """Is ``value`` an indexing of ``name`` (or of a view of it), which may share its memory?"""
+    if isinstance(value, gast.Subscript):
+        return _aliases(value.value, name) or _indexes(value.value, name)
+    if isinstance(value, gast.IfExp):
+        return _indexes(value.body, name) or _indexes(value.orelse, name)
+    if isinstance(value, gast.Tuple):
+        return any(_indexes(v, name) for v in value.elts)
+    return False
 
 
 def _private_temporaries(fn: gast.FunctionDef) -> set[str]:

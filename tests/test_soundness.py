@@ -172,6 +172,24 @@ RIGHT_OR_REFUSED = [
 ]
 
 
+# fuzzer finds: programs tests/fuzz.py generated on which sct gave a wrong number or crashed, reduced by
+# hand.  (id, function, arguments, wrt, the hand-derived gradient or None, the refusal allowed or None:
+# should work)
+FUZZER_FINDS = [
+    ("fuzz-zero-adjoint-meets-narrower-operand", p.zero_adjoint_meets_narrower_operand, (X23, V3), (0, 1),
+     lambda x, v: (np.zeros((2, 3)), np.ones(3)), None),
+    ("fuzz-zero-adjoint-meets-keepdims", p.zero_adjoint_meets_keepdims, (0.7, np.array([0.5, -1.5])), (0, 1),
+     lambda x, y: (2 * x, np.zeros(2)), None),
+    ("fuzz-negative-constant-to-a-power", p.negative_constant_to_a_power, (0.3, 0.5), (0, 1),
+     lambda x, y: (2.25, 2.0), None),
+    ("fuzz-write-into-base-of-sliced-view", p.write_into_base_of_sliced_view, (0.3,), 0, lambda x: 1 + 2 * x,
+     sct.AliasingError),
+    ("fuzz-write-into-base-of-row-view", p.write_into_base_of_row_view, (0.3,), 0, lambda x: 3 + 2 * x,
+     sct.AliasingError),
+    ("fuzz-index-bound-after-last-write", p.index_bound_after_last_write, (0.3,), 0, lambda x: 2 + 2 * x, None),
+]
+
+
 # should work
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("fn, args, wrt, exact", [c[1:] for c in SHOULD_WORK], ids=[c[0] for c in SHOULD_WORK])
@@ -241,3 +259,14 @@ def test_first_call_from_several_threads(mode, threads, frequent_thread_switches
         assert not errors, f"trial {trial}: {[f'{type(e).__name__}: {e}' for e in errors]}"
         for r in results:
             np.testing.assert_allclose(r, expected, rtol=1e-12, err_msg=f"trial {trial}")
+
+
+# fuzzer finds
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fn, args, wrt, exact, refusal", [c[1:] for c in FUZZER_FINDS],
+                         ids=[c[0] for c in FUZZER_FINDS])
+def test_fuzzer_finds(fn, args, wrt, exact, refusal, mode):
+    if refusal is None:
+        assert_right(fn, args, wrt, mode, exact)
+    else:
+        assert_right_or_refused(fn, args, wrt, mode, exact, refusal)

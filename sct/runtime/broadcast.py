@@ -19,6 +19,12 @@ def unbroadcast(g, x):
         return g
     if not gshape:  # a scalar adjoint (a symbolic zero or a scalar seed) broadcasts by itself
         return g
+    if len(gshape) < len(shape) or any(n < m for n, m in zip(gshape[::-1], shape[::-1])):
+        # narrower than x: a number standing for a whole adjoint (the zero 0.0) went through an
+        # elementwise rule with a narrower operand; it stands for the same values along the axes it
+        # lacks (as in ``_like``), so it is widened before summing
+        g = np.broadcast_to(g, np.broadcast_shapes(gshape, shape))
+        gshape = g.shape
     extra = len(gshape) - len(shape)
     axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and gshape[i + extra] != 1)
     out = sum_axes(g, axes) if axes else g

@@ -348,3 +348,58 @@ def joined_then_element_updated(x, y):
     a = np.vstack([x * 2.0, y])
     a[-1, 0] *= 3.0
     return np.sum(a * a)
+
+# == fuzzer finds (python -m tests.fuzz: seed/index of the program it came from) ==
+
+# -- a zero adjoint through an elementwise rule with a narrower operand -----------
+# (seed 1: 179, 218, 945) z's adjoint is the zero 0.0 on the path taken; 0.0 / (1 + v ** 2)
+# has v's shape (3,), narrower than x's (2, 3).
+
+def zero_adjoint_meets_narrower_operand(x, v):
+    z = x / (1.0 + v ** 2)
+    if np.sum(v) > 100.0:
+        return np.sum(z)
+    return np.sum(v)
+
+
+def zero_adjoint_meets_keepdims(x, y):
+    y = y * np.std(y, keepdims=True)
+    if x > 100.0:
+        return np.sum(y)
+    return x * x
+
+
+# -- a negative number folded by a pass, printed without parentheses -------------
+# (seed 1: 683) the backward sweep read `x_bar * -1.5 ** 2`: -2.25, not 2.25.
+
+def negative_constant_to_a_power(x, y):
+    for i in range(1):
+        x = x * (-1.5) ** 2
+    if y > 0.0:
+        y = y * 2.0
+    return x + y
+
+
+# -- a write into an array while another name holds a view of it -----------------
+# (seed 1: 87, 591) `c = a[:, 1]` (or `a[1]` of a matrix) is a view; the write into `a` changes c,
+# which the backward sweep did not follow.
+
+def write_into_base_of_sliced_view(x):
+    a = x * np.ones((2, 3))
+    c = a[:, 1]
+    a[1, 1] = x * x
+    return np.sum(c)
+
+
+def write_into_base_of_row_view(x):
+    a = x * np.ones((2, 3))
+    c = a[1]
+    a[1, 1] += x * x
+    return np.sum(c)
+
+
+def index_bound_after_last_write(x):
+    a = x * np.ones((2, 3))
+    a[1, 1] = x * x
+    c = a[1]
+    return np.sum(c)
