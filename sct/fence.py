@@ -280,7 +280,8 @@ def _check_shared(parsed: Parsed, mutated: dict, others: set[str]) -> None:
 def _check_indexed_views(parsed: Parsed, local: set[str]) -> None:
     """``c = a[:, 1]`` (or ``a[1]`` of a matrix) is a view: a write into ``a`` after it (later in the
     source, or anywhere in a loop around both) changes ``c``, which the backward sweep would not follow.
-    Which indexings make views depends on shapes sct does not know here, so any indexing counts."""
+    Which indexings make views depends on shapes sct does not know here, so any indexing counts; a plain
+    ``row = y[i]`` is marked ``sct_unshared`` instead, and the generated code checks it when it runs."""
     fn = parsed.node
     writes: dict[str, list] = {}
     for name, node in _mutations(fn, local):
@@ -296,11 +297,21 @@ def _check_indexed_views(parsed: Parsed, local: set[str]) -> None:
             if not (_indexes(node.value, name) and targets - {name}):
                 continue
             if any(_position(w) > _position(node) or any(_inside(w, loop) for loop in around) for w in nodes):
+                if _plain_indexing(node, name):  # `row = y[i]`: a copy or a view, as the shapes decide at run time
+                    node.sct_unshared = True
+                    continue
                 target = sorted(targets - {name})[0]
                 raise AliasingError(
                     f"`{target}` may be a view of `{name}` (an indexing of it), and the function writes into "
                     f"`{name}` later; sct cannot follow a write through two names", parsed.location(node),
                     f"make an independent copy: {target} = {name}[...].copy()")
+
+
+def _plain_indexing(node: gast.Assign, name: str) -> bool:
+    """``target = name[...]``: normalisation checks at run time that NumPy copied the item (sct_unshared)."""
+    return len(node.targets) == 1 and isinstance(node.targets[0], gast.Name) \
+        and isinstance(node.value, gast.Subscript) and isinstance(node.value.value, gast.Name) \
+        and node.value.value.id == name
 
 
 def _position(node: gast.AST) -> tuple[int, int]:

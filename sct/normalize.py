@@ -283,6 +283,10 @@ class _Lowering:
 
     def stmt_Assign(self, node):
         first, *others = node.targets
+        if getattr(node, "sct_unshared", False):  # (see fence._check_indexed_views)
+            where = S.const(str(self.ctx.parsed.location(node)))
+            self.into(S.call(self.runtime("unshared"), [self.atom(node.value), where]), first.id)
+            return
         if isinstance(first, gast.Name):
             self.into(node.value, first.id)
             source = S.name(first.id)

@@ -146,6 +146,7 @@ SHOULD_WORK = [
     ("also-augments-loop-variable-list", p.augments_loop_variable_list, (0.6,), 0, lambda x: 12 * x),
     ("also-joined-then-element-updated", p.joined_then_element_updated, (V3, V3 + 1.0), (0, 1),
      lambda x, y: (8 * x, 2 * y * np.array([9.0, 1.0, 1.0]))),
+    ("also-recurrence-keeps-previous-element", p.recurrence_keeps_previous_element, (0.7,), 0, None),
     ("3-flatten-is-a-copy", p.flatten_is_a_copy, (X23,), 0, lambda x: 4 * x + 1),
     ("3-copies-written-in-place", p.copies_written_in_place, (V3,), 0,
      lambda x: 12 * x + np.array([6.0, 0, 0]) + 2 * x + np.array([1.0, 0, 0])),

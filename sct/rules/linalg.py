@@ -429,6 +429,8 @@ def _lstsq_tangent(da, db, ans, a, b):
             np.zeros(np.shape(ans[3])))
 
 result_kind(np.linalg.lstsq, "tuple")   # (x, residuals, rank, singular values): tangents add per field
+for _several in (np.linalg.slogdet, np.linalg.eigh, np.linalg.svd, np.linalg.qr, np.linalg.eig):
+    result_kind(_several, "tuple")      # named tuples of results (svd without uv is an array: "unknown" is safe)
 
 @adjoint_rule(np.linalg.lstsq)
 def lstsq(g, ans, a, b, rcond=None):

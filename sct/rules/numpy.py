@@ -1648,6 +1648,10 @@ returns_view(np.reshape, reshape_method, np.ravel, np.transpose, transpose_metho
              np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
              *[getattr(np, f) for f in ("matrix_transpose", "unstack") if hasattr(np, f)],
              names=("view", "real", "imag", "mT", "flat", "asanyarray", "asfortranarray", "require"))
+# several results: a list or tuple of arrays, never an array (an adjoint of it adds with `add`, not `+`)
+for _several in (np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
+                 *[getattr(np, f) for f in ("unstack",) if hasattr(np, f)]):
+    result_kind(_several, "tuple")
 REGISTRY.nondiff_methods |= {"argmax", "argmin", "argsort", "argpartition", "nonzero", "any", "all",
                              "round", "searchsorted"}
 

@@ -6,7 +6,7 @@ linear in the adjoints they move, so their tangents are the same helpers applied
 to the tangents.  Families: broadcasting, containers, non-differentiable.
 """
 from ..runtime import (add, add_at, drop_last, expand, indices, last, number_at, shape_only, snapshot, take,
-                       take_written, unbroadcast, unreduce, zero_at, zeros_like)
+                       take_written, unbroadcast, unreduce, unshared, zero_at, zeros_like)
 from .registry import REGISTRY, adjoint_rule, nondifferentiable, result_kind, tangent_rule
 
 # ---------------------------------------------------------------- what the passes may assume (see registry.Helper)
@@ -65,6 +65,14 @@ def number_at_(dseq, ans, seq, index, where):
     return take(dseq, index)
 
 result_kind(number_at, "scalar")  # (it refuses any other item)
+
+@adjoint_rule(unshared)
+def unshared_(g, ans, item, where):
+    return g
+
+@tangent_rule(unshared)
+def unshared_(ditem, ans, item, where):
+    return ditem
 
 @tangent_rule(last)
 def last_(dtotal, ans, total):

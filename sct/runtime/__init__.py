@@ -6,7 +6,8 @@ never an in-place write on a value another name may hold).  The tape itself is
 a plain Python list in the generated code: ``tape.append(x)`` / ``x = tape.pop()``.
 """
 from .broadcast import expand, shape_only, unbroadcast, unreduce, zeros_like
-from .containers import add, add_at, drop_last, indices, last, number_at, snapshot, take, take_written, zero_at
+from .containers import (add, add_at, drop_last, indices, last, number_at, snapshot, take, take_written, unshared,
+                         zero_at)
 
 __all__ = ["add", "add_at", "drop_last", "expand", "indices", "last", "number_at", "shape_only", "snapshot", "take",
-           "take_written", "unbroadcast", "unreduce", "zero_at", "zeros_like"]
+           "take_written", "unbroadcast", "unreduce", "unshared", "zero_at", "zeros_like"]

@@ -37,6 +37,20 @@ def number_at(seq, index, where: str):
     return item
 
 
+def unshared(item, where: str):
+    """``item``, bound to a name from an indexing (``row = y[i]``) of an array the function writes into later:
+    right only if NumPy copied it (an element, or fancy indexing).  A view (a row of a matrix, a slice) would
+    change with the write, which sct does not follow: refused, located at ``where`` ("file:line:col")."""
+    if isinstance(item, np.ndarray) and item.base is not None:
+        from ..errors import AliasingError, Location
+        filename, line, col = where.rsplit(":", 2)
+        location = Location(filename, int(line), int(col), linecache.getline(filename, int(line)))
+        raise AliasingError("this indexing is a view of an array the function writes into later, so the write "
+                            "would change it too; sct cannot follow a write through two names", location,
+                            "make an independent copy: name = array[...].copy()")
+    return item
+
+
 def _is_zero(a) -> bool:
     return isinstance(a, float) and a == 0.0
 

@@ -403,3 +403,14 @@ def index_bound_after_last_write(x):
     a[1, 1] = x * x
     c = a[1]
     return np.sum(c)
+
+
+# -- also: an element kept in a name while the array is written (a copy, checked when the program runs) --
+
+def recurrence_keeps_previous_element(x):
+    y = np.zeros(4)
+    y[0] = x
+    for i in range(1, 4):
+        prev = y[i - 1]
+        y[i] = np.sin(prev) + x
+    return np.sum(y)
