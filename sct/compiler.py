@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import gast
+import numpy as np
 
 from . import codegen, fence
 from . import syntax as S
@@ -137,16 +138,53 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
     args.kw_defaults += [None] * len(extra)
     node = S.function_def(derived.name, args, stmts)
     derived.source = codegen.render(node)
-    symbols = dict(parsed.namespace.closure)
-    symbols.update(ctx.symbols)
+    symbols = dict(ctx.symbols)
     late = {name: obj for name, obj in symbols.items() if isinstance(obj, Derived)}
     for name in late:
         symbols[name] = None
     derived.registry_version = REGISTRY.version
-    derived.fn, reads = codegen.load(derived.source, derived.name, symbols, parsed.namespace.globals)
-    derived.deps = list(ctx.deps) + reads
+    derived.fn, reads = codegen.load(derived.source, derived.name, symbols, parsed.namespace.globals,
+                                     parsed.namespace.cells)
+    derived.deps = list(ctx.deps) + reads + _closure_deps(parsed.namespace.cells)
     _finish(derived, late)
     derived.seconds = time.perf_counter() - start
+
+
+class _Cells:
+    """A function's closure cells, read like a namespace (``get``): what a program's deps compare.
+
+    A cell holding data (a number, an array, a sequence, a string, None) is read
+    by the program when it runs, so only the value's kind is compared: the
+    program was specialised to it.  Any other object (a function the program
+    calls, a module, a class, an object whose attributes it reads) was resolved
+    when the program was built, so the object itself is compared.
+    """
+
+    def __init__(self, cells: dict):
+        self.cells = cells
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            value = self.cells[name].cell_contents
+        except ValueError:  # an empty cell
+            return default
+        return _cell_kind(value) or value
+
+
+_DATA = (type(None), bool, int, float, complex, str, bytes, np.number, np.bool_, np.ndarray, list, tuple)
+
+
+def _cell_kind(value) -> str | None:
+    """The kind a data value is compared by (``None``: compare the object)."""
+    if isinstance(value, _DATA):
+        return kind_of_value(value)
+    return None
+
+
+def _closure_deps(cells: dict) -> list:
+    """Deps on the function's closure: each cell's kind (data) or object (anything else)."""
+    reader = _Cells(cells)
+    return [(reader, name, reader.get(name, codegen.ABSENT)) for name in cells]
 
 
 def _finish(derived: Derived, late: dict[str, Derived]) -> None:
@@ -205,6 +243,9 @@ def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
         lines.append(f"returns ({parsed.node.name}({params}), {bars})")
     if kinds:
         lines.append(f"specialised for {kinds}")
+    free = _closure_reads(ctx)
+    if free:
+        lines.append(f"reads {', '.join(free)} from the closure of {parsed.fn.__qualname__} when it runs")
     helpers = _helpers(ctx)
     while helpers:  # wrapped at about 100 characters
         line = "calls " + helpers.pop(0)
@@ -212,6 +253,14 @@ def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
             line += ", " + helpers.pop(0)
         lines.append(line + ("," if helpers else ""))
     return [codegen.comment(line) for line in lines]
+
+
+def _closure_reads(ctx: Context) -> list[str]:
+    """The closure variables holding data (not functions) that the function reads, in order of first read."""
+    namespace = ctx.parsed.namespace
+    loads = [n.id for n in S.walk(ctx.parsed.node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+    return [n for n in dict.fromkeys(loads) if n in namespace.cells and n in namespace.closure
+            and _cell_kind(namespace.closure[n]) is not None]
 
 
 def _helpers(ctx: Context) -> list[str]:
