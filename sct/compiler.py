@@ -51,14 +51,18 @@ class Derived:
     fn: Callable | None = None
     source: str = ""
     seconds: float = 0.0
-    deps: list = field(default_factory=list, repr=False)  # (globals, name, object) it relies on
+    deps: list = field(default_factory=list, repr=False)  # (globals or closure, name, object) it relies on
     registry_version: int = -1
 
     def fresh(self) -> bool:
-        """Is every global this program reads still the object it was made from (and the rules the same)?"""
+        """Is every global this program reads still the object it was made from, every closure cell of the
+        kind (data) or object (functions) it was made for, and are the rules the same?"""
         if self.registry_version != REGISTRY.version:
             return False
-        return all(namespace.get(name, codegen.ABSENT) is obj for namespace, name, obj in self.deps)
+        for namespace, name, obj in self.deps:  # (a loop: called at every call of the program)
+            if namespace.get(name, codegen.ABSENT) is not obj:
+                return False
+        return True
     _waiting: list = field(default_factory=list, repr=False)  # namespaces to patch once fn exists
 
 
@@ -150,25 +154,43 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
     derived.seconds = time.perf_counter() - start
 
 
-class _Cells:
-    """A function's closure cells, read like a namespace (``get``): what a program's deps compare.
+class _Closure:
+    """A function's closure cells as one dep of its program: ``get`` answers ``FRESH`` while they still fit it.
 
     A cell holding data (a number, an array, a sequence, a string, None) is read
-    by the program when it runs, so only the value's kind is compared: the
-    program was specialised to it.  Any other object (a function the program
-    calls, a module, a class, an object whose attributes it reads) was resolved
-    when the program was built, so the object itself is compared.
+    by the program when it runs, so only the value's kind must stay the one the
+    program was specialised to.  Any other object (a function the program calls,
+    a module, a class, an object whose attributes it reads) was resolved when the
+    program was built, so the cell must still hold that very object.  Checked at
+    every call: the same object as last time costs an identity test.
     """
 
     def __init__(self, cells: dict):
-        self.cells = cells
+        self.entries = []  # [cell, the value last seen, its kind (None: compare the object itself)]
+        for cell in cells.values():
+            value = _contents(cell)
+            self.entries.append([cell, value, _cell_kind(value)])
 
-    def get(self, name: str, default: Any = None) -> Any:
-        try:
-            value = self.cells[name].cell_contents
-        except ValueError:  # an empty cell
-            return default
-        return _cell_kind(value) or value
+    def get(self, _name: str, _default: Any = None) -> Any:
+        for entry in self.entries:
+            cell, seen, kind = entry
+            value = _contents(cell)
+            if value is seen and type(value) is not list:  # (a list may have been changed in place)
+                continue
+            if kind is None or _cell_kind(value) is not kind:
+                return _STALE
+            entry[1] = value
+        return _FRESH
+
+
+_FRESH, _STALE = object(), object()
+
+
+def _contents(cell) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell
+        return codegen.ABSENT
 
 
 _DATA = (type(None), bool, int, float, complex, str, bytes, np.number, np.bool_, np.ndarray, list, tuple)
@@ -182,9 +204,8 @@ def _cell_kind(value) -> str | None:
 
 
 def _closure_deps(cells: dict) -> list:
-    """Deps on the function's closure: each cell's kind (data) or object (anything else)."""
-    reader = _Cells(cells)
-    return [(reader, name, reader.get(name, codegen.ABSENT)) for name in cells]
+    """The deps on a function's closure (one entry for all its cells)."""
+    return [(_Closure(cells), "closure", _FRESH)] if cells else []
 
 
 def _finish(derived: Derived, late: dict[str, Derived]) -> None:
