@@ -16,6 +16,7 @@ import hashlib
 import linecache
 import math
 import re
+import types
 from typing import Any, Callable
 
 import gast
@@ -95,7 +96,8 @@ class _NegativeConstants(ast.NodeTransformer):
 ABSENT = object()  # marks a global name that was not defined when a program was loaded
 
 
-def load(source: str, name: str, symbols: dict, user_globals: dict) -> tuple[Callable, list]:
+def load(source: str, name: str, symbols: dict, user_globals: dict,
+         cells: dict | None = None) -> tuple[Callable, list]:
     """Compile ``source`` (registered with linecache); the function ``name`` it defines, and its deps.
 
     The generated code's globals are a plain dict (CPython specialises global
@@ -103,22 +105,48 @@ def load(source: str, name: str, symbols: dict, user_globals: dict) -> tuple[Cal
     code reads, copied from the user's module.  The deps list those copies as
     ``(user_globals, name, object)`` so a caller can tell when one is rebound
     (``ABSENT`` for a name the module did not define yet); builtins are found
-    through ``__builtins__`` as in any module.
+    through ``__builtins__`` as in any module.  A name the code reads that is in
+    ``cells`` (the user function's closure, by name) is not copied: the function
+    is made a closure over those very cells, so it reads them when it runs.
     """
     digest = hashlib.sha1(source.encode()).hexdigest()[:10]
     filename = f"<sct {name} {digest}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-    code = compile(source, filename, "exec")
+    tree = ast.parse(source, filename)
+    code = compile(tree, filename, "exec")
     namespace = {"__name__": "sct.generated", "__builtins__": builtins, **symbols}
+    reads = _global_reads(code)
+    free = {n: cells[n] for n in sorted(reads & (cells or {}).keys())}
     deps = []
-    for global_name in sorted(_global_reads(code) - namespace.keys()):
+    for global_name in sorted(reads - namespace.keys() - free.keys()):
         if global_name in user_globals:
             namespace[global_name] = user_globals[global_name]
             deps.append((user_globals, global_name, namespace[global_name]))
         elif not hasattr(builtins, global_name):
             deps.append((user_globals, global_name, ABSENT))
-    exec(code, namespace)  # noqa: S102 - this is a compiler
+    if free:
+        namespace[name] = _closure(tree, name, filename, namespace, free)
+    else:
+        exec(code, namespace)  # noqa: S102 - this is a compiler
     return namespace[name], deps
+
+
+def _closure(tree: ast.Module, name: str, filename: str, namespace: dict, cells: dict) -> Callable:
+    """The function ``name`` of ``tree``, compiled as a closure over ``cells`` (the user's cell objects).
+
+    The text is compiled inside a function whose parameters are the cells' names
+    (so that the compiler makes them free variables of ``name``); that outer
+    function is never run: its inner code object is bound to the cells directly.
+    Line numbers are those of the text alone.
+    """
+    outer = ast.parse(f"def __sct_cells__({', '.join(cells)}): pass").body[0]
+    outer.body = tree.body
+    code = compile(ast.Module(body=[outer], type_ignores=[]), filename, "exec")
+    outer_code = next(c for c in code.co_consts if hasattr(c, "co_code"))
+    inner = next(c for c in outer_code.co_consts if hasattr(c, "co_code") and c.co_name == name)
+    fn = types.FunctionType(inner, namespace, name, None, tuple(cells[n] for n in inner.co_freevars))
+    fn.__qualname__ = name
+    return fn
 
 
 def _global_reads(code) -> set[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import gast
+import numpy as np
 
 from . import codegen, fence, invariants
 from . import syntax as S
@@ -49,14 +50,18 @@ class Derived:
     fn: Callable | None = None
     source: str = ""
     seconds: float = 0.0
-    deps: list = field(default_factory=list, repr=False)  # (globals, name, object) it relies on
+    deps: list = field(default_factory=list, repr=False)  # (globals or closure, name, object) it relies on
     registry_version: int = -1
 
     def fresh(self) -> bool:
-        """Is every global this program reads still the object it was made from (and the rules the same)?"""
+        """Is every global this program reads still the object it was made from, every closure cell of the
+        kind (data) or object (functions) it was made for, and are the rules the same?"""
         if self.registry_version != REGISTRY.version:
             return False
-        return all(namespace.get(name, codegen.ABSENT) is obj for namespace, name, obj in self.deps)
+        for namespace, name, obj in self.deps:  # (a loop: called at every call of the program)
+            if namespace.get(name, codegen.ABSENT) is not obj:
+                return False
+        return True
     _waiting: list = field(default_factory=list, repr=False)  # namespaces to patch once fn exists
 
 
@@ -139,16 +144,70 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
     if invariants.enabled():
         invariants.check(gast.gast_to_ast(gast.Module(body=[node], type_ignores=[])), derived.source, derived.name,
                          gast.gast_to_ast(parsed.node))
-    symbols = dict(parsed.namespace.closure)
-    symbols.update(ctx.symbols)
+    symbols = dict(ctx.symbols)
     late = {name: obj for name, obj in symbols.items() if isinstance(obj, Derived)}
     for name in late:
         symbols[name] = None
     derived.registry_version = REGISTRY.version
-    derived.fn, reads = codegen.load(derived.source, derived.name, symbols, parsed.namespace.globals)
-    derived.deps = list(ctx.deps) + reads
+    derived.fn, reads = codegen.load(derived.source, derived.name, symbols, parsed.namespace.globals,
+                                     parsed.namespace.cells)
+    derived.deps = list(ctx.deps) + reads + _closure_deps(parsed.namespace.cells)
     _finish(derived, late)
     derived.seconds = time.perf_counter() - start
+
+
+class _Closure:
+    """A function's closure cells as one dep of its program: ``get`` answers ``FRESH`` while they still fit it.
+
+    A cell holding data (a number, an array, a sequence, a string, None) is read
+    by the program when it runs, so only the value's kind must stay the one the
+    program was specialised to.  Any other object (a function the program calls,
+    a module, a class, an object whose attributes it reads) was resolved when the
+    program was built, so the cell must still hold that very object.  Checked at
+    every call: the same object as last time costs an identity test.
+    """
+
+    def __init__(self, cells: dict):
+        self.entries = []  # [cell, the value last seen, its kind (None: compare the object itself)]
+        for cell in cells.values():
+            value = _contents(cell)
+            self.entries.append([cell, value, _cell_kind(value)])
+
+    def get(self, _name: str, _default: Any = None) -> Any:
+        for entry in self.entries:
+            cell, seen, kind = entry
+            value = _contents(cell)
+            if value is seen and type(value) is not list:  # (a list may have been changed in place)
+                continue
+            if kind is None or _cell_kind(value) is not kind:
+                return _STALE
+            entry[1] = value
+        return _FRESH
+
+
+_FRESH, _STALE = object(), object()
+
+
+def _contents(cell) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell
+        return codegen.ABSENT
+
+
+_DATA = (type(None), bool, int, float, complex, str, bytes, np.number, np.bool_, np.ndarray, list, tuple)
+
+
+def _cell_kind(value) -> str | None:
+    """The kind a data value is compared by (``None``: compare the object)."""
+    if isinstance(value, _DATA):
+        return kind_of_value(value)
+    return None
+
+
+def _closure_deps(cells: dict) -> list:
+    """The deps on a function's closure (one entry for all its cells)."""
+    return [(_Closure(cells), "closure", _FRESH)] if cells else []
 
 
 def _finish(derived: Derived, late: dict[str, Derived]) -> None:
@@ -207,6 +266,9 @@ def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
         lines.append(f"returns ({parsed.node.name}({params}), {bars})")
     if kinds:
         lines.append(f"specialised for {kinds}")
+    free = _closure_reads(ctx)
+    if free:
+        lines.append(f"reads {', '.join(free)} from the closure of {parsed.fn.__qualname__} when it runs")
     helpers = _helpers(ctx)
     while helpers:  # wrapped at about 100 characters
         line = "calls " + helpers.pop(0)
@@ -214,6 +276,14 @@ def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
             line += ", " + helpers.pop(0)
         lines.append(line + ("," if helpers else ""))
     return [codegen.comment(line) for line in lines]
+
+
+def _closure_reads(ctx: Context) -> list[str]:
+    """The closure variables holding data (not functions) that the function reads, in order of first read."""
+    namespace = ctx.parsed.namespace
+    loads = [n.id for n in S.walk(ctx.parsed.node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+    return [n for n in dict.fromkeys(loads) if n in namespace.cells and n in namespace.closure
+            and _cell_kind(namespace.closure[n]) is not None]
 
 
 def _helpers(ctx: Context) -> list[str]:

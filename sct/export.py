@@ -9,7 +9,9 @@ one first, then the programs of the functions it calls — the same text
 source of the sct helpers they call (:mod:`sct.exportable` lists those).  It runs
 where sct is not installed.  Anything that cannot be written out as source (an
 object from another library, a closure, a value without a literal form) raises
-:class:`~sct.errors.ExportError` naming it.
+:class:`~sct.errors.ExportError` naming it.  A closure variable holding data, which
+the program reads at each call, is written out with the value it has at export
+(commented as such).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from . import exportable
 from .analysis import ANY, ARRAY, EMPTY_SEQ, SCALAR, SEQ, SEQ_OF_SCALARS
 from .compiler import FORWARD, GRADIENT, REVERSE, Derived, derive
 from .errors import ArgumentError, ExportError
+from .parse import closure_values
 
 MODES = {"reverse": GRADIENT, "vjp": REVERSE, "forward": FORWARD}
 KINDS = (SCALAR, ARRAY, SEQ, SEQ_OF_SCALARS, EMPTY_SEQ, ANY)
@@ -117,6 +120,7 @@ class _Module:
         self.functions: list[tuple[Callable, str]] = []
         self.helpers: list[tuple[str, str]] = []   # (dotted name, source)
         self.aliases: list[str] = []
+        self.closure_of: dict[str, str] = {}  # closure variable -> the function whose closure it is in
 
     def program(self, derived: Derived, name: str | None = None) -> None:
         """Add a program (and what it reads), defined as ``name`` (its own name unless that is taken)."""
@@ -127,7 +131,10 @@ class _Module:
         self.bound[name] = derived.fn
         self.why[name] = "a generated program"
         code = compile(derived.source, f"<{derived.name}>", "exec")
-        namespaces = (derived.fn.__globals__, getattr(derived.primal, "__globals__", {}))
+        closure = closure_values(derived.fn)  # read at each call by the program; written out as it is now
+        for name in closure:
+            self.closure_of.setdefault(name, derived.primal.__qualname__)
+        namespaces = (closure, derived.fn.__globals__, getattr(derived.primal, "__globals__", {}))
         for read in sorted(_reads(code) - {derived.name}):
             self.bind(read, _lookup(read, namespaces, derived.name), derived.name)
         if derived.name in _reads(derived.fn.__code__):  # recursion: its own name must mean itself here
@@ -174,6 +181,8 @@ class _Module:
                 raise ExportError(f"{who} calls {name}, a function sct made; export that one separately")
             return self._alias(name, obj.__name__, obj, who, lambda: self._function(obj, who))
         literal = self._literal(obj, name, who)
+        if name in self.closure_of:  # the program reads it at each call; the file holds today's value
+            literal += f"  # closure variable of {self.closure_of[name]}: its value when exported"
         self.constants.append(f"{name} = {literal}")
 
     def _alias(self, name, own, obj, who, define) -> None:

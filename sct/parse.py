@@ -4,6 +4,9 @@ Input: a function defined with ``def`` whose source ``inspect`` can find.
 Output: :class:`Parsed` — the ``FunctionDef`` with line and column numbers of the
 user's file, the file's lines (for error messages) and a :class:`Namespace` that
 resolves the function's free names (closure cells, then globals, then builtins).
+The closure's values are what the passes analyse (their kinds, the functions they
+hold); the cells themselves are kept so that the generated program reads them
+when it runs, as the function does.
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ class Namespace:
     """The free names a function sees: closure values, then its globals, then builtins."""
 
     globals: dict
-    closure: dict = field(default_factory=dict)
+    closure: dict = field(default_factory=dict)  # name -> value of a filled cell, when the program was built
+    cells: dict = field(default_factory=dict)  # name -> the cell itself (every free variable)
 
     def lookup(self, name: str, default: Any = _MISSING) -> Any:
         if name in self.closure:
@@ -69,6 +73,11 @@ def closure_values(fn: Callable) -> dict:
         except ValueError:  # an empty cell: the name is not bound yet
             pass
     return out
+
+
+def closure_cells(fn: Callable) -> dict:
+    """The closure cells of ``fn`` by name (filled or not)."""
+    return dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
 
 
 def _where(fn: Callable) -> Location:
@@ -114,7 +123,7 @@ def parse_function(fn: Callable) -> Parsed:
             sub.lineno += start - 1
             sub.col_offset = getattr(sub, "col_offset", 0) + indent
     node.decorator_list = []
-    parsed = Parsed(fn, node, fn.__code__.co_filename, Namespace(fn.__globals__, closure_values(fn)))
+    parsed = Parsed(fn, node, fn.__code__.co_filename, Namespace(fn.__globals__, closure_values(fn), closure_cells(fn)))
     if isinstance(node, gast.AsyncFunctionDef):
         raise UnsupportedSyntaxError("sct cannot differentiate an `async def` function", parsed.location(node))
     return parsed
