@@ -66,6 +66,11 @@ class _Canonical(ast.NodeTransformer):
         return ast.Constant(value=node.value)  # (drop `kind`)
 
 
+def _key(expr) -> str:
+    """An expression's text-independent identity (``-0.5`` the same whether folded or not)."""
+    return ast.dump(_Canonical().visit(copy.deepcopy(expr)))
+
+
 def _without_docstrings(tree):
     """Comments are string statements in the tree and ``#`` lines in the text: drop them from both."""
     for node in ast.walk(tree):
@@ -161,7 +166,7 @@ class _Flow:
         if isinstance(stmt, ast.Assign):
             self.reads(stmt.value, defined)
             if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Compare):
-                self.values[stmt.targets[0].id] = ast.dump(stmt.value)
+                self.values[stmt.targets[0].id] = _key(stmt.value)
             for target in stmt.targets:
                 defined = self.targets(target, defined)
             return defined
@@ -178,7 +183,7 @@ class _Flow:
             if isinstance(stmt.test, ast.Constant):  # `if False:` -- only one branch runs
                 return self.block(stmt.body if stmt.test.value else stmt.orelse, defined)
             # the backward sweep's `if t1:` takes the branch the forward sweep's `if t1:` took
-            key = ast.dump(stmt.test)
+            key = _key(stmt.test)
             if isinstance(stmt.test, ast.Name):  # (a test recomputed into a name: `t1 = x > 0; if t1:`)
                 key = self.values.get(stmt.test.id, key)
             known_body, known_orelse = self.branches.get(key, (set(), set()))

@@ -121,7 +121,7 @@ def rows():
         notes = list(dict.fromkeys(row["notes"]))
         if row["variants"] > 1:
             notes.insert(0, f"{row['variants']} variants chosen by the call's arguments")
-        out.append((ns, fn, row["adjoint"], row["tangent"], "; ".join(notes)))
+        out.append((ns, fn, row["adjoint"], row["tangent"], "; ".join(n.rstrip(".") for n in notes)))
     order = {n: i for i, n in enumerate(NAMESPACES)}
     return sorted(out, key=lambda r: (order.get(r[0], len(order)), r[1].strip('`').lower()))
 

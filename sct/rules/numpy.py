@@ -1486,23 +1486,9 @@ def nanmean(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
 def nanmean(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return np.sum(da * _valid(a) / _nan_count(a, axis), axis=axis, keepdims=keepdims)
 
-@adjoint_rule(np.nanmax)
-def nanmax(g, ans, a, axis=None, out=None, keepdims=False):
-    """NaNs get no derivative; tied maxima share it equally."""
-    return unreduce(g, a, axis, keepdims) * _extreme_mask(ans, a, axis, keepdims)
-
-@tangent_rule(np.nanmax)
-def nanmax(da, ans, a, axis=None, out=None, keepdims=False):
-    return np.sum(da * _extreme_mask(ans, a, axis, keepdims), axis=axis, keepdims=keepdims)
-
-@adjoint_rule(np.nanmin)
-def nanmin(g, ans, a, axis=None, out=None, keepdims=False):
-    """NaNs get no derivative; tied minima share it equally."""
-    return unreduce(g, a, axis, keepdims) * _extreme_mask(ans, a, axis, keepdims)
-
-@tangent_rule(np.nanmin)
-def nanmin(da, ans, a, axis=None, out=None, keepdims=False):
-    return np.sum(da * _extreme_mask(ans, a, axis, keepdims), axis=axis, keepdims=keepdims)
+# NaNs get no derivative: a NaN never equals the extreme, so _extreme_mask leaves it out
+alias(np.nanmax, np.max, name="np.nanmax")
+alias(np.nanmin, np.min, name="np.nanmin")
 
 @adjoint_rule(np.nanprod)
 def nanprod(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
