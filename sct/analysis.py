@@ -82,6 +82,14 @@ class Analysis:
     def is_active(self, atom) -> bool:
         return isinstance(atom, gast.Name) and atom.id in self.active
 
+    def result_kind(self, body: list[gast.stmt]) -> str:
+        """The kind of what the function returns: the join over its ``return`` statements."""
+        out = None
+        for stmt in _walk(body):
+            if isinstance(stmt, gast.Return):
+                out = join(out, self.kind(stmt.value) if stmt.value is not None else ANY)
+        return out or ANY
+
 
 def analyze(ctx: Context, body: list[gast.stmt], wrt: list[str], arg_kinds: dict[str, str]) -> Analysis:
     """Classify every statement, infer kinds and compute activity (see module docstring)."""
@@ -399,6 +407,9 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
         return SCALAR
     if op.kind == "nondiff" and op.callee in _ARRAY_CONSTRUCTORS:
         return ARRAY
+    if op.kind == "call" and ctx.call_kind is not None and inspect.isfunction(op.callee) \
+            and getattr(op.callee, "__sct_source_function__", None) is None:
+        return ctx.call_kind(op.callee, {p: k(a) for p, a in op.bound.items()})
     if op.kind in ("nondiff", "pop"):
         return ANY
     if op.kind == "rule":

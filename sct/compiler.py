@@ -24,6 +24,7 @@ from . import syntax as S
 from .analysis import analyze, kind_of_value
 from .rules import REGISTRY
 from .context import LOCAL, Context, param_names
+from .errors import TransformError
 from .forward import Forward
 from .normalize import normalize
 from .optimize import (drop_dead, fuse_temporaries, move_scales, propagate_constants, propagate_copies, prune_empty,
@@ -121,6 +122,7 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
     parsed = parse_function(derived.primal)
     fence.check(parsed)
     ctx = Context.create(parsed)
+    ctx.call_kind = _call_kinds(frozenset({derived.primal}), {})
     body = normalize(ctx)
     analysis = analyze(ctx, body, list(derived.wrt), default_kinds(derived.primal, kinds))
     fn_name = parsed.node.name
@@ -224,6 +226,29 @@ def _finish(derived: Derived, late: dict[str, Derived]) -> None:
     for namespace, name in derived._waiting:
         namespace[name] = fn
     derived._waiting.clear()
+
+
+def _call_kinds(calling: frozenset, memo: dict) -> Callable:
+    """What a call of the user's function returns, given its arguments' kinds: the callee is analysed with
+    them (kinds flow into called functions and back out, so ``s = s + helper(x)`` stays a number when the
+    helper returns one).  Unknown for recursion, and for a callee sct refuses (its own build says why)."""
+    def call_kind(fn, kinds: dict[str, str]) -> str:
+        key = (fn, tuple(sorted(kinds.items())))
+        if fn in calling:
+            return "any"
+        if key not in memo:
+            memo[key] = "any"  # (while it is being worked out)
+            try:
+                parsed = parse_function(fn)
+                fence.check(parsed)
+                ctx = Context.create(parsed)
+                ctx.call_kind = _call_kinds(calling | {fn}, memo)
+                body = normalize(ctx)
+                memo[key] = analyze(ctx, body, [], default_kinds(fn, kinds)).result_kind(body)
+            except TransformError:
+                pass
+        return memo[key]
+    return call_kind
 
 
 def _copy_args(args: gast.arguments) -> gast.arguments:

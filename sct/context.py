@@ -28,6 +28,8 @@ class Context:
     aliases: dict = field(default_factory=dict)  # local name bound once to a global reference -> that reference
     augmented_slots: list = field(default_factory=list)  # (container, element, origin) of each `a[i] op= v`
     deps: list = field(default_factory=list)  # (globals dict, name, object): the program is stale if one changes
+    # (function, {param: kind}) -> the kind it returns: how kinds flow into called functions and back out
+    call_kind: Any = None
     _by_id: dict[int, str] = field(default_factory=dict)
 
     @classmethod

@@ -1077,6 +1077,9 @@ def _partition_index(a, kth, axis):
         return np.argpartition(np.ravel(a), kth)
     return np.take_along_axis(_positions(a), np.argpartition(a, kth, axis), axis)
 
+# positions of elements: integers, whatever the values they index (no derivative through them)
+nondifferentiable(_positions, _pad_positions, _append_index, _insert_index, _partition_index)
+
 @adjoint_rule(np.partition)
 def partition(g, ans, a, kth, axis=-1, kind="introselect", order=None):
     """The elements follow their positions (ties: any order is a valid derivative)."""
