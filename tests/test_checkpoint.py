@@ -176,3 +176,8 @@ def test_an_array_carried_and_written_into_is_refused():
         sct.grad(ck.rebound_and_written, checkpoint="sqrt")(np.ones(3), 4)
     assert "checkpoint.py" in str(info.value)
     assert sct.grad(ck.rebound_and_written)(np.ones(3), 4) is not None  # (the full tape takes it)
+
+
+def test_hessian_through_a_marked_loop():
+    args = (0.3, 1.2, 0.01, 12)
+    assert np.allclose(sct.hessian(ck.scalar_marked)(*args), sct.hessian(ck.scalar)(*args), rtol=1e-12, atol=1e-12)
