@@ -5,6 +5,7 @@ derivative, in forward (tangent) or reverse (adjoint) mode; ``sct.source`` shows
 """
 from .api import (derived_programs, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, source, value_and_grad,
                   vjp)
+from .checkpoint import checkpointed
 from .errors import (AliasingError, ArgumentError, ExportError, NoRuleError, SourceError, TransformError,
                      UnsupportedSyntaxError)
 from .export import export
@@ -12,6 +13,7 @@ from .rules import adjoint_rule, nondifferentiable, tangent_rule
 
 __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp", "jacobian", "jacfwd", "jacrev", "source", "derived_programs", "export",
+    "checkpointed",
     "adjoint_rule", "tangent_rule", "nondifferentiable",
     "TransformError", "UnsupportedSyntaxError", "SourceError", "NoRuleError", "AliasingError", "ArgumentError", "ExportError",
 ]

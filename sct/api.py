@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence, Union
 import numpy as np
 
 from .analysis import ARRAY, SCALAR, kind_of_value
+from .checkpoint import check_option
 from .compiler import FORWARD, GRADIENT, REVERSE, Derived, cached, derive
 from .errors import ArgumentError, SourceError
 from .runtime import zeros_like
@@ -30,6 +31,7 @@ class _Spec:
     wrt: tuple[str, ...]
     single: bool
     signature: inspect.Signature
+    checkpoint: Any = None  # reverse mode: how loops are checkpointed (sct/checkpoint.py); None: a full tape
     programs: dict = field(default_factory=dict, compare=False, repr=False)  # (mode, kinds) -> Derived
 
     def program(self, mode: str, bound: inspect.BoundArguments) -> Derived:
@@ -38,7 +40,7 @@ class _Spec:
         key = (mode, tuple(kinds.values()))
         derived = self.programs.get(key)
         if derived is None or derived.fn is None or not derived.fresh():
-            derived = self.programs[key] = derive(self.fn, mode, self.wrt, kinds)
+            derived = self.programs[key] = derive(self.fn, mode, self.wrt, kinds, self.checkpoint)
         return derived
 
     def quick_program(self, mode: str, args: tuple) -> Derived | None:
@@ -66,7 +68,7 @@ class _Spec:
         return tuple(list(self.signature.parameters).index(n) for n in self.wrt)
 
     @classmethod
-    def of(cls, fn: Callable, wrt: Wrt) -> "_Spec":
+    def of(cls, fn: Callable, wrt: Wrt, checkpoint=None) -> "_Spec":
         if not callable(fn):
             raise ArgumentError(f"sct differentiates functions; got {type(fn).__name__}")
         try:
@@ -97,7 +99,8 @@ class _Spec:
                 names.append(item)
         if len(set(names)) != len(names):
             raise ArgumentError(f"wrt names a parameter twice: {names}")
-        return cls(fn, tuple(names), single, signature)
+        check_option(checkpoint)
+        return cls(fn, tuple(names), single, signature, checkpoint)
 
     def bind(self, args, kwargs) -> inspect.BoundArguments:
         params = self.signature.parameters
@@ -294,7 +297,7 @@ def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callab
     from . import codegen
 
     fn = spec.fn
-    derived = derive(fn, mode, spec.wrt, kinds)
+    derived = derive(fn, mode, spec.wrt, kinds, spec.checkpoint)
     params = list(spec.signature.parameters.values())
     header = ", ".join(p.name if p.kind != p.KEYWORD_ONLY else p.name for p in params
                        if p.kind != p.KEYWORD_ONLY)
@@ -471,13 +474,24 @@ def _jacobian_reverse(spec: _Spec, bound) -> list:
     return out
 
 
+def _reverse_only(checkpoint, mode: str):
+    if checkpoint is not None and mode == FORWARD:
+        raise ArgumentError("checkpoint= applies to reverse mode (forward mode keeps no tape)")
+    return checkpoint
+
+
+def _given(checkpoint) -> dict:
+    """The checkpoint option as the derivative remembers it (for pickling and repr): only when given."""
+    return {} if checkpoint is None else {"checkpoint": checkpoint}
+
+
 def _mode(mode: str) -> str:
     if mode not in (FORWARD, REVERSE):
         raise ArgumentError(f"mode must be 'forward' or 'reverse', not {mode!r}")
     return mode
 
 
-def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE) -> Callable:
+def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, checkpoint=None) -> Callable:
     """The gradient of a scalar function, as a function with the same signature.
 
     ``grad(f)(x, y)`` returns df/dx; ``grad(f, wrt=(0, "y"))(x, y)`` returns
@@ -485,24 +499,30 @@ def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE) -> Ca
     (a float for a number, an array for an array).  ``mode="reverse"`` runs one
     adjoint sweep; ``mode="forward"`` one tangent sweep per input element.
     Works as ``grad(f)``, ``@grad`` and ``@grad(wrt=..., mode=...)``.
+
+    ``checkpoint="sqrt"`` (or a number of snapshots ``s``) makes reverse mode keep,
+    for each outermost ``for`` loop, snapshots of the loop-carried state before
+    √n (or ``s``) segments instead of a tape entry per step, and recompute one
+    segment at a time in the backward sweep (see :mod:`sct.checkpoint`; a single
+    loop can be marked with ``sct.checkpointed`` instead).
     """
     if fn is None:
-        return lambda f: grad(f, wrt=wrt, mode=mode)
-    spec, mode = _Spec.of(fn, wrt), _mode(mode)
+        return lambda f: grad(f, wrt=wrt, mode=mode, checkpoint=checkpoint)
+    spec, mode = _Spec.of(fn, wrt, _reverse_only(checkpoint, mode)), _mode(mode)
     run = _reverse if mode == REVERSE else _forward
     quick = _reverse_quick if mode == REVERSE else _forward_quick
 
     def call(*args, **kwargs):
         done = None if kwargs else quick(spec, args)
         return spec.pack((done or run(spec, spec.bind(args, kwargs)))[1])
-    return _wrap(spec, call, "grad", GRADIENT if mode == REVERSE else mode, mode=mode)
+    return _wrap(spec, call, "grad", GRADIENT if mode == REVERSE else mode, mode=mode, **_given(checkpoint))
 
 
-def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE) -> Callable:
+def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, checkpoint=None) -> Callable:
     """Like :func:`grad`, but the new function returns ``(f(...), gradient)``."""
     if fn is None:
-        return lambda f: value_and_grad(f, wrt=wrt, mode=mode)
-    spec, mode = _Spec.of(fn, wrt), _mode(mode)
+        return lambda f: value_and_grad(f, wrt=wrt, mode=mode, checkpoint=checkpoint)
+    spec, mode = _Spec.of(fn, wrt, _reverse_only(checkpoint, mode)), _mode(mode)
     run = _reverse if mode == REVERSE else _forward
     quick = _reverse_quick if mode == REVERSE else _forward_quick
 
@@ -510,7 +530,8 @@ def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVE
         done = None if kwargs else quick(spec, args)
         value, grads = done or run(spec, spec.bind(args, kwargs))
         return value, spec.pack(grads)
-    return _wrap(spec, call, "value_and_grad", GRADIENT if mode == REVERSE else mode, mode=mode)
+    return _wrap(spec, call, "value_and_grad", GRADIENT if mode == REVERSE else mode, mode=mode,
+                 **_given(checkpoint))
 
 
 def jvp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
@@ -544,13 +565,13 @@ def jvp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
     return _wrap(spec, call, "jvp", FORWARD)
 
 
-def vjp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
+def vjp(fn: Callable, *, wrt: Wrt = 0, checkpoint=None) -> Callable:
     """The adjoint program with an explicit seed: ``vjp(f, wrt=(0, 1))(x1, x2, ybar) -> (x1_bar, x2_bar)``.
 
     The last positional argument is the seed (the adjoint of f's output, shaped
-    like it); the result is the adjoint of each ``wrt`` parameter.
+    like it); the result is the adjoint of each ``wrt`` parameter.  ``checkpoint``: as for :func:`grad`.
     """
-    spec = _Spec.of(fn, wrt)
+    spec = _Spec.of(fn, wrt, checkpoint)
 
     def call(*args, **kwargs):
         if not args:
@@ -559,7 +580,7 @@ def vjp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
         derived = spec.program(REVERSE, bound)
         value, *adjoints = derived.fn(*bound.args, **bound.kwargs, **{derived.seed_name: args[-1]})
         return spec.pack([_as_gradient(a, bound.arguments[n]) for a, n in zip(adjoints, spec.wrt)])
-    return _wrap(spec, call, "vjp", REVERSE)
+    return _wrap(spec, call, "vjp", REVERSE, **_given(checkpoint))
 
 
 def source(fn: Callable, *args, **kwargs) -> str:
@@ -582,11 +603,12 @@ def source(fn: Callable, *args, **kwargs) -> str:
         if extra and len(args) == len(spec.signature.parameters) + extra:
             args = args[:-extra]
         bound = spec.bind(args, kwargs)
-        return derive(spec.fn, mode, spec.wrt, spec.kinds(bound)).source
-    programs = [d for d in cached(spec.fn) if d.mode == mode and d.wrt == spec.wrt]
+        return derive(spec.fn, mode, spec.wrt, spec.kinds(bound), spec.checkpoint).source
+    checkpoint = spec.checkpoint if mode != FORWARD else None
+    programs = [d for d in cached(spec.fn) if d.mode == mode and d.wrt == spec.wrt and d.checkpoint == checkpoint]
     if programs:
         return programs[-1].source
-    return derive(spec.fn, mode, spec.wrt, {}).source
+    return derive(spec.fn, mode, spec.wrt, {}, spec.checkpoint).source
 
 
 def derived_programs(fn: Callable) -> list[Derived]:

@@ -52,6 +52,7 @@ class Derived:
     source: str = ""
     seconds: float = 0.0
     deps: list = field(default_factory=list, repr=False)  # (globals or closure, name, object) it relies on
+    checkpoint: Any = None  # reverse mode: the schedule of checkpointed loops (None: loops are taped step by step)
     registry_version: int = -1
 
     def fresh(self) -> bool:
@@ -70,7 +71,8 @@ _CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary(
 _BUILDING = threading.RLock()  # guards _CACHE while a program is built
 
 
-def derive(fn: Callable, mode: str, wrt: list[str] | tuple[str, ...], kinds: dict[str, str]) -> Derived:
+def derive(fn: Callable, mode: str, wrt: list[str] | tuple[str, ...], kinds: dict[str, str],
+           checkpoint=None) -> Derived:
     """The cached derivative program of ``fn`` (building it on first request).
 
     Thread-safe: one thread builds at a time (a re-entrant lock, since building a
@@ -78,18 +80,20 @@ def derive(fn: Callable, mode: str, wrt: list[str] | tuple[str, ...], kinds: dic
     program instead of seeing the placeholder of one under construction.
     """
     with _BUILDING:
-        return _derive(fn, mode, wrt, kinds)
+        return _derive(fn, mode, wrt, kinds, checkpoint)
 
 
-def _derive(fn: Callable, mode: str, wrt, kinds: dict[str, str]) -> Derived:
+def _derive(fn: Callable, mode: str, wrt, kinds: dict[str, str], checkpoint=None) -> Derived:
     maker = getattr(fn, "__sct_source_function__", None)
     if maker is not None:  # a gradient sct made: differentiate the generated code behind it
         fn = maker(kinds)
     per_fn = _CACHE.setdefault(fn, {})
     key = (mode, tuple(wrt), tuple(sorted(kinds.items())))
+    if checkpoint is not None and mode != FORWARD:
+        key += (("checkpoint", checkpoint),)
     if key in per_fn and (per_fn[key].fn is None or per_fn[key].fresh()):
         return per_fn[key]
-    derived = Derived(fn, mode, tuple(wrt), key[2])
+    derived = Derived(fn, mode, tuple(wrt), key[2], checkpoint=checkpoint if mode != FORWARD else None)
     per_fn[key] = derived
     try:
         _build(derived, dict(kinds))
@@ -294,6 +298,8 @@ def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
     free = _closure_reads(ctx)
     if free:
         lines.append(f"reads {', '.join(free)} from the closure of {parsed.fn.__qualname__} when it runs")
+    if derived.checkpoint is not None:
+        lines.append(f"checkpoint={derived.checkpoint}: each outermost for loop keeps snapshots, not a tape entry per step")
     helpers = _helpers(ctx)
     while helpers:  # wrapped at about 100 characters
         line = "calls " + helpers.pop(0)
@@ -338,7 +344,7 @@ def _forward_body(ctx, analysis, body, derived) -> list[gast.stmt]:
 
 
 def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
-    program = Reverse(ctx, analysis, _callee(ctx), derived.seed_name).run(body)
+    program = Reverse(ctx, analysis, _callee(ctx), derived.seed_name, derived.checkpoint).run(body)
     adjoint_names = {ctx.namer.adjoint(n) for n in analysis.active}
     results = [program.value] + [S.name(ctx.namer.adjoint(p)) if p in analysis.active else S.const(0.0)
                                  for p in derived.wrt]

@@ -24,6 +24,7 @@ import gast
 
 from . import runtime
 from . import syntax as S
+from .checkpoint import marker_schedule
 from .context import LOCAL, Context
 from .errors import UnsupportedSyntaxError
 
@@ -353,6 +354,10 @@ class _Lowering:
         self.emit(gast.While(test=S.const(True), body=self.nested(loop_body), orelse=[]))
 
     def stmt_For(self, node):
+        marked = marker_schedule(self.ctx, node.iter)
+        if marked is not None:  # for i in sct.checkpointed(steps): the loop over steps (reverse mode reads the mark)
+            node = copy.copy(node)
+            node.iter = marked[0]
         it = node.iter
         callee = self.ctx.resolve(it.func) if isinstance(it, gast.Call) else None
         body_stores = set().union(*map(S.stores, node.body)) if node.body else set()

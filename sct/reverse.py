@@ -22,6 +22,7 @@ import gast
 from . import runtime
 from . import syntax as S
 from .analysis import ANY, SCALAR, Analysis, Op, is_seq, refuse_unused_result
+from .checkpoint import Checkpoints
 from .context import Context, param_names
 from .errors import NoRuleError
 from .inline import index_value, rule_expression
@@ -47,7 +48,7 @@ class ReverseProgram:
 
 
 class Reverse:
-    def __init__(self, ctx: Context, analysis: Analysis, derive, seed: str | None):
+    def __init__(self, ctx: Context, analysis: Analysis, derive, seed: str | None, checkpoint=None):
         self.ctx = ctx
         self.an = analysis
         self.derive = derive
@@ -58,6 +59,7 @@ class Reverse:
         self.sites: dict[str, list[Site]] = {}
         self.pushed: set[str] = set()
         self.tape = None
+        self.checkpoints = Checkpoints(self, checkpoint)  # loops that keep snapshots instead (sct/checkpoint.py)
 
     # -- names ---------------------------------------------------------------
     def bar(self, name: str) -> str:
@@ -87,6 +89,7 @@ class Reverse:
         for name in list(needed):  # a view read later reads its base's memory: the base's writes are undone too
             needed |= self.an.shared.get(name, set())
         self.needed = needed & primal
+        self.needed |= self.checkpoints.plan(body) & primal  # what checkpointed loops re-run must be restored
         self.recompute = self._recomputable(body)
         returns = [s for s in _walk(body) if isinstance(s, gast.Return)]
         single = len(returns) == 1 and body and body[-1] is returns[0] and isinstance(returns[0].value, gast.Name)
@@ -139,7 +142,7 @@ class Reverse:
         for name in self.sites:
             if name in self.needed and self.overwritten(name):
                 out.add(name)
-        return out
+        return out | self.checkpoints.restored()
 
     def _needs_init(self) -> set[str]:
         out = set()
@@ -429,6 +432,9 @@ class Reverse:
         return self._firsts.get(name)
 
     def loop(self, stmt, depth: int) -> tuple[list, list]:
+        checkpointed = self.checkpoints.sweeps(stmt, depth)
+        if checkpointed is not None:
+            return checkpointed
         fb, bb = self.block(stmt.body, depth + 1)
         counts = isinstance(stmt, gast.While) or _may_exit(stmt.body)
         forward, backward = [], []

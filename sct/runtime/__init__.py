@@ -4,7 +4,9 @@
 ``containers`` updates adjoints of arrays and lists functionally (a new value,
 never an in-place write on a value another name may hold).  The tape itself is
 a plain Python list in the generated code: ``tape.append(x)`` / ``x = tape.pop()``.
+``checkpoint`` cuts a checkpointed loop's steps into segments.
 """
+from . import checkpoint
 from .broadcast import expand, shape_only, unbroadcast, unreduce, zeros_like
 from .containers import (add, add_at, drop_last, indices, last, number_at, snapshot, take, take_written, unshared,
                          zero_at)
