@@ -1551,6 +1551,7 @@ class Result:
     outcomes: dict[str, Outcome]
     args: list = field(default_factory=list)
     checked: bool = True  # finite differences were compared (the point was smooth)
+    needed: bool | None = None  # a refusal: does NumPy's sharing change the result? (see value_semantics)
 
 
 def choose_point(f: Callable, program: Program, attempts: int = 4):
@@ -1593,7 +1594,90 @@ def check_program(program: Program, modes: tuple[str, ...], loader: Loader, time
         if len(modes) == 2 and all(outcomes[m].category == "ok" for m in modes):
             problem = disagreement(outcomes["forward"].grads, outcomes["reverse"].grads, CROSS_RTOL, CROSS_ATOL)
             outcomes["cross"] = Outcome("wrong", "forward and reverse differ", problem) if problem else Outcome("ok")
-        return Result(program, outcomes, args, fd is not None)
+        needed = None
+        if any(o.category.startswith("refused") for o in outcomes.values()):
+            needed = refusal_needed(program, args, value, fd, loader)
+        return Result(program, outcomes, args, fd is not None, needed)
+    finally:
+        loader.unload(module)
+
+
+# ============================================================================ were refusals needed?
+
+_OWN = """
+def _sct_own(v):
+    # a value of its own: arrays and lists copied (deeply), as if no two names could share memory
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if isinstance(v, list):
+        return [_sct_own(e) for e in v]
+    return v
+"""
+
+
+class _ValueSemantics(ast.NodeTransformer):
+    """The program as sct reads it: every name holds its own value (copied where it is bound), ``x op= e``
+    rebinds ``x``.  Where this gives NumPy's result, a refusal over shared memory was not needed."""
+
+    @staticmethod
+    def _own(names):
+        return [ast.parse(f"{n} = _sct_own({n})").body[0] for n in names]
+
+    @staticmethod
+    def _names(target):
+        return [n.id for n in ast.walk(target) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+
+    def visit_FunctionDef(self, node):
+        self.generic_visit(node)
+        node.body = self._own([a.arg for a in node.args.args]) + node.body
+        return node
+
+    def visit_Assign(self, node):
+        self.generic_visit(node)
+        return [node] + self._own([n for t in node.targets for n in self._names(t)])
+
+    def visit_AugAssign(self, node):
+        self.generic_visit(node)
+        if isinstance(node.target, ast.Name):
+            load = ast.Name(node.target.id, ast.Load())
+            return ast.Assign(targets=[node.target], value=ast.BinOp(load, node.op, node.value), lineno=node.lineno)
+        return node
+
+    def visit_For(self, node):
+        self.generic_visit(node)
+        node.body = self._own(self._names(node.target)) + node.body
+        return node
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "append" and node.args:
+            node.args = [ast.Call(ast.Name("_sct_own", ast.Load()), [node.args[0]], [])]
+        return node
+
+
+def value_semantics(source: str) -> str:
+    """``source`` with value semantics (see :class:`_ValueSemantics`)."""
+    tree = ast.fix_missing_locations(_ValueSemantics().visit(ast.parse(source)))
+    return "import numpy as np\n" + _OWN + "\n" + ast.unparse(tree)
+
+
+def refusal_needed(program: Program, args: list, value: float, fd: list | None, loader: Loader) -> bool | None:
+    """Would sct's reading of the program (no shared memory) give NumPy's value and gradient?  False: the
+    refusal was not needed; True: sharing changes the result; None: could not tell."""
+    try:
+        module = loader.load(value_semantics(program.source), f"{program.seed}_{program.index}_own")
+    except Exception:  # noqa: BLE001
+        return None
+    try:
+        own = evaluate(module.f, copy.deepcopy(args))
+        if not math.isclose(own, value, rel_tol=1e-9, abs_tol=1e-12):
+            return True
+        if fd is None:
+            return None
+        own_fd = smooth_gradient(module.f, copy.deepcopy(args))
+        return own_fd is None or disagreement(own_fd, fd, 1e-5, 1e-7) is not None
+    except Exception:  # noqa: BLE001
+        return None
     finally:
         loader.unload(module)
 
@@ -1647,12 +1731,15 @@ class Report:
             lines.append(f"  {category:<{width}}" + "".join(f"{counts.get((m, category), 0):>10}" for m in columns))
         refusals = self.groups("refused")
         if refusals:
-            lines += ["", "refusals by reason (programs per mode; class: reason; an example seed/index):",
-                      "  " + "".join(f"{m:>8}" for m in self.modes)]
+            lines += ["", "refusals by reason (programs per mode; 'not needed': programs, first mode, whose value",
+                      "and gradient are NumPy's when no two names share memory, as sct reads them; class: reason;",
+                      "an example seed/index):",
+                      "  " + "".join(f"{m:>8}" for m in self.modes) + "  not needed"]
             for (category, group), items in refusals.items():
                 per_mode = Counter(m for _, m in items)
                 r = items[0][0]
-                lines.append("  " + "".join(f"{per_mode[m]:>8}" for m in self.modes) +
+                unneeded = sum(1 for x, m in items if m == self.modes[0] and x.needed is False)
+                lines.append("  " + "".join(f"{per_mode[m]:>8}" for m in self.modes) + f"{unneeded:>12}" +
                              f"  {category[8:]}: {group}   (e.g. {r.program.seed}/{r.program.index})")
         for title, prefix in (("crashes", "crash"), ("wrong results", "wrong")):
             groups = self.groups(prefix)

@@ -6,7 +6,7 @@ source, arguments and outcome, and ``--shrink`` reduces it to a few lines.
 """
 import pytest
 
-from fuzz import generate, run
+from fuzz import generate, run, value_semantics
 
 SEEDS = [1, 2]
 PROGRAMS_PER_SEED = 125
@@ -29,3 +29,15 @@ def test_programs_are_reproducible_from_seed_and_index():
     assert [x.tolist() if hasattr(x, "tolist") else x for x in a.arguments()] == \
         [x.tolist() if hasattr(x, "tolist") else x for x in b.arguments()]
     assert generate(7, 4).source != a.source
+
+
+def test_value_semantics_tells_needed_refusals_from_unneeded_ones():
+    import numpy as np
+    shared = "import numpy as np\ndef f(x):\n    y = x * 1.0\n    v = y.T\n    v *= 2.0\n    return np.sum(y)\n"
+    dead = "import numpy as np\ndef f(x):\n    y = x * 1.0\n    v = y.T\n    y *= 2.0\n    return np.sum(y)\n"
+    for source, same in ((shared, False), (dead, True)):
+        plain, own = {}, {}
+        exec(compile(source, "<plain>", "exec"), plain)
+        exec(compile(value_semantics(source), "<own>", "exec"), own)
+        x = np.arange(4.0).reshape(2, 2)
+        assert (plain["f"](x.copy()) == own["f"](x.copy())) is same
