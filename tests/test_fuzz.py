@@ -40,4 +40,4 @@ def test_value_semantics_tells_needed_refusals_from_unneeded_ones():
         exec(compile(source, "<plain>", "exec"), plain)
         exec(compile(value_semantics(source), "<own>", "exec"), own)
         x = np.arange(4.0).reshape(2, 2)
-        assert (plain["f"](x.copy()) == own["f"](x.copy())) is same
+        assert bool(plain["f"](x.copy()) == own["f"](x.copy())) is same
