@@ -15,9 +15,11 @@ import operator
 import numpy as np
 
 from ..runtime import expand, unbroadcast, unreduce
+from ..runtime.batched import (dot_left, dot_right, expand_batched, matmul_left, matmul_right, outer_left,
+                               outer_right, reshape_batched, shift_axis, transpose_axes)
 from ..runtime.broadcast import sum_axes
 from . import builtins as _ops
-from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, bilinear, elementwise, linear, method,
+from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, batched_tangent_rule, bilinear, broadcasts, elementwise, linear, method,
                        nondifferentiable, overloaded, returns_view, tangent_rule)
 
 # ---------------------------------------------------------------- elementwise unary
@@ -1718,3 +1720,78 @@ def _sort_adjoint_tangent(dg, da, ans, g, a, axis):
 @tangent_rule(_take_adjoint)
 def _take_adjoint_tangent(dg, da, ans, g, a, indices, axis):
     return _take_adjoint(dg, a, indices, axis), None
+
+
+# ---------------------------------------------------------------- batched tangents (B directions on a leading axis)
+# elementwise rules batch by broadcasting (declared so by ``elementwise``); the rest below.  A rule not
+# listed runs once per direction inside the batched sweep.
+
+@batched_tangent_rule(np.sum)
+def sum_(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return np.sum(da, axis=shift_axis(axis, np.ndim(a)), keepdims=keepdims)
+
+@batched_tangent_rule(np.mean)
+def mean_(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return np.mean(da, axis=shift_axis(axis, np.ndim(a)), keepdims=keepdims)
+
+@batched_tangent_rule(np.diagonal)
+def diagonal_(da, ans, a, offset=0, axis1=0, axis2=1):
+    return np.diagonal(da, offset, shift_axis(axis1, np.ndim(a)), shift_axis(axis2, np.ndim(a)))
+
+@batched_tangent_rule(np.trace)
+def trace_(da, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    return np.trace(da, offset, shift_axis(axis1, np.ndim(a)), shift_axis(axis2, np.ndim(a)))
+
+@batched_tangent_rule(np.matmul, operator.matmul)
+def matmul_(dx1, dx2, ans, x1, x2):
+    return matmul_left(dx1, x2), matmul_right(x1, dx2)
+
+@batched_tangent_rule(np.dot)
+def dot_(da, db, ans, a, b, out=None):
+    return dot_left(da, a, b), dot_right(a, b, db)
+
+@batched_tangent_rule(np.outer)
+def outer_(da, db, ans, a, b):
+    return outer_left(da, b), outer_right(a, db)
+
+@batched_tangent_rule(np.reshape)
+def reshape_(da, ans, a, shape):
+    return reshape_batched(da, ans)
+
+@batched_tangent_rule(reshape_method)
+def reshape_method_(da, ans, a, *shape):
+    return reshape_batched(da, ans)
+
+@batched_tangent_rule(np.ravel)
+def ravel_(da, ans, a):
+    return reshape_batched(da, ans)
+
+@batched_tangent_rule(np.expand_dims)
+def expand_dims_(da, ans, a, axis):
+    return reshape_batched(da, ans)
+
+@batched_tangent_rule(np.squeeze)
+def squeeze_(da, ans, a, axis=None):
+    return reshape_batched(da, ans)
+
+@batched_tangent_rule(np.transpose)
+def transpose_(da, ans, a, axes=None):
+    return np.transpose(da, transpose_axes(axes, np.ndim(a)))
+
+@batched_tangent_rule(transpose_method)
+def transpose_method_(da, ans, a, *axes):
+    return np.transpose(da, transpose_axes(_axes_arg(axes), np.ndim(a)))
+
+@batched_tangent_rule(np.swapaxes)
+def swapaxes_(da, ans, a, axis1, axis2):
+    return np.swapaxes(da, shift_axis(axis1, np.ndim(a)), shift_axis(axis2, np.ndim(a)))
+
+@batched_tangent_rule(np.broadcast_to)
+def broadcast_to_(darray, ans, array, shape):
+    return expand_batched(darray, ans)
+
+@batched_tangent_rule(np.flip)
+def flip_(dm, ans, m, axis=None):
+    return np.flip(dm, shift_axis(axis, np.ndim(m)))
+
+broadcasts(np.copy, np.ascontiguousarray)
