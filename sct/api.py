@@ -247,10 +247,13 @@ def _batched(spec: _Spec, bound, tangents: dict) -> tuple[Any, Any]:
     leading axis.  One sweep of the batched tangent program; one sweep per direction when it cannot be
     built (a rule declared not batchable, a list argument)."""
     n = len(next(iter(tangents.values())))
-    try:
-        derived = spec.program(BATCHED, bound)
-    except NotBatchable:
-        derived = None
+    refused = ("not batchable", tuple(spec.kinds(bound).values()))
+    derived = None
+    if refused not in spec.programs:
+        try:
+            derived = spec.program(BATCHED, bound)
+        except NotBatchable:
+            spec.programs[refused] = True  # (not tried again for these kinds)
     if derived is None:  # the fallback: correct, one tangent sweep per direction
         plain = spec.program(FORWARD, bound)
         columns, value = [], None

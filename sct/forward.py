@@ -17,7 +17,7 @@ import gast
 from . import runtime
 from .runtime import batched as B
 from . import syntax as S
-from .analysis import ANY, ARRAY, SCALAR, SEQ, Analysis, Op, refuse_unused_result
+from .analysis import ARRAY, SCALAR, SEQ, Analysis, Op, refuse_unused_result
 from .context import Context, param_names
 from .errors import NoRuleError, NotBatchable
 from .inline import rule_expression
@@ -205,10 +205,6 @@ class BatchedForward(Forward):
 
     def prologue(self, wrt) -> list[gast.stmt]:
         """``nb = batch_size(dx, ...)``: the number of directions."""
-        for p in wrt:
-            if self.an.kind(S.name(p)) not in (SCALAR, ARRAY, ANY):
-                raise NotBatchable(f"a batched tangent with respect to {p}, which is not a number or an array",
-                                   self.ctx.parsed.location(self.ctx.parsed.node))
         size = S.call(self.ctx.symbol(B.batch_size, "batch_size"), [S.name(self.d(p)) for p in wrt])
         return [S.with_origin(S.assign(self.nb, size), self.ctx.parsed.node)]
 

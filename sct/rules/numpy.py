@@ -15,8 +15,9 @@ import operator
 import numpy as np
 
 from ..runtime import expand, unbroadcast, unreduce
-from ..runtime.batched import (dot_left, dot_right, expand_batched, matmul_left, matmul_right, outer_left,
-                               outer_right, reshape_batched, shift_axis, transpose_axes)
+from ..runtime.batched import (array_batched, concatenate_batched, dot_left, dot_right, expand_batched, matmul_left,
+                               matmul_right, outer_left, outer_right, reshape_batched, shift_axis, stack_batched,
+                               transpose_axes)
 from ..runtime.broadcast import sum_axes
 from . import builtins as _ops
 from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, batched_tangent_rule, bilinear, broadcasts, elementwise, linear, method,
@@ -1795,3 +1796,31 @@ def flip_(dm, ans, m, axis=None):
     return np.flip(dm, shift_axis(axis, np.ndim(m)))
 
 broadcasts(np.copy, np.ascontiguousarray)
+
+@batched_tangent_rule(*{np.max, np.amax})
+def max_(da, ans, a, axis=None, out=None, keepdims=False):
+    return np.sum(da * _extreme_mask(ans, a, axis, keepdims), axis=shift_axis(axis, np.ndim(a)), keepdims=keepdims)
+
+@batched_tangent_rule(*{np.min, np.amin})
+def min_(da, ans, a, axis=None, out=None, keepdims=False):
+    return np.sum(da * _extreme_mask(ans, a, axis, keepdims), axis=shift_axis(axis, np.ndim(a)), keepdims=keepdims)
+
+@batched_tangent_rule(np.prod)
+def prod_(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return np.sum(da * _others_product(a, axis), axis=shift_axis(axis, np.ndim(a)), keepdims=keepdims)
+
+@batched_tangent_rule(np.array, np.asarray)
+def array_(dobject, ans, object, dtype=None, copy=True, order="K", subok=False, ndmin=0):
+    return array_batched(dobject, ans)
+
+@batched_tangent_rule(np.concatenate)
+def concatenate_(darrays, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    return concatenate_batched(darrays, arrays, axis)
+
+@batched_tangent_rule(np.stack)
+def stack_(darrays, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    return stack_batched(darrays, arrays, axis)
+
+@batched_tangent_rule(np.split)
+def split_(dary, ans, ary, indices_or_sections, axis=0):
+    return np.split(dary, indices_or_sections, axis=shift_axis(axis, np.ndim(ary)))

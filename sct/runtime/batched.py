@@ -206,3 +206,33 @@ def outer_right(a, d):
     if type(d) is not np.ndarray:
         return d
     return np.ravel(a)[:, None] * d.reshape(d.shape[0], 1, -1)
+
+
+def _items(d, arrays):
+    """The batched tangents of the items of ``arrays`` (a list of tangents, or one batched array)."""
+    if isinstance(d, np.ndarray):
+        return [d[:, i] for i in range(d.shape[1])]
+    n = batch_size(*d)
+    return [np.broadcast_to(t, (n,) + np.shape(a)) for t, a in zip(d, arrays)]
+
+
+def concatenate_batched(d, arrays, axis=0):
+    """``np.concatenate`` per direction."""
+    items = _items(d, arrays)
+    if axis is None:
+        return np.concatenate([t.reshape(t.shape[0], -1) for t in items], axis=1)
+    return np.concatenate(items, axis=shift_axis(axis, items[0].ndim - 1))
+
+
+def stack_batched(d, arrays, axis=0):
+    """``np.stack`` per direction."""
+    items = _items(d, arrays)
+    return np.stack(items, axis=shift_axis(axis, items[0].ndim))
+
+
+def array_batched(d, ans):
+    """``np.array`` of a tangent per direction: an array's copy, or a list's items stacked."""
+    if isinstance(d, np.ndarray):
+        return np.array(d, dtype=float).reshape(d.shape[:1] + np.shape(ans))
+    n = batch_size(d)
+    return np.stack([np.broadcast_to(np.array(direction(d, k), dtype=float), np.shape(ans)) for k in range(n)])
