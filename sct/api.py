@@ -529,7 +529,8 @@ def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE) -> Ca
     ``grad(f)(x, y)`` returns df/dx; ``grad(f, wrt=(0, "y"))(x, y)`` returns
     ``(df/dx, df/dy)``.  Gradients have the shape and type of their argument
     (a float for a number, an array for an array).  ``mode="reverse"`` runs one
-    adjoint sweep; ``mode="forward"`` one tangent sweep per input element.
+    adjoint sweep; ``mode="forward"`` one batched tangent sweep carrying every input element as a
+    direction.
     Works as ``grad(f)``, ``@grad`` and ``@grad(wrt=..., mode=...)``.
     """
     if fn is None:

@@ -9,6 +9,10 @@ the statement computing its tangent, as in the lecture's dual program::
 
 ``return v`` becomes ``return v, dv``.  A call to another user function calls
 that function's own tangent program, which returns value and tangent together.
+
+:class:`BatchedForward` writes the batched variant (``f_jvp_batched``): every
+tangent has a leading axis of ``nb`` directions, and each rule batches as the
+registry declares (see ``Rule.batched``).
 """
 from __future__ import annotations
 

@@ -136,7 +136,9 @@ def matmul_left(d, b):
     """``da @ b`` for each direction ``da`` of the batched tangent ``d`` of ``a``."""
     if type(d) is not np.ndarray:
         return d
-    if d.ndim == 2 and np.ndim(b) >= 2:  # a is a vector: a row of a stack of matrices
+    if np.ndim(b) <= 2:  # one matrix product of every direction's rows with b (BLAS, not a loop over B)
+        return (d.reshape(-1, d.shape[-1]) @ b).reshape(d.shape[:-1] + np.shape(b)[1:])
+    if d.ndim == 2:  # a is a vector: a row of a stack of matrices
         row = d.reshape(d.shape[:1] + (1,) * (np.ndim(b) - 1) + d.shape[1:])
         return np.matmul(row, b)[..., 0, :]
     return np.matmul(_lifted(d, np.ndim(b)), b)
@@ -146,6 +148,11 @@ def matmul_right(a, d):
     """``a @ db`` for each direction ``db`` of the batched tangent ``d`` of ``b``."""
     if type(d) is not np.ndarray:
         return d
+    if np.ndim(a) == 2 and d.ndim == 2:  # b is a vector: every direction's a @ db is a row of db @ a.T
+        return d @ a.T
+    if np.ndim(a) == 2 and d.ndim == 3:  # one matrix product with the directions side by side
+        n, (m, k) = d.shape[0], d.shape[1:]
+        return (a @ d.transpose(1, 0, 2).reshape(m, n * k)).reshape(-1, n, k).transpose(1, 0, 2)
     if d.ndim == 2 and np.ndim(a) >= 2:  # b is a vector: a column
         column = d.reshape(d.shape[:1] + (1,) * (np.ndim(a) - 2) + d.shape[1:] + (1,))
         return np.matmul(a, column)[..., 0]
