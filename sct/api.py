@@ -17,7 +17,6 @@ import numpy as np
 from .analysis import ARRAY, SCALAR, kind_of_value
 from .compiler import BATCHED, FORWARD, GRADIENT, REVERSE, Derived, cached, derive
 from .errors import ArgumentError, NotBatchable, SourceError
-from .runtime import zeros_like
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 

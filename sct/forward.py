@@ -21,7 +21,7 @@ import gast
 from . import runtime
 from .runtime import batched as B
 from . import syntax as S
-from .analysis import ARRAY, SCALAR, SEQ, Analysis, Op, refuse_unused_result
+from .analysis import ANY, ARRAY, SCALAR, Analysis, Op, refuse_unused_result
 from .context import Context, param_names
 from .errors import NoRuleError, NotBatchable
 from .inline import rule_expression
@@ -237,9 +237,12 @@ class BatchedForward(Forward):
         if rule.batched is None:
             return self.per_direction(op, active)
         if rule.batched == "broadcast":
-            lifted = self.an.kind(S.name(op.target)) != SCALAR
-            seeds = {f"d{p}": self.lifted(a, op.target) if lifted else S.name(self.d(a.id)) for p, a in active}
+            numbers = self.an.kind(S.name(op.target)) == SCALAR and \
+                all(self.an.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
+            seeds = {f"d{p}": S.name(self.d(a.id)) if numbers else self.lifted(a, op.target) for p, a in active}
             total = self.combine(op, active, seeds, "tangent", expand)
+        elif not rule.batched_lists and any(self.an.kind(a) not in (SCALAR, ARRAY) for _, a in active):
+            return self.per_direction(op, active)  # a list's tangent is a list of batched tangents
         else:
             seeds = {f"d{p}": S.name(self.d(a.id)) for p, a in active}
             total = self.combine(op, active, seeds, "batched", expand)
@@ -247,14 +250,15 @@ class BatchedForward(Forward):
 
     def lifted(self, atom: gast.Name, target: str) -> gast.expr:
         """``lift(dx, y)``: dx with the axes of the output y (numbers and arrays; a list's tangent as it is)."""
-        if self.an.kind(atom) == SEQ:
+        if self.an.kind(atom) not in (SCALAR, ARRAY, ANY):  # a list: its items' tangents are batched
             return S.name(self.d(atom.id))
         return S.call(self.ctx.symbol(B.lift, "lift"), [S.name(self.d(atom.id)), S.name(target)])
 
     def per_direction(self, op: Op, active) -> gast.expr:
         """The rule's ordinary tangent once per direction, the results stacked."""
         k = self.k
-        pick = lambda a: S.call(self.ctx.symbol(B.direction, "direction"), [S.name(self.d(a.id)), S.name(k)])  # noqa: E731
+        direction = self.ctx.symbol(B.direction, "direction")
+        pick = lambda a: S.call(S.clone(direction), [S.name(self.d(a.id)), S.name(k)])  # noqa: E731
         total = self.combine(op, active, {f"d{p}": pick(a) for p, a in active}, "tangent", runtime.expand)
         if total is None:
             return self.zero_like(S.name(op.target))

@@ -14,13 +14,13 @@ import pytest
 import sct
 from sct.compiler import BATCHED, derive
 from sct.rules import REGISTRY
-from sct.rules.registry import not_batchable, tangent_rule, adjoint_rule
+from sct.rules.registry import adjoint_rule, not_batchable, tangent_rule
 
 import test_rules_linalg
 import test_rules_numpy
 import test_rules_scipy
 from programs.scalar_cases import BINARY, UNARY
-from test_rules_numpy import FLOAT, draw
+from test_rules_numpy import draw
 
 B = 3  # directions per sweep
 

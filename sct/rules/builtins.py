@@ -13,8 +13,8 @@ import numpy as np
 
 from ..runtime import add as add_adjoints, add_at, indices, take, unbroadcast
 from ..runtime.batched import take_batched
-from .registry import (adjoint_rule, batched_tangent_rule, broadcasts, alias, is_constant, nondifferentiable, overloaded, result_kind, returns_view,
-                       tangent_rule)
+from .registry import (adjoint_rule, alias, batched_tangent_rule, broadcasts, is_constant, nondifferentiable,
+                       overloaded, result_kind, returns_view, tangent_rule)
 
 # ---------------------------------------------------------------- arithmetic operators
 
@@ -310,7 +310,7 @@ def getitem(g, ans, x, index, acc):
 def getitem(dx, ans, x, index):
     return take(dx, index)
 
-@batched_tangent_rule(operator.getitem)
+@batched_tangent_rule(operator.getitem, lists=True)
 def getitem(dx, ans, x, index):
     return take_batched(dx, index)  # dx[:, index] for an array
 

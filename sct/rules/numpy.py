@@ -20,8 +20,8 @@ from ..runtime.batched import (array_batched, concatenate_batched, dot_left, dot
                                transpose_axes)
 from ..runtime.broadcast import sum_axes
 from . import builtins as _ops
-from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, batched_tangent_rule, bilinear, broadcasts, elementwise, linear, method,
-                       nondifferentiable, overloaded, returns_view, tangent_rule)
+from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, batched_tangent_rule, bilinear, broadcasts,
+                       elementwise, linear, method, nondifferentiable, overloaded, returns_view, tangent_rule)
 
 # ---------------------------------------------------------------- elementwise unary
 # Declared by their partial derivatives: sct writes both modes from them (``registry.elementwise``);
@@ -1809,15 +1809,15 @@ def min_(da, ans, a, axis=None, out=None, keepdims=False):
 def prod_(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return np.sum(da * _others_product(a, axis), axis=shift_axis(axis, np.ndim(a)), keepdims=keepdims)
 
-@batched_tangent_rule(np.array, np.asarray)
+@batched_tangent_rule(np.array, np.asarray, lists=True)
 def array_(dobject, ans, object, dtype=None, copy=True, order="K", subok=False, ndmin=0):
     return array_batched(dobject, ans)
 
-@batched_tangent_rule(np.concatenate)
+@batched_tangent_rule(np.concatenate, lists=True)
 def concatenate_(darrays, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     return concatenate_batched(darrays, arrays, axis)
 
-@batched_tangent_rule(np.stack)
+@batched_tangent_rule(np.stack, lists=True)
 def stack_(darrays, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     return stack_batched(darrays, arrays, axis)
 

@@ -66,6 +66,7 @@ class Rule:
     # inside the sweep; "broadcast", the tangent rule itself with lifted seeds; a function, a batched tangent
     # rule; False, not at all (the batched entry points run one sweep per direction)
     batched: Any = None
+    batched_lists: bool = False  # the batched tangent rule takes a list's tangent (a list of batched tangents)
     _parsed: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -394,13 +395,16 @@ def tangent_rule(primal, *, name: str | None = None, expand: bool = False):
     return decorate
 
 
-def batched_tangent_rule(*primals):
+def batched_tangent_rule(*primals, lists: bool = False):
     """Register the function below as the batched tangent rule of ``primal``: the tangent rule's signature,
     but each tangent ``d<p>`` carries B directions on a leading axis (shape ``(B,) + p.shape``; ``(B,)`` for a
-    number) and each contribution must too.  Helpers for it are in ``sct.runtime.batched``."""
+    number) and each contribution must too.  Helpers for it are in ``sct.runtime.batched``.  A list's
+    tangent is a list of batched tangents; unless ``lists=True`` says the rule takes those, sct runs the
+    ordinary tangent rule once per direction where a list operand varies."""
     def decorate(fn):
         for primal in primals:  # (aliases made earlier, too)
-            REGISTRY._rule_for(primal, None).batched = fn
+            rule = REGISTRY._rule_for(primal, None)
+            rule.batched, rule.batched_lists = fn, lists
         return fn
     return decorate
 
@@ -454,7 +458,7 @@ def alias(primal, existing, *, name: str | None = None) -> None:
     rule = REGISTRY.lookup(existing)
     copy = Rule(primal, name or _display_name(primal), list(rule.params), dict(rule.defaults), rule.varargs,
                 rule.n_diff, rule.adjoint, rule.tangent, rule.expand, rule.select, rule.scatter, rule.refused,
-                rule.result, rule.kind, dict(rule.builders), rule.batched)
+                rule.result, rule.kind, dict(rule.builders), rule.batched, rule.batched_lists)
     REGISTRY.rules[REGISTRY.key(primal)] = copy
 
 

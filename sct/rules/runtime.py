@@ -7,8 +7,8 @@ to the tangents.  Families: broadcasting, containers, non-differentiable.
 """
 from ..runtime import (add, add_at, drop_last, expand, indices, last, number_at, shape_only, snapshot, take,
                        take_written, unbroadcast, unreduce, zero_at, zeros_like)
-from ..runtime.batched import (add_at_batched, batch_index, expand_batched, take_batched, unbroadcast_batched,
-                               unreduce_batched)
+from ..runtime.batched import (add_at_batched, batch_index, expand_batched, take_batched,
+                               unbroadcast_batched, unreduce_batched)
 from .registry import (REGISTRY, adjoint_rule, batched_tangent_rule, broadcasts, nondifferentiable, result_kind,
                        tangent_rule)
 
@@ -95,23 +95,23 @@ def unreduce_(dg, dx, ans, g, x, axis=None, keepdims=False):
 def expand_(ddx, dlike, ans, dx, like):
     return expand_batched(ddx, like), None
 
-@batched_tangent_rule(take)
+@batched_tangent_rule(take, lists=True)
 def take_(da, ans, a, index):
-    return take_batched(da, index)
+    return da if isinstance(a, float) else take_batched(da, index)  # (a float: a zero adjoint, zero tangent)
 
-@batched_tangent_rule(take_written)
+@batched_tangent_rule(take_written, lists=True)
 def take_written_(da, ans, a, index):
-    return take_written(da, batch_index(da, index))
+    return da if isinstance(a, float) else take_written(da, batch_index(da, index))
 
-@batched_tangent_rule(add_at)
+@batched_tangent_rule(add_at, lists=True)
 def add_at_(dtotal, dx, dindex, dg, ans, total, x, index, g):
-    return dtotal, None, None, add_at_batched(x, index, dg)
+    return 0.0 if isinstance(total, float) else dtotal, None, None, add_at_batched(x, index, dg)  # (a float: zero)
 
-@batched_tangent_rule(zero_at)
+@batched_tangent_rule(zero_at, lists=True)
 def zero_at_(dtotal, ans, total, index):
-    return zero_at(dtotal, batch_index(dtotal, index))
+    return dtotal if isinstance(total, float) else zero_at(dtotal, batch_index(dtotal, index))
 
-@batched_tangent_rule(number_at)
+@batched_tangent_rule(number_at, lists=True)
 def number_at_(dseq, ans, seq, index, where):
     return take_batched(dseq, index)
 
