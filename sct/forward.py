@@ -241,12 +241,19 @@ class BatchedForward(Forward):
                 all(self.an.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
             seeds = {f"d{p}": S.name(self.d(a.id)) if numbers else self.lifted(a, op.target) for p, a in active}
             total = self.combine(op, active, seeds, "tangent", expand)
-        elif not rule.batched_lists and any(self.an.kind(a) not in (SCALAR, ARRAY) for _, a in active):
+        elif not rule.batched_lists and any(self.an.kind(a) not in (SCALAR, ARRAY, ANY) for _, a in active):
             return self.per_direction(op, active)  # a list's tangent is a list of batched tangents
         else:
-            seeds = {f"d{p}": S.name(self.d(a.id)) for p, a in active}
+            seeds = {f"d{p}": self.as_array(a) if not rule.batched_lists else S.name(self.d(a.id))
+                     for p, a in active}
             total = self.combine(op, active, seeds, "batched", expand)
         return total if total is not None else self.zero_like(S.name(op.target))
+
+    def as_array(self, atom: gast.Name) -> gast.expr:
+        """``dx``, or ``batched_array(dx)`` where x may be a list (its kind unknown): batch axis first."""
+        if self.an.kind(atom) != ANY:
+            return S.name(self.d(atom.id))
+        return S.call(self.ctx.symbol(B.batched_array, "batched_array"), [S.name(self.d(atom.id))])
 
     def lifted(self, atom: gast.Name, target: str) -> gast.expr:
         """``lift(dx, y)``: dx with the axes of the output y (numbers and arrays; a list's tangent as it is)."""

@@ -65,6 +65,14 @@ def take_batched(d, index):
     return take(d, batch_index(d, index))
 
 
+def batched_array(d):
+    """A list's batched tangent (a list of batched tangents) as one array, the batch axis first, as NumPy
+    reads the list itself; an array's as it is."""
+    if isinstance(d, (list, tuple)):
+        return np.stack([batched_array(t) for t in d], axis=1)
+    return d
+
+
 def direction(d, k: int):
     """Direction ``k`` of a batched tangent (of each item, for a list)."""
     if isinstance(d, np.ndarray):
