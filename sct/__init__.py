@@ -6,15 +6,17 @@ derivative, in forward (tangent) or reverse (adjoint) mode; ``sct.source`` shows
 from .api import (derived_programs, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, source, value_and_grad,
                   vjp)
 from .checkpoint import checkpointed
-from .errors import (AliasingError, ArgumentError, ExportError, NoRuleError, SourceError, TransformError,
-                     UnsupportedSyntaxError)
+from .errors import (AliasingError, ArgumentError, ExportError, NoRuleError, NotBatchable, SourceError,
+                     TransformError, UnsupportedSyntaxError)
 from .export import export
 from .rules import adjoint_rule, nondifferentiable, tangent_rule
+from .rules.registry import batched_tangent_rule, broadcasts, not_batchable
 
 __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp", "jacobian", "jacfwd", "jacrev", "source", "derived_programs", "export",
     "checkpointed",
-    "adjoint_rule", "tangent_rule", "nondifferentiable",
+    "adjoint_rule", "tangent_rule", "nondifferentiable", "batched_tangent_rule", "broadcasts", "not_batchable",
     "TransformError", "UnsupportedSyntaxError", "SourceError", "NoRuleError", "AliasingError", "ArgumentError", "ExportError",
+    "NotBatchable",
 ]
 __version__ = "0.1.0"

@@ -16,8 +16,8 @@ import numpy as np
 
 from .analysis import ARRAY, SCALAR, kind_of_value
 from .checkpoint import check_option
-from .compiler import FORWARD, GRADIENT, REVERSE, Derived, cached, derive
-from .errors import ArgumentError, SourceError
+from .compiler import BATCHED, FORWARD, GRADIENT, REVERSE, Derived, cached, derive
+from .errors import ArgumentError, NotBatchable, SourceError
 from .runtime import zeros_like
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
@@ -230,23 +230,80 @@ def _forward_quick(spec: _Spec, args: tuple) -> tuple[Any, list] | None:
     return value, grads
 
 
-def _forward(spec: _Spec, bound) -> tuple[Any, list]:
-    derived = spec.program(FORWARD, bound)
-    zeros = {derived.tangent_names[n]: zeros_like(bound.arguments[n]) for n in spec.wrt}
+def _forward(spec: _Spec, bound, chunk_size: int | None = None) -> tuple[Any, list]:
     grads, value = [], None
     for name in spec.wrt:
         arg = bound.arguments[name]
-        columns = []
-        for direction in _basis(arg):
-            tangents = dict(zeros)
-            tangents[derived.tangent_names[name]] = direction
-            value, dvalue = derived.fn(*bound.args, **bound.kwargs, **tangents)
-            _check_scalar(spec.fn, value)
-            columns.append(float(dvalue))
-        grads.append(np.reshape(columns, arg.shape) if isinstance(arg, np.ndarray) else columns[0])
-    if value is None:
-        value = spec.fn(*bound.args, **bound.kwargs)
+        if isinstance(arg, (list, tuple)):
+            raise ArgumentError("forward-mode grad with respect to a list is not supported; pass an array")
+        value, columns = _columns(spec, bound, name, chunk_size)
+        _check_scalar(spec.fn, value)
+        grads.append(np.reshape(columns, np.shape(arg)) if isinstance(arg, np.ndarray) else float(columns[0]))
     return value, grads
+
+
+CHUNK_ELEMENTS = 1 << 20  # default directions per batched sweep: tangents of the wrt arguments up to ~8 MB
+
+
+def _batched(spec: _Spec, bound, tangents: dict) -> tuple[Any, Any]:
+    """f's value and its derivatives along B directions: ``tangents`` maps each wrt name to B tangents on a
+    leading axis.  One sweep of the batched tangent program; one sweep per direction when it cannot be
+    built (a rule declared not batchable, a list argument)."""
+    n = len(next(iter(tangents.values())))
+    refused = ("not batchable", tuple(spec.kinds(bound).values()))
+    derived = None
+    if refused not in spec.programs:
+        try:
+            derived = spec.program(BATCHED, bound)
+        except NotBatchable:
+            spec.programs[refused] = True  # (not tried again for these kinds)
+    if derived is None:  # the fallback: correct, one tangent sweep per direction
+        plain = spec.program(FORWARD, bound)
+        columns, value = [], None
+        for k in range(n):
+            value, d = plain.fn(*bound.args, **bound.kwargs,
+                                **{plain.tangent_names[w]: t[k] for w, t in tangents.items()})
+            columns.append(d)
+        shape = np.shape(value)
+        return value, np.stack([np.broadcast_to(np.asarray(c, dtype=float), shape) for c in columns])
+    value, d = derived.fn(*bound.args, **bound.kwargs,
+                          **{derived.tangent_names[w]: t for w, t in tangents.items()})
+    return value, np.broadcast_to(d, (n,) + np.shape(value)) if np.shape(d) != (n,) + np.shape(value) else d
+
+
+def _chunks(size: int, like, chunk_size: int | None) -> list[tuple[int, int]]:
+    """Ranges of directions per batched sweep: ``chunk_size`` each, or by default as many as keep one
+    batched tangent of ``like`` under CHUNK_ELEMENTS elements."""
+    step = chunk_size or max(1, CHUNK_ELEMENTS // max(1, np.size(like)))
+    return [(start, min(size, start + step)) for start in range(0, size, step)]
+
+
+def _unit_directions(x, start: int, stop: int):
+    """The unit tangents ``start .. stop - 1`` of ``x``, on a leading axis."""
+    size = np.size(x)
+    e = np.zeros((stop - start, size))
+    e[np.arange(stop - start), np.arange(start, stop)] = 1.0
+    return e.reshape((stop - start,) + np.shape(x))
+
+
+def _columns(spec: _Spec, bound, name: str, chunk_size: int | None):
+    """f's value and its derivatives along every unit direction of the wrt argument ``name`` (leading axis),
+    the other wrt tangents zero, in batched sweeps."""
+    x = bound.arguments[name]
+    parts, value = [], None
+    for start, stop in _chunks(np.size(x), x, chunk_size):
+        tangents = {w: np.zeros((stop - start,) + np.shape(bound.arguments[w])) for w in spec.wrt}
+        tangents[name] = _unit_directions(x, start, stop)
+        value, d = _batched(spec, bound, tangents)
+        parts.append(np.asarray(d, dtype=float))
+    return value, np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _jacobian_block(columns, value, x):
+    """Directions on the leading axis moved last: JAX's layout ``out.shape + x.shape`` (a float for R->R)."""
+    if not isinstance(x, np.ndarray) and np.shape(value) == ():
+        return float(columns[0])
+    return np.moveaxis(columns, 0, -1).reshape(np.shape(value) + np.shape(x))
 
 
 class Derivative:
@@ -330,43 +387,36 @@ def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callab
     return made
 
 
-def hessian(fn: Callable, *, wrt: Wrt = 0) -> Callable:
+def hessian(fn: Callable, *, wrt: Wrt = 0, chunk_size: int | None = None) -> Callable:
     """The Hessian of a scalar function (forward over reverse).
 
-    sct generates the adjoint program of ``fn``, then the tangent program of that
-    adjoint program, and runs it once per input element.  For one ``wrt``: a float
-    for a number argument, an array of shape ``x.shape * 2`` for an array.  For a
-    tuple ``wrt=(a, b)``: the blocks ``((H_aa, H_ab), (H_ba, H_bb))``, block
-    ``H_ij`` of shape ``x_i.shape + x_j.shape`` (JAX's layout).
+    sct generates the adjoint program of ``fn``, then the batched tangent program
+    of that adjoint program, and runs it once for all input elements (in chunks
+    of ``chunk_size`` directions; by default as many as keep a batched tangent
+    under about 8 MB).  For one ``wrt``: a float for a number argument, an array
+    of shape ``x.shape * 2`` for an array.  For a tuple ``wrt=(a, b)``: the blocks
+    ``((H_aa, H_ab), (H_ba, H_bb))``, block ``H_ij`` of shape ``x_i.shape + x_j.shape``
+    (JAX's layout).
     """
     spec = _Spec.of(fn, wrt)
     inners = {name: grad(fn, wrt=name) for name in spec.wrt}
-    outers = {(i, j): jvp(inners[i], wrt=j) for i in spec.wrt for j in spec.wrt}
+    outers = {(i, j): _Spec.of(inners[i], j) for i in spec.wrt for j in spec.wrt}
 
     def call(*args, **kwargs):
         bound = spec.bind(args, kwargs)
-        blocks = tuple(tuple(_jacobian_of(outers[i, j], bound, i, j) for j in spec.wrt) for i in spec.wrt)
+        blocks = tuple(tuple(_jacobian_of(outers[i, j], bound, j, chunk_size) for j in spec.wrt) for i in spec.wrt)
         return blocks[0][0] if spec.single else blocks
-    made = _wrap(spec, call, "hessian", FORWARD)
-    made.__sct_shows__ = outers[spec.wrt[0], spec.wrt[0]]  # what sct.source prints: the tangent of the gradient
+    made = _wrap(spec, call, "hessian", BATCHED, chunk_size=chunk_size)
+    # what sct.source prints: the batched tangent program of the gradient program
+    made.__sct_shows__ = jvp(inners[spec.wrt[0]], wrt=spec.wrt[0], batched=True)
     return made
 
 
-def _jacobian_of(outer: Callable, bound, of: str, by: str):
-    """d(gradient with respect to ``of``)/d``by``, one tangent sweep per element of ``by``."""
-    x, y = bound.arguments[by], bound.arguments[of]
-    columns = []
-    for direction in _basis(x):
-        _, column = outer(*bound.args, direction, **bound.kwargs)
-        columns.append(np.broadcast_to(np.asarray(column, dtype=float), np.shape(y)))
-    return _assemble(columns, np.shape(y), x)
-
-
-def _assemble(columns: list, out_shape: tuple, x):
-    """Columns (one per element of ``x``) as one array of shape ``out_shape + x.shape`` (a float if both are ())."""
-    if not isinstance(x, np.ndarray) and out_shape == ():
-        return float(columns[0])
-    return np.stack(columns, axis=-1).reshape(out_shape + np.shape(x))
+def _jacobian_of(outer: _Spec, bound, by: str, chunk_size: int | None):
+    """d(gradient)/d``by``: the gradient function's batched tangents along every element of ``by``."""
+    inner = outer.bind(bound.args, bound.kwargs)
+    value, columns = _columns(outer, inner, by, chunk_size)
+    return _jacobian_block(columns, value, bound.arguments[by])
 
 
 def hvp(fn: Callable, *, wrt: Union[int, str] = 0) -> Callable:
@@ -393,13 +443,15 @@ def hvp(fn: Callable, *, wrt: Union[int, str] = 0) -> Callable:
     return made
 
 
-def jacobian(fn: Callable, *, wrt: Wrt = 0, mode: str = "auto") -> Callable:
+def jacobian(fn: Callable, *, wrt: Wrt = 0, mode: str = "auto", chunk_size: int | None = None) -> Callable:
     """The Jacobian of a function with number or array output, in JAX's layout ``out.shape + x.shape``.
 
-    ``mode="forward"`` runs the tangent program once per element of the ``wrt``
-    arguments, ``"reverse"`` the adjoint program once per element of the output,
-    ``"auto"`` whichever takes fewer sweeps.  A tuple ``wrt`` gives a tuple of
-    Jacobians.  (One sweep per direction: no batched tangents yet.)
+    ``mode="forward"`` runs the batched tangent program once, carrying every
+    element of the ``wrt`` arguments as a direction (in chunks of ``chunk_size``
+    directions; by default as many as keep a batched tangent under about 8 MB);
+    ``"reverse"`` the adjoint program once per element of the output; ``"auto"``
+    forward when the inputs are no more than the outputs.  A tuple ``wrt`` gives a
+    tuple of Jacobians.
     """
     spec = _Spec.of(fn, wrt)
     if mode not in (FORWARD, REVERSE, "auto"):
@@ -414,14 +466,14 @@ def jacobian(fn: Callable, *, wrt: Wrt = 0, mode: str = "auto") -> Callable:
         if mode == "auto":
             size = sum(np.size(bound.arguments[n]) for n in spec.wrt)
             chosen = FORWARD if size <= np.size(_output(spec, bound)) else REVERSE
-        blocks = _jacobian_forward(spec, bound) if chosen == FORWARD else _jacobian_reverse(spec, bound)
+        blocks = _jacobian_forward(spec, bound, chunk_size) if chosen == FORWARD else _jacobian_reverse(spec, bound)
         return spec.pack(blocks)
-    return _wrap(spec, call, "jacobian", REVERSE if mode == REVERSE else FORWARD, mode=mode)
+    return _wrap(spec, call, "jacobian", REVERSE if mode == REVERSE else BATCHED, mode=mode, chunk_size=chunk_size)
 
 
-def jacfwd(fn: Callable, *, wrt: Wrt = 0) -> Callable:
+def jacfwd(fn: Callable, *, wrt: Wrt = 0, chunk_size: int | None = None) -> Callable:
     """``jacobian(fn, wrt=wrt, mode="forward")`` (JAX's name)."""
-    return jacobian(fn, wrt=wrt, mode=FORWARD)
+    return jacobian(fn, wrt=wrt, mode=FORWARD, chunk_size=chunk_size)
 
 
 def jacrev(fn: Callable, *, wrt: Wrt = 0) -> Callable:
@@ -430,7 +482,10 @@ def jacrev(fn: Callable, *, wrt: Wrt = 0) -> Callable:
 
 
 def _output(spec: _Spec, bound):
-    value = spec.fn(*bound.args, **bound.kwargs)
+    return _check_output(spec, spec.fn(*bound.args, **bound.kwargs))
+
+
+def _check_output(spec: _Spec, value):
     if isinstance(value, (list, tuple)) or np.iscomplexobj(value) or not isinstance(
             value, (int, float, np.number, np.ndarray)):
         raise ArgumentError(f"jacobian of {_name(spec.fn)}: the function returned a {type(value).__name__}; "
@@ -438,21 +493,12 @@ def _output(spec: _Spec, bound):
     return value
 
 
-def _jacobian_forward(spec: _Spec, bound) -> list:
-    derived = spec.program(FORWARD, bound)
-    zeros = {derived.tangent_names[n]: zeros_like(bound.arguments[n]) for n in spec.wrt}
+def _jacobian_forward(spec: _Spec, bound, chunk_size: int | None = None) -> list:
     blocks = []
     for name in spec.wrt:
-        x, columns, value = bound.arguments[name], [], None
-        for direction in _basis(x):
-            tangents = dict(zeros)
-            tangents[derived.tangent_names[name]] = direction
-            value, column = derived.fn(*bound.args, **bound.kwargs, **tangents)
-            columns.append(column)
-        value = _output(spec, bound) if value is None else value
-        shape = np.shape(value)
-        columns = [np.broadcast_to(np.asarray(c, dtype=float), shape) for c in columns]
-        blocks.append(_assemble(columns, shape, x))
+        value, columns = _columns(spec, bound, name, chunk_size)
+        _check_output(spec, value)
+        blocks.append(_jacobian_block(columns, value, bound.arguments[name]))
     return blocks
 
 
@@ -497,7 +543,8 @@ def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, check
     ``grad(f)(x, y)`` returns df/dx; ``grad(f, wrt=(0, "y"))(x, y)`` returns
     ``(df/dx, df/dy)``.  Gradients have the shape and type of their argument
     (a float for a number, an array for an array).  ``mode="reverse"`` runs one
-    adjoint sweep; ``mode="forward"`` one tangent sweep per input element.
+    adjoint sweep; ``mode="forward"`` one batched tangent sweep carrying every input element as a
+    direction.
     Works as ``grad(f)``, ``@grad`` and ``@grad(wrt=..., mode=...)``.
 
     ``checkpoint="sqrt"`` (or a number of snapshots ``s``) makes reverse mode keep,
@@ -534,11 +581,16 @@ def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVE
                  **_given(checkpoint))
 
 
-def jvp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
+def jvp(fn: Callable, *, wrt: Wrt = 0, batched: bool = False) -> Callable:
     """The tangent (dual) program: ``jvp(f, wrt=(0, 1))(x1, x2, dx1, dx2) -> (f(x1, x2), df)``.
 
     The last ``len(wrt)`` positional arguments are the tangents of the ``wrt``
     parameters; the result is the value and its directional derivative.
+
+    ``batched=True`` runs B directions in one sweep (JAX's ``vmap`` of ``jvp``):
+    each tangent carries them on a leading axis (shape ``(B,) + x.shape``; ``(B,)``
+    for a number), and so does the derivative returned (``(B,) + f(...).shape``).
+    Where a rule cannot batch, sct runs one sweep per direction instead.
     """
     spec = _Spec.of(fn, wrt)
     n = len(spec.wrt)
@@ -546,6 +598,8 @@ def jvp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
     def call(*args, **kwargs):
         if len(args) < n:
             raise ArgumentError(f"jvp of {_name(fn)} takes the arguments, then {n} tangent(s)")
+        if batched:
+            return _jvp_batched(spec, args[:-n], kwargs, args[-n:])
         derived = None if kwargs or any(type(a) is not float for a in args) \
             else spec.quick_program(FORWARD, args[:-n])
         if derived is not None:  # a plain call on numbers whose program exists
@@ -562,7 +616,25 @@ def jvp(fn: Callable, *, wrt: Wrt = 0) -> Callable:
                                     f"the argument {np.shape(bound.arguments[name])}")
             tangents[derived.tangent_names[name]] = t
         return derived.fn(*bound.args, **bound.kwargs, **tangents)
-    return _wrap(spec, call, "jvp", FORWARD)
+    return _wrap(spec, call, "jvp", BATCHED if batched else FORWARD, **({"batched": True} if batched else {}))
+
+
+def _jvp_batched(spec: _Spec, args, kwargs, given) -> tuple[Any, Any]:
+    bound = spec.bind(args, kwargs)
+    tangents, sizes = {}, set()
+    for name, t in zip(spec.wrt, given):
+        x = bound.arguments[name]
+        if isinstance(x, (list, tuple)):
+            raise ArgumentError(f"a batched jvp with respect to {name!r}, a list: pass an array")
+        t = np.asarray(t, dtype=float)
+        if t.ndim == 0 or t.shape[1:] != np.shape(x):
+            raise ArgumentError(f"the batched tangent of {name!r} has shape {t.shape}; it needs a leading batch "
+                                f"axis before the argument's shape {np.shape(x)}")
+        tangents[name] = t
+        sizes.add(t.shape[0])
+    if len(sizes) != 1:
+        raise ArgumentError(f"the batched tangents have different numbers of directions: {sorted(sizes)}")
+    return _batched(spec, bound, tangents)
 
 
 def vjp(fn: Callable, *, wrt: Wrt = 0, checkpoint=None) -> Callable:

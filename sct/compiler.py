@@ -25,7 +25,7 @@ from .analysis import analyze, kind_of_value
 from .rules import REGISTRY
 from .context import LOCAL, Context, param_names
 from .errors import TransformError
-from .forward import Forward
+from .forward import BatchedForward, Forward
 from .normalize import normalize
 from .optimize import (drop_dead, fuse_temporaries, move_scales, propagate_constants, propagate_copies, prune_empty,
                        sink_zeros, sum_before_product)
@@ -35,6 +35,7 @@ from . import runtime
 
 FORWARD, REVERSE = "forward", "reverse"
 GRADIENT = "gradient"  # reverse mode with the result's adjoint fixed at 1.0 (what grad runs)
+BATCHED = "batched"    # forward mode with B directions per sweep (a leading batch axis on every tangent)
 
 
 @dataclass
@@ -130,11 +131,11 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
     body = normalize(ctx)
     analysis = analyze(ctx, body, list(derived.wrt), default_kinds(derived.primal, kinds))
     fn_name = parsed.node.name
-    suffix = {FORWARD: "jvp", REVERSE: "vjp", GRADIENT: "grad"}[derived.mode]
+    suffix = {FORWARD: "jvp", BATCHED: "jvp_batched", REVERSE: "vjp", GRADIENT: "grad"}[derived.mode]
     derived.name = ctx.namer.fresh(f"{fn_name}_{suffix}")
     args = _copy_args(parsed.node.args)
     extra = []
-    if derived.mode == FORWARD:
+    if derived.mode in (FORWARD, BATCHED):
         derived.tangent_names = {p: ctx.namer.tangent(p) for p in derived.wrt}
         extra = list(derived.tangent_names.values())
         stmts = _forward_body(ctx, analysis, body, derived)
@@ -284,6 +285,12 @@ def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
         lines.append(f"sct forward mode (tangent program) of {parsed.node.name}({params}), {where}")
         lines.append(f"with respect to {wrt}; tangents {tangents}")
         lines.append(f"returns ({parsed.node.name}({params}), its derivative along {tangents})")
+    elif derived.mode == BATCHED:
+        tangents = ", ".join(derived.tangent_names.values())
+        lines.append(f"sct batched forward mode (tangent program, nb directions) of {parsed.node.name}({params}), "
+                     f"{where}")
+        lines.append(f"with respect to {wrt}; tangents {tangents}, each with a leading axis of nb directions")
+        lines.append(f"returns ({parsed.node.name}({params}), its derivatives along the nb directions)")
     else:
         bars = ", ".join(ctx.namer.adjoint(p) for p in derived.wrt)
         if derived.mode == GRADIENT:
@@ -331,8 +338,12 @@ def _helpers(ctx: Context) -> list[str]:
 
 
 def _forward_body(ctx, analysis, body, derived) -> list[gast.stmt]:
-    forward = Forward(ctx, analysis, _callee(ctx))
-    stmts = forward.parameter_tangents(derived.wrt) + forward.block(body)
+    if derived.mode == BATCHED:
+        forward = BatchedForward(ctx, analysis, _callee(ctx))
+        stmts = forward.prologue(derived.wrt)
+    else:
+        forward, stmts = Forward(ctx, analysis, _callee(ctx)), []
+    stmts = stmts + forward.parameter_tangents(derived.wrt) + forward.block(body)
     tangents = {ctx.namer.tangent(n) for n in ctx.locals | set(param_names(ctx.parsed.node))}
     stmts = propagate_copies(stmts, tangents)  # dt4 = dx: read dx
     pure = _pure_call(ctx)

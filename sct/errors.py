@@ -77,3 +77,8 @@ class ArgumentError(TransformError, TypeError):
 
 class ExportError(TransformError):
     """A derivative program that cannot be written as a stand-alone file (it reads a value sct cannot write out)."""
+
+
+class NotBatchable(NoRuleError):
+    """A tangent program that cannot carry several directions in one sweep (a rule declared
+    ``not_batchable``, a list argument); the batched entry points then run one sweep per direction."""

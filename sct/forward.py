@@ -9,20 +9,27 @@ the statement computing its tangent, as in the lecture's dual program::
 
 ``return v`` becomes ``return v, dv``.  A call to another user function calls
 that function's own tangent program, which returns value and tangent together.
+
+:class:`BatchedForward` writes the batched variant (``f_jvp_batched``): every
+tangent has a leading axis of ``nb`` directions, and each rule batches as the
+registry declares (see ``Rule.batched``).
 """
 from __future__ import annotations
 
 import gast
 
 from . import runtime
+from .runtime import batched as B
 from . import syntax as S
-from .analysis import ARRAY, SCALAR, Analysis, Op, refuse_unused_result
+from .analysis import ANY, ARRAY, SCALAR, Analysis, Op, refuse_unused_result
 from .context import Context, param_names
-from .errors import NoRuleError
+from .errors import NoRuleError, NotBatchable
 from .inline import rule_expression
 
 
 class Forward:
+    mode = "forward"  # the program a called user function contributes (its own tangent program)
+
     def __init__(self, ctx: Context, analysis: Analysis, derive):
         self.ctx = ctx
         self.an = analysis
@@ -131,16 +138,26 @@ class Forward:
                           hint="register one with @sct.tangent_rule and @sct.adjoint_rule")
 
     def rule_tangent(self, stmt, op: Op, active) -> gast.expr:
-        rule = op.rule
-        if rule.expressions("tangent") is None:
+        self.require_rule(stmt, op.rule, "tangent")
+        seeds = {f"d{p}": S.name(self.d(a.id)) for p, a in active}
+        total = self.combine(op, active, seeds, "tangent", runtime.expand)
+        return total if total is not None else self.zero_like(S.name(op.target))
+
+    def require_rule(self, stmt, rule, which: str) -> None:
+        if rule.expressions(which) is None:
             raise NoRuleError(f"sct has no tangent (forward-mode) rule for {rule.name}",
                               self.ctx.parsed.location(S.locate(stmt)),
                               hint="use mode='reverse', or register one with @sct.tangent_rule")
-        seeds = {f"d{p}": S.name(self.d(a.id)) for p, a in active}
+
+    def combine(self, op: Op, active, seeds: dict, which: str, expand) -> gast.expr | None:
+        """The sum of the rule's contributions for the active operands (None: no contribution);
+        widened by ``expand`` to the output where a contribution may be narrower."""
+        rule = op.rule
+        seeds = dict(seeds)
         seeds.update({f"d{p}": S.const(0.0) for p in rule.diff_params if f"d{p}" not in seeds})
         total = None
         for p, _ in active:
-            term = rule_expression(self.ctx, self.an, op, "tangent", rule.diff_params.index(p), seeds, op.target)
+            term = rule_expression(self.ctx, self.an, op, which, rule.diff_params.index(p), seeds, op.target)
             if term is None:
                 continue
             if total is None:
@@ -152,22 +169,117 @@ class Forward:
             else:
                 total = S.add(total, term)
         if total is None:
-            return self.zero_like(S.name(op.target))
+            return None
         covered = len(active) == len([p for p in rule.diff_params if p in op.bound])
         all_scalar = self.an.kind(S.name(op.target)) == SCALAR and \
             all(self.an.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
         if rule.expand and not covered and not all_scalar:
-            total = S.call(self.ctx.symbol(runtime.expand, "expand"), [total, S.name(op.target)])
+            total = S.call(self.ctx.symbol(expand, expand.__name__), [total, S.name(op.target)])
         return total
 
     def user_call(self, stmt, op: Op) -> gast.stmt:
         """``y = g(a, b)`` with ``a`` active becomes ``y, dy = g_jvp(a, b, da=da)``."""
         active = [(p, a) for p, a in op.operands if self.an.is_active(a)]
         kinds = {p: self.an.kind(a) for p, a in op.bound.items()}
-        fn, derived = self.derive(op.callee, "forward", [p for p, _ in active], kinds)
+        fn, derived = self.derive(op.callee, self.mode, [p for p, _ in active], kinds)
         call = stmt.value
         keywords = {kw.arg: kw.value for kw in call.keywords}
         keywords.update({derived.tangent_names[p]: S.name(self.d(a.id)) for p, a in active})
         value = S.call(fn, list(call.args), keywords)
         targets = S.tuple_([S.store(op.target), S.store(self.d(op.target))], gast.Store)
         return S.assign(targets, value)
+
+
+class BatchedForward(Forward):
+    """The tangent program carrying B directions at once: every tangent has a leading batch axis.
+
+    A rule's tangent batches as the registry says (``Rule.batched``): by broadcasting
+    (its seeds lifted to the output's number of axes), by a batched tangent rule,
+    or, for a rule with neither, once per direction inside the sweep
+    (``stack_like([... direction(dx, k) ... for k in range(nb)], y)``).  The batch
+    size ``nb`` is read from the tangents once, at the top.
+    """
+
+    mode = "batched"
+
+    def __init__(self, ctx: Context, analysis: Analysis, derive):
+        super().__init__(ctx, analysis, derive)
+        self.nb = ctx.namer.fresh("nb")
+        self.k = ctx.namer.fresh("k")  # the direction in a per-direction comprehension
+
+    def prologue(self, wrt) -> list[gast.stmt]:
+        """``nb = batch_size(dx, ...)``: the number of directions."""
+        size = S.call(self.ctx.symbol(B.batch_size, "batch_size"), [S.name(self.d(p)) for p in wrt])
+        return [S.with_origin(S.assign(self.nb, size), self.ctx.parsed.node)]
+
+    def zero_like(self, atom: gast.expr) -> gast.expr:
+        return S.call(self.ctx.symbol(B.zeros_batched, "zeros_batched"), [S.name(self.nb), S.clone(atom)])
+
+    def store(self, stmt, op: Op) -> list[gast.stmt]:
+        """``y[i] = v`` gives ``dy[batch_index(dy, i)] = lift(dv, y[i])``: the same element in every direction."""
+        if op.target not in self.an.active:
+            return []
+        target = stmt.targets[0]
+        index = S.call(self.ctx.symbol(B.batch_index, "batch_index"), [S.name(self.d(op.target)),
+                                                                         _index_value(target.slice)])
+        slot = gast.Subscript(value=S.name(self.d(op.target)), slice=index, ctx=gast.Store())
+        written = gast.Subscript(value=S.name(op.target), slice=S.clone(target.slice), ctx=gast.Load())
+        value = S.call(self.ctx.symbol(B.lift, "lift"), [self.tangent_of(stmt.value), written])
+        return [S.assign(slot, value)]
+
+    def rule_tangent(self, stmt, op: Op, active) -> gast.expr:
+        rule = op.rule
+        self.require_rule(stmt, rule, "tangent")
+        expand = B.expand_batched
+        if rule.batched is False:
+            raise NotBatchable(f"the tangent rule of {rule.name} is declared not batchable",
+                               self.ctx.parsed.location(S.locate(stmt)))
+        if rule.batched is None:
+            return self.per_direction(op, active)
+        if rule.batched == "broadcast":
+            numbers = self.an.kind(S.name(op.target)) == SCALAR and \
+                all(self.an.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
+            seeds = {f"d{p}": S.name(self.d(a.id)) if numbers else self.lifted(a, op.target) for p, a in active}
+            total = self.combine(op, active, seeds, "tangent", expand)
+        elif not rule.batched_lists and any(self.an.kind(a) not in (SCALAR, ARRAY, ANY) for _, a in active):
+            return self.per_direction(op, active)  # a list's tangent is a list of batched tangents
+        else:
+            seeds = {f"d{p}": self.as_array(a) if not rule.batched_lists else S.name(self.d(a.id))
+                     for p, a in active}
+            total = self.combine(op, active, seeds, "batched", expand)
+        return total if total is not None else self.zero_like(S.name(op.target))
+
+    def as_array(self, atom: gast.Name) -> gast.expr:
+        """``dx``, or ``batched_array(dx)`` where x may be a list (its kind unknown): batch axis first."""
+        if self.an.kind(atom) != ANY:
+            return S.name(self.d(atom.id))
+        return S.call(self.ctx.symbol(B.batched_array, "batched_array"), [S.name(self.d(atom.id))])
+
+    def lifted(self, atom: gast.Name, target: str) -> gast.expr:
+        """``lift(dx, y)``: dx with the axes of the output y (numbers and arrays; a list's tangent as it is)."""
+        if self.an.kind(atom) not in (SCALAR, ARRAY, ANY):  # a list: its items' tangents are batched
+            return S.name(self.d(atom.id))
+        return S.call(self.ctx.symbol(B.lift, "lift"), [S.name(self.d(atom.id)), S.name(target)])
+
+    def per_direction(self, op: Op, active) -> gast.expr:
+        """The rule's ordinary tangent once per direction, the results stacked."""
+        k = self.k
+        direction = self.ctx.symbol(B.direction, "direction")
+        pick = lambda a: S.call(S.clone(direction), [S.name(self.d(a.id)), S.name(k)])  # noqa: E731
+        total = self.combine(op, active, {f"d{p}": pick(a) for p, a in active}, "tangent", runtime.expand)
+        if total is None:
+            return self.zero_like(S.name(op.target))
+        loop = gast.comprehension(target=S.store(k), iter=S.call(S.name("range"), [S.name(self.nb)]),
+                                  ifs=[], is_async=0)
+        each = gast.ListComp(elt=total, generators=[loop])
+        return S.call(self.ctx.symbol(B.stack_like, "stack_like"), [each, S.name(op.target)])
+
+
+def _index_value(index: gast.expr) -> gast.expr:
+    """An index as a value (``2:`` as ``slice(2, None, None)``), to pass to a helper."""
+    if isinstance(index, gast.Slice):
+        parts = [S.clone(p) if p is not None else S.const(None) for p in (index.lower, index.upper, index.step)]
+        return S.call(S.name("slice"), parts)
+    if isinstance(index, gast.Tuple):
+        return S.tuple_([_index_value(e) for e in index.elts])
+    return S.clone(index)

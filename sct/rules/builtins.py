@@ -12,8 +12,9 @@ import operator
 import numpy as np
 
 from ..runtime import add as add_adjoints, add_at, indices, take, unbroadcast
-from .registry import (adjoint_rule, alias, is_constant, nondifferentiable, overloaded, result_kind, returns_view,
-                       tangent_rule)
+from ..runtime.batched import take_batched
+from .registry import (adjoint_rule, alias, batched_tangent_rule, broadcasts, is_constant, nondifferentiable,
+                       overloaded, result_kind, returns_view, tangent_rule)
 
 # ---------------------------------------------------------------- arithmetic operators
 
@@ -309,7 +310,17 @@ def getitem(g, ans, x, index, acc):
 def getitem(dx, ans, x, index):
     return take(dx, index)
 
+@batched_tangent_rule(operator.getitem, lists=True)
+def getitem(dx, ans, x, index):
+    return take_batched(dx, index)  # dx[:, index] for an array
+
 returns_view(operator.getitem)  # basic indexing (x[1:], x[0] of a matrix, x[...]) gives a view
+
+# ---------------------------------------------------------------- batched tangents
+# a tangent times (plus, minus, over) values shaped like the operands: B directions broadcast through
+
+broadcasts(operator.add, operator.sub, operator.mul, operator.truediv, operator.pow, pow_variable, operator.mod,
+           operator.neg, operator.pos, builtins.abs, builtins.float, builtins.pow, max2, min2)
 
 # ---------------------------------------------------------------- non-differentiable
 

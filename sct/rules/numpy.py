@@ -15,10 +15,14 @@ import operator
 import numpy as np
 
 from ..runtime import expand, unbroadcast, unreduce
+from ..runtime.batched import (array_batched, concatenate_batched, dot_left, dot_right, expand_batched, matmul_left,
+                               matmul_right, outer_left, outer_right, reshape_batched, shift_axis, stack_batched,
+                               transpose_axes)
 from ..runtime.broadcast import sum_axes
 from . import builtins as _ops
-from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, bilinear, elementwise, linear, method,
-                       nondifferentiable, overloaded, result_kind, returns_view, tangent_rule)
+from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, batched_tangent_rule, bilinear, broadcasts,
+                       elementwise, linear, method, nondifferentiable, overloaded, result_kind, returns_view,
+                       tangent_rule)
 
 # ---------------------------------------------------------------- elementwise unary
 # Declared by their partial derivatives: sct writes both modes from them (``registry.elementwise``);
@@ -1717,3 +1721,106 @@ def _sort_adjoint_tangent(dg, da, ans, g, a, axis):
 @tangent_rule(_take_adjoint)
 def _take_adjoint_tangent(dg, da, ans, g, a, indices, axis):
     return _take_adjoint(dg, a, indices, axis), None
+
+
+# ---------------------------------------------------------------- batched tangents (B directions on a leading axis)
+# elementwise rules batch by broadcasting (declared so by ``elementwise``); the rest below.  A rule not
+# listed runs once per direction inside the batched sweep.
+
+@batched_tangent_rule(np.sum)
+def sum_(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return np.sum(da, axis=shift_axis(axis, np.ndim(a)), keepdims=keepdims)
+
+@batched_tangent_rule(np.mean)
+def mean_(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return np.mean(da, axis=shift_axis(axis, np.ndim(a)), keepdims=keepdims)
+
+@batched_tangent_rule(np.diagonal)
+def diagonal_(da, ans, a, offset=0, axis1=0, axis2=1):
+    return np.diagonal(da, offset, shift_axis(axis1, np.ndim(a)), shift_axis(axis2, np.ndim(a)))
+
+@batched_tangent_rule(np.trace)
+def trace_(da, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    return np.trace(da, offset, shift_axis(axis1, np.ndim(a)), shift_axis(axis2, np.ndim(a)))
+
+@batched_tangent_rule(np.matmul, operator.matmul)
+def matmul_(dx1, dx2, ans, x1, x2):
+    return matmul_left(dx1, x2), matmul_right(x1, dx2)
+
+@batched_tangent_rule(np.dot)
+def dot_(da, db, ans, a, b, out=None):
+    return dot_left(da, a, b), dot_right(a, b, db)
+
+@batched_tangent_rule(np.outer)
+def outer_(da, db, ans, a, b):
+    return outer_left(da, b), outer_right(a, db)
+
+@batched_tangent_rule(np.reshape)
+def reshape_(da, ans, a, shape):
+    return reshape_batched(da, ans)
+
+@batched_tangent_rule(reshape_method)
+def reshape_method_(da, ans, a, *shape):
+    return reshape_batched(da, ans)
+
+@batched_tangent_rule(np.ravel)
+def ravel_(da, ans, a):
+    return reshape_batched(da, ans)
+
+@batched_tangent_rule(np.expand_dims)
+def expand_dims_(da, ans, a, axis):
+    return reshape_batched(da, ans)
+
+@batched_tangent_rule(np.squeeze)
+def squeeze_(da, ans, a, axis=None):
+    return reshape_batched(da, ans)
+
+@batched_tangent_rule(np.transpose)
+def transpose_(da, ans, a, axes=None):
+    return np.transpose(da, transpose_axes(axes, np.ndim(a)))
+
+@batched_tangent_rule(transpose_method)
+def transpose_method_(da, ans, a, *axes):
+    return np.transpose(da, transpose_axes(_axes_arg(axes), np.ndim(a)))
+
+@batched_tangent_rule(np.swapaxes)
+def swapaxes_(da, ans, a, axis1, axis2):
+    return np.swapaxes(da, shift_axis(axis1, np.ndim(a)), shift_axis(axis2, np.ndim(a)))
+
+@batched_tangent_rule(np.broadcast_to)
+def broadcast_to_(darray, ans, array, shape):
+    return expand_batched(darray, ans)
+
+@batched_tangent_rule(np.flip)
+def flip_(dm, ans, m, axis=None):
+    return np.flip(dm, shift_axis(axis, np.ndim(m)))
+
+broadcasts(np.copy, np.ascontiguousarray)
+
+@batched_tangent_rule(*{np.max, np.amax})
+def max_(da, ans, a, axis=None, out=None, keepdims=False):
+    return np.sum(da * _extreme_mask(ans, a, axis, keepdims), axis=shift_axis(axis, np.ndim(a)), keepdims=keepdims)
+
+@batched_tangent_rule(*{np.min, np.amin})
+def min_(da, ans, a, axis=None, out=None, keepdims=False):
+    return np.sum(da * _extreme_mask(ans, a, axis, keepdims), axis=shift_axis(axis, np.ndim(a)), keepdims=keepdims)
+
+@batched_tangent_rule(np.prod)
+def prod_(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return np.sum(da * _others_product(a, axis), axis=shift_axis(axis, np.ndim(a)), keepdims=keepdims)
+
+@batched_tangent_rule(np.array, np.asarray, lists=True)
+def array_(dobject, ans, object, dtype=None, copy=True, order="K", subok=False, ndmin=0):
+    return array_batched(dobject, ans)
+
+@batched_tangent_rule(np.concatenate, lists=True)
+def concatenate_(darrays, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    return concatenate_batched(darrays, arrays, axis)
+
+@batched_tangent_rule(np.stack, lists=True)
+def stack_(darrays, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    return stack_batched(darrays, arrays, axis)
+
+@batched_tangent_rule(np.split)
+def split_(dary, ans, ary, indices_or_sections, axis=0):
+    return np.split(dary, indices_or_sections, axis=shift_axis(axis, np.ndim(ary)))

@@ -62,6 +62,11 @@ class Rule:
     result: str | None = None  # the result's kind when the passes cannot infer it: "tuple" or "scalar"
     kind: str = "custom"       # how it was declared: "elementwise", "linear", "bilinear" or "custom"
     builders: dict = field(default_factory=dict, repr=False)  # which -> () -> ParsedRule (declared kinds)
+    # how the tangent runs on B directions at once (see ``batched_tangent_rule``): None, once per direction
+    # inside the sweep; "broadcast", the tangent rule itself with lifted seeds; a function, a batched tangent
+    # rule; False, not at all (the batched entry points run one sweep per direction)
+    batched: Any = None
+    batched_lists: bool = False  # the batched tangent rule takes a list's tangent (a list of batched tangents)
     _parsed: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -80,8 +85,8 @@ class Rule:
 
     def expressions(self, which: str) -> "ParsedRule | None":
         """The rule's return expressions (parsed once), or None if there is no such rule."""
-        fn = self.adjoint if which == "adjoint" else self.tangent
-        if fn is None:
+        fn = {"adjoint": self.adjoint, "tangent": self.tangent, "batched": self.batched}[which]
+        if fn is None or not callable(fn):
             return None
         if which not in self._parsed:
             builder = self.builders.get(which)
@@ -390,6 +395,35 @@ def tangent_rule(primal, *, name: str | None = None, expand: bool = False):
     return decorate
 
 
+def batched_tangent_rule(*primals, lists: bool = False):
+    """Register the function below as the batched tangent rule of ``primal``: the tangent rule's signature,
+    but each tangent ``d<p>`` carries B directions on a leading axis (shape ``(B,) + p.shape``; ``(B,)`` for a
+    number) and each contribution must too.  Helpers for it are in ``sct.runtime.batched``.  A list's
+    tangent is a list of batched tangents; unless ``lists=True`` says the rule takes those, sct runs the
+    ordinary tangent rule once per direction where a list operand varies."""
+    def decorate(fn):
+        for primal in primals:  # (aliases made earlier, too)
+            rule = REGISTRY._rule_for(primal, None)
+            rule.batched, rule.batched_lists = fn, lists
+        return fn
+    return decorate
+
+
+def broadcasts(*primals) -> None:
+    """Declare tangent rules that batch by broadcasting: each contribution is a tangent times (or plus,
+    minus, divided by) values shaped like the primal's operands, so B directions on a leading axis pass
+    through once the tangents have the output's number of axes (elementwise rules are declared so)."""
+    for p in primals:
+        REGISTRY._rule_for(p, None).batched = "broadcast"
+
+
+def not_batchable(*primals) -> None:
+    """Declare tangent rules that cannot run on a batch of directions, even one direction at a time inside a
+    sweep: batched entry points (``jvp(batched=True)``, ``jacobian``, ``hessian``) run one sweep per direction."""
+    for p in primals:
+        REGISTRY._rule_for(p, None).batched = False
+
+
 def nondifferentiable(*primals) -> None:
     """Declare functions whose outputs carry no derivative (argmax, floor, len, ...)."""
     for p in primals:
@@ -424,7 +458,7 @@ def alias(primal, existing, *, name: str | None = None) -> None:
     rule = REGISTRY.lookup(existing)
     copy = Rule(primal, name or _display_name(primal), list(rule.params), dict(rule.defaults), rule.varargs,
                 rule.n_diff, rule.adjoint, rule.tangent, rule.expand, rule.select, rule.scatter, rule.refused,
-                rule.result, rule.kind, dict(rule.builders))
+                rule.result, rule.kind, dict(rule.builders), rule.batched, rule.batched_lists)
     REGISTRY.rules[REGISTRY.key(primal)] = copy
 
 
@@ -572,6 +606,7 @@ def _declare_elementwise(primal, partials, name, doc, to_math: bool) -> Rule:
             raise ValueError(f"the partials of {name or _display_name(primal)} disagree on the parameters")
     n_diff = len(partials)
     rule = _declared(primal, name, "elementwise", params, defaults, n_diff, doc)
+    rule.batched = "broadcast"
     diff = params[:n_diff]
     rule.refused = frozenset(p for p, r in zip(diff, refused) if r)
 

@@ -7,7 +7,10 @@ to the tangents.  Families: broadcasting, containers, non-differentiable.
 """
 from ..runtime import (add, add_at, drop_last, expand, indices, last, number_at, shape_only, snapshot, take,
                        take_written, unbroadcast, unreduce, unshared, zero_at, zeros_like)
-from .registry import REGISTRY, adjoint_rule, nondifferentiable, result_kind, tangent_rule
+from ..runtime.batched import (add_at_batched, batch_index, expand_batched, take_batched,
+                               unbroadcast_batched, unreduce_batched)
+from .registry import (REGISTRY, adjoint_rule, batched_tangent_rule, broadcasts, nondifferentiable, result_kind,
+                       tangent_rule)
 
 # ---------------------------------------------------------------- what the passes may assume (see registry.Helper)
 
@@ -85,6 +88,42 @@ def drop_last_(dtotal, ans, total):
 @tangent_rule(snapshot)
 def snapshot_(dvalue, ans, value):
     return snapshot(dvalue)
+
+# ---------------------------------------------------------------- batched tangents (B directions on a leading axis)
+
+@batched_tangent_rule(unbroadcast)
+def unbroadcast_(dg, dx, ans, g, x):
+    return unbroadcast_batched(dg, x), None
+
+@batched_tangent_rule(unreduce)
+def unreduce_(dg, dx, ans, g, x, axis=None, keepdims=False):
+    return unreduce_batched(dg, x, axis, keepdims), None
+
+@batched_tangent_rule(expand)
+def expand_(ddx, dlike, ans, dx, like):
+    return expand_batched(ddx, like), None
+
+@batched_tangent_rule(take, lists=True)
+def take_(da, ans, a, index):
+    return da if isinstance(a, float) else take_batched(da, index)  # (a float: a zero adjoint, zero tangent)
+
+@batched_tangent_rule(take_written, lists=True)
+def take_written_(da, ans, a, index):
+    return da if isinstance(a, float) else take_written(da, batch_index(da, index))
+
+@batched_tangent_rule(add_at, lists=True)
+def add_at_(dtotal, dx, dindex, dg, ans, total, x, index, g):
+    return 0.0 if isinstance(total, float) else dtotal, None, None, add_at_batched(x, index, dg)  # (a float: zero)
+
+@batched_tangent_rule(zero_at, lists=True)
+def zero_at_(dtotal, ans, total, index):
+    return dtotal if isinstance(total, float) else zero_at(dtotal, batch_index(dtotal, index))
+
+@batched_tangent_rule(number_at, lists=True)
+def number_at_(dseq, ans, seq, index, where):
+    return take_batched(dseq, index)
+
+broadcasts(shape_only, add, last, drop_last, snapshot)
 
 # ---------------------------------------------------------------- non-differentiable
 

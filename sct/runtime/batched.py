@@ -1,0 +1,253 @@
+"""Helpers of the batched tangent program: tangents with a leading axis of B directions.
+
+In a batched program the tangent of ``x`` has shape ``(B,) + x.shape`` (``(B,)``
+for a number); the tangent of a list is a list of batched tangents.  Primal values
+keep their shapes, so they line up with a tangent's trailing axes: ``dx * cos(x)``
+batches by itself once ``dx`` has as many axes as the result (``lift``).  A rule
+without a batched form runs once per direction inside the sweep (``direction``,
+``stack_like``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .broadcast import sum_axes, unreduce
+from .containers import add_at, take
+
+
+def batch_size(*tangents) -> int:
+    """B, read from the first batched tangent (a list's first item)."""
+    for t in tangents:
+        if isinstance(t, np.ndarray) and t.ndim:
+            return t.shape[0]
+        if isinstance(t, (list, tuple)) and t:
+            return batch_size(*t)
+    raise ValueError("sct: a batched tangent program needs at least one tangent with a leading batch axis")
+
+
+def zeros_batched(n: int, like):
+    """A zero tangent of ``like`` for ``n`` directions: ``(n,) + like.shape`` (a list of them for a list)."""
+    if isinstance(like, (list, tuple)):
+        return [zeros_batched(n, item) for item in like]
+    return np.zeros((n,) + np.shape(like))
+
+
+def lift(d, like):
+    """The batched tangent ``d`` with unit axes after the batch axis, so it has as many axes as ``like``
+    plus one: its directions then broadcast against values shaped like ``like``."""
+    if type(d) is not np.ndarray:
+        return d
+    missing = np.ndim(like) + 1 - d.ndim
+    if missing <= 0:
+        return d
+    return d.reshape(d.shape[:1] + (1,) * missing + d.shape[1:])
+
+
+def expand_batched(d, like):
+    """``expand`` for a batched tangent: widened to ``(B,) + like.shape``."""
+    if type(d) is not np.ndarray:
+        return d
+    d = lift(d, like)
+    shape = d.shape[:1] + np.shape(like)
+    return d if d.shape == shape else np.broadcast_to(d, shape)
+
+
+def batch_index(d, index):
+    """The index that reads ``x[index]`` in every direction of the tangent ``d``: ``d[:, index]`` for an
+    array (a list's tangent is a list: the same index)."""
+    if not isinstance(d, np.ndarray):
+        return index
+    return (slice(None),) + (index if isinstance(index, tuple) else (index,))
+
+
+def take_batched(d, index):
+    """``take`` (indexing) of a batched tangent."""
+    return take(d, batch_index(d, index))
+
+
+def batched_array(d):
+    """A list's batched tangent (a list of batched tangents) as one array, the batch axis first, as NumPy
+    reads the list itself; an array's as it is."""
+    if isinstance(d, (list, tuple)):
+        return np.stack([batched_array(t) for t in d], axis=1)
+    return d
+
+
+def direction(d, k: int):
+    """Direction ``k`` of a batched tangent (of each item, for a list)."""
+    if isinstance(d, np.ndarray):
+        return d[k]
+    if isinstance(d, (list, tuple)):
+        return [direction(item, k) for item in d]
+    return d  # a symbolic zero
+
+
+def stack_like(tangents: list, like):
+    """One tangent per direction, each shaped like ``like``, as a batched tangent."""
+    if isinstance(like, (list, tuple)):
+        return [stack_like([t[i] for t in tangents], item) for i, item in enumerate(like)]
+    shape = np.shape(like)
+    return np.stack([np.broadcast_to(t, shape) for t in tangents])
+
+
+def unbroadcast_batched(d, x):
+    """``unbroadcast`` of each direction of ``d`` to x's shape."""
+    if type(d) is not np.ndarray:
+        return d
+    shape = np.shape(x)
+    if d.shape[1:] == shape:
+        return d
+    if d.ndim == 1:  # the same number in every element of x, per direction
+        return d
+    gshape = d.shape[1:]
+    extra = len(gshape) - len(shape)
+    axes = tuple(range(1, extra + 1)) + tuple(i + extra + 1 for i, n in enumerate(shape)
+                                              if n == 1 and gshape[i + extra] != 1)
+    out = sum_axes(d, axes) if axes else d
+    return np.reshape(out, d.shape[:1] + shape)
+
+
+def unreduce_batched(d, x, axis=None, keepdims=False):
+    """``unreduce`` of each direction of ``d``: spread back over x's shape (batch axis first)."""
+    shape = np.shape(x)
+    n = d.shape[0]
+    if axis is None:
+        return np.broadcast_to(d.reshape((n,) + (1,) * len(shape)), (n,) + shape)
+    return unreduce(d, np.broadcast_to(0.0, (n,) + shape), shift_axis(axis, len(shape)), keepdims)
+
+
+def shift_axis(axis, ndim: int):
+    """An axis argument of a function applied to a batched tangent: ``None`` (every axis) becomes every axis
+    but the first, an axis ``k`` becomes ``k + 1``."""
+    if axis is None:
+        return tuple(range(1, ndim + 1))
+    if isinstance(axis, (tuple, list)):
+        return tuple(a % ndim + 1 for a in axis)
+    return axis % ndim + 1
+
+
+def add_at_batched(x, index, d):
+    """The tangent of ``add_at(0.0, x, index, g)``: ``d`` (batched) scattered at ``x[index]``."""
+    if not isinstance(x, np.ndarray):
+        return add_at(0.0, x, index, d)
+    n = batch_size(d)
+    return np.stack([add_at(0.0, x, index, direction(d, k)) for k in range(n)])
+
+
+def _lifted(d, ndim: int):
+    """``d`` with unit axes after the batch axis up to ``ndim + 1`` axes."""
+    missing = ndim + 1 - d.ndim
+    return d.reshape(d.shape[:1] + (1,) * missing + d.shape[1:]) if missing > 0 else d
+
+
+def matmul_left(d, b):
+    """``da @ b`` for each direction ``da`` of the batched tangent ``d`` of ``a``."""
+    if type(d) is not np.ndarray:
+        return d
+    if np.ndim(b) <= 2:  # one matrix product of every direction's rows with b (BLAS, not a loop over B)
+        return (d.reshape(-1, d.shape[-1]) @ b).reshape(d.shape[:-1] + np.shape(b)[1:])
+    if d.ndim == 2:  # a is a vector: a row of a stack of matrices
+        row = d.reshape(d.shape[:1] + (1,) * (np.ndim(b) - 1) + d.shape[1:])
+        return np.matmul(row, b)[..., 0, :]
+    return np.matmul(_lifted(d, np.ndim(b)), b)
+
+
+def matmul_right(a, d):
+    """``a @ db`` for each direction ``db`` of the batched tangent ``d`` of ``b``."""
+    if type(d) is not np.ndarray:
+        return d
+    if np.ndim(a) == 2 and d.ndim == 2:  # b is a vector: every direction's a @ db is a row of db @ a.T
+        return d @ a.T
+    if np.ndim(a) == 2 and d.ndim == 3:  # one matrix product with the directions side by side
+        n, (m, k) = d.shape[0], d.shape[1:]
+        return (a @ d.transpose(1, 0, 2).reshape(m, n * k)).reshape(-1, n, k).transpose(1, 0, 2)
+    if d.ndim == 2 and np.ndim(a) >= 2:  # b is a vector: a column
+        column = d.reshape(d.shape[:1] + (1,) * (np.ndim(a) - 2) + d.shape[1:] + (1,))
+        return np.matmul(a, column)[..., 0]
+    if d.ndim == 2:  # two vectors: a number per direction
+        return d @ a
+    return np.matmul(a, _lifted(d, np.ndim(a)))
+
+
+def reshape_batched(d, like):
+    """A batched tangent reshaped to ``(B,) + like.shape`` (reshape, ravel, squeeze, expand_dims)."""
+    if type(d) is not np.ndarray:
+        return d
+    return np.reshape(d, d.shape[:1] + np.shape(like))
+
+
+def transpose_axes(axes, ndim: int):
+    """The ``axes`` of ``np.transpose`` applied to a batched tangent: the batch axis stays first."""
+    if axes is None:
+        return (0,) + tuple(range(ndim, 0, -1))
+    return (0,) + tuple(a % ndim + 1 for a in axes)
+
+
+def _each(fn, d, *args):
+    return np.stack([fn(d[k], *args) for k in range(d.shape[0])])
+
+
+def dot_left(d, a, b):
+    """``np.dot(da, b)`` per direction."""
+    if type(d) is not np.ndarray:
+        return d
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return lift(d, np.empty(np.broadcast_shapes(np.shape(a), np.shape(b)))) * b
+    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
+        return matmul_left(d, b)
+    return _each(np.dot, d, b)
+
+
+def dot_right(a, b, d):
+    """``np.dot(a, db)`` per direction."""
+    if type(d) is not np.ndarray:
+        return d
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return a * lift(d, np.empty(np.broadcast_shapes(np.shape(a), np.shape(b))))
+    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
+        return matmul_right(a, d)
+    return np.stack([np.dot(a, d[k]) for k in range(d.shape[0])])
+
+
+def outer_left(d, b):
+    """``np.outer(da, b)`` per direction."""
+    if type(d) is not np.ndarray:
+        return d
+    return d.reshape(d.shape[0], -1, 1) * np.ravel(b)
+
+
+def outer_right(a, d):
+    """``np.outer(a, db)`` per direction."""
+    if type(d) is not np.ndarray:
+        return d
+    return np.ravel(a)[:, None] * d.reshape(d.shape[0], 1, -1)
+
+
+def _items(d, arrays):
+    """The batched tangents of the items of ``arrays`` (a list of tangents, or one batched array)."""
+    if isinstance(d, np.ndarray):
+        return [d[:, i] for i in range(d.shape[1])]
+    n = batch_size(*d)
+    return [np.broadcast_to(t, (n,) + np.shape(a)) for t, a in zip(d, arrays)]
+
+
+def concatenate_batched(d, arrays, axis=0):
+    """``np.concatenate`` per direction."""
+    items = _items(d, arrays)
+    if axis is None:
+        return np.concatenate([t.reshape(t.shape[0], -1) for t in items], axis=1)
+    return np.concatenate(items, axis=shift_axis(axis, items[0].ndim - 1))
+
+
+def stack_batched(d, arrays, axis=0):
+    """``np.stack`` per direction."""
+    items = _items(d, arrays)
+    return np.stack(items, axis=shift_axis(axis, items[0].ndim))
+
+
+def array_batched(d, ans):
+    """``np.array`` of a tangent per direction: an array's copy, or a list's items stacked."""
+    if isinstance(d, np.ndarray):
+        return np.array(d, dtype=float).reshape(d.shape[:1] + np.shape(ans))
+    n = batch_size(d)
+    return np.stack([np.broadcast_to(np.array(direction(d, k), dtype=float), np.shape(ans)) for k in range(n)])
