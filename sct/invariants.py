@@ -111,6 +111,12 @@ def _assigned_before_read(fn: ast.FunctionDef, name: str) -> None:
     _Flow(local, name).block(fn.body, set(params))
 
 
+def _test_key(test: ast.expr) -> str:
+    """A branch test as printed: the two sweeps' copies of one test may be different trees that print
+    the same (``-0.97`` folded to a constant in one, ``-(0.97)`` in the other)."""
+    return ast.unparse(ast.fix_missing_locations(test))
+
+
 class _Flow:
     """Definite assignment over a function body: which local names hold a value at each statement."""
 
@@ -161,7 +167,7 @@ class _Flow:
         if isinstance(stmt, ast.Assign):
             self.reads(stmt.value, defined)
             if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Compare):
-                self.values[stmt.targets[0].id] = ast.dump(stmt.value)
+                self.values[stmt.targets[0].id] = _test_key(stmt.value)
             for target in stmt.targets:
                 defined = self.targets(target, defined)
             return defined
@@ -178,7 +184,7 @@ class _Flow:
             if isinstance(stmt.test, ast.Constant):  # `if False:` -- only one branch runs
                 return self.block(stmt.body if stmt.test.value else stmt.orelse, defined)
             # the backward sweep's `if t1:` takes the branch the forward sweep's `if t1:` took
-            key = ast.dump(stmt.test)
+            key = _test_key(stmt.test)
             if isinstance(stmt.test, ast.Name):  # (a test recomputed into a name: `t1 = x > 0; if t1:`)
                 key = self.values.get(stmt.test.id, key)
             known_body, known_orelse = self.branches.get(key, (set(), set()))
