@@ -188,6 +188,10 @@ FUZZER_FINDS = [
     ("fuzz-write-into-base-of-row-view", p.write_into_base_of_row_view, (0.3,), 0, lambda x: 3 + 2 * x,
      sct.AliasingError),
     ("fuzz-index-bound-after-last-write", p.index_bound_after_last_write, (0.3,), 0, lambda x: 2 + 2 * x, None),
+    ("fuzz-tangent-shares-written-tangent", p.tangent_shares_written_tangent, (0.3, 0.5), (0, 1),
+     lambda x, y: (2.0, -2.0), None),
+    ("fuzz-negative-constant-in-nested-test", p.negative_constant_in_nested_test, (np.array([0.2, 2.0, 0.5]),), 0,
+     lambda x: np.array([2.0, 4.7, 2.0]), None),
 ]
 
 

@@ -414,3 +414,27 @@ def recurrence_keeps_previous_element(x):
         prev = y[i - 1]
         y[i] = np.sin(prev) + x
     return np.sum(y)
+
+
+# -- a tangent that is the tangent of an array written later (forward mode) -----------------
+# (seed 3: 506) `b = a - y` has the tangent `add(da, -dy)`, which is `da` itself while `dy` is zero; the
+# write `da[1] = ...` mirroring `a[1] = ...` then changed `db` too.
+
+def tangent_shares_written_tangent(x, y):
+    a = np.full((2,), x)
+    b = a - y
+    a[1] = np.sum(a)
+    return np.sum(b)
+
+
+# -- the invariant checker: one branch test printed the same from two trees ------------------
+# (seed 2: 26 and 20 more) the forward sweep's `if -0.97 > t5:` held `-(0.97)`, the backward sweep's a
+# folded `-0.97`; the checker compared trees, not tests, and reported a name read on an untaken path.
+
+def negative_constant_in_nested_test(x):
+    if np.max(x) > 0.41:
+        if -0.97 > 0.7 - x[1]:
+            x = x * x[-2]
+        elif x[0] < 0.33:
+            a = 1.0
+    return np.sum(x)
