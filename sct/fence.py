@@ -175,6 +175,7 @@ def _check_aliasing(parsed: Parsed) -> None:
     local = _locals(fn)
     mutated = _written(parsed, local)
     _check_loops_over_written(parsed, local)
+    _check_loop_items(parsed, mutated)
     if not parsed.filename.startswith("<sct "):  # sct's own programs put arrays on their tape on purpose
         _check_held(parsed, mutated)
     _check_arguments(parsed, mutated, local)
@@ -211,6 +212,19 @@ def _check_loops_over_written(parsed: Parsed, local: set[str]) -> None:
                 _refuse(parsed, node, f"a change to `{name}` while a loop runs over it",
                         f"loop over a copy: for ... in list({name}) (or {name}.copy()), "
                         f"or write `{name} = {name} * ...` (a new value)")
+
+
+def _check_loop_items(parsed: Parsed, mutated: dict) -> None:
+    """``for row in b: row[1] = ...`` writes into an item of the sequence (a row of ``b``, an array in a
+    list), which is not a copy: ``b`` changes too, and sct would follow ``row`` alone."""
+    for loop in S.walk(parsed.node):
+        if not isinstance(loop, (gast.For, gast.comprehension)):
+            continue
+        for name in sorted({n.id for n in S.walk(loop.target) if isinstance(n, gast.Name)} & set(mutated)):
+            raise AliasingError(
+                f"`{name}` is an item of what the loop runs over (not a copy), and the function writes into it; "
+                f"sct cannot follow a write through two names", parsed.location(mutated[name]),
+                "write into the sequence by index: for k in range(len(seq)): seq[k, ...] = ...")
 
 
 def _bases(value: gast.expr) -> set[str]:

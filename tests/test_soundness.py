@@ -192,6 +192,8 @@ FUZZER_FINDS = [
      lambda x, y: (2.0, -2.0), None),
     ("fuzz-negative-constant-in-nested-test", p.negative_constant_in_nested_test, (np.array([0.2, 2.0, 0.5]),), 0,
      lambda x: np.array([2.0, 4.7, 2.0]), None),
+    ("fuzz-write-into-loop-item", p.write_into_loop_item, (V3,), 0, lambda x: np.full(3, 1 / 6),
+     sct.AliasingError),
 ]
 
 

@@ -438,3 +438,13 @@ def negative_constant_in_nested_test(x):
         elif x[0] < 0.33:
             a = 1.0
     return np.sum(x)
+
+
+# -- a write into the item a `for` loop is bound to -------------------------------------------
+# (seed 3: 883) `row` is a view of a row of `b`: the write changes `b`, which sct did not follow.
+
+def write_into_loop_item(x):
+    b = np.zeros((3, 2))
+    for row in b:
+        row[1] = np.mean(x)
+    return np.mean(b)
