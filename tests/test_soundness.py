@@ -194,6 +194,8 @@ FUZZER_FINDS = [
      lambda x: np.array([2.0, 4.7, 2.0]), None),
     ("fuzz-write-into-loop-item", p.write_into_loop_item, (V3,), 0, lambda x: np.full(3, 1 / 6),
      sct.AliasingError),
+    ("fuzz-write-after-helper-returned-argument", p.write_after_helper_returned_argument, (V3,), 0,
+     lambda x: np.array([2.0, 0.0, 2.0]), sct.AliasingError),
 ]
 
 

@@ -448,3 +448,18 @@ def write_into_loop_item(x):
     for row in b:
         row[1] = np.mean(x)
     return np.mean(b)
+
+
+# -- a helper that returns its argument --------------------------------------------------------
+# (found beside seed 3: 506) `b = same(a)` is `a`; the write into `a` changed `b`, which the backward
+# sweep did not follow.
+
+def _same(a):
+    return a
+
+
+def write_after_helper_returned_argument(x):
+    a = x * 2.0
+    b = _same(a)
+    a[1] = 7.0
+    return np.sum(b)
