@@ -190,8 +190,10 @@ class _Flow:
             known_body, known_orelse = self.branches.get(key, (set(), set()))
             body = self.block(stmt.body, defined | known_body)
             orelse = self.block(stmt.orelse, defined | known_orelse)
-            if key not in self.branches:
-                self.branches[key] = (body or set(), orelse or set())
+            # (a test seen again, `if returned:` in a loop and after it: a branch defines what any
+            # occurrence of it defined, so the backward sweep's copy of the last one knows its names)
+            seen_body, seen_orelse = self.branches.get(key, (set(), set()))  # (also a nested copy's)
+            self.branches[key] = (seen_body | (body or set()), seen_orelse | (orelse or set()))
             if body is None or orelse is None:
                 return body if orelse is None else orelse
             return body & orelse

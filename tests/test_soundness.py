@@ -196,6 +196,9 @@ FUZZER_FINDS = [
      sct.AliasingError),
     ("fuzz-write-after-helper-returned-argument", p.write_after_helper_returned_argument, (V3,), 0,
      lambda x: np.array([2.0, 0.0, 2.0]), sct.AliasingError),
+    ("fuzz-return-flag-tested-twice", p.return_flag_tested_twice, (V3, np.array([[0.5, 1.0], [2.0, 1.0]])), 0,
+     lambda x, y: np.array([0.0, 0.5, 2.0]), None),
+    ("fuzz-same-test-nested", p.same_test_nested, (0.7, -1), 0, lambda x, i: 1.0, None),
 ]
 
 

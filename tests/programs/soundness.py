@@ -463,3 +463,28 @@ def write_after_helper_returned_argument(x):
     b = _same(a)
     a[1] = 7.0
     return np.sum(b)
+
+
+# -- the invariant checker: one branch test at two places ----------------------------------------
+# (seed 4: 121) `if returned:` inside the loop (to break) and after it; (seed 4: 387) `elif i > 0:` twice,
+# nested.  The checker knew only the first occurrence's names, so the backward sweep's copy of the other
+# read names "never assigned".
+
+def return_flag_tested_twice(x, y):
+    i = 0
+    while True:
+        for el in x:
+            return x[-2:] @ y[:, i]
+    x = x[i] + 0.93
+
+
+def same_test_nested(x, i):
+    if x < 0.46:
+        pass
+    elif i > 0:
+        pass
+    elif i > 0:
+        pass
+    else:
+        x = np.max(x)
+    return x
