@@ -95,7 +95,12 @@ class Forward:
         if op.target not in self.an.active:
             return [stmt]
         if op.kind == "call" and any(self.an.is_active(a) for _, a in op.operands):
-            return [self.user_call(stmt, op)]
+            call = self.user_call(stmt, op)
+            if op.target not in self.written:
+                return [call]
+            # (the callee's tangent may be read-only, expand's broadcast, or shared: a copy is written into)
+            own = S.call(self.ctx.symbol(runtime.snapshot, "snapshot"), [S.name(self.d(op.target))])
+            return [call, S.assign(self.d(op.target), own)]
         if op.kind == "pop":  # x = xs.pop() mirrored on the tangent list
             source = op.operands[0][1]
             if not self.an.is_active(source):
