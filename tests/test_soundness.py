@@ -199,6 +199,10 @@ FUZZER_FINDS = [
     ("fuzz-return-flag-tested-twice", p.return_flag_tested_twice, (V3, np.array([[0.5, 1.0], [2.0, 1.0]])), 0,
      lambda x, y: np.array([0.0, 0.5, 2.0]), None),
     ("fuzz-same-test-nested", p.same_test_nested, (0.7, -1), 0, lambda x, i: 1.0, None),
+    ("fuzz-write-into-helper-result", p.write_into_helper_result, (V3, 0.5), (0, 1),
+     lambda x, y: (np.ones(3), 1.0), None),
+    ("fuzz-max-of-number-and-difference", p.max_of_number_and_difference, (V3, -0.5), (0, 1),
+     lambda x, y: (-np.ones(3), 0.0), None),
 ]
 
 

@@ -488,3 +488,24 @@ def same_test_nested(x, i):
     else:
         x = np.max(x)
     return x
+
+
+# -- a helper's result written into (forward mode) -----------------------------------------------
+# (seed 4: 421) the helper's tangent was `expand(...)`, a read-only broadcast: `da[0] = ...` raised.
+
+def _filled(a, n):
+    return np.full((2,), np.sum(a))
+
+
+def write_into_helper_result(x, y):
+    a = _filled(x, 3)
+    a[-2,] = y
+    return np.sum(a)
+
+
+# -- a comparison seeded by one (reverse mode) ---------------------------------------------------
+# (seed 4: 432) the adjoint `1.0 * (y < t)` of max's second argument was folded to `y < t`, a bool,
+# which the subtraction's adjoint then negated: NumPy raises on `-` of a bool.
+
+def max_of_number_and_difference(x, y):
+    return max(y, 0.95 - np.sum(x))
