@@ -395,6 +395,9 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
         if not elts:
             return EMPTY_SEQ
         return SEQ_OF_SCALARS if all(k(e) == SCALAR for e in elts) else SEQ
+    if op.label == "comparison" and isinstance(stmt.value, gast.Compare) and len(stmt.value.ops) == 1:
+        sides = [k(stmt.value.left), k(stmt.value.comparators[0])]  # an array compared with a number or array
+        return ARRAY if ARRAY in sides and all(side in (SCALAR, ARRAY) for side in sides) else ANY
     if op.kind == "nondiff" and op.callee in _INTEGER_RESULTS:
         return SCALAR
     if op.kind == "nondiff" and op.callee in _ARRAY_CONSTRUCTORS:

@@ -203,6 +203,7 @@ FUZZER_FINDS = [
      lambda x, y: (np.ones(3), 1.0), None),
     ("fuzz-max-of-number-and-difference", p.max_of_number_and_difference, (V3, -0.5), (0, 1),
      lambda x, y: (-np.ones(3), 0.0), None),
+    ("fuzz-where-of-comparison-updated", p.where_of_comparison_updated, (0.7,), 0, lambda y: 10.0, None),
 ]
 
 

@@ -509,3 +509,13 @@ def write_into_helper_result(x, y):
 
 def max_of_number_and_difference(x, y):
     return max(y, 0.95 - np.sum(x))
+
+
+# -- an unnecessary refusal lifted: np.where of an array comparison is an array --------------------
+# (seed 2: 83 and others) a comparison had no kind, so `np.where(...)` neither, and `a[1, 1] += y` was
+# refused as a write into "a list whose element is not a number".
+
+def where_of_comparison_updated(y):
+    a = np.where(y * np.ones((3, 3)) > 0.5, y * np.ones((3, 3)), 0.5)
+    a[1, 1] += y
+    return np.sum(a)
