@@ -35,6 +35,8 @@ _BINOPS = {
     gast.MatMult: operator.matmul, gast.BitAnd: operator.and_, gast.BitOr: operator.or_,
     gast.BitXor: operator.xor, gast.LShift: operator.lshift, gast.RShift: operator.rshift,
 }
+_BROADCASTING = (operator.add, operator.sub, operator.mul, operator.truediv, operator.pow, operator.mod,
+                 operator.floordiv, operator.neg, operator.pos)
 _UNARY = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Not: operator.not_, gast.Invert: operator.invert}
 
 
@@ -437,6 +439,8 @@ def _rule_kind(op: Op, k) -> str:
         or op.rule.kind == "elementwise"
     if elementwise and arg_kinds and all(a == SCALAR for a in arg_kinds):
         return SCALAR
+    if ARRAY in arg_kinds and (primal in _BROADCASTING or isinstance(primal, np.ufunc) or op.rule.kind == "elementwise"):
+        return ARRAY  # (an array broadcast with anything NumPy accepts: a number, a list, an unknown)
     if any(a is None or a == ANY or is_seq(a) for a in arg_kinds):
         return ANY
     return ARRAY

@@ -204,6 +204,7 @@ FUZZER_FINDS = [
     ("fuzz-max-of-number-and-difference", p.max_of_number_and_difference, (V3, -0.5), (0, 1),
      lambda x, y: (-np.ones(3), 0.0), None),
     ("fuzz-where-of-comparison-updated", p.where_of_comparison_updated, (0.7,), 0, lambda y: 10.0, None),
+    ("fuzz-array-times-unknown-updated", p.array_times_unknown_updated, (0.7,), 0, lambda y: 4.0, None),
 ]
 
 

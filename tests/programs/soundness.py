@@ -519,3 +519,15 @@ def where_of_comparison_updated(y):
     a = np.where(y * np.ones((3, 3)) > 0.5, y * np.ones((3, 3)), 0.5)
     a[1, 1] += y
     return np.sum(a)
+
+
+# (seed 6: 116) `array * b` with `b` of unknown kind (here a helper's result) is an array all the same
+
+def _twice(v):
+    return [v, v]
+
+
+def array_times_unknown_updated(y):
+    b = np.ones(3) * _twice(y)[0]
+    b[0] += b[1]
+    return np.sum(b)
