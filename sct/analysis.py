@@ -35,6 +35,8 @@ _BINOPS = {
     gast.MatMult: operator.matmul, gast.BitAnd: operator.and_, gast.BitOr: operator.or_,
     gast.BitXor: operator.xor, gast.LShift: operator.lshift, gast.RShift: operator.rshift,
 }
+_BROADCASTING = (operator.add, operator.sub, operator.mul, operator.truediv, operator.pow, operator.mod,
+                 operator.floordiv, operator.neg, operator.pos)
 _UNARY = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Not: operator.not_, gast.Invert: operator.invert}
 
 
@@ -403,6 +405,9 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
         if not elts:
             return EMPTY_SEQ
         return SEQ_OF_SCALARS if all(k(e) == SCALAR for e in elts) else SEQ
+    if op.label == "comparison" and isinstance(stmt.value, gast.Compare) and len(stmt.value.ops) == 1:
+        sides = [k(stmt.value.left), k(stmt.value.comparators[0])]  # an array compared with a number or array
+        return ARRAY if ARRAY in sides and all(side in (SCALAR, ARRAY) for side in sides) else ANY
     if op.kind == "nondiff" and op.callee in _INTEGER_RESULTS:
         return SCALAR
     if op.kind == "nondiff" and op.callee in _ARRAY_CONSTRUCTORS:
@@ -445,6 +450,8 @@ def _rule_kind(op: Op, k) -> str:
         or op.rule.kind == "elementwise"
     if elementwise and arg_kinds and all(a == SCALAR for a in arg_kinds):
         return SCALAR
+    if ARRAY in arg_kinds and (primal in _BROADCASTING or isinstance(primal, np.ufunc) or op.rule.kind == "elementwise"):
+        return ARRAY  # (an array broadcast with anything NumPy accepts: a number, a list, an unknown)
     if any(a is None or a == ANY or is_seq(a) for a in arg_kinds):
         return ANY
     return ARRAY

@@ -7,11 +7,13 @@ assume only the constructs listed in ``_ALLOWED_STMTS`` and ``_ALLOWED_EXPRS``.
 """
 from __future__ import annotations
 
+import types
+
 import gast
 
 from . import syntax as S
-from .errors import AliasingError, UnsupportedSyntaxError
-from .parse import Parsed
+from .errors import AliasingError, TransformError, UnsupportedSyntaxError
+from .parse import Parsed, parse_function
 from .rules import REGISTRY
 
 # node type -> (what to call it, what to do instead)
@@ -161,6 +163,8 @@ def _aliases(value: gast.expr, name: str) -> bool:
         func = value.func
         if isinstance(func, gast.Attribute) and _is_view(func.attr):
             return _aliases(func.value, name) or any(_aliases(a, name) for a in value.args[:1])
+        if getattr(value, "sct_returns_argument", False):  # (see _mark_calls_returning_arguments)
+            return any(_aliases(a, name) for a in list(value.args) + [kw.value for kw in value.keywords])
         return False
     if isinstance(value, (gast.Tuple, gast.List)):
         return False
@@ -173,14 +177,60 @@ def _check_aliasing(parsed: Parsed) -> None:
     """Refuse in-place writes sct could not follow (see the comment above ``_MUTATORS``)."""
     fn = parsed.node
     local = _locals(fn)
+    _mark_calls_returning_arguments(parsed, fn)
     mutated = _written(parsed, local)
     _check_loops_over_written(parsed, local)
+    _check_loop_items(parsed, mutated)
     if not parsed.filename.startswith("<sct "):  # sct's own programs put arrays on their tape on purpose
         _check_held(parsed, mutated)
     _check_arguments(parsed, mutated, local)
     _check_shared(parsed, mutated, local - _private_temporaries(fn))
     if not parsed.filename.startswith("<sct "):  # (sct's own programs index into arrays they write on purpose)
         _check_indexed_views(parsed, local)
+
+
+def _mark_calls_returning_arguments(parsed: Parsed, fn: gast.FunctionDef) -> None:
+    """Mark ``sct_returns_argument`` on each call of a user function that may return one of its arguments
+    or a view of one (``def h(a): return a.T``): its result shares memory with what it was given."""
+    for node in S.walk(fn):
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
+            callee = parsed.namespace.lookup(node.func.id, None)
+            if _returns_argument(callee, set()):
+                node.sct_returns_argument = True
+
+
+def _returns_argument(callee, seen: set) -> bool:
+    """Could the plain Python function ``callee`` return (a view of) an argument, or hold one in a tuple
+    it returns?  Followed through names it binds and the helpers it calls in turn."""
+    if not isinstance(callee, types.FunctionType) or REGISTRY.lookup(callee) is not None or callee in seen:
+        return False
+    seen.add(callee)
+    try:
+        parsed = parse_function(callee)
+    except TransformError:
+        return False  # (sct refuses to read it when it derives the call)
+    node = parsed.node
+    for sub in S.walk(node):
+        if isinstance(sub, gast.Call) and isinstance(sub.func, gast.Name) \
+                and _returns_argument(parsed.namespace.lookup(sub.func.id, None), seen):
+            sub.sct_returns_argument = True
+    args = node.args
+    shared = {a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)}
+    shared |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
+    parts = lambda value: value.elts if isinstance(value, (gast.Tuple, gast.List)) else [value]
+    changed = True
+    while changed:  # names bound to (a view of) an argument, through any chain of assignments
+        changed = False
+        for sub in S.walk(node):
+            if isinstance(sub, (gast.Assign, gast.For)):
+                value = sub.value if isinstance(sub, gast.Assign) else sub.iter
+                if any(_aliases(v, n) or _indexes(v, n) for v in parts(value) for n in shared):
+                    targets = sub.targets if isinstance(sub, gast.Assign) else [sub.target]
+                    new = {n.id for t in targets for n in S.walk(t) if isinstance(n, gast.Name)} - shared
+                    changed, shared = changed or bool(new), shared | new
+    return any(isinstance(sub, gast.Return) and sub.value is not None
+               and any(_aliases(v, n) or _indexes(v, n) for v in parts(sub.value) for n in shared)
+               for sub in S.walk(node))
 
 
 def _written(parsed: Parsed, local: set[str]) -> dict[str, gast.AST]:
@@ -211,6 +261,19 @@ def _check_loops_over_written(parsed: Parsed, local: set[str]) -> None:
                 _refuse(parsed, node, f"a change to `{name}` while a loop runs over it",
                         f"loop over a copy: for ... in list({name}) (or {name}.copy()), "
                         f"or write `{name} = {name} * ...` (a new value)")
+
+
+def _check_loop_items(parsed: Parsed, mutated: dict) -> None:
+    """``for row in b: row[1] = ...`` writes into an item of the sequence (a row of ``b``, an array in a
+    list), which is not a copy: ``b`` changes too, and sct would follow ``row`` alone."""
+    for loop in S.walk(parsed.node):
+        if not isinstance(loop, (gast.For, gast.comprehension)):
+            continue
+        for name in sorted({n.id for n in S.walk(loop.target) if isinstance(n, gast.Name)} & set(mutated)):
+            raise AliasingError(
+                f"`{name}` is an item of what the loop runs over (not a copy), and the function writes into it; "
+                f"sct cannot follow a write through two names", parsed.location(mutated[name]),
+                "write into the sequence by index: for k in range(len(seq)): seq[k, ...] = ...")
 
 
 def _bases(value: gast.expr) -> set[str]:

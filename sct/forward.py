@@ -102,16 +102,31 @@ class Forward:
         if op.target not in self.an.active:
             return [stmt]
         if op.kind == "call" and any(self.an.is_active(a) for _, a in op.operands):
-            return [self.user_call(stmt, op)]
+            call = self.user_call(stmt, op)
+            if op.target not in self.written:
+                return [call]
+            # (the callee's tangent may be read-only, expand's broadcast, or shared: a copy is written into)
+            own = S.call(self.ctx.symbol(runtime.snapshot, "snapshot"), [S.name(self.d(op.target))])
+            return [call, S.assign(self.d(op.target), own)]
         if op.kind == "pop":  # x = xs.pop() mirrored on the tangent list
             source = op.operands[0][1]
             if not self.an.is_active(source):
                 return [stmt, S.assign(self.d(op.target), self.zero_like(S.name(op.target)))]
             return [stmt, S.assign(self.d(op.target), S.call(S.attr(S.name(self.d(source.id)), "pop")))]
         tangent = self.tangent(stmt, op)
-        if op.target in self.written:  # the tangent will be written into: it must not share memory
+        if op.target in self.written or self.may_share_written(tangent):
             tangent = S.call(self.ctx.symbol(runtime.snapshot, "snapshot"), [tangent])
         return [stmt, S.assign(self.d(op.target), tangent)]
+
+    def may_share_written(self, tangent: gast.expr) -> bool:
+        """Whether ``tangent`` may be (a view of) the tangent of an array the program writes into
+        (``da[i] = ...`` would then change it too): it reads one, and is not an arithmetic
+        expression, which NumPy always computes into a new array (``expand(da, b)``, ``add(da, 0.0)``
+        and a linear rule's ``da.T`` return ``da`` or a view of it)."""
+        if isinstance(tangent, (gast.BinOp, gast.UnaryOp)) or not self.written:
+            return False
+        written = {self.d(w) for w in self.written}
+        return any(isinstance(n, gast.Name) and n.id in written for n in gast.walk(tangent))
 
     def store(self, stmt, op: Op) -> list[gast.stmt]:
         if op.target not in self.an.active:

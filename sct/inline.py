@@ -155,6 +155,13 @@ def fold(expr: gast.expr) -> gast.expr:
     return _Fold().visit(expr)
 
 
+def _boolean(expr: gast.expr) -> bool:
+    """A comparison or logical expression: ``1.0 * (x < y)`` is a number, ``x < y`` a bool, which NumPy
+    does not negate (``-(x < y)`` raises) -- so a multiplication by one is kept there."""
+    return isinstance(expr, (gast.Compare, gast.BoolOp)) or \
+        (isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.Not))
+
+
 class _Fold(gast.NodeTransformer):
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -168,12 +175,12 @@ class _Fold(gast.NodeTransformer):
                 return node
         if isinstance(node.op, gast.Mult) and ((lc and left.value == 0) or (rc and right.value == 0)):
             return S.const(0.0)  # a structural zero: d(x**0)/dx, whatever x ** -1 would be
-        if rc and right.value == 1 and isinstance(node.op, (gast.Mult, gast.Div, gast.Pow)):
+        if rc and right.value == 1 and isinstance(node.op, (gast.Mult, gast.Div, gast.Pow)) and not _boolean(left):
             return left
         if isinstance(node.op, (gast.Mult, gast.Div)) and isinstance(left, gast.UnaryOp) \
                 and isinstance(left.op, gast.USub):  # (-a) * b reads -(a * b): x̄ - a * b after accumulation
             return gast.UnaryOp(op=gast.USub(), operand=S.binop(left.operand, node.op, right))
-        if lc and left.value == 1 and isinstance(node.op, gast.Mult):
+        if lc and left.value == 1 and isinstance(node.op, gast.Mult) and not _boolean(right):
             return right
         return node
 

@@ -66,11 +66,6 @@ class _Canonical(ast.NodeTransformer):
         return ast.Constant(value=node.value)  # (drop `kind`)
 
 
-def _key(expr) -> str:
-    """An expression's text-independent identity (``-0.5`` the same whether folded or not)."""
-    return ast.dump(_Canonical().visit(copy.deepcopy(expr)))
-
-
 def _without_docstrings(tree):
     """Comments are string statements in the tree and ``#`` lines in the text: drop them from both."""
     for node in ast.walk(tree):
@@ -114,6 +109,12 @@ def _assigned_before_read(fn: ast.FunctionDef, name: str) -> None:
     params = {a.arg for a in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs}
     params |= {a.arg for a in (fn.args.vararg, fn.args.kwarg) if a is not None}
     _Flow(local, name).block(fn.body, set(params))
+
+
+def _test_key(test: ast.expr) -> str:
+    """A branch test as printed: the two sweeps' copies of one test may be different trees that print
+    the same (``-0.97`` folded to a constant in one, ``-(0.97)`` in the other)."""
+    return ast.unparse(ast.fix_missing_locations(test))
 
 
 class _Flow:
@@ -166,7 +167,7 @@ class _Flow:
         if isinstance(stmt, ast.Assign):
             self.reads(stmt.value, defined)
             if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Compare):
-                self.values[stmt.targets[0].id] = _key(stmt.value)
+                self.values[stmt.targets[0].id] = _test_key(stmt.value)
             for target in stmt.targets:
                 defined = self.targets(target, defined)
             return defined
@@ -183,14 +184,16 @@ class _Flow:
             if isinstance(stmt.test, ast.Constant):  # `if False:` -- only one branch runs
                 return self.block(stmt.body if stmt.test.value else stmt.orelse, defined)
             # the backward sweep's `if t1:` takes the branch the forward sweep's `if t1:` took
-            key = _key(stmt.test)
+            key = _test_key(stmt.test)
             if isinstance(stmt.test, ast.Name):  # (a test recomputed into a name: `t1 = x > 0; if t1:`)
                 key = self.values.get(stmt.test.id, key)
             known_body, known_orelse = self.branches.get(key, (set(), set()))
             body = self.block(stmt.body, defined | known_body)
             orelse = self.block(stmt.orelse, defined | known_orelse)
-            if key not in self.branches:
-                self.branches[key] = (body or set(), orelse or set())
+            # (a test seen again, `if returned:` in a loop and after it: a branch defines what any
+            # occurrence of it defined, so the backward sweep's copy of the last one knows its names)
+            seen_body, seen_orelse = self.branches.get(key, (set(), set()))  # (also a nested copy's)
+            self.branches[key] = (seen_body | (body or set()), seen_orelse | (orelse or set()))
             if body is None or orelse is None:
                 return body if orelse is None else orelse
             return body & orelse

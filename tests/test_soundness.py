@@ -188,6 +188,23 @@ FUZZER_FINDS = [
     ("fuzz-write-into-base-of-row-view", p.write_into_base_of_row_view, (0.3,), 0, lambda x: 3 + 2 * x,
      sct.AliasingError),
     ("fuzz-index-bound-after-last-write", p.index_bound_after_last_write, (0.3,), 0, lambda x: 2 + 2 * x, None),
+    ("fuzz-tangent-shares-written-tangent", p.tangent_shares_written_tangent, (0.3, 0.5), (0, 1),
+     lambda x, y: (2.0, -2.0), None),
+    ("fuzz-negative-constant-in-nested-test", p.negative_constant_in_nested_test, (np.array([0.2, 2.0, 0.5]),), 0,
+     lambda x: np.array([2.0, 4.7, 2.0]), None),
+    ("fuzz-write-into-loop-item", p.write_into_loop_item, (V3,), 0, lambda x: np.full(3, 1 / 6),
+     sct.AliasingError),
+    ("fuzz-write-after-helper-returned-argument", p.write_after_helper_returned_argument, (V3,), 0,
+     lambda x: np.array([2.0, 0.0, 2.0]), sct.AliasingError),
+    ("fuzz-return-flag-tested-twice", p.return_flag_tested_twice, (V3, np.array([[0.5, 1.0], [2.0, 1.0]])), 0,
+     lambda x, y: np.array([0.0, 0.5, 2.0]), None),
+    ("fuzz-same-test-nested", p.same_test_nested, (0.7, -1), 0, lambda x, i: 1.0, None),
+    ("fuzz-write-into-helper-result", p.write_into_helper_result, (V3, 0.5), (0, 1),
+     lambda x, y: (np.ones(3), 1.0), None),
+    ("fuzz-max-of-number-and-difference", p.max_of_number_and_difference, (V3, -0.5), (0, 1),
+     lambda x, y: (-np.ones(3), 0.0), None),
+    ("fuzz-where-of-comparison-updated", p.where_of_comparison_updated, (0.7,), 0, lambda y: 10.0, None),
+    ("fuzz-array-times-unknown-updated", p.array_times_unknown_updated, (0.7,), 0, lambda y: 4.0, None),
 ]
 
 

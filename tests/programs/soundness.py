@@ -414,3 +414,120 @@ def recurrence_keeps_previous_element(x):
         prev = y[i - 1]
         y[i] = np.sin(prev) + x
     return np.sum(y)
+
+
+# -- a tangent that is the tangent of an array written later (forward mode) -----------------
+# (seed 3: 506) `b = a - y` has the tangent `add(da, -dy)`, which is `da` itself while `dy` is zero; the
+# write `da[1] = ...` mirroring `a[1] = ...` then changed `db` too.
+
+def tangent_shares_written_tangent(x, y):
+    a = np.full((2,), x)
+    b = a - y
+    a[1] = np.sum(a)
+    return np.sum(b)
+
+
+# -- the invariant checker: one branch test printed the same from two trees ------------------
+# (seed 2: 26 and 20 more) the forward sweep's `if -0.97 > t5:` held `-(0.97)`, the backward sweep's a
+# folded `-0.97`; the checker compared trees, not tests, and reported a name read on an untaken path.
+
+def negative_constant_in_nested_test(x):
+    if np.max(x) > 0.41:
+        if -0.97 > 0.7 - x[1]:
+            x = x * x[-2]
+        elif x[0] < 0.33:
+            a = 1.0
+    return np.sum(x)
+
+
+# -- a write into the item a `for` loop is bound to -------------------------------------------
+# (seed 3: 883) `row` is a view of a row of `b`: the write changes `b`, which sct did not follow.
+
+def write_into_loop_item(x):
+    b = np.zeros((3, 2))
+    for row in b:
+        row[1] = np.mean(x)
+    return np.mean(b)
+
+
+# -- a helper that returns its argument --------------------------------------------------------
+# (found beside seed 3: 506) `b = same(a)` is `a`; the write into `a` changed `b`, which the backward
+# sweep did not follow.
+
+def _same(a):
+    return a
+
+
+def write_after_helper_returned_argument(x):
+    a = x * 2.0
+    b = _same(a)
+    a[1] = 7.0
+    return np.sum(b)
+
+
+# -- the invariant checker: one branch test at two places ----------------------------------------
+# (seed 4: 121) `if returned:` inside the loop (to break) and after it; (seed 4: 387) `elif i > 0:` twice,
+# nested.  The checker knew only the first occurrence's names, so the backward sweep's copy of the other
+# read names "never assigned".
+
+def return_flag_tested_twice(x, y):
+    i = 0
+    while True:
+        for el in x:
+            return x[-2:] @ y[:, i]
+    x = x[i] + 0.93
+
+
+def same_test_nested(x, i):
+    if x < 0.46:
+        pass
+    elif i > 0:
+        pass
+    elif i > 0:
+        pass
+    else:
+        x = np.max(x)
+    return x
+
+
+# -- a helper's result written into (forward mode) -----------------------------------------------
+# (seed 4: 421) the helper's tangent was `expand(...)`, a read-only broadcast: `da[0] = ...` raised.
+
+def _filled(a, n):
+    return np.full((2,), np.sum(a))
+
+
+def write_into_helper_result(x, y):
+    a = _filled(x, 3)
+    a[-2,] = y
+    return np.sum(a)
+
+
+# -- a comparison seeded by one (reverse mode) ---------------------------------------------------
+# (seed 4: 432) the adjoint `1.0 * (y < t)` of max's second argument was folded to `y < t`, a bool,
+# which the subtraction's adjoint then negated: NumPy raises on `-` of a bool.
+
+def max_of_number_and_difference(x, y):
+    return max(y, 0.95 - np.sum(x))
+
+
+# -- an unnecessary refusal lifted: np.where of an array comparison is an array --------------------
+# (seed 2: 83 and others) a comparison had no kind, so `np.where(...)` neither, and `a[1, 1] += y` was
+# refused as a write into "a list whose element is not a number".
+
+def where_of_comparison_updated(y):
+    a = np.where(y * np.ones((3, 3)) > 0.5, y * np.ones((3, 3)), 0.5)
+    a[1, 1] += y
+    return np.sum(a)
+
+
+# (seed 6: 116) `array * b` with `b` of unknown kind (here a helper's result) is an array all the same
+
+def _twice(v):
+    return [v, v]
+
+
+def array_times_unknown_updated(y):
+    b = np.ones(3) * _twice(y)[0]
+    b[0] += b[1]
+    return np.sum(b)
