@@ -3,7 +3,8 @@
 The loop of issue 12, ``x = x + dt * math.sin(x) * p`` for n steps, differentiated
 with respect to ``x`` and ``p``: the full tape (sct's default: three entries per
 step) against ``checkpoint="sqrt"`` (√n snapshots, one segment's tape at a time)
-and ``checkpoint=100``.  Time: the best of a few runs; peak memory: one more run
+and ``checkpoint=100``, and the binomial schedule (``"revolve"``: √n snapshots;
+``("revolve", 100)``, ``("revolve", 10)``: one step's tape at a time).  Time: the best of a few runs; peak memory: one more run
 under ``tracemalloc`` (which slows it, so it is not timed).
 
     python -m bench.checkpoint                 # n = 10**6 steps
@@ -55,7 +56,10 @@ def main(argv=None) -> None:
     variants = [("primal (no derivative)", loop),
                 ("full tape (default)", sct.grad(loop, wrt=(0, 1))),
                 ('checkpoint="sqrt"', sct.grad(loop, wrt=(0, 1), checkpoint="sqrt")),
-                ("checkpoint=100", sct.grad(loop, wrt=(0, 1), checkpoint=100))]
+                ("checkpoint=100", sct.grad(loop, wrt=(0, 1), checkpoint=100)),
+                ('checkpoint="revolve" (√n snapshots)', sct.grad(loop, wrt=(0, 1), checkpoint="revolve")),
+                ('checkpoint=("revolve", 100)', sct.grad(loop, wrt=(0, 1), checkpoint=("revolve", 100))),
+                ('checkpoint=("revolve", 10)', sct.grad(loop, wrt=(0, 1), checkpoint=("revolve", 10)))]
     reference = variants[1][1](*args)
     rows = []
     for name, fn in variants:

@@ -15,6 +15,15 @@ it restores a snapshot, re-runs that segment with the usual taping, then runs
 its backward sweep (a loop that may ``break`` counts its steps while re-running).
 Peak memory: one snapshot per segment plus the tape of one segment, for the
 price of running the loop's primal twice.
+
+Under the binomial schedule (``checkpoint="revolve"`` or ``("revolve", s)``) both
+sweeps are a loop over the actions of one :func:`sct.runtime.checkpoint.revolve`
+schedule, each action one branch: ``takeshot``/``restore``/``release`` keep, set
+back and drop the top snapshot, ``advance`` runs steps as the user wrote them,
+``youturn`` tapes one step and reverses it.  The forward sweep stops after
+``firsturn``, which tapes the last step; the backward sweep starts by reversing
+it.  At most ``s`` snapshots and one step's tape, for the fewest re-run steps
+``s`` snapshots allow (Griewank's binomial bound).
 """
 from __future__ import annotations
 
@@ -30,7 +39,8 @@ from .errors import TransformError
 from .runtime import checkpoint as runtime_checkpoint
 from .runtime import snapshot as runtime_snapshot
 
-SCHEDULES = ("sqrt",)
+SCHEDULES = ("sqrt", "revolve")
+REVOLVE = "revolve"
 
 
 def checkpointed(steps, schedule=None):
@@ -40,19 +50,37 @@ def checkpointed(steps, schedule=None):
     gradient program of such a loop stores snapshots of the loop-carried state
     and recomputes segments instead of taping every step.  ``schedule``: ``"sqrt"``
     (√n snapshots, the default unless ``sct.grad(..., checkpoint=...)`` says
-    otherwise) or a number of snapshots; it must be written as a constant.
+    otherwise), a number of snapshots, ``"revolve"`` or ``("revolve", s)`` (the
+    binomial schedule with about √n or ``s`` snapshots); it must be written as a constant.
     """
     return steps
 
 
 def check_option(checkpoint) -> None:
-    """Refuse a ``checkpoint=`` value sct does not know (``None``, ``"sqrt"`` or a number of snapshots ≥ 1)."""
+    """Refuse a ``checkpoint=`` value sct does not know: ``None``, ``"sqrt"``, a number of snapshots ≥ 1,
+    ``"revolve"`` or ``("revolve", s)`` with ``s`` ≥ 1 snapshots."""
     from .errors import ArgumentError
-    if checkpoint is None or checkpoint in SCHEDULES:
+    if checkpoint is None or (isinstance(checkpoint, str) and checkpoint in SCHEDULES):
         return
-    if isinstance(checkpoint, int) and not isinstance(checkpoint, bool) and checkpoint >= 1:
+    if _count(checkpoint) or (isinstance(checkpoint, tuple) and len(checkpoint) == 2 and checkpoint[0] == REVOLVE
+                              and _count(checkpoint[1])):
         return
-    raise ArgumentError(f"checkpoint must be None, 'sqrt' or a number of snapshots >= 1, not {checkpoint!r}")
+    raise ArgumentError(f"checkpoint must be None, 'sqrt', a number of snapshots >= 1, 'revolve' or "
+                        f"('revolve', snapshots), not {checkpoint!r}")
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def describe(schedule) -> str:
+    """``schedule`` for the generated header: ``sqrt``, ``4``, ``revolve``, ``revolve with 3 snapshots``."""
+    return f"{REVOLVE} with {schedule[1]} snapshots" if isinstance(schedule, tuple) else str(schedule)
+
+
+def binomial(schedule) -> bool:
+    """Is ``schedule`` (a checked ``checkpoint=`` value) the binomial one?"""
+    return schedule == REVOLVE or isinstance(schedule, tuple)
 
 
 def marker_schedule(ctx, node: gast.expr):
@@ -62,19 +90,29 @@ def marker_schedule(ctx, node: gast.expr):
     args = list(node.args) + [kw.value for kw in node.keywords]
     schedule = "sqrt"
     if len(args) == 2:
-        value = args[1].value if isinstance(args[1], gast.Constant) else None
+        value = _constant(args[1])
         try:
             check_option(value)
         except TransformError:
             value = None
         if value is None:
-            raise TransformError("sct.checkpointed takes the schedule as a constant: 'sqrt' or a number of snapshots",
+            raise TransformError("sct.checkpointed takes the schedule as a constant: 'sqrt', a number of snapshots, "
+                                 "'revolve' or ('revolve', snapshots)",
                                  ctx.parsed.location(node))
         schedule = value
     elif len(args) != 1:
         raise TransformError("sct.checkpointed takes the loop's iterable and, optionally, a schedule",
                              ctx.parsed.location(node))
     return args[0], schedule
+
+
+def _constant(node: gast.expr):
+    """The value of a constant, or of a tuple of constants, written in the source (else None)."""
+    if isinstance(node, gast.Constant):
+        return node.value
+    if isinstance(node, gast.Tuple) and all(isinstance(e, gast.Constant) for e in node.elts):
+        return tuple(e.value for e in node.elts)
+    return None
 
 
 @dataclass
@@ -174,6 +212,20 @@ class Checkpoints:
             return None
         rv, namer = self.reverse, self.reverse.ctx.namer
         rv.pushed |= set(plan.carried)  # (so a name first bound inside the loop starts as None)
+        if binomial(plan.schedule):
+            forward, backward = self._binomial(loop, plan, depth)
+        else:
+            forward, backward = self._segments(loop, plan, depth)
+        target = loop.target.id
+        if rv.must_push(target, False, False) and (len(rv.sites.get(target, [])) > 1 or rv._read_outside(loop, target)):
+            rv.pushed.add(target)
+            forward.insert(0, rv.push(S.name(target)))
+            backward.append(rv.pop_into(S.store(target)))
+        return forward, backward
+
+    def _segments(self, loop, plan: Plan, depth: int) -> tuple[list, list]:
+        """√n (or ``s``) segments: a snapshot before each; the backward sweep re-runs one with the tape."""
+        rv, namer = self.reverse, self.reverse.ctx.namer
         target = loop.target.id
         snapshots, segment = namer.fresh("snapshots"), namer.fresh("segment")
         saved = {n: namer.fresh(f"{n}_saved") for n in plan.copied}
@@ -220,10 +272,75 @@ class Checkpoints:
         if depth > 0:  # one list of snapshots per run of the enclosing loop: it goes on the tape
             forward.append(rv.push(S.name(snapshots)))
             backward.insert(0, rv.pop_into(S.store(snapshots)))
-        if rv.must_push(target, False, False) and (len(rv.sites.get(target, [])) > 1 or rv._read_outside(loop, target)):
-            rv.pushed.add(target)
-            forward.insert(0, rv.push(S.name(target)))
-            backward.append(rv.pop_into(S.store(target)))
+        return forward, backward
+
+    def _binomial(self, loop, plan: Plan, depth: int) -> tuple[list, list]:
+        """Griewank's binomial schedule: both sweeps interpret the actions of one ``revolve`` schedule.
+
+        The forward sweep tapes the last step (``firsturn``) and leaves its reversal to the backward
+        sweep, unless an enclosing loop runs this one again (``depth > 0``): that run would overwrite
+        what the step's reversal reads, so it runs untaped and the backward sweep re-runs it."""
+        rv, namer = self.reverse, self.reverse.ctx.namer
+        target = loop.target.id
+        snapshots, schedule = namer.fresh("snapshots"), namer.fresh("schedule")
+        action, steps = namer.fresh("action"), namer.fresh("steps")
+        saved = {n: namer.fresh(f"{n}_saved") for n in plan.copied}
+        kept = [S.name(n) for n in plan.carried]
+        kept += [S.call(rv.ctx.symbol(runtime_snapshot, "snapshot"), [S.name(n)]) for n in plan.copied]
+        from .normalize import _may_exit
+        exits = _may_exit(loop.body)
+        fb, bb = rv.block(loop.body, depth + 1)
+
+        def is_(name):
+            return gast.Compare(left=S.name(action), ops=[gast.Eq()], comparators=[S.const(name)])
+
+        def chain(branches, last):  # if action == a: ... elif action == b: ... else: last
+            out = last
+            for name, body in reversed(branches):
+                out = [S.if_(is_(name), body, out)]
+            return out
+
+        takeshot = [S.expr_stmt(S.call(S.attr(S.name(snapshots), "append"), [S.tuple_(kept)]))]
+        advance = S.for_(target, S.name(steps), S.clone(loop.body))
+        if exits:  # the loop left early: so does the forward sweep (the schedule notes where)
+            advance.orelse = [gast.Continue()]
+        taped = depth == 0
+        args = [S.clone(loop.iter)]
+        if isinstance(plan.schedule, tuple):
+            args.append(S.const(plan.schedule[1]))
+        keywords = {} if taped else {"taped": S.const(False)}
+        revolve = S.call(rv.ctx.symbol(runtime_checkpoint.revolve, "revolve"), args, keywords)
+        first = S.for_(target, S.name(steps), fb if taped else S.clone(loop.body))
+        names = ", ".join(plan.carried + plan.copied) or "nothing"
+        budget = f"{plan.schedule[1]} snapshots" if isinstance(plan.schedule, tuple) else "about √n snapshots"
+        forward = [codegen.comment(f"checkpointed, binomial schedule ({budget}): snapshots of {names}"),
+                   S.assign(snapshots, gast.List(elts=[], ctx=gast.Load())),
+                   S.assign(schedule, revolve),
+                   S.for_(S.tuple_([S.store(action), S.store(steps)], gast.Store), S.name(schedule),
+                          chain([(runtime_checkpoint.TAKESHOT, takeshot),
+                                 (runtime_checkpoint.ADVANCE, [advance] + ([gast.Break()] if exits else []))],
+                                [codegen.comment("firsturn: the last step" + (", taped" if taped else "")),
+                                 first, gast.Break()]))]
+
+        restore = [S.assign(S.tuple_([S.store(n) for n in plan.carried] + [S.store(saved[n]) for n in plan.copied],
+                                     gast.Store),
+                            gast.Subscript(value=S.name(snapshots), slice=S.const(-1), ctx=gast.Load()))]
+        for n in plan.copied:
+            whole = S.const(Ellipsis) if rv.an.kinds.get(n) == ARRAY else gast.Slice(lower=None, upper=None, step=None)
+            restore.append(S.assign(gast.Subscript(value=S.name(n), slice=whole, ctx=gast.Store()), S.name(saved[n])))
+        release = [S.expr_stmt(S.call(S.attr(S.name(snapshots), "pop")))]
+        reverse_loop = S.for_(target, S.call(rv.ctx.symbol(builtins.reversed, "reversed"), [S.name(steps)]), bb)
+        turn = [S.if_(is_(runtime_checkpoint.YOUTURN), [S.for_(target, S.name(steps), S.clone(fb) if taped else fb)]),
+                reverse_loop]
+        backward = [S.for_(S.tuple_([S.store(action), S.store(steps)], gast.Store), S.name(schedule),
+                           chain([(runtime_checkpoint.RESTORE, restore), (runtime_checkpoint.RELEASE, release),
+                                  (runtime_checkpoint.TAKESHOT, S.clone(takeshot)),
+                                  (runtime_checkpoint.ADVANCE, [S.for_(target, S.name(steps), S.clone(loop.body))])],
+                                 [codegen.comment("youturn: tape this step, then reverse it; firsturn: reverse "
+                                                  "the step the forward sweep taped"), *turn]))]
+        if depth > 0:  # one schedule and its snapshots per run of the enclosing loop: they go on the tape
+            forward += [rv.push(S.name(snapshots)), rv.push(S.name(schedule))]
+            backward[:0] = [rv.pop_into(S.store(schedule)), rv.pop_into(S.store(snapshots))]
         return forward, backward
 
 

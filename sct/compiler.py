@@ -25,6 +25,7 @@ from .analysis import analyze, kind_of_value
 from .rules import REGISTRY
 from .context import LOCAL, Context, param_names
 from .errors import TransformError
+from .checkpoint import describe
 from .forward import BatchedForward, Forward
 from .normalize import normalize
 from .optimize import (drop_dead, fuse_temporaries, move_scales, propagate_constants, propagate_copies, prune_empty,
@@ -306,7 +307,7 @@ def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
     if free:
         lines.append(f"reads {', '.join(free)} from the closure of {parsed.fn.__qualname__} when it runs")
     if derived.checkpoint is not None:
-        lines.append(f"checkpoint={derived.checkpoint}: each outermost for loop keeps snapshots, not a tape entry per step")
+        lines.append(f"checkpoint={describe(derived.checkpoint)}: each outermost for loop keeps snapshots, not a tape entry per step")
     helpers = _helpers(ctx)
     while helpers:  # wrapped at about 100 characters
         line = "calls " + helpers.pop(0)

@@ -1,7 +1,8 @@
 """Checkpointed loops (sct/checkpoint.py): the same gradients as the full tape, less memory.
 
 Every case runs the gradient program with the full tape and with several
-schedules (√n, and 1, 2, 5, many snapshots) and asks for equal values and
+schedules (√n, and 1, 2, 5, many snapshots; the binomial schedule with √n, 1, 2,
+3, many snapshots) and asks for equal values and
 gradients to 1e-12; the per-loop marker against the same loop unmarked; the text
 is deterministic and shows what the README says; what cannot be checkpointed
 is refused, located.
@@ -43,7 +44,7 @@ CASES = [
     (ck.scalar, (0.3, 1.2, 0.01, 0), (0, 1)),     # no steps
     (ck.scalar, (0.3, 1.2, 0.01, 1), (0, 1)),
 ]
-SCHEDULES = ["sqrt", 1, 2, 5, 1000]
+SCHEDULES = ["sqrt", 1, 2, 5, 1000, "revolve", ("revolve", 1), ("revolve", 2), ("revolve", 3), ("revolve", 1000)]
 
 
 def _copy(args):
@@ -88,6 +89,17 @@ def test_the_marker_checkpoints_its_loop(marked, plain, args):
     assert "snapshots.append((segment," in text and "segments(t1, " in text
 
 
+def test_the_marker_takes_the_binomial_schedule():
+    args = (0.3, 1.2, 0.01, 30)
+    full = sct.grad(ck.scalar, wrt=(0, 1))(*args)
+    assert _close(sct.grad(ck.scalar_revolve_marked, wrt=(0, 1))(*args), full)
+    text = sct.source(sct.grad(ck.scalar_revolve_marked, wrt=(0, 1)), *args)
+    assert "schedule = revolve(t1, 3)" in text and "segments" not in text
+    assert _close(sct.grad(ck.scalar_marked, wrt=(0, 1), checkpoint="revolve")(*args), full)  # the option as default
+    with pytest.raises(sct.TransformError, match="as a constant"):
+        sct.grad(ck.marker_with_a_variable_schedule)(0.3, 5, 2)
+
+
 def test_a_marked_loop_inside_a_taped_loop_keeps_its_snapshots_on_the_tape():
     args = (0.3, 0.9, 8)
     text = sct.source(sct.grad(ck.marked_inside_a_loop), *args)
@@ -99,11 +111,12 @@ def test_a_marked_loop_inside_a_taped_loop_keeps_its_snapshots_on_the_tape():
 
 
 @pytest.mark.parametrize("case", [c for c in __import__("test_control_flow").CASES], ids=lambda c: c[0].__name__)
-def test_control_flow_programs_checkpointed(case):
+@pytest.mark.parametrize("schedule", [2, ("revolve", 2)])
+def test_control_flow_programs_checkpointed(case, schedule):
     fn, args, wrt = case
     full = sct.grad(fn, wrt=wrt)(*args)
     try:
-        got = sct.grad(fn, wrt=wrt, checkpoint=2)(*args)
+        got = sct.grad(fn, wrt=wrt, checkpoint=schedule)(*args)
     except sct.TransformError as exc:
         assert "while" in str(exc)  # the only refusal: a while loop under checkpoint=
         return
@@ -155,6 +168,9 @@ def test_options_are_checked_and_remembered():
         sct.grad(ck.scalar, checkpoint="binomial")
     with pytest.raises(sct.ArgumentError, match="checkpoint must be"):
         sct.grad(ck.scalar, checkpoint=0)
+    for wrong in [("revolve", 0), ("revolve",), ("sqrt", 3), ("revolve", 2.0)]:
+        with pytest.raises(sct.ArgumentError, match="checkpoint must be"):
+            sct.grad(ck.scalar, checkpoint=wrong)
     with pytest.raises(sct.ArgumentError, match="reverse mode"):
         sct.grad(ck.scalar, mode="forward", checkpoint="sqrt")
     g = sct.grad(ck.scalar, wrt=(0, 1), checkpoint=4)
@@ -181,3 +197,154 @@ def test_an_array_carried_and_written_into_is_refused():
 def test_hessian_through_a_marked_loop():
     args = (0.3, 1.2, 0.01, 12)
     assert np.allclose(sct.hessian(ck.scalar_marked)(*args), sct.hessian(ck.scalar)(*args), rtol=1e-12, atol=1e-12)
+
+
+# -- the binomial schedule ----------------------------------------------------------
+
+
+def _binomial_cost_by_search(n, s, memo={}):
+    """Griewank's recurrence, searched: run m steps, reverse the rest with s-1 snapshots, then the m."""
+    if n <= 1:
+        return 0
+    if (n, s) not in memo:
+        memo[n, s] = (n - 1 + _binomial_cost_by_search(n - 1, 1) if s == 1 else
+                      min(m + _binomial_cost_by_search(n - m, s - 1) + _binomial_cost_by_search(m, s)
+                          for m in range(1, n)))
+    return memo[n, s]
+
+
+def _drive(n, s, taped=True, leave_at=None):
+    """Interpret a revolve schedule on the state "how many steps ran": (untaped steps, steps reversed, peak)."""
+    from sct.runtime import checkpoint as rt
+    schedule = rt.revolve(range(n), s, taped)
+    state, snaps, runs, reversed_, peak = 0, [], 0, [], 0
+    for action, steps in schedule:  # the forward sweep
+        if action == rt.TAKESHOT:
+            snaps.append(state)
+            peak = max(peak, len(snaps))
+        elif action == rt.ADVANCE:
+            for i in steps:
+                assert i == state
+                runs, state = runs + 1, state + 1
+                if i == leave_at:
+                    break
+            else:
+                continue
+            break
+        else:
+            assert action == rt.FIRSTURN and list(steps) == [state] == [n - 1]
+            state += 1
+            break
+    for action, steps in schedule:  # the backward sweep
+        if action == rt.TAKESHOT:
+            snaps.append(state)
+            peak = max(peak, len(snaps))
+        elif action == rt.RESTORE:
+            state = snaps[-1]
+        elif action == rt.RELEASE:
+            snaps.pop()
+        elif action == rt.ADVANCE:
+            assert steps[0] == state
+            runs, state = runs + len(steps), state + len(steps)
+        elif action == rt.YOUTURN:
+            assert list(steps) == [state]
+            reversed_.append(state)
+            state += 1
+        else:
+            assert action == rt.FIRSTURN and taped and list(steps) == [n - 1]
+            reversed_.append(n - 1)
+    assert not snaps
+    return runs, reversed_, peak
+
+
+@pytest.mark.parametrize("s", [1, 2, 3, 4, 6])
+def test_revolve_runs_the_fewest_steps_binomial_bound(s):
+    from sct.runtime.checkpoint import binomial_cost
+    for n in range(0, 60):
+        runs, reversed_, peak = _drive(n, s)
+        assert reversed_ == list(range(n))[::-1] and peak <= s
+        assert runs == binomial_cost(n, s) == _binomial_cost_by_search(n, s), (n, s)
+
+
+def test_revolve_binomial_cost_known_values():
+    from sct.runtime.checkpoint import binomial_cost
+    assert [binomial_cost(n, 1) for n in range(1, 6)] == [0, 1, 3, 6, 10]  # n(n-1)/2: one snapshot
+    assert binomial_cost(10, 3) == 2 * 10 - 5 and binomial_cost(20, 3) == 3 * 20 - 15  # r·l − β(s+1, r−1)
+    assert binomial_cost(10**6, 1000) == 3 * 10**6 - 502503  # each step run at most 3 times untaped
+
+
+@pytest.mark.parametrize("n, s", [(1, 1), (7, 1), (7, 2), (20, 3), (33, 5)])
+def test_revolve_reverses_a_loop_left_early_and_an_untaped_last_step(n, s):
+    for leave_at in range(n):
+        runs, reversed_, peak = _drive(n, s, leave_at=leave_at)
+        assert reversed_ == list(range(leave_at + 1))[::-1] and peak <= s
+    runs, reversed_, peak = _drive(n, s, taped=False)
+    assert reversed_ == list(range(n))[::-1] and peak <= s
+
+
+@pytest.mark.parametrize("n, s", [(1, 2), (12, 1), (12, 2), (30, 3), (40, 6)])
+def test_the_gradient_program_runs_revolves_count_of_steps(n, s):
+    """Counted in the generated program itself: every step the loop body runs, taped or not."""
+    from sct.runtime import checkpoint as rt
+    from sct.compiler import GRADIENT, derive
+    derived = derive(ck.scalar, GRADIENT, ("x", "p"), {}, ("revolve", s))
+    counts = {"untaped": 0, "taped": 0}
+
+    def counting(steps, snapshots=None, taped=True):
+        for action, part in rt.revolve(steps, snapshots, taped):
+            kind = "untaped" if action == rt.ADVANCE else "taped" if action == rt.YOUTURN else None
+            yield action, (_counter(part, counts, kind) if kind else part)
+
+    derived.fn.__globals__["revolve"] = counting
+    full = sct.grad(ck.scalar, wrt=(0, 1))(0.3, 1.2, 0.01, n)
+    value, *got = derived.fn(0.3, 1.2, 0.01, n)
+    assert _close(tuple(got), full)
+    firsturn = 1  # the last step, taped in the forward sweep
+    assert counts["untaped"] == rt.binomial_cost(n, s) and counts["taped"] + firsturn == n
+
+
+class _counter:
+    def __init__(self, steps, counts, kind):
+        self.steps, self.counts, self.kind = steps, counts, kind
+
+    def __iter__(self):
+        for step in self.steps:
+            self.counts[self.kind] += 1
+            yield step
+
+    def __reversed__(self):
+        return reversed(self.steps)
+
+
+def test_revolve_source_reads_as_the_schedule():
+    text = sct.source(sct.grad(ck.scalar, wrt=(0, 1), checkpoint=("revolve", 4)), 0.3, 1.2, 0.01, 10)
+    forward, backward = text.split("# -- backward sweep")
+    assert "checkpoint=revolve with 4 snapshots" in text
+    assert "schedule = revolve(t1, 4)" in forward and "for action, steps in schedule:" in forward
+    assert "if action == 'takeshot':" in forward and "snapshots.append((x,))" in forward
+    assert "# firsturn: the last step, taped" in forward
+    for action in ("restore", "release", "takeshot", "advance", "youturn"):
+        assert f"action == '{action}'" in backward
+    assert "(x,) = snapshots[-1]" in backward or "x, = snapshots[-1]" in backward
+    assert "for i in reversed(steps):" in backward
+
+
+def test_revolve_inside_a_taped_loop_runs_its_last_step_untaped():
+    args = (0.3, 0.9, 8)
+    text = sct.source(sct.grad(ck.marked_inside_a_loop, wrt=(0, 1), checkpoint=("revolve", 2)), *args)
+    assert "revolve(t" in text and "taped=False" in text and "tape.append(schedule_1)" in text
+    got = sct.grad(ck.marked_inside_a_loop, wrt=(0, 1), checkpoint=("revolve", 2))(*args)
+    assert _close(got, sct.grad(ck.marked_inside_a_loop, wrt=(0, 1))(*args))
+
+
+def test_revolve_peak_memory_stays_small():
+    n = 20000
+    full, revolve = sct.grad(ck.scalar, wrt=(0, 1)), sct.grad(ck.scalar, wrt=(0, 1), checkpoint=("revolve", 20))
+    peaks = []
+    for g in (full, revolve):
+        g(0.3, 1.2, 0.01, 10)  # (built)
+        tracemalloc.start()
+        g(0.3, 1.2, 0.01, n)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] * 50 < peaks[0], peaks

@@ -18,6 +18,18 @@ def scalar_marked(x, p, dt, n):
     return x
 
 
+def scalar_revolve_marked(x, p, dt, n):
+    for i in sct.checkpointed(range(n), ("revolve", 3)):
+        x = x + dt * math.sin(x) * p
+    return x
+
+
+def marker_with_a_variable_schedule(x, n, s):
+    for i in sct.checkpointed(range(n), ("revolve", s)):
+        x = x * math.cos(x)
+    return x
+
+
 def branches(x, a, n):
     y = np.zeros(3)
     s = 0.0
