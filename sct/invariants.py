@@ -112,9 +112,9 @@ def _assigned_before_read(fn: ast.FunctionDef, name: str) -> None:
 
 
 def _test_key(test: ast.expr) -> str:
-    """A branch test as printed: the two sweeps' copies of one test may be different trees that print
-    the same (``-0.97`` folded to a constant in one, ``-(0.97)`` in the other)."""
-    return ast.unparse(ast.fix_missing_locations(test))
+    """A branch test as printed, negative numbers folded: the two sweeps' copies of one test may be
+    different trees (``-0.97`` folded to a constant in one, ``-(0.97)`` in the other)."""
+    return ast.unparse(ast.fix_missing_locations(_Canonical().visit(copy.deepcopy(test))))
 
 
 class _Flow:

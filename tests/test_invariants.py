@@ -41,3 +41,12 @@ def test_a_read_before_assignment_is_caught_on_the_path_that_misses_it():
         _check("def f_grad(x, y, dx):\n    if x > 0:\n        dy = dx\n    return dy\n")
     _check("def f_grad(x, dx):\n    t1 = x > 0\n    if t1:\n        a = x\n    if t1:\n        return a\n    return x\n")
     _check("def f_grad(x):\n    for i in range(3):\n        if i > 0:\n            y = p\n        p = x\n    return p\n")
+
+
+def test_one_branch_test_folded_in_one_sweep_and_not_in_the_other_is_one_test():
+    from sct.invariants import _assigned_names, _Flow
+    tree = ast.parse("def f_grad(x):\n    if x > (-0.82) ** 2:\n        t = x\n    if x > (-0.82) ** 2:\n"
+                     "        y = t\n    return x\n")
+    fn = tree.body[0]
+    fn.body[1].test.comparators[0].left = ast.Constant(-0.82)  # as a pass folds it
+    _Flow(_assigned_names(fn), "f_grad").block(fn.body, {"x"})  # the second `if` knows `t`: no InvariantError
