@@ -125,11 +125,7 @@ def default_kinds(fn: Callable, kinds: dict[str, str]) -> dict[str, str]:
 
 def _build(derived: Derived, kinds: dict[str, str]) -> None:
     start = time.perf_counter()
-    parsed = parse_function(derived.primal)
-    fence.check(parsed)
-    ctx = Context.create(parsed)
-    ctx.call_kind = _call_kinds(frozenset({derived.primal}), {})
-    body = normalize(ctx)
+    parsed, ctx, body = _front(derived.primal, _call_kinds(frozenset({derived.primal}), {}))
     analysis = analyze(ctx, body, list(derived.wrt), default_kinds(derived.primal, kinds))
     fn_name = parsed.node.name
     suffix = {FORWARD: "jvp", BATCHED: "jvp_batched", REVERSE: "vjp", GRADIENT: "grad"}[derived.mode]
@@ -234,6 +230,15 @@ def _finish(derived: Derived, late: dict[str, Derived]) -> None:
     derived._waiting.clear()
 
 
+def _front(fn: Callable, call_kind: Callable):
+    """The passes before analysis: parse, fence, normalise (``call_kind``: how calls' result kinds are found)."""
+    parsed = parse_function(fn)
+    fence.check(parsed)
+    ctx = Context.create(parsed)
+    ctx.call_kind = call_kind
+    return parsed, ctx, normalize(ctx)
+
+
 def _call_kinds(calling: frozenset, memo: dict) -> Callable:
     """What a call of the user's function returns, given its arguments' kinds: the callee is analysed with
     them (kinds flow into called functions and back out, so ``s = s + helper(x)`` stays a number when the
@@ -245,11 +250,7 @@ def _call_kinds(calling: frozenset, memo: dict) -> Callable:
         if key not in memo:
             memo[key] = "any"  # (while it is being worked out)
             try:
-                parsed = parse_function(fn)
-                fence.check(parsed)
-                ctx = Context.create(parsed)
-                ctx.call_kind = _call_kinds(calling | {fn}, memo)
-                body = normalize(ctx)
+                _, ctx, body = _front(fn, _call_kinds(calling | {fn}, memo))
                 memo[key] = analyze(ctx, body, [], default_kinds(fn, kinds)).result_kind(body)
             except TransformError:
                 pass

@@ -28,12 +28,9 @@ def number_at(seq, index, where: str):
     ("file:line:col" of the augmented assignment)."""
     item = seq[index]
     if isinstance(item, (np.ndarray, list)):
-        from ..errors import AliasingError, Location
-        filename, line, col = where.rsplit(":", 2)
-        location = Location(filename, int(line), int(col), linecache.getline(filename, int(line)))
-        raise AliasingError(f"an augmented assignment to the loop variable changes the item in place: the loop runs "
-                            f"over a {type(seq).__name__} whose items are {type(item).__name__}s, not numbers",
-                            location, "write `x = x + ...` (a new value) instead, or loop over a copy")
+        _refuse(where, f"an augmented assignment to the loop variable changes the item in place: the loop runs "
+                       f"over a {type(seq).__name__} whose items are {type(item).__name__}s, not numbers",
+                "write `x = x + ...` (a new value) instead, or loop over a copy")
     return item
 
 
@@ -42,13 +39,18 @@ def unshared(item, where: str):
     right only if NumPy copied it (an element, or fancy indexing).  A view (a row of a matrix, a slice) would
     change with the write, which sct does not follow: refused, located at ``where`` ("file:line:col")."""
     if isinstance(item, np.ndarray) and item.base is not None:
-        from ..errors import AliasingError, Location
-        filename, line, col = where.rsplit(":", 2)
-        location = Location(filename, int(line), int(col), linecache.getline(filename, int(line)))
-        raise AliasingError("this indexing is a view of an array the function writes into later, so the write "
-                            "would change it too; sct cannot follow a write through two names", location,
-                            "make an independent copy: name = array[...].copy()")
+        _refuse(where, "this indexing is a view of an array the function writes into later, so the write "
+                       "would change it too; sct cannot follow a write through two names",
+                "make an independent copy: name = array[...].copy()")
     return item
+
+
+def _refuse(where: str, message: str, hint: str):
+    """Raise the AliasingError a check in generated code found, located at ``where`` ("file:line:col")."""
+    from ..errors import AliasingError, Location
+    filename, line, col = where.rsplit(":", 2)
+    location = Location(filename, int(line), int(col), linecache.getline(filename, int(line)))
+    raise AliasingError(message, location, hint)
 
 
 def _is_zero(a) -> bool:
