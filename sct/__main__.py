@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: the first)")
     parser.add_argument("--mode", choices=sorted(MODES), default="reverse",
                         help="reverse: the gradient program f_grad; vjp: f_vjp with an output seed; "
-                             "forward: the tangent program f_jvp (default: reverse)")
+                             "forward: the tangent program f_jvp; batched: f_jvp_batched, whose tangents carry a "
+                             "leading axis of directions (default: reverse)")
     parser.add_argument("--forward", action="store_true", help="same as --mode forward")
     parser.add_argument("--kinds", default="",
                         help=f"specialise for these argument kinds: name=kind,... (kinds: {', '.join(KINDS)})")
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.print_:
         sys.stdout.write(text)
         return 0
-    suffix = {"reverse": "grad", "vjp": "vjp", "forward": "jvp"}[mode]
+    suffix = {"reverse": "grad", "vjp": "vjp", "forward": "jvp", "batched": "jvp_batched"}[mode]
     output = args.output or f"{getattr(fn, '__name__', 'f')}_{suffix}.py"
     with open(output, "w", encoding="utf-8") as out:
         out.write(text)

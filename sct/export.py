@@ -31,11 +31,11 @@ import numpy as np
 
 from . import exportable
 from .analysis import ANY, ARRAY, EMPTY_SEQ, SCALAR, SEQ, SEQ_OF_SCALARS
-from .compiler import FORWARD, GRADIENT, REVERSE, Derived, derive
+from .compiler import BATCHED, FORWARD, GRADIENT, REVERSE, Derived, derive
 from .errors import ArgumentError, ExportError
 from .parse import closure_values
 
-MODES = {"reverse": GRADIENT, "vjp": REVERSE, "forward": FORWARD}
+MODES = {"reverse": GRADIENT, "vjp": REVERSE, "forward": FORWARD, "batched": BATCHED}
 KINDS = (SCALAR, ARRAY, SEQ, SEQ_OF_SCALARS, EMPTY_SEQ, ANY)
 _ABSENT = object()
 _MAX_ARRAY = 10_000  # elements of a module-level array written into the file as a literal
@@ -377,7 +377,8 @@ def _header(module: _Module, root: Derived, mode: str, wrt, kinds: dict, command
     shown = os.path.relpath(filename) if not os.path.relpath(filename).startswith("..") else filename
     line = primal.__code__.co_firstlineno
     what = {"reverse": "gradient (reverse mode)", "vjp": "vector-Jacobian product (reverse mode)",
-            "forward": "Jacobian-vector product (forward mode)"}[mode]
+            "forward": "Jacobian-vector product (forward mode)",
+            "batched": "Jacobian-vector products along nb directions at once (batched forward mode)"}[mode]
     comments = []
     for text in root.source.splitlines()[1:]:  # the program's own header comment
         if not text.strip().startswith("# "):

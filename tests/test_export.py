@@ -88,6 +88,10 @@ CASES = [
     ("mathy_grad", cf.mathy, "reverse", (0, 1), (0.7, 0.4)),
     ("mathy_jvp", cf.mathy, "forward", (0, 1), (0.7, 0.4)),
     ("defaults_grad", cf.defaults, "reverse", (0, 1), (0.9, 2.0, 3)),
+    ("lecture_batched", lecture.f, "batched", (0, 1), (0.7, -1.3)),
+    ("gmm_vec_batched", model.loglik_vec, "batched", ("means", "log_diag"), _gmm_args()),
+    ("nested_batched", cf.nested_loops, "batched", 0, (0.7,)),
+    ("calls_batched", cf.calls, "batched", (0, 1), (0.7, 0.4)),
 ]
 
 
@@ -96,10 +100,14 @@ def _extra(mode, fn, wrt, args):
     derived = EXPORT.derive  # (the same cache sct.export uses)
     spec = sct.api._Spec.of(fn, wrt)
     bound = spec.bind(args, {})
-    program = derived(fn, {"forward": "forward", "vjp": "reverse", "reverse": "gradient"}[mode],
+    program = derived(fn, {"forward": "forward", "vjp": "reverse", "reverse": "gradient", "batched": "batched"}[mode],
                       spec.wrt, spec.kinds(bound))
     if mode == "forward":
         return program, {program.tangent_names[n]: np.ones_like(bound.arguments[n]) * 0.5 for n in spec.wrt}
+    if mode == "batched":  # three directions: 0.5, -1 and 2 times ones
+        scales = np.array([0.5, -1.0, 2.0])
+        return program, {program.tangent_names[n]: scales.reshape((3,) + (1,) * np.ndim(bound.arguments[n]))
+                         * np.ones_like(bound.arguments[n], dtype=float) for n in spec.wrt}
     if mode == "vjp":
         return program, {program.seed_name: 1.5}
     return program, {}
