@@ -87,7 +87,8 @@ class Reverse:
             for stmt in stmts:
                 needed |= S.loads(stmt)
         for name in list(needed):  # a view read later reads its base's memory: the base's writes are undone too
-            needed |= self.an.shared.get(name, set())
+            if self.an.kinds.get(name) != SCALAR:  # (numbers share no memory)
+                needed |= self.an.shared.get(name, set())
         self.needed = needed & primal
         self.needed |= self.checkpoints.plan(body) & primal  # what checkpointed loops re-run must be restored
         self.recompute = self._recomputable(body)
@@ -166,17 +167,21 @@ class Reverse:
 
     # -- recomputation: cheap scalar temporaries are recomputed, not taped ------
     def _recomputable(self, body) -> set[str]:
-        """Temporaries the backward sweep can recompute from values that do not change.
+        """Temporaries the backward sweep can recompute from values it has restored.
 
         A scalar temporary assigned once, by a rule, from parameters that are never
-        reassigned, constants, the index of an enclosing loop, values unchanged until
-        the end of its block (restored by the tape), or other such temporaries,
-        costs less to recompute than to push and pop.
+        reassigned, constants, the index of an enclosing loop, values the tape
+        restores, or other such temporaries, costs less to recompute than to push
+        and pop.  Its recomputation goes where the backward sweep has restored
+        every value it reads (``self.anchors``): the start of its block's backward
+        part, or -- when the block later overwrites a value it reads, as
+        ``x = x + dt * sin(x)`` overwrites ``x`` -- right after that overwrite has
+        been undone, provided no adjoint that runs before that point reads it.
         """
         self.mutated = {op.target for op in self.an.ops.values() if op.kind in ("store", "append")}
         for name in list(self.mutated):  # and every view of them: recomputing one reads changed memory
             self.mutated |= self.an.shared.get(name, set())
-        candidates: dict[str, tuple] = {}   # temp -> (statement, enclosing loop indices, names assigned later)
+        candidates: dict[str, tuple] = {}   # temp -> (statement, enclosing loop indices, its block, its index)
 
         def visit(stmts, loops: frozenset):
             for j, stmt in enumerate(stmts):
@@ -192,34 +197,49 @@ class Reverse:
                         (op.kind == "rule" and self.an.kinds.get(name) == SCALAR)
                         or (op.kind == "nondiff" and isinstance(stmt.value, gast.Compare)))  # a branch test
                     if name not in self.ctx.user_locals and cheap and len(self.sites.get(name, [])) == 1:
-                        later = set().union(*map(S.stores, stmts[j + 1:])) if j + 1 < len(stmts) else set()
-                        candidates[name] = (stmt, loops, later)
+                        candidates[name] = (stmt, loops, stmts, j)
 
         visit(body, frozenset())
         loop_targets = {s.target.id for s in _walk(body) if isinstance(s, gast.For)}
-        memo: dict[str, bool] = {}
+        memo: dict[str, tuple[bool, int | None]] = {}  # temp -> (recomputable, anchor)
+        readers = _Readers(self)
 
-        def recomputable(name: str) -> bool:
+        def anchor_of(name: str) -> tuple[bool, int | None]:
+            """Can ``name`` be recomputed, and after which statement of its block (None: at the block's start)?"""
             if name not in memo:
-                memo[name] = False  # (no cycles through a name under evaluation)
-                stmt, loops, later = candidates[name]
-                memo[name] = all(invariant(n, loops, later) for n in S.loads(stmt.value))
+                memo[name] = (False, None)  # (no cycles through a name under evaluation)
+                stmt, loops, block, j = candidates[name]
+                anchor = None
+                for read in S.loads(stmt.value):
+                    ok, at = restored(read, loops, block, j)
+                    if not ok:
+                        return memo[name]
+                    anchor = at if anchor is None or (at is not None and at < anchor) else anchor
+                if anchor is not None and readers.after(block, name, anchor):
+                    return memo[name]  # an adjoint before the restoring point needs it
+                memo[name] = (True, anchor)
             return memo[name]
 
-        def invariant(name: str, loops, later) -> bool:
-            if name not in self.ctx.locals:
-                return True
-            if name in candidates:
-                return recomputable(name) and name not in later
-            if name in loops and len(self.sites.get(name, [])) == 1:
-                return True
-            if name in loop_targets:
-                return False  # another loop's index: its reversed replay leaves it at its first value
-            if name in self.mutated:
-                return False
-            return not self.overwritten(name) or (name in self.needed and name not in later)
+        def restored(read: str, loops, block, j) -> tuple[bool, int | None]:
+            """Does the backward sweep hold ``read``'s value of statement j of ``block``, and from where on?"""
+            if read not in self.ctx.locals:
+                return True, None
+            if read in candidates:
+                ok, at = anchor_of(read)
+                same = candidates[read][2] is block
+                return ok and (same or at is None), at if same else None
+            if read in loops and len(self.sites.get(read, [])) == 1:
+                return True, None
+            if read in loop_targets or read in self.mutated:
+                return False, None  # another loop's index: its reversed replay leaves it at its first value
+            if not self.overwritten(read):
+                return True, None
+            if read not in self.needed:
+                return False, None  # overwritten and not restored
+            later = next((k for k in range(j + 1, len(block)) if read in S.stores(block[k])), None)
+            return True, later
 
-        chosen = {n for n in candidates if n in self.needed and recomputable(n)}
+        chosen = {n for n in candidates if n in self.needed and anchor_of(n)[0]}
         frontier = list(chosen)
         while frontier:  # the temporaries a recomputation reads are recomputed too
             stmt = candidates[frontier.pop()][0]
@@ -227,6 +247,7 @@ class Reverse:
                 if n in candidates and n not in chosen:
                     chosen.add(n)
                     frontier.append(n)
+        self.anchors = {n: anchor_of(n)[1] for n in chosen}
         return chosen
 
     # -- cores: the adjoint statements of each primal statement ----------------
@@ -367,16 +388,20 @@ class Reverse:
 
     # -- assembling the sweeps ----------------------------------------------------
     def block(self, stmts, depth: int) -> tuple[list, list]:
-        forward, backward_parts, recomputed = [], [], []
+        forward, backward_parts = [], []
+        recomputed: dict[int | None, list] = {}  # anchor -> recomputations (None: at the block's start)
         for stmt in stmts:
             if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
                     and stmt.targets[0].id in self.recompute and depth > 0:
-                recomputed.append(S.with_origin(S.clone(stmt), S.origin_of(stmt)))
+                anchor = self.anchors[stmt.targets[0].id]
+                recomputed.setdefault(anchor, []).append(S.with_origin(S.clone(stmt), S.origin_of(stmt)))
             f, b = self.statement(stmt, depth)
             origin = S.origin_of(stmt)
             forward += [S.with_origin(s, S.origin_of(s) or origin) for s in f]
             backward_parts.append([S.with_origin(s, S.origin_of(s) or origin) for s in b])
-        backward = recomputed + [s for part in reversed(backward_parts) for s in part]
+        backward = list(recomputed.get(None, []))
+        for k in reversed(range(len(backward_parts))):
+            backward += backward_parts[k] + recomputed.get(k, [])  # after the overwrite at k is undone
         return forward, backward
 
     def statement(self, stmt, depth: int) -> tuple[list, list]:
@@ -470,6 +495,31 @@ class Reverse:
         if push_target:
             backward.append(self.pop_into(S.store(stmt.target.id)))
         return forward, backward
+
+
+class _Readers:
+    """Which statements of a block have backward parts that read a name (their adjoints, tests, iterables)."""
+
+    def __init__(self, reverse: "Reverse"):
+        self.reverse = reverse
+        self.memo: dict[int, set[str]] = {}
+
+    def reads(self, stmt) -> set[str]:
+        if id(stmt) not in self.memo:
+            names: set[str] = set()
+            for sub in _walk([stmt]):
+                for core in self.reverse.core.get(id(sub), []):
+                    names |= S.loads(core)
+                if isinstance(sub, (gast.If, gast.While)):
+                    names |= S.loads(sub.test)
+                elif isinstance(sub, gast.For):
+                    names |= S.loads(sub.iter)
+            self.memo[id(stmt)] = names
+        return self.memo[id(stmt)]
+
+    def after(self, block, name: str, anchor: int) -> bool:
+        """Does a statement of ``block`` from ``anchor`` on read ``name`` in the backward sweep?"""
+        return any(name in self.reads(stmt) for stmt in block[anchor:])
 
 
 def _walk(stmts):

@@ -5,17 +5,14 @@ def newton_sqrt_grad(a):
     # specialised for a scalar
     # -- forward sweep
     tape = []
-    t2 = None
     # line 58: x = a
     x = a
     # line 59: for _ in range(20):
     t1 = range(20)
     for _ in t1:
         # line 60: x = 0.5 * (x + a / x)
-        tape.append(t2)
-        t2 = a / x
         tape.append(x)
-        x = 0.5 * (x + t2)
+        x = 0.5 * (x + a / x)
     # line 61: return x
     value = x
     # -- backward sweep
@@ -28,8 +25,7 @@ def newton_sqrt_grad(a):
         t3_bar = x_bar * 0.5
         x = tape.pop()
         a_bar = a_bar + t3_bar / x
-        x_bar = t3_bar - t3_bar * t2 / x
-        t2 = tape.pop()
+        x_bar = t3_bar - t3_bar * (a / x) / x
     # line 58: x = a
     a_bar = a_bar + x_bar
     return (value, a_bar)
