@@ -9,6 +9,7 @@ from .checkpoint import checkpointed
 from .errors import (AliasingError, ArgumentError, ExportError, NoRuleError, NotBatchable, SourceError,
                      TransformError, UnsupportedSyntaxError)
 from .export import export
+from . import testing  # sct.testing.check_grad, check_dot_product: checks users run on their functions
 from .rules import adjoint_rule, nondifferentiable, tangent_rule
 from .rules.registry import batched_tangent_rule, broadcasts, not_batchable
 
@@ -17,6 +18,6 @@ __all__ = [
     "checkpointed",
     "adjoint_rule", "tangent_rule", "nondifferentiable", "batched_tangent_rule", "broadcasts", "not_batchable",
     "TransformError", "UnsupportedSyntaxError", "SourceError", "NoRuleError", "AliasingError", "ArgumentError", "ExportError",
-    "NotBatchable",
+    "NotBatchable", "testing",
 ]
 __version__ = "0.1.0"

@@ -81,6 +81,10 @@ class Analysis:
             return self.kinds.get(atom.id, ANY)
         return ANY
 
+    def varied_by(self, body: list[gast.stmt], seeds: set[str]) -> set[str]:
+        """Names whose value may depend on ``seeds`` (the rest hold the same value whatever they are)."""
+        return _varied(list(_walk(body)), self.ops, seeds)
+
     def is_active(self, atom) -> bool:
         return isinstance(atom, gast.Name) and atom.id in self.active
 

@@ -7,6 +7,7 @@ assume only the constructs listed in ``_ALLOWED_STMTS`` and ``_ALLOWED_EXPRS``.
 """
 from __future__ import annotations
 
+import inspect
 import types
 
 import gast
@@ -163,8 +164,9 @@ def _aliases(value: gast.expr, name: str) -> bool:
         func = value.func
         if isinstance(func, gast.Attribute) and _is_view(func.attr):
             return _aliases(func.value, name) or any(_aliases(a, name) for a in value.args[:1])
-        if getattr(value, "sct_returns_argument", False):  # (see _mark_calls_returning_arguments)
-            return any(_aliases(a, name) for a in list(value.args) + [kw.value for kw in value.keywords])
+        returned = getattr(value, "sct_returns_argument", None)  # (see _mark_calls_returning_arguments)
+        if returned:
+            return any(_aliases(a, name) for a in returned)
         return False
     if isinstance(value, (gast.Tuple, gast.List)):
         return False
@@ -191,46 +193,73 @@ def _check_aliasing(parsed: Parsed) -> None:
 
 def _mark_calls_returning_arguments(parsed: Parsed, fn: gast.FunctionDef) -> None:
     """Mark ``sct_returns_argument`` on each call of a user function that may return one of its arguments
-    or a view of one (``def h(a): return a.T``): its result shares memory with what it was given."""
+    or a view of one (``def h(a): return a.T``): the argument expressions whose memory its result may share."""
     for node in S.walk(fn):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
             callee = parsed.namespace.lookup(node.func.id, None)
-            if _returns_argument(callee, set()):
-                node.sct_returns_argument = True
+            returned = _returned_parameters(callee, set())
+            if returned:
+                node.sct_returns_argument = _arguments_of(callee, node, returned)
 
 
-def _returns_argument(callee, seen: set) -> bool:
-    """Could the plain Python function ``callee`` return (a view of) an argument, or hold one in a tuple
-    it returns?  Followed through names it binds and the helpers it calls in turn."""
+def _arguments_of(callee, call: gast.Call, params: set[str]) -> list[gast.expr]:
+    """The expressions ``call`` passes for ``params`` of ``callee`` (all of them if they do not bind)."""
+    every = list(call.args) + [kw.value for kw in call.keywords]
+    if any(isinstance(a, gast.Starred) for a in call.args) or any(kw.arg is None for kw in call.keywords):
+        return every
+    try:
+        bound = inspect.signature(callee).bind_partial(*call.args, **{kw.arg: kw.value for kw in call.keywords})
+    except TypeError:
+        return every
+    out = []
+    for name, value in bound.arguments.items():
+        if name in params:
+            out += list(value) if isinstance(value, tuple) else list(value.values()) if isinstance(value, dict) \
+                else [value]
+    return out
+
+
+def _returned_parameters(callee, seen: set) -> set[str]:
+    """The parameters of the plain Python function ``callee`` whose memory it may return (itself or a view,
+    or held in a tuple it returns).  Followed through names it binds and the helpers it calls in turn."""
     if not isinstance(callee, types.FunctionType) or REGISTRY.lookup(callee) is not None or callee in seen:
-        return False
+        return set()
     seen.add(callee)
     try:
         parsed = parse_function(callee)
     except TransformError:
-        return False  # (sct refuses to read it when it derives the call)
+        return set()  # (sct refuses to read it when it derives the call)
     node = parsed.node
     for sub in S.walk(node):
-        if isinstance(sub, gast.Call) and isinstance(sub.func, gast.Name) \
-                and _returns_argument(parsed.namespace.lookup(sub.func.id, None), seen):
-            sub.sct_returns_argument = True
+        if isinstance(sub, gast.Call) and isinstance(sub.func, gast.Name):
+            inner = parsed.namespace.lookup(sub.func.id, None)
+            returned = _returned_parameters(inner, seen)
+            if returned:
+                sub.sct_returns_argument = _arguments_of(inner, sub, returned)
     args = node.args
-    shared = {a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)}
-    shared |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
-    parts = lambda value: value.elts if isinstance(value, (gast.Tuple, gast.List)) else [value]
+    params = [a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)]
+    params += [a.id for a in (args.vararg, args.kwarg) if a is not None]
+    origins = {p: {p} for p in params}  # name -> the parameters whose memory it may share
+    parts = lambda value: value.elts if isinstance(value, (gast.Tuple, gast.List)) else [value]  # noqa: E731
     changed = True
     while changed:  # names bound to (a view of) an argument, through any chain of assignments
         changed = False
         for sub in S.walk(node):
             if isinstance(sub, (gast.Assign, gast.For)):
                 value = sub.value if isinstance(sub, gast.Assign) else sub.iter
-                if any(_aliases(v, n) or _indexes(v, n) for v in parts(value) for n in shared):
-                    targets = sub.targets if isinstance(sub, gast.Assign) else [sub.target]
-                    new = {n.id for t in targets for n in S.walk(t) if isinstance(n, gast.Name)} - shared
-                    changed, shared = changed or bool(new), shared | new
-    return any(isinstance(sub, gast.Return) and sub.value is not None
-               and any(_aliases(v, n) or _indexes(v, n) for v in parts(sub.value) for n in shared)
-               for sub in S.walk(node))
+                found = {p for v in parts(value) for n, ps in list(origins.items())
+                         if _aliases(v, n) or _indexes(v, n) for p in ps}
+                targets = sub.targets if isinstance(sub, gast.Assign) else [sub.target]
+                for t in {n.id for t in targets for n in S.walk(t) if isinstance(n, gast.Name)}:
+                    if not found <= origins.get(t, set()):
+                        origins[t] = origins.get(t, set()) | found
+                        changed = True
+    returned = set()
+    for sub in S.walk(node):
+        if isinstance(sub, gast.Return) and sub.value is not None:
+            returned |= {p for v in parts(sub.value) for n, ps in origins.items()
+                         if _aliases(v, n) or _indexes(v, n) for p in ps}
+    return returned
 
 
 def _written(parsed: Parsed, local: set[str]) -> dict[str, gast.AST]:

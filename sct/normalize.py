@@ -288,7 +288,11 @@ class _Lowering:
             where = S.const(str(self.ctx.parsed.location(node)))
             self.into(S.call(self.runtime("unshared"), [self.atom(node.value), where]), first.id)
             return
-        if isinstance(first, gast.Name):
+        if isinstance(first, gast.Name) and isinstance(node.value, (gast.ListComp, gast.GeneratorExp)) \
+                and first.id not in S.loads(node.value):
+            self.comprehension(node.value, first.id)  # built in place: no second name for the list
+            source = S.name(first.id)
+        elif isinstance(first, gast.Name):
             self.into(node.value, first.id)
             source = S.name(first.id)
         else:

@@ -59,6 +59,8 @@ class Reverse:
         self.sites: dict[str, list[Site]] = {}
         self.pushed: set[str] = set()
         self.tape = None
+        self.control_tape = None  # integers, ranges, branch tests: values no input changes
+        self.constant: set[str] = set()
         self.checkpoints = Checkpoints(self, checkpoint)  # loops that keep snapshots instead (sct/checkpoint.py)
 
     # -- names ---------------------------------------------------------------
@@ -70,11 +72,20 @@ class Reverse:
             self.tape = self.ctx.namer.fresh("tape")
         return self.tape
 
+    def _tape_for(self, atom: gast.expr) -> str:
+        """Values that depend on no parameter (loop ranges and indices, counters) go on a tape of their own:
+        differentiating this program again then sees that what it pops there is constant."""
+        if isinstance(atom, gast.Name) and atom.id in self.constant:
+            if self.control_tape is None:
+                self.control_tape = self.ctx.namer.fresh("control")
+            return self.control_tape
+        return self.tape_name()
+
     def push(self, value: gast.expr) -> gast.stmt:
-        return S.expr_stmt(S.call(S.attr(S.name(self.tape_name()), "append"), [value]))
+        return S.expr_stmt(S.call(S.attr(S.name(self._tape_for(value)), "append"), [value]))
 
     def pop_into(self, target: gast.expr) -> gast.stmt:
-        return S.assign(target, S.call(S.attr(S.name(self.tape_name()), "pop")))
+        return S.assign(target, S.call(S.attr(S.name(self._tape_for(target)), "pop")))
 
     # -- driver --------------------------------------------------------------
     def run(self, body: list[gast.stmt]) -> ReverseProgram:
@@ -92,6 +103,7 @@ class Reverse:
         self.needed = needed & primal
         self.needed |= self.checkpoints.plan(body) & primal  # what checkpointed loops re-run must be restored
         self.recompute = self._recomputable(body)
+        self.constant = primal - self.an.varied_by(body, self.params)
         returns = [s for s in _walk(body) if isinstance(s, gast.Return)]
         single = len(returns) == 1 and body and body[-1] is returns[0] and isinstance(returns[0].value, gast.Name)
         self.value_name = None if single and returns[0].value.id not in self._pushed_names() \
@@ -99,8 +111,9 @@ class Reverse:
         forward, backward = self.block(body, depth=0)
         value = S.name(self.value_name) if self.value_name else returns[0].value
         prologue = []
-        if self.tape is not None:  # the tape is a plain list
-            prologue.append(S.assign(self.tape, gast.List(elts=[], ctx=gast.Load())))
+        for tape in (self.tape, self.control_tape):  # a tape is a plain list
+            if tape is not None:
+                prologue.append(S.assign(tape, gast.List(elts=[], ctx=gast.Load())))
         for name in sorted(self._needs_init(), key=self._first_order):
             prologue.append(S.assign(name, S.const(None)))
         inits = [S.assign(self.bar(n), S.const(0.0)) for n in self._active_in_order(body)]

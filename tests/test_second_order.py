@@ -61,3 +61,28 @@ def test_hessian_through_the_memory_stand_ins():
         e[i] = eps
         column = (g(b + e, W, X) - g(b - e, W, X)) / (2 * eps)
         assert np.allclose(H[(...,) + i], column, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn", [so.sum_of_generator, so.comprehension_then_reads, so.scatter_by_computed_index])
+def test_hessians_of_programs_whose_gradient_pops_ranges_and_lists(fn):
+    """The gradient program keeps loop ranges and indices on a tape of their own (``control``), so
+    differentiating it again sees them constant; a comprehension builds its list under the user's name."""
+    x = np.array([0.5, -1.0, 2.0, 0.3])
+    H = sct.hessian(fn)(x)
+    assert np.allclose(H, _fd_hessian(sct.grad(fn), x), atol=1e-6)
+    assert np.allclose(H, H.T, atol=1e-12)
+
+
+def test_hessian_through_a_recomputed_temporary():
+    """``dt * sin(x)`` is recomputed after the tape restores x: the second derivative still follows it."""
+    args = (0.7, 1.3)
+    H = sct.hessian(so.loop_with_recomputed_step, wrt=(0, 1))(*args)
+    g = sct.grad(so.loop_with_recomputed_step, wrt=(0, 1))
+    eps = 1e-6
+    for i in range(2):
+        for j in range(2):
+            plus, minus = list(args), list(args)
+            plus[j] += eps
+            minus[j] -= eps
+            expected = (g(*plus)[i] - g(*minus)[i]) / (2 * eps)
+            assert H[i][j] == pytest.approx(expected, rel=1e-6, abs=1e-8)
