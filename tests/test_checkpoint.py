@@ -348,3 +348,62 @@ def test_revolve_peak_memory_stays_small():
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     assert peaks[1] * 50 < peaks[0], peaks
+
+
+def _drive_blocks(n, s, block, leave_at=None):
+    """Interpret a revolve schedule whose actions carry blocks of steps: (steps reversed, peak snapshots,
+    the largest block taped at once)."""
+    from sct.runtime import checkpoint as rt
+    schedule = rt.revolve(range(n), s, True, block)
+    state, snaps, reversed_, peak, widest = 0, [], [], 0, 0
+    for action, steps in schedule:  # the forward sweep: stops after FIRSTURN or when the loop leaves
+        if action == rt.TAKESHOT:
+            snaps.append(state)
+            peak = max(peak, len(snaps))
+            continue
+        taped = []
+        for i in steps:
+            assert i == state
+            state += 1
+            taped.append(i)
+            if i == leave_at:
+                break
+        if action == rt.FIRSTURN or (leave_at is not None and state == leave_at + 1):
+            break
+    last = taped
+    for action, steps in schedule:
+        if action == rt.TAKESHOT:
+            snaps.append(state)
+            peak = max(peak, len(snaps))
+        elif action == rt.RESTORE:
+            state = snaps[-1]
+        elif action == rt.RELEASE:
+            snaps.pop()
+        elif action == rt.ADVANCE:
+            assert steps[0] == state
+            state += len(steps)
+        elif action == rt.YOUTURN:
+            assert steps[0] == state
+            widest = max(widest, len(steps))
+            reversed_ += list(steps)[::-1]
+            state += len(steps)
+        else:
+            assert action == rt.FIRSTURN and list(steps) == last
+            widest = max(widest, len(steps))
+            reversed_ += list(steps)[::-1]
+    assert not snaps
+    return reversed_, peak, widest
+
+
+@pytest.mark.parametrize("s, block", [(16, None), (40, None), (5, 3), (2, 7)])
+def test_revolve_in_blocks_reverses_every_step_once_within_its_memory(s, block):
+    """Blocks of steps taped and reversed as one: each step reversed once, last to first, with at most
+    ``s`` snapshots and one block on the tape -- also when the loop leaves early, inside any block."""
+    from sct.runtime.checkpoint import revolve_block
+    size = block or revolve_block(s)
+    for n in [1, 2, size, size + 1, 3 * size - 1, 50, 97]:
+        for leave_at in [None] + sorted({0, n // 2, n - 2, n - 1} - {-1}):
+            reversed_, peak, widest = _drive_blocks(n, s, block, leave_at)
+            ran = n if leave_at is None else leave_at + 1
+            assert reversed_ == list(range(ran))[::-1], (n, leave_at)
+            assert peak <= s and widest <= size
