@@ -300,6 +300,8 @@ class _Rewrite:
             else:
                 node.body = self.visit(node.body, inner_shadow, defined_at)
             return node
+        if isinstance(node, gast.Call) and anonymous is not None and id(node.func) in anonymous:
+            node.func = self.located(S.name(anonymous[id(node.func)].name), node.func)  # (lambda z: ...)(x)
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and self.lifted(node.func.id, shadow):
             n = self.nested[node.func.id]
             self.check_shadow(n, shadow, node)
@@ -342,13 +344,17 @@ class _Rewrite:
         self.check_shadow(n, shadow, where)
         point = defined_at if defined_at is not None else where
         for v in n.captured:
-            late = [b for b in self.bindings.get(v, []) if _position(b) > _position(point)
-                    or any(_inside(b, loop) and _inside(point, loop) for loop in self.loops)]
-            if late:
+            later = [b for b in self.bindings.get(v, []) if _position(b) > _position(point)]
+            looped = [b for b in self.bindings.get(v, [])
+                      if any(_inside(b, loop) and _inside(point, loop) for loop in self.loops)]
+            if later or looped:
+                what = f"`{n.name}`" if n.statement is not n.node else "a lambda"
+                how = f"rebinds later (line {later[0].lineno})" if later else \
+                    f"rebinds in a loop around it (line {looped[0].lineno})"
                 _refuse(self.parsed, where,
-                        f"`{n.name}` used as a value: it reads `{v}`, which the function rebinds later "
-                        f"(line {late[0].lineno}), and Python would read the new value when it is called",
-                        f"call `{n.name}` directly, or pass `{v}` to it as an argument")
+                        f"{what} used as a value: it reads `{v}`, which the function {how}, "
+                        f"and Python would read the new value when it is called",
+                        f"call it directly, or pass `{v}` to it as an argument")
         self.used_binder = True
         binder = S.name(self.binder)
         call = S.call(binder, [S.name(n.name)] + [S.name(v) for v in n.captured])
