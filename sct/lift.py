@@ -72,8 +72,9 @@ def lift(parsed) -> None:
     for n in nested:
         n.captured = [v for v in outer_locals if v in _free(n.node) and v not in names]
     _close_over_calls(nested, outer_locals)
-    binder = _binder_name(fn_node, names, parsed)
-    _Rewrite(parsed, {n.name: n for n in nested}, binder, fn_node).run()
+    rewrite = _Rewrite(parsed, {n.name: n for n in nested}, _binder_name(fn_node, names), fn_node)
+    rewrite.run()
+    binder = rewrite.binder  # (None when no nested function is used as a value with captured values)
     made = _make(parsed, nested)
     namespace = parsed.namespace
     for name, (cell, obj) in made.items():
@@ -240,7 +241,7 @@ def _close_over_calls(nested: list[_Nested], order: list[str]) -> None:
         n.captured.sort(key=order.index)
 
 
-def _binder_name(fn_node, names: set, parsed) -> str | None:
+def _binder_name(fn_node, names: set) -> str:
     taken = {n.id for n in S.walk(fn_node) if isinstance(n, gast.Name)} | names
     return _fresh("partial", taken)
 

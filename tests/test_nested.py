@@ -186,3 +186,13 @@ def test_error_inside_a_nested_function_points_at_its_line():
     with pytest.raises(sct.UnsupportedSyntaxError) as info:
         sct.grad(outer)(0.7)
     assert f"test_nested.py:{_line_of(outer, 'try:')}:" in str(info.value)
+
+
+def test_export_writes_the_lifted_function(tmp_path):
+    path = tmp_path / "closure_active_grad.py"
+    text = sct.export(N.closure_active, str(path), example_args=(0.7,))
+    assert "\ndef g(a, z):\n    return a * math.sin(z)\n" in text
+    run = subprocess.run([sys.executable, "-c", "import closure_active_grad as m; "
+                          "print(m.closure_active_grad(0.7)[1])"], cwd=tmp_path, capture_output=True, text=True,
+                         check=True)
+    assert float(run.stdout) == pytest.approx(sct.grad(N.closure_active)(0.7), rel=1e-12)
