@@ -67,7 +67,7 @@ def lift(parsed) -> None:
     nested = _find(parsed, fn_node)
     if not nested:
         return
-    outer_locals = _ordered_locals(fn_node, nested)
+    outer_locals = _ordered_locals(fn_node)
     names = {n.name for n in nested}
     for n in nested:
         n.captured = [v for v in outer_locals if v in _free(n.node) and v not in names]
@@ -202,7 +202,7 @@ def _binding_counts(fn_node) -> dict[str, int]:
     return counts
 
 
-def _ordered_locals(fn_node, nested) -> list[str]:
+def _ordered_locals(fn_node) -> list[str]:
     """The enclosing function's locals: its parameters, then the others by their first binding in the source."""
     out = list(_params(fn_node))
     stores = [n for n in _own_nodes(fn_node) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)]
