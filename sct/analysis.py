@@ -14,6 +14,7 @@ Input: the normalized body and the kinds of the arguments (``"scalar"``,
 from __future__ import annotations
 
 import builtins
+import functools
 import inspect
 import operator
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class Op:
     operands: list[tuple[str, gast.expr]] = field(default_factory=list)  # differentiable: (param, atom)
     callee: Any = None
     label: str = ""
+    hint: str | None = None  # what to do instead, when the op is refused
 
 
 @dataclass
@@ -240,8 +242,18 @@ def _classify_call(ctx, name, call: gast.Call) -> Op:
         return _rule_op(ctx, name, primal, [func.value] + list(call.args), keywords, call)
     callee = ctx.resolve(func)
     label = _label(func)
-    if callee is LOCAL or callee is UNRESOLVED:
+    if callee is LOCAL:
+        return Op("unknown", name, operands=_local_operands(ctx, call.args, keywords),
+                  label=f"{label}, a variable holding a function sct cannot identify when it transforms the code",
+                  hint="call the function by its name, or pass it to a helper that calls it")
+    if callee is UNRESOLVED:
         return Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), label=label)
+    if callee is functools.partial and call.args and isinstance(call.args[0], gast.Name):
+        return Op("unknown", name, operands=_local_operands(ctx, call.args[1:], keywords), callee=callee,
+                  label=f"the values bound into `{call.args[0].id}`, a nested function used as a value "
+                        f"({_label(call)}): they depend on the inputs",
+                  hint=f"call `{call.args[0].id}` directly where it is needed, "
+                       f"or pass those values to it as arguments")
     if _is_nondiff(callee):
         return Op("nondiff", name, callee=callee, label=label)
     rule = REGISTRY.lookup(callee)
@@ -346,6 +358,50 @@ def _bind_user_call(ctx, callee, call: gast.Call) -> dict[str, gast.expr]:
 SEQ_OF_SCALARS, EMPTY_SEQ = "seq[scalar]", "seq[]"
 
 
+class FunctionKind(str):
+    """The kind of a value that is a function sct can see: a user function (a nested one, lifted), a function
+    with a rule, or ``functools.partial(f, ...)`` of a user function binding ``bound`` leading arguments.  A
+    called function is specialised to it (``apply(f, x)`` calling ``f`` differentiates through ``f``), so
+    the kind compares equal only for the very same function."""
+
+    def __new__(cls, fn, bound: int = 0):
+        label = getattr(fn, "__name__", type(fn).__name__)
+        self = super().__new__(cls, f"function {label}" + (f" with {bound} bound arguments" if bound else ""))
+        self.fn, self.bound = fn, bound
+        return self
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FunctionKind) and other.fn is self.fn and other.bound == self.bound
+
+    def __ne__(self, other) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((id(self.fn), self.bound))
+
+
+def function_kind(value) -> FunctionKind | None:
+    """The kind of ``value`` if it is a function sct can specialise a callee to."""
+    if isinstance(value, functools.partial) and inspect.isfunction(value.func) and not value.keywords:
+        return FunctionKind(value.func, len(value.args))
+    if inspect.isfunction(value) or inspect.isbuiltin(value) or isinstance(value, np.ufunc):
+        return FunctionKind(value)
+    return None
+
+
+def argument_kinds(ctx, analysis: "Analysis", op: Op) -> dict[str, str]:
+    """The kinds a user function call's arguments give the callee (a function named in the call included)."""
+    out = {}
+    for param, atom in op.bound.items():
+        kind = analysis.kind(atom)
+        if isinstance(atom, (gast.Name, gast.Attribute)) and kind == ANY:
+            obj = ctx.resolve(atom)
+            if obj is not LOCAL and obj is not UNRESOLVED:
+                kind = function_kind(obj) or kind
+        out[param] = kind
+    return out
+
+
 def kind_of_value(value) -> str:
     """The kind of a run-time argument."""
     if isinstance(value, (bool, np.bool_)):
@@ -356,7 +412,7 @@ def kind_of_value(value) -> str:
         return ARRAY
     if isinstance(value, (list, tuple)):
         return SEQ_OF_SCALARS if all(kind_of_value(v) == SCALAR for v in value) else SEQ
-    return ANY
+    return function_kind(value) or ANY
 
 
 def join(a: str | None, b: str | None) -> str | None:
@@ -395,6 +451,9 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
                 value = ctx.resolve(atom)
                 return kind_of_value(value)
             return kinds.get(atom.id)
+        if isinstance(atom, gast.Attribute):  # math.sin given to a helper
+            value = ctx.resolve(atom)
+            return function_kind(value) or ANY
         return ANY
     if op.kind == "const":
         value = stmt.value
@@ -416,6 +475,10 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
         return SCALAR
     if op.kind == "nondiff" and op.callee in _ARRAY_CONSTRUCTORS:
         return ARRAY
+    if op.callee is functools.partial and isinstance(stmt.value, gast.Call) and not stmt.value.keywords:
+        bound = ctx.resolve(stmt.value.args[0]) if isinstance(stmt.value.args[0], gast.Name) else None
+        if inspect.isfunction(bound):  # partial(f, a, b): a nested function used as a value
+            return FunctionKind(bound, len(stmt.value.args) - 1)
     if op.kind == "call" and ctx.call_kind is not None and inspect.isfunction(op.callee) \
             and getattr(op.callee, "__sct_source_function__", None) is None:
         return ctx.call_kind(op.callee, {p: k(a) for p, a in op.bound.items()})

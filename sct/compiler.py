@@ -125,8 +125,9 @@ def default_kinds(fn: Callable, kinds: dict[str, str]) -> dict[str, str]:
 
 def _build(derived: Derived, kinds: dict[str, str]) -> None:
     start = time.perf_counter()
-    parsed, ctx, body = _front(derived.primal, _call_kinds(frozenset({derived.primal}), {}))
-    analysis = analyze(ctx, body, list(derived.wrt), default_kinds(derived.primal, kinds))
+    kinds = default_kinds(derived.primal, kinds)
+    parsed, ctx, body = _front(derived.primal, _call_kinds(frozenset({derived.primal}), {}), kinds)
+    analysis = analyze(ctx, body, list(derived.wrt), kinds)
     fn_name = parsed.node.name
     suffix = {FORWARD: "jvp", BATCHED: "jvp_batched", REVERSE: "vjp", GRADIENT: "grad"}[derived.mode]
     derived.name = ctx.namer.fresh(f"{fn_name}_{suffix}")
@@ -230,12 +231,14 @@ def _finish(derived: Derived, late: dict[str, Derived]) -> None:
     derived._waiting.clear()
 
 
-def _front(fn: Callable, call_kind: Callable):
-    """The passes before analysis: parse, fence, normalise (``call_kind``: how calls' result kinds are found)."""
+def _front(fn: Callable, call_kind: Callable, kinds: dict | None = None):
+    """The passes before analysis: parse, fence, normalise (``call_kind``: how calls' result kinds are found;
+    ``kinds``: the parameters' kinds, which say which parameters hold a known function)."""
     parsed = parse_function(fn)
     fence.check(parsed)
     ctx = Context.create(parsed)
     ctx.call_kind = call_kind
+    ctx.specialise(kinds or {})
     return parsed, ctx, normalize(ctx)
 
 
@@ -250,8 +253,9 @@ def _call_kinds(calling: frozenset, memo: dict) -> Callable:
         if key not in memo:
             memo[key] = "any"  # (while it is being worked out)
             try:
-                _, ctx, body = _front(fn, _call_kinds(calling | {fn}, memo))
-                memo[key] = analyze(ctx, body, [], default_kinds(fn, kinds)).result_kind(body)
+                kinds = default_kinds(fn, kinds)
+                _, ctx, body = _front(fn, _call_kinds(calling | {fn}, memo), kinds)
+                memo[key] = analyze(ctx, body, [], kinds).result_kind(body)
             except TransformError:
                 pass
         return memo[key]

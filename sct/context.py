@@ -30,6 +30,8 @@ class Context:
     deps: list = field(default_factory=list)  # (globals dict, name, object): the program is stale if one changes
     # (function, {param: kind}) -> the kind it returns: how kinds flow into called functions and back out
     call_kind: Any = None
+    static: dict = field(default_factory=dict)  # parameter -> the function every call passes it (its kind says)
+    partials: dict = field(default_factory=dict)  # parameter -> (function, n): a functools.partial binding n args
     _by_id: dict[int, str] = field(default_factory=dict)
 
     @classmethod
@@ -42,6 +44,19 @@ class Context:
         ctx = cls(parsed, Namer(every | {fn.name}), local, user_locals=frozenset(local))
         ctx.aliases = _function_aliases(fn, local)
         return ctx
+
+    def specialise(self, kinds: dict) -> None:
+        """Parameters whose kind is a function (``FunctionKind``) and which the body does not rebind: calls
+        through them are calls of that function."""
+        rebound = set().union(*map(S.stores, self.parsed.node.body)) if self.parsed.node.body else set()
+        for param, kind in kinds.items():
+            fn = getattr(kind, "fn", None)
+            if fn is None or param in rebound:
+                continue
+            if kind.bound:
+                self.partials[param] = (fn, kind.bound)
+            else:
+                self.static[param] = fn
 
     def symbol(self, obj: Any, preferred: str) -> gast.Name:
         """A Name that the generated code can load to get ``obj``."""
@@ -65,6 +80,8 @@ class Context:
         if isinstance(node, gast.Name):
             if node.id in self.symbols:
                 return self.symbols[node.id]
+            if node.id in self.static:  # a parameter the callers give one function: apply(f, x) calling f
+                return self.static[node.id]
             if node.id in self.aliases:  # f = np.sin, bound once: f(x) is np.sin(x) (functions and modules only)
                 target = self.resolve(self.aliases[node.id])
                 if isinstance(target, types.ModuleType) or (callable(target) and not isinstance(target, type)):

@@ -27,6 +27,7 @@ import textwrap
 import types
 from typing import Any, Callable, Mapping, Sequence
 
+import gast
 import numpy as np
 
 from . import exportable
@@ -282,6 +283,9 @@ def _library_path(obj) -> tuple[str, str] | None:
 
 def _function_source(fn, what: str) -> str:
     """The source of a module-level function, without decorators."""
+    lifted = getattr(fn, "__sct_lifted__", None)
+    if lifted is not None:  # a nested function sct lifted out (sct/lift.py): the lifted def, captured first
+        return ast.unparse(gast.gast_to_ast(lifted.node)) + "\n"
     text = textwrap.dedent(inspect.getsource(fn))
     tree = ast.parse(text)
     node = tree.body[0]

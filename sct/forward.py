@@ -21,7 +21,7 @@ import gast
 from . import runtime
 from .runtime import batched as B
 from . import syntax as S
-from .analysis import ANY, ARRAY, SCALAR, Analysis, Op, refuse_unused_result
+from .analysis import ANY, ARRAY, SCALAR, Analysis, Op, argument_kinds, refuse_unused_result
 from .context import Context, param_names
 from .errors import NoRuleError, NotBatchable
 from .inline import rule_expression
@@ -150,7 +150,7 @@ class Forward:
             return self.rule_tangent(stmt, op, active)
         raise NoRuleError(f"sct has no derivative for {op.label or 'this operation'}",
                           self.ctx.parsed.location(S.locate(stmt)),
-                          hint="register one with @sct.tangent_rule and @sct.adjoint_rule")
+                          hint=op.hint or "register one with @sct.tangent_rule and @sct.adjoint_rule")
 
     def rule_tangent(self, stmt, op: Op, active) -> gast.expr:
         self.require_rule(stmt, op.rule, "tangent")
@@ -195,7 +195,7 @@ class Forward:
     def user_call(self, stmt, op: Op) -> gast.stmt:
         """``y = g(a, b)`` with ``a`` active becomes ``y, dy = g_jvp(a, b, da=da)``."""
         active = [(p, a) for p, a in op.operands if self.an.is_active(a)]
-        kinds = {p: self.an.kind(a) for p, a in op.bound.items()}
+        kinds = argument_kinds(self.ctx, self.an, op)
         fn, derived = self.derive(op.callee, self.mode, [p for p, _ in active], kinds)
         call = stmt.value
         keywords = {kw.arg: kw.value for kw in call.keywords}

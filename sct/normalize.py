@@ -159,6 +159,14 @@ class _Lowering:
             # max(a, b, c) is max(max(a, b), c): the first maximal argument wins, as in Python
             pair = gast.Call(func=node.func, args=node.args[:2], keywords=[])
             return self.value_Call(gast.Call(func=node.func, args=[pair] + node.args[2:], keywords=[]))
+        if isinstance(func, gast.Name) and func.id in self.ctx.partials:  # f = partial(g, a): f(x) is g(a, x)
+            target, n = self.ctx.partials[func.id]
+            bound = self.atom(S.attr(S.name(func.id), "args"))
+            leading = [self.atom(gast.Subscript(value=S.clone(bound), slice=S.const(i), ctx=gast.Load()))
+                       for i in range(n)]
+            node = gast.Call(func=self.ctx.symbol(target, target.__name__), args=leading + list(node.args),
+                             keywords=node.keywords)
+            func = node.func
         if isinstance(func, gast.Attribute) and not self.is_global_ref(func):
             func = S.attr(self.atom(func.value), func.attr)
         elif not isinstance(func, (gast.Name, gast.Attribute)):

@@ -6,7 +6,9 @@ user's file, the file's lines (for error messages) and a :class:`Namespace` that
 resolves the function's free names (closure cells, then globals, then builtins).
 The closure's values are what the passes analyse (their kinds, the functions they
 hold); the cells themselves are kept so that the generated program reads them
-when it runs, as the function does.
+when it runs, as the function does.  Functions defined inside it (``def``,
+``lambda``) are lifted out by :mod:`sct.lift`, which this pass calls: the tree
+returned has none, and its namespace holds the lifted functions.
 """
 from __future__ import annotations
 
@@ -89,7 +91,23 @@ def _where(fn: Callable) -> Location:
 
 
 def parse_function(fn: Callable) -> Parsed:
-    """Parse ``fn``'s source into a gast ``FunctionDef`` located in its own file."""
+    """Parse ``fn``'s source into a gast ``FunctionDef`` located in its own file, its nested functions
+    lifted out (:mod:`sct.lift`)."""
+    parsed = _read(fn)
+    from .lift import lift  # (lift compiles functions: it needs Parsed)
+    lift(parsed)
+    return parsed
+
+
+def _namespace(fn: Callable) -> Namespace:
+    return Namespace(fn.__globals__, closure_values(fn), closure_cells(fn))
+
+
+def _read(fn: Callable) -> Parsed:
+    """The tree of ``fn`` as written: from its source, or, for a function sct lifted, the tree it keeps."""
+    lifted = getattr(fn, "__sct_lifted__", None)
+    if lifted is not None:  # a nested function sct lifted out of another (sct/lift.py)
+        return Parsed(fn, S.clone(lifted.node), lifted.filename, _namespace(fn))
     name = getattr(fn, "__qualname__", repr(fn))
     if not inspect.isfunction(fn):
         raise SourceError(
@@ -123,7 +141,7 @@ def parse_function(fn: Callable) -> Parsed:
             sub.lineno += start - 1
             sub.col_offset = getattr(sub, "col_offset", 0) + indent
     node.decorator_list = []
-    parsed = Parsed(fn, node, fn.__code__.co_filename, Namespace(fn.__globals__, closure_values(fn), closure_cells(fn)))
+    parsed = Parsed(fn, node, fn.__code__.co_filename, _namespace(fn))
     if isinstance(node, gast.AsyncFunctionDef):
         raise UnsupportedSyntaxError("sct cannot differentiate an `async def` function", parsed.location(node))
     return parsed

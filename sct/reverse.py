@@ -21,7 +21,7 @@ import gast
 
 from . import runtime
 from . import syntax as S
-from .analysis import ANY, SCALAR, Analysis, Op, is_seq, refuse_unused_result
+from .analysis import ANY, SCALAR, Analysis, Op, argument_kinds, is_seq, refuse_unused_result
 from .checkpoint import Checkpoints
 from .context import Context, param_names
 from .errors import NoRuleError
@@ -333,7 +333,7 @@ class Reverse:
         elif active:
             raise NoRuleError(f"sct has no derivative for {op.label or 'this operation'}",
                               self.ctx.parsed.location(S.locate(stmt)),
-                              hint="register one with @sct.adjoint_rule (and @sct.tangent_rule for forward mode)")
+                              hint=op.hint or "register one with @sct.adjoint_rule (and @sct.tangent_rule for forward mode)")
         if self.overwritten(op.target):
             out.append(S.assign(self.bar(op.target), S.const(0.0)))
         return out
@@ -358,7 +358,7 @@ class Reverse:
 
     def call_adjoint(self, stmt, op: Op, active, g) -> list[gast.stmt]:
         """``y = h(a, b)``: ``_, a_bar_h, b_bar_h = h_vjp(a, b, h_bar=y_bar)``, then accumulate."""
-        kinds = {p: self.an.kind(a) for p, a in op.bound.items()}
+        kinds = argument_kinds(self.ctx, self.an, op)
         wrt = list(dict.fromkeys(p for p, _ in active))
         fn, derived = self.derive(op.callee, "reverse", wrt, kinds)
         call = stmt.value

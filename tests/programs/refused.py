@@ -46,17 +46,6 @@ def uses_class(x):
     return x
 
 
-def uses_nested_def(x):
-    def sq(y):
-        return y * y
-    return sq(x)
-
-
-def uses_lambda(x):
-    f = lambda y: y * y
-    return f(x)
-
-
 def uses_del(x):
     ys = [x, x]
     del ys[0]
