@@ -24,7 +24,7 @@ import numpy as np
 
 from . import syntax as S
 from .context import LOCAL, UNRESOLVED, Context
-from .errors import AliasingError, NoRuleError
+from .errors import AliasingError, NoRuleError, UnsupportedSyntaxError
 from .rules import REGISTRY, Rule
 
 SCALAR, ARRAY, SEQ, ANY = "scalar", "array", "seq", "any"
@@ -107,7 +107,33 @@ def analyze(ctx: Context, body: list[gast.stmt], wrt: list[str], arg_kinds: dict
     varied = _varied(statements, ops, set(wrt))
     useful = _useful(statements, ops)
     _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful)
+    _refuse_varied_passing(ctx, statements, ops, varied)
     return Analysis(ops, kinds, varied, useful, shared)
+
+
+def _refuse_varied_passing(ctx, statements, ops, varied) -> None:
+    """What sct passes on without following must not depend on the inputs: ``*args`` and ``**kwargs`` given to
+    a call (passed on as they are, as constants) and what a ``with ... as name`` binds."""
+    def refuse(node, what, hint):
+        raise UnsupportedSyntaxError(f"sct cannot differentiate {what}", ctx.parsed.location(S.locate(node)), hint)
+
+    for stmt in statements:
+        if isinstance(stmt, gast.With):
+            item = stmt.items[0]
+            if item.optional_vars is not None and S.loads(item.context_expr) & varied:
+                refuse(stmt, f"`with ... as {item.optional_vars.id}` whose manager is given values that depend on "
+                             f"the inputs (the name may be bound to one of them)",
+                       "use the value itself in the block, not the name bound by `as`")
+        call = stmt.value if isinstance(stmt, (gast.Assign, gast.Expr)) else None
+        op = ops.get(id(stmt))
+        if not isinstance(call, gast.Call) or op is None or op.kind in ("nondiff", "const"):
+            continue
+        spread = [("*", a.value) for a in call.args if isinstance(a, gast.Starred)]
+        spread += [("**", kw.value) for kw in call.keywords if kw.arg is None]
+        for stars, atom in spread:
+            if isinstance(atom, gast.Name) and atom.id in varied:
+                refuse(stmt, f"a call given `{stars}{atom.id}`, which depends on the inputs (sct passes *args and "
+                             f"**kwargs on as constants)", "pass the values that depend on the inputs by name")
 
 
 def _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful) -> None:
@@ -213,6 +239,8 @@ def _classify_call_stmt(ctx, call: gast.Call) -> Op:
         op.operands = [("value", call.args[0])] if isinstance(call.args[0], gast.Name) else []
         return op
     op = _classify_call(ctx, None, call)
+    if op.kind == "nondiff":  # its result unused: what it is given matters (see refuse_unused_result)
+        op.operands = _local_operands(ctx, _unstarred(call.args), {kw.arg: kw.value for kw in call.keywords})
     if op.kind not in ("nondiff", "unknown", "const", "pop"):
         op = Op("unknown", None, operands=op.operands, label=op.label)
     return op
@@ -230,7 +258,7 @@ def _classify_call(ctx, name, call: gast.Call) -> Op:
         if func.attr in REGISTRY.nondiff_methods:
             return Op("nondiff", name, label=f".{func.attr}()")
         primal = REGISTRY.methods.get(func.attr)
-        if primal is None:
+        if primal is None or _spreads(call):
             return Op("unknown", name, operands=_local_operands(ctx, [func.value] + call.args, keywords),
                       label=f".{func.attr}()")
         return _rule_op(ctx, name, primal, [func.value] + list(call.args), keywords, call)
@@ -238,9 +266,12 @@ def _classify_call(ctx, name, call: gast.Call) -> Op:
     label = _label(func)
     if callee is LOCAL or callee is UNRESOLVED:
         return Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), label=label)
-    if _is_nondiff(callee):
+    if REGISTRY.is_effect_only(callee) or _is_nondiff(callee):
         return Op("nondiff", name, callee=callee, label=label)
     rule = REGISTRY.lookup(callee)
+    if rule is not None and _spreads(call):  # a rule binds its parameters by name: *args would hide them
+        return Op("unknown", name, operands=_local_operands(ctx, _unstarred(call.args), keywords), callee=callee,
+                  label=f"{rule.name} called with *args or **kwargs")
     if rule is not None:
         return _rule_op(ctx, name, callee, list(call.args), keywords, call)
     if getattr(callee, "__sct_source_function__", None) is not None:  # a gradient sct made
@@ -274,6 +305,15 @@ def _is_nondiff(obj) -> bool:
         return True
     module = getattr(obj, "__module__", None) or ""
     return module.startswith("numpy.random")
+
+
+def _spreads(call: gast.Call) -> bool:
+    """Does the call pass ``*args`` or ``**kwargs`` on?"""
+    return any(isinstance(a, gast.Starred) for a in call.args) or any(kw.arg is None for kw in call.keywords)
+
+
+def _unstarred(args) -> list:
+    return [a.value if isinstance(a, gast.Starred) else a for a in args]
 
 
 def _local_operands(ctx, args, keywords):
@@ -324,17 +364,31 @@ def _primal_label(primal) -> str:
 
 
 def _bind_user_call(ctx, callee, call: gast.Call) -> dict[str, gast.expr]:
+    """The call's operand for each parameter of ``callee``.  Where the call passes ``*args`` or ``**kwargs`` on,
+    the parameters they may fill are bound to the spread itself, of unknown kind (their values are constants:
+    see ``_refuse_varied_passing``), and the callee's program takes them as they come."""
     sig = inspect.signature(callee)
+    starred = [i for i, a in enumerate(call.args) if isinstance(a, gast.Starred)]
+    positional = call.args[:starred[0]] if starred else call.args
+    keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg is not None}
+    spread = _spreads(call)
     try:
-        bound = sig.bind(*call.args, **{kw.arg: kw.value for kw in call.keywords})
+        bound = (sig.bind_partial if spread else sig.bind)(*positional, **keywords)
     except TypeError as exc:
         raise NoRuleError(f"this call does not match {callee.__qualname__}{sig}: {exc}",
                           ctx.parsed.location(call)) from None
     for p in sig.parameters.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name in bound.arguments:
-            raise NoRuleError(f"sct cannot differentiate a call to {callee.__qualname__}, which takes *args/**kwargs",
-                              ctx.parsed.location(call))
-    return dict(bound.arguments)
+            raise NoRuleError(f"sct cannot differentiate a call to {callee.__qualname__} that fills its "
+                              f"{'*' if p.kind is p.VAR_POSITIONAL else '**'}{p.name} with values given one by one",
+                              ctx.parsed.location(call),
+                              hint="name the callee's parameters, or pass *args / **kwargs on whole")
+    out = dict(bound.arguments)
+    if spread:
+        rest = call.args[starred[0]] if starred else next(kw.value for kw in call.keywords if kw.arg is None)
+        for p in sig.parameters:
+            out.setdefault(p, gast.Starred(value=S.clone(rest), ctx=gast.Load()))
+    return out
 
 
 # ------------------------------------------------------------------ kinds
@@ -432,6 +486,12 @@ def _rule_kind(op: Op, k) -> str:
         return SCALAR if arg_kinds and arg_kinds[0] == SEQ_OF_SCALARS else ANY
     if declared == "operands":
         return arg_kinds[0] if arg_kinds and all(a == SCALAR for a in arg_kinds) else ANY
+    if declared == "items":
+        return SEQ_OF_SCALARS if arg_kinds and arg_kinds[0] == SEQ_OF_SCALARS else SEQ
+    if declared == "same":
+        return arg_kinds[0] if arg_kinds and arg_kinds[0] is not None else ANY
+    if declared == "seq":
+        return SEQ
     if declared is not None:
         return {"scalar": SCALAR, "array": ARRAY}.get(declared, ANY)
     if getattr(primal, "__module__", None) in _SCALAR_RESULT_MODULES:
@@ -586,8 +646,10 @@ def _viewed(ctx, stmt, op: Op) -> str | None:
 
 
 def refuse_unused_result(ctx: Context, analysis: "Analysis", stmt, op: Op) -> None:
-    """A call whose result is unused may matter only by changing its arguments in place: sct cannot see that."""
-    if op.kind not in ("nondiff", "const") and any(a.id in analysis.varied for _, a in op.operands):
+    """A call whose result is unused may matter only by changing its arguments in place: sct cannot see that,
+    unless the function is declared called for its effect alone (``print``, ``logging.info``: ``effect_only``)."""
+    if op.kind != "const" and not REGISTRY.is_effect_only(op.callee) \
+            and any(a.id in analysis.varied for _, a in op.operands):
         raise AliasingError(f"the result of {op.label or 'this call'} is not used, so it would matter only by "
                             f"changing its arguments in place, which sct cannot follow",
                             ctx.parsed.location(S.locate(stmt)),
