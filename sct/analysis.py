@@ -57,6 +57,7 @@ class Op:
     operands: list[tuple[str, gast.expr]] = field(default_factory=list)  # differentiable: (param, atom)
     callee: Any = None
     label: str = ""
+    passed: list = field(default_factory=list)  # atoms a user call passes on whole (*args, **kwargs): constants
 
 
 @dataclass
@@ -128,12 +129,14 @@ def _refuse_varied_passing(ctx, statements, ops, varied) -> None:
         op = ops.get(id(stmt))
         if not isinstance(call, gast.Call) or op is None or op.kind in ("nondiff", "const"):
             continue
-        spread = [("*", a.value) for a in call.args if isinstance(a, gast.Starred)]
-        spread += [("**", kw.value) for kw in call.keywords if kw.arg is None]
-        for stars, atom in spread:
+        spread = [a.value for a in call.args if isinstance(a, gast.Starred)]
+        spread += [kw.value for kw in call.keywords if kw.arg is None]
+        for atom in spread + op.passed:
             if isinstance(atom, gast.Name) and atom.id in varied:
-                refuse(stmt, f"a call given `{stars}{atom.id}`, which depends on the inputs (sct passes *args and "
-                             f"**kwargs on as constants)", "pass the values that depend on the inputs by name")
+                what = f"`{atom.id}`" if atom.id in ctx.user_locals else "a value"
+                refuse(stmt, f"a call that passes {what} on as *args or **kwargs: it depends on the inputs, and sct "
+                             f"passes *args and **kwargs on as constants",
+                       "give the values that depend on the inputs to named parameters")
 
 
 def _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful) -> None:
@@ -274,16 +277,10 @@ def _classify_call(ctx, name, call: gast.Call) -> Op:
                   label=f"{rule.name} called with *args or **kwargs")
     if rule is not None:
         return _rule_op(ctx, name, callee, list(call.args), keywords, call)
-    if getattr(callee, "__sct_source_function__", None) is not None:  # a gradient sct made
-        _depend(ctx, func, callee)
+    if getattr(callee, "__sct_source_function__", None) is not None or inspect.isfunction(callee):
+        _depend(ctx, func, callee)  # (a user function, or a gradient sct made)
         op = Op("call", name, callee=callee, label=label)
-        op.bound = _bind_user_call(ctx, callee, call)
-        op.operands = [(p, a) for p, a in op.bound.items() if isinstance(a, gast.Name) and ctx.resolve(a) is LOCAL]
-        return op
-    if inspect.isfunction(callee):
-        _depend(ctx, func, callee)
-        op = Op("call", name, callee=callee, label=label)
-        op.bound = _bind_user_call(ctx, callee, call)
+        op.bound, op.passed = _bind_user_call(ctx, callee, call)
         op.operands = [(p, a) for p, a in op.bound.items() if isinstance(a, gast.Name) and ctx.resolve(a) is LOCAL]
         return op
     return Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), callee=callee, label=label)
@@ -363,10 +360,11 @@ def _primal_label(primal) -> str:
     return _display_name(primal)
 
 
-def _bind_user_call(ctx, callee, call: gast.Call) -> dict[str, gast.expr]:
-    """The call's operand for each parameter of ``callee``.  Where the call passes ``*args`` or ``**kwargs`` on,
-    the parameters they may fill are bound to the spread itself, of unknown kind (their values are constants:
-    see ``_refuse_varied_passing``), and the callee's program takes them as they come."""
+def _bind_user_call(ctx, callee, call: gast.Call) -> tuple[dict[str, gast.expr], list]:
+    """The call's operand for each parameter of ``callee``, and the atoms it passes on whole.  Where the call
+    passes ``*args`` or ``**kwargs`` on, or fills the callee's own ``*args`` / ``**kwargs``, those parameters
+    are bound to a stand-in of unknown kind: their values are constants (``_refuse_varied_passing`` checks),
+    and the callee's program takes them as they come."""
     sig = inspect.signature(callee)
     starred = [i for i, a in enumerate(call.args) if isinstance(a, gast.Starred)]
     positional = call.args[:starred[0]] if starred else call.args
@@ -377,18 +375,18 @@ def _bind_user_call(ctx, callee, call: gast.Call) -> dict[str, gast.expr]:
     except TypeError as exc:
         raise NoRuleError(f"this call does not match {callee.__qualname__}{sig}: {exc}",
                           ctx.parsed.location(call)) from None
-    for p in sig.parameters.values():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name in bound.arguments:
-            raise NoRuleError(f"sct cannot differentiate a call to {callee.__qualname__} that fills its "
-                              f"{'*' if p.kind is p.VAR_POSITIONAL else '**'}{p.name} with values given one by one",
-                              ctx.parsed.location(call),
-                              hint="name the callee's parameters, or pass *args / **kwargs on whole")
     out = dict(bound.arguments)
-    if spread:
-        rest = call.args[starred[0]] if starred else next(kw.value for kw in call.keywords if kw.arg is None)
-        for p in sig.parameters:
-            out.setdefault(p, gast.Starred(value=S.clone(rest), ctx=gast.Load()))
-    return out
+    passed = [a.value if isinstance(a, gast.Starred) else a for a in call.args[len(positional):]]
+    passed += [kw.value for kw in call.keywords if kw.arg is None]
+    unknown = gast.Starred(value=S.const(None), ctx=gast.Load())  # (not a Name: of unknown kind, no operand)
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name in out:
+            given = out[p.name]
+            passed += list(given.values() if isinstance(given, dict) else given)
+            out[p.name] = unknown
+        elif spread:
+            out.setdefault(p.name, unknown)
+    return out, passed
 
 
 # ------------------------------------------------------------------ kinds

@@ -1668,6 +1668,7 @@ def tolist_(da, ans, a):
 def _from_nested_tangent(dg, ans, g, a):
     return _from_nested(dg, a)
 
+REGISTRY.helper(_from_nested, shape_args=(1,), linear=True)
 result_kind(tolist, "seq")
 
 

@@ -292,9 +292,10 @@ class Registry:
             self._view_names = (self.version, frozenset(names))
         return name in self._view_names[1]
 
-    def _declared_in(self, table: dict, obj):
-        """``table``'s entry for ``obj``, or for the function behind a bound method (``logger.info``)."""
-        for candidate in (obj, getattr(obj, "__func__", None)):
+    def _declared_in(self, table: dict, obj, *more):
+        """``table``'s entry for ``obj``, or for the function behind a bound method (``logger.info``), or for
+        one of ``more``."""
+        for candidate in (obj, getattr(obj, "__func__", None), *more):
             try:
                 key = self.key(candidate)
                 if candidate is not None and key in table:
@@ -304,9 +305,9 @@ class Registry:
         return None
 
     def context(self, obj) -> tuple[bool, str | None]:
-        """(declared, why refused) for a context manager: a ``with`` block under ``obj(...)`` is followed when it
-        is declared and not refused."""
-        key = self._declared_in(self.contexts, obj)
+        """(declared, why refused) for a context manager: a ``with`` block under ``obj(...)`` (or under ``obj``,
+        an instance of a declared class) is followed when it is declared and not refused."""
+        key = self._declared_in(self.contexts, obj, type(obj))
         return (False, None) if key is None else (True, self.contexts[key])
 
     def is_effect_only(self, obj) -> bool:
