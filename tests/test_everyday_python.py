@@ -25,7 +25,7 @@ CASES = [
     (ev.with_in_branch, (0.6,)), (ev.with_in_branch, (-0.6,)),
     # statements with no derivative, :=, *args and **kwargs
     (ev.statements, (X,)), (ev.warns, (0.7,)), (ev.walrus_if, (X,)), (ev.walrus_if, (X * 0.1,)),
-    (ev.walrus_order, (0.7,)), (ev.walrus_while, (0.7,)), (ev.walrus_comprehension, (0.7,)),
+    (ev.walrus_order, (0.7,)), (ev.walrus_lazy, (0.7,)), (ev.walrus_lazy, (0.4,)), (ev.walrus_lazy, (-0.4,)), (ev.walrus_while, (0.7,)), (ev.walrus_comprehension, (0.7,)),
     (ev.calls_with_kwargs, (X,)), (ev.fills_kwargs, (0.7,)),
     # iteration and library forms
     (ev.sorted_loop, (X,)), (ev.sorted_expression, (X,)), (ev.reversed_forms, (X,)), (ev.enumerate_zip, (X,)),
@@ -60,6 +60,12 @@ def test_second_derivatives(fn):
         e[i] = eps
         columns.append((sct.grad(fn)(X + e) - sct.grad(fn)(X - e)) / (2 * eps))
     np.testing.assert_allclose(h, np.array(columns).T, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("schedule", ["sqrt", ("revolve", 2)])
+@pytest.mark.parametrize("fn, x", [(ev.with_in_loop, 0.7), (ev.with_break, 1.3), (ev.with_break, 0.5)])
+def test_with_blocks_in_checkpointed_loops(fn, x, schedule):
+    assert sct.grad(fn, checkpoint=schedule)(x) == pytest.approx(sct.grad(fn)(x), rel=1e-12)
 
 
 @pytest.mark.parametrize("fn", [ev.log_of_square, ev.log_of_square_filtered])

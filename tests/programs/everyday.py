@@ -144,6 +144,14 @@ def walrus_while(x):
     return s
 
 
+def walrus_lazy(x):
+    s = x
+    if x > 0.0 and (y := x * x) > 0.3:   # (y is bound only when x > 0)
+        s = s * x + 1.0
+    r = x if x < 0.0 else (z := math.sin(x)) * z
+    return s + r
+
+
 def walrus_comprehension(x):
     ys = [(t := v * 2.0) + t * v for v in [x, x * x]]
     return sum(ys) + t
