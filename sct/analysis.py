@@ -25,7 +25,7 @@ import numpy as np
 
 from . import syntax as S
 from .context import LOCAL, UNRESOLVED, Context
-from .errors import AliasingError, NoRuleError
+from .errors import AliasingError, NoRuleError, UnsupportedSyntaxError
 from .rules import REGISTRY, Rule
 
 SCALAR, ARRAY, SEQ, ANY = "scalar", "array", "seq", "any"
@@ -59,6 +59,7 @@ class Op:
     callee: Any = None
     label: str = ""
     hint: str | None = None  # what to do instead, when the op is refused
+    passed: list = field(default_factory=list)  # atoms a user call passes on whole (*args, **kwargs): constants
 
 
 @dataclass
@@ -113,7 +114,35 @@ def analyze(ctx: Context, body: list[gast.stmt], wrt: list[str], arg_kinds: dict
     varied = _varied(statements, ops, set(wrt))
     useful = _useful(statements, ops)
     _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful)
+    _refuse_varied_passing(ctx, statements, ops, varied)
     return Analysis(ops, kinds, varied, useful, shared)
+
+
+def _refuse_varied_passing(ctx, statements, ops, varied) -> None:
+    """What sct passes on without following must not depend on the inputs: ``*args`` and ``**kwargs`` given to
+    a call (passed on as they are, as constants) and what a ``with ... as name`` binds."""
+    def refuse(node, what, hint):
+        raise UnsupportedSyntaxError(f"sct cannot differentiate {what}", ctx.parsed.location(S.locate(node)), hint)
+
+    for stmt in statements:
+        if isinstance(stmt, gast.With):
+            item = stmt.items[0]
+            if item.optional_vars is not None and S.loads(item.context_expr) & varied:
+                refuse(stmt, f"`with ... as {item.optional_vars.id}` whose manager is given values that depend on "
+                             f"the inputs (the name may be bound to one of them)",
+                       "use the value itself in the block, not the name bound by `as`")
+        call = stmt.value if isinstance(stmt, (gast.Assign, gast.Expr)) else None
+        op = ops.get(id(stmt))
+        if not isinstance(call, gast.Call) or op is None or op.kind in ("nondiff", "const"):
+            continue
+        spread = [a.value for a in call.args if isinstance(a, gast.Starred)]
+        spread += [kw.value for kw in call.keywords if kw.arg is None]
+        for atom in spread + op.passed:
+            if isinstance(atom, gast.Name) and atom.id in varied:
+                what = f"`{atom.id}`" if atom.id in ctx.user_locals else "a value"
+                refuse(stmt, f"a call that passes {what} on as *args or **kwargs: it depends on the inputs, and sct "
+                             f"passes *args and **kwargs on as constants",
+                       "give the values that depend on the inputs to named parameters")
 
 
 def _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful) -> None:
@@ -219,6 +248,8 @@ def _classify_call_stmt(ctx, call: gast.Call) -> Op:
         op.operands = [("value", call.args[0])] if isinstance(call.args[0], gast.Name) else []
         return op
     op = _classify_call(ctx, None, call)
+    if op.kind == "nondiff":  # its result unused: what it is given matters (see refuse_unused_result)
+        op.operands = _local_operands(ctx, _unstarred(call.args), {kw.arg: kw.value for kw in call.keywords})
     if op.kind not in ("nondiff", "unknown", "const", "pop"):
         op = Op("unknown", None, operands=op.operands, label=op.label)
     return op
@@ -236,7 +267,7 @@ def _classify_call(ctx, name, call: gast.Call) -> Op:
         if func.attr in REGISTRY.nondiff_methods:
             return Op("nondiff", name, label=f".{func.attr}()")
         primal = REGISTRY.methods.get(func.attr)
-        if primal is None:
+        if primal is None or _spreads(call):
             return Op("unknown", name, operands=_local_operands(ctx, [func.value] + call.args, keywords),
                       label=f".{func.attr}()")
         return _rule_op(ctx, name, primal, [func.value] + list(call.args), keywords, call)
@@ -254,21 +285,18 @@ def _classify_call(ctx, name, call: gast.Call) -> Op:
                         f"({_label(call)}): they depend on the inputs",
                   hint=f"call `{call.args[0].id}` directly where it is needed, "
                        f"or pass those values to it as arguments")
-    if _is_nondiff(callee):
+    if REGISTRY.is_effect_only(callee) or _is_nondiff(callee):
         return Op("nondiff", name, callee=callee, label=label)
     rule = REGISTRY.lookup(callee)
+    if rule is not None and _spreads(call):  # a rule binds its parameters by name: *args would hide them
+        return Op("unknown", name, operands=_local_operands(ctx, _unstarred(call.args), keywords), callee=callee,
+                  label=f"{rule.name} called with *args or **kwargs")
     if rule is not None:
         return _rule_op(ctx, name, callee, list(call.args), keywords, call)
-    if getattr(callee, "__sct_source_function__", None) is not None:  # a gradient sct made
-        _depend(ctx, func, callee)
+    if getattr(callee, "__sct_source_function__", None) is not None or inspect.isfunction(callee):
+        _depend(ctx, func, callee)  # (a user function, or a gradient sct made)
         op = Op("call", name, callee=callee, label=label)
-        op.bound = _bind_user_call(ctx, callee, call)
-        op.operands = [(p, a) for p, a in op.bound.items() if isinstance(a, gast.Name) and ctx.resolve(a) is LOCAL]
-        return op
-    if inspect.isfunction(callee):
-        _depend(ctx, func, callee)
-        op = Op("call", name, callee=callee, label=label)
-        op.bound = _bind_user_call(ctx, callee, call)
+        op.bound, op.passed = _bind_user_call(ctx, callee, call)
         op.operands = [(p, a) for p, a in op.bound.items() if isinstance(a, gast.Name) and ctx.resolve(a) is LOCAL]
         return op
     return Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), callee=callee, label=label)
@@ -290,6 +318,15 @@ def _is_nondiff(obj) -> bool:
         return True
     module = getattr(obj, "__module__", None) or ""
     return module.startswith("numpy.random")
+
+
+def _spreads(call: gast.Call) -> bool:
+    """Does the call pass ``*args`` or ``**kwargs`` on?"""
+    return any(isinstance(a, gast.Starred) for a in call.args) or any(kw.arg is None for kw in call.keywords)
+
+
+def _unstarred(args) -> list:
+    return [a.value if isinstance(a, gast.Starred) else a for a in args]
 
 
 def _local_operands(ctx, args, keywords):
@@ -339,18 +376,33 @@ def _primal_label(primal) -> str:
     return _display_name(primal)
 
 
-def _bind_user_call(ctx, callee, call: gast.Call) -> dict[str, gast.expr]:
+def _bind_user_call(ctx, callee, call: gast.Call) -> tuple[dict[str, gast.expr], list]:
+    """The call's operand for each parameter of ``callee``, and the atoms it passes on whole.  Where the call
+    passes ``*args`` or ``**kwargs`` on, or fills the callee's own ``*args`` / ``**kwargs``, those parameters
+    are bound to a stand-in of unknown kind: their values are constants (``_refuse_varied_passing`` checks),
+    and the callee's program takes them as they come."""
     sig = inspect.signature(callee)
+    starred = [i for i, a in enumerate(call.args) if isinstance(a, gast.Starred)]
+    positional = call.args[:starred[0]] if starred else call.args
+    keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg is not None}
+    spread = _spreads(call)
     try:
-        bound = sig.bind(*call.args, **{kw.arg: kw.value for kw in call.keywords})
+        bound = (sig.bind_partial if spread else sig.bind)(*positional, **keywords)
     except TypeError as exc:
         raise NoRuleError(f"this call does not match {callee.__qualname__}{sig}: {exc}",
                           ctx.parsed.location(call)) from None
+    out = dict(bound.arguments)
+    passed = [a.value if isinstance(a, gast.Starred) else a for a in call.args[len(positional):]]
+    passed += [kw.value for kw in call.keywords if kw.arg is None]
+    unknown = gast.Starred(value=S.const(None), ctx=gast.Load())  # (not a Name: of unknown kind, no operand)
     for p in sig.parameters.values():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name in bound.arguments:
-            raise NoRuleError(f"sct cannot differentiate a call to {callee.__qualname__}, which takes *args/**kwargs",
-                              ctx.parsed.location(call))
-    return dict(bound.arguments)
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name in out:
+            given = out[p.name]
+            passed += list(given.values() if isinstance(given, dict) else given)
+            out[p.name] = unknown
+        elif spread:
+            out.setdefault(p.name, unknown)
+    return out, passed
 
 
 # ------------------------------------------------------------------ kinds
@@ -499,6 +551,12 @@ def _rule_kind(op: Op, k) -> str:
         return SCALAR if arg_kinds and arg_kinds[0] == SEQ_OF_SCALARS else ANY
     if declared == "operands":
         return arg_kinds[0] if arg_kinds and all(a == SCALAR for a in arg_kinds) else ANY
+    if declared == "items":
+        return SEQ_OF_SCALARS if arg_kinds and arg_kinds[0] == SEQ_OF_SCALARS else SEQ
+    if declared == "same":
+        return arg_kinds[0] if arg_kinds and arg_kinds[0] is not None else ANY
+    if declared == "seq":
+        return SEQ
     if declared is not None:
         return {"scalar": SCALAR, "array": ARRAY}.get(declared, ANY)
     if getattr(primal, "__module__", None) in _SCALAR_RESULT_MODULES:
@@ -653,8 +711,10 @@ def _viewed(ctx, stmt, op: Op) -> str | None:
 
 
 def refuse_unused_result(ctx: Context, analysis: "Analysis", stmt, op: Op) -> None:
-    """A call whose result is unused may matter only by changing its arguments in place: sct cannot see that."""
-    if op.kind not in ("nondiff", "const") and any(a.id in analysis.varied for _, a in op.operands):
+    """A call whose result is unused may matter only by changing its arguments in place: sct cannot see that,
+    unless the function is declared called for its effect alone (``print``, ``logging.info``: ``effect_only``)."""
+    if op.kind != "const" and not REGISTRY.is_effect_only(op.callee) \
+            and any(a.id in analysis.varied for _, a in op.operands):
         raise AliasingError(f"the result of {op.label or 'this call'} is not used, so it would matter only by "
                             f"changing its arguments in place, which sct cannot follow",
                             ctx.parsed.location(S.locate(stmt)),

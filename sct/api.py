@@ -75,9 +75,6 @@ class _Spec:
             signature = inspect.signature(fn)
         except (TypeError, ValueError):
             raise SourceError(f"sct cannot read the signature of {fn!r}") from None
-        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in signature.parameters.values()):
-            from . import fence, parse
-            fence.check(parse.parse_function(fn))  # raises the located refusal
         single = isinstance(wrt, (int, str))
         items = (wrt,) if single else tuple(wrt)
         if not items:
@@ -96,6 +93,10 @@ class _Spec:
             else:
                 if item not in signature.parameters:
                     raise ArgumentError(f"wrt={item!r} names no parameter of {_name(fn)}{signature}")
+                if signature.parameters[item].kind in (inspect.Parameter.VAR_POSITIONAL,
+                                                       inspect.Parameter.VAR_KEYWORD):
+                    raise ArgumentError(f"wrt={item!r} names the *args or **kwargs of {_name(fn)}{signature}: sct "
+                                        f"passes those on as constants; differentiate with respect to named parameters")
                 names.append(item)
         if len(set(names)) != len(names):
             raise ArgumentError(f"wrt names a parameter twice: {names}")
@@ -356,11 +357,13 @@ def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callab
     fn = spec.fn
     derived = derive(fn, mode, spec.wrt, kinds, spec.checkpoint)
     params = list(spec.signature.parameters.values())
-    header = ", ".join(p.name if p.kind != p.KEYWORD_ONLY else p.name for p in params
-                       if p.kind != p.KEYWORD_ONLY)
+    stars = {inspect.Parameter.VAR_POSITIONAL: "*"}
+    shown = [stars.get(p.kind, "") + p.name for p in params if p.kind not in (p.KEYWORD_ONLY, p.VAR_KEYWORD)]
     kwonly = [p.name for p in params if p.kind == p.KEYWORD_ONLY]
-    signature = header + (", *, " + ", ".join(kwonly) if kwonly else "")
-    passed = ", ".join([p.name for p in params if p.kind != p.KEYWORD_ONLY] + [f"{k}={k}" for k in kwonly])
+    kwargs = [f"**{p.name}" for p in params if p.kind == p.VAR_KEYWORD]
+    signature = ", ".join(shown + (["*"] if kwonly and not any(s.startswith("*") for s in shown) else [])
+                          + kwonly + kwargs)
+    passed = ", ".join(shown + [f"{k}={k}" for k in kwonly] + kwargs)
     name = f"{fn.__name__}_{role}_call"  # (f_grad is the gradient program it calls)
     lines = [f"def {name}({signature}):",
              f"    # sct: the gradient of {fn.__name__} with respect to {', '.join(spec.wrt)}, "

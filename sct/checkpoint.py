@@ -154,6 +154,8 @@ class Checkpoints:
             elif isinstance(stmt, gast.If):
                 self._visit(stmt.body, outer, before, reads)
                 self._visit(stmt.orelse, outer, before, reads)
+            elif isinstance(stmt, gast.With):
+                self._visit(stmt.body, outer, before, reads)
             before |= S.stores(stmt)
 
     def _schedule(self, stmt, outer: bool):
@@ -380,6 +382,9 @@ def _scan(stmts, written: set[str], live: set[str]) -> set[str]:
             _scan(stmt.body, written | {stmt.target.id}, live)  # (may run no step: writes there are not certain)
         elif isinstance(stmt, gast.While):
             _scan(stmt.body, written, live)
+        elif isinstance(stmt, gast.With):
+            live |= S.loads(stmt.items[0].context_expr) - written
+            written = _scan(stmt.body, written, live)
         else:
             live |= S.loads(stmt) - written
             if isinstance(stmt, gast.Assign):

@@ -46,7 +46,7 @@ def annotate(stmts: list[gast.stmt], parsed) -> list[gast.stmt]:
             previous = line
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
-            if inner and isinstance(stmt, (gast.If, gast.For, gast.While)):
+            if inner and isinstance(stmt, (gast.If, gast.For, gast.While, gast.With)):
                 setattr(stmt, field, annotate(inner, parsed))
         out.append(stmt)
     return out
@@ -55,7 +55,7 @@ def annotate(stmts: list[gast.stmt], parsed) -> list[gast.stmt]:
 def _fill_empty_blocks(node: gast.AST) -> None:
     """Optimisation may empty a block: give it a ``pass`` (comments alone do not count)."""
     for sub in S.walk(node):
-        if isinstance(sub, (gast.If, gast.For, gast.While, gast.FunctionDef)):
+        if isinstance(sub, (gast.If, gast.For, gast.While, gast.With, gast.FunctionDef)):
             if all(_is_comment(s) for s in sub.body):
                 sub.body = sub.body + [gast.Pass()]
             if getattr(sub, "orelse", None) and all(_is_comment(s) for s in sub.orelse):

@@ -38,6 +38,7 @@ class Context:
     def create(cls, parsed: Parsed) -> "Context":
         fn = parsed.node
         local = {a.id for a in _all_params(fn.args)}
+        local |= {a.id for a in (fn.args.vararg, fn.args.kwarg) if a is not None}  # (*args, **kwargs)
         for stmt in fn.body:
             local |= S.stores(stmt)
         every = {n.id for n in S.walk(fn) if isinstance(n, gast.Name)}

@@ -20,7 +20,6 @@ from .rules import REGISTRY
 # node type -> (what to call it, what to do instead)
 _REFUSED = {
     gast.Try: ("a `try` statement", "move the error handling outside the differentiated function"),
-    gast.With: ("a `with` statement", "move the context manager outside the differentiated function"),
     gast.AsyncWith: ("an `async with` statement", None),
     gast.AsyncFor: ("an `async for` loop", None),
     gast.AsyncFunctionDef: ("an `async def`", None),
@@ -35,12 +34,10 @@ _REFUSED = {
     gast.Lambda: ("a lambda", "define the helper with def at module level; sct differentiates calls to it"),
     gast.Import: ("an import inside the function", "import at module level"),
     gast.ImportFrom: ("an import inside the function", "import at module level"),
-    gast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own"),
     gast.Dict: ("a dict display", "use a tuple or list, or separate variables"),
     gast.DictComp: ("a dict comprehension", "use a list"),
     gast.Set: ("a set display", "use a tuple or list"),
     gast.SetComp: ("a set comprehension", "use a list"),
-    gast.Starred: ("a starred expression (*args)", "pass the arguments one by one"),
 }
 _MATCH = getattr(gast, "Match", None)
 if _MATCH is not None:
@@ -53,23 +50,19 @@ if _TRYSTAR is not None:
 def check(parsed: Parsed) -> None:
     """Raise UnsupportedSyntaxError at the first construct sct cannot differentiate."""
     fn = parsed.node
-    _check_signature(parsed)
+    spread = {id(a) for node in S.walk(fn) if isinstance(node, gast.Call) for a in node.args
+              if isinstance(a, gast.Starred)}  # f(*args): passed on as they are
     for stmt in fn.body:
         for node in S.walk(stmt):
+            if isinstance(node, gast.Starred) and id(node) not in spread:
+                _refuse(parsed, node, "a starred expression outside a call's arguments",
+                        "unpack by index, or pass *args on to a call")
             _check_node(parsed, node)
     _check_aliasing(parsed)
 
 
 def _refuse(parsed: Parsed, node: gast.AST, what: str, hint: str | None = None):
     raise UnsupportedSyntaxError(f"sct cannot differentiate {what}", parsed.location(node), hint)
-
-
-def _check_signature(parsed: Parsed) -> None:
-    args = parsed.node.args
-    if args.vararg is not None:
-        _refuse(parsed, args.vararg, "a function with *args", "name each parameter")
-    if args.kwarg is not None:
-        _refuse(parsed, args.kwarg, "a function with **kwargs", "name each parameter")
 
 
 def _check_node(parsed: Parsed, node: gast.AST) -> None:
@@ -87,15 +80,42 @@ def _check_node(parsed: Parsed, node: gast.AST) -> None:
             _check_target(parsed, target)
     if isinstance(node, gast.For):
         _check_target(parsed, node.target)
-    if isinstance(node, gast.Call):
-        for kw in node.keywords:
-            if kw.arg is None:
-                _refuse(parsed, node, "a call with **keywords", "pass the keyword arguments by name")
+    if isinstance(node, gast.With):
+        _check_with(parsed, node)
     if isinstance(node, (gast.ListComp, gast.GeneratorExp)):
         for gen in node.generators:
             if gen.is_async:
                 _refuse(parsed, node, "an async comprehension")
             _check_target(parsed, gen.target)
+
+
+def _check_with(parsed: Parsed, node: gast.With) -> None:
+    """``with m(...) [as name]:`` where ``m`` is a context manager declared in the registry (``np.errstate``,
+    ``warnings.catch_warnings``: they change no value sct differentiates) and not refused there."""
+    for item in node.items:
+        expr = item.context_expr
+        manager = _global_object(parsed, expr.func if isinstance(expr, gast.Call) else expr)
+        declared, why = REGISTRY.context(manager) if manager is not None else (False, None)
+        label = S.unparse(expr.func if isinstance(expr, gast.Call) else expr)
+        if why is not None:
+            _refuse(parsed, expr, f"a `with {label}(...)` block: {why}",
+                    "move the `with` outside the differentiated function")
+        if not declared:
+            _refuse(parsed, expr, f"a `with` block under {label}, which sct does not know to leave values alone",
+                    "move the `with` outside the differentiated function, or declare the manager with "
+                    "sct.rules.context_manager(...) if it changes no value sct differentiates")
+        if item.optional_vars is not None and not isinstance(item.optional_vars, gast.Name):
+            _refuse(parsed, item.optional_vars, "`with ... as` unpacking into several names", "bind one name")
+
+
+def _global_object(parsed: Parsed, expr: gast.expr):
+    """The module-level object a name or attribute chain refers to (None for a local or unknown one)."""
+    if isinstance(expr, gast.Attribute):
+        base = _global_object(parsed, expr.value)
+        return None if base is None else getattr(base, expr.attr, None)
+    if isinstance(expr, gast.Name) and expr.id not in _locals(parsed.node):
+        return parsed.namespace.lookup(expr.id, None)
+    return None
 
 
 def _check_target(parsed: Parsed, target: gast.AST) -> None:
@@ -133,6 +153,7 @@ _is_view = REGISTRY.is_view_name
 def _locals(fn: gast.FunctionDef) -> set[str]:
     args = fn.args
     names = {a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)}
+    names |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
     for stmt in fn.body:
         names |= {n.id for n in S.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     return names

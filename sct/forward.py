@@ -75,6 +75,8 @@ class Forward:
             return tag([S.for_(stmt.target, stmt.iter, self.block(stmt.body))])
         if isinstance(stmt, gast.While):
             return tag([gast.While(test=stmt.test, body=self.block(stmt.body), orelse=[])])
+        if isinstance(stmt, gast.With):  # the tangent statements inside the block, under the same manager
+            return tag([gast.With(items=stmt.items, body=self.block(stmt.body), type_comment=None)])
         if isinstance(stmt, gast.Return):
             return tag([S.ret(S.tuple_([stmt.value, self.tangent_of(stmt.value)]))])
         if isinstance(stmt, (gast.Assign, gast.Expr)):
@@ -198,9 +200,8 @@ class Forward:
         kinds = argument_kinds(self.ctx, self.an, op)
         fn, derived = self.derive(op.callee, self.mode, [p for p, _ in active], kinds)
         call = stmt.value
-        keywords = {kw.arg: kw.value for kw in call.keywords}
-        keywords.update({derived.tangent_names[p]: S.name(self.d(a.id)) for p, a in active})
-        value = S.call(fn, list(call.args), keywords)
+        value = S.call(fn, list(call.args), {derived.tangent_names[p]: S.name(self.d(a.id)) for p, a in active})
+        value.keywords = list(call.keywords) + value.keywords  # (as written, **kwargs too)
         targets = S.tuple_([S.store(op.target), S.store(self.d(op.target))], gast.Store)
         return S.assign(targets, value)
 

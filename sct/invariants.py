@@ -211,6 +211,12 @@ class _Flow:
                 return after
             self.block(stmt.orelse, defined)
             return after  # (loops are taken to run at least once)
+        if isinstance(stmt, ast.With):  # its body runs once, where it stands
+            for item in stmt.items:
+                self.reads(item.context_expr, defined)
+                if item.optional_vars is not None:
+                    defined = self.targets(item.optional_vars, defined)
+            return self.block(stmt.body, defined)
         if isinstance(stmt, (ast.Return, ast.Raise)):
             self.reads(getattr(stmt, "value", None) or getattr(stmt, "exc", None), defined)
             return None

@@ -12,7 +12,11 @@ Input: a fenced ``FunctionDef``.  Output: a new body in which
   ``while True:`` with the test computed inside;
 * ``return``, ``break`` and ``continue`` stand last on their path: the statements
   after an ``if`` that may exit move into its branches, ``continue`` disappears, a
-  ``return`` inside a loop sets a flag and breaks, and every path ends in ``return``.
+  ``return`` inside a loop sets a flag and breaks, and every path ends in ``return``;
+* ``with m(a) as v, n(b):`` becomes nested ``with`` statements whose managers are
+  calls on atoms (a block left early must be left on every path: nothing moves into it);
+* an assignment expression ``(n := e)`` becomes ``n = e`` where Python evaluates it
+  (names it rebinds are read through copies where the same statement reads them).
 
 Every produced statement carries ``sct_origin``: the user statement it comes from.
 """
@@ -25,8 +29,9 @@ import gast
 from . import runtime
 from . import syntax as S
 from .checkpoint import marker_schedule
-from .context import LOCAL, Context
+from .context import LOCAL, UNRESOLVED, Context
 from .errors import UnsupportedSyntaxError
+from .rules import REGISTRY
 
 _EXITS = (gast.Return, gast.Break, gast.Continue)
 
@@ -42,15 +47,27 @@ def normalize(ctx: Context) -> list[gast.stmt]:
                 S.with_origin(S.assign(lowering.result, S.const(None)), origin)] + body
     body = restructure(body)
     body = _append_rest(body, [S.with_origin(S.ret(S.const(None)), ctx.parsed.node)])
+    for stmt in _walk_stmts(body):
+        if getattr(stmt, "sct_partial_exit", False):
+            lowering.refuse(S.origin_of(stmt), "a `with` block left early (return, break, continue) on some paths "
+                            "only, with code after it", "leave the block on every path, or move the `with` inside "
+                            "the branch that stays (sct would otherwise run the code after it under the manager)")
     ctx.augmented_slots = lowering.augmented_slots
     return _freeze_tests(body, lowering)
+
+
+def _walk_stmts(stmts):
+    for stmt in stmts:
+        yield stmt
+        for fieldname in ("body", "orelse"):
+            yield from _walk_stmts(getattr(stmt, fieldname, []) or [])
 
 
 def _freeze_tests(stmts: list[gast.stmt], lowering: "_Lowering") -> list[gast.stmt]:
     """``if c:`` whose branches assign ``c`` tests a copy, so the backward sweep sees the value tested."""
     out = []
     for stmt in stmts:
-        if isinstance(stmt, (gast.For, gast.While)):
+        if isinstance(stmt, (gast.For, gast.While, gast.With)):
             stmt.body = _freeze_tests(stmt.body, lowering)
         elif isinstance(stmt, gast.If):
             stmt.body = _freeze_tests(stmt.body, lowering)
@@ -74,6 +91,7 @@ class _Lowering:
         self.flag: str | None = None     # set when a return inside a loop needs a flag
         self.augmented_slots: list = []  # (container, element temp, origin) of each `a[i] op= v`
         self.result: str | None = None
+        self.rebound: set[str] = set()   # names an assignment expression in the current statement rebinds
 
     # -- helpers ---------------------------------------------------------------
     def emit(self, stmt: gast.stmt) -> None:
@@ -101,8 +119,10 @@ class _Lowering:
             saved_origin = self.origin
             if getattr(stmt, "lineno", None) is not None:
                 self.origin = stmt
+            saved_rebound = self.rebound
+            self.rebound = {n.target.id for n in S.walk(stmt) if isinstance(n, gast.NamedExpr)}
             self.statement(stmt)
-            self.origin = saved_origin
+            self.origin, self.rebound = saved_origin, saved_rebound
         lowered, self.out = self.out, saved
         return lowered
 
@@ -124,6 +144,8 @@ class _Lowering:
 
     def value(self, node: gast.expr) -> gast.expr:
         """``node`` as one operation on atoms, emitting what it needs first."""
+        if isinstance(node, gast.Name) and node.id in self.rebound:
+            return self.copied(node.id)  # (an assignment expression may rebind it before the statement is done)
         if isinstance(node, (gast.Name, gast.Constant)):
             return copy.copy(node)
         if isinstance(node, gast.Attribute) and self.is_global_ref(node):
@@ -132,6 +154,17 @@ class _Lowering:
         if method is None:
             self.refuse(node, f"the expression `{type(node).__name__}`")
         return method(node)
+
+    def copied(self, name: str) -> gast.Name:
+        """A temporary holding ``name``'s value now."""
+        temp = self.temp()
+        self.emit(S.assign(temp, S.name(name)))
+        return S.name(temp)
+
+    def value_NamedExpr(self, node):
+        """``(n := e)``: ``n = e`` here, in evaluation order; its value read through a copy."""
+        self.into(node.value, node.target.id)
+        return self.copied(node.target.id)
 
     def value_BinOp(self, node):
         return S.binop(self.atom(node.left), node.op, self.atom(node.right))
@@ -171,9 +204,13 @@ class _Lowering:
             func = S.attr(self.atom(func.value), func.attr)
         elif not isinstance(func, (gast.Name, gast.Attribute)):
             func = self.atom(func)
-        args = [self.atom(a) for a in node.args]
-        keywords = {kw.arg: self.atom(kw.value) for kw in node.keywords}
-        return S.call(S.clone(func), args, keywords)
+        elif callee not in (None, LOCAL, UNRESOLVED) and REGISTRY.replacement(callee) is not None:
+            replacement = REGISTRY.replacement(callee)  # (declared beside the rules: reversed -> reversed_seq)
+            func = self.ctx.symbol(replacement, replacement.__name__)
+        args = [gast.Starred(value=self.atom(a.value), ctx=gast.Load()) if isinstance(a, gast.Starred)
+                else self.atom(a) for a in node.args]  # (*args and **kwargs are passed on as they are)
+        keywords = [gast.keyword(arg=kw.arg, value=self.atom(kw.value)) for kw in node.keywords]
+        return gast.Call(func=S.clone(func), args=args, keywords=keywords)
 
     def value_Attribute(self, node):
         return S.attr(self.atom(node.value), node.attr)
@@ -365,6 +402,18 @@ class _Lowering:
 
         self.emit(gast.While(test=S.const(True), body=self.nested(loop_body), orelse=[]))
 
+    def stmt_With(self, node):
+        self.with_items(node.items, node.body)
+
+    def with_items(self, items, body) -> None:
+        """One ``with`` per manager, each made (its arguments computed) inside the ones before, as Python does."""
+        item, rest = items[0], items[1:]
+        expr = item.context_expr
+        manager = self.value_Call(expr) if isinstance(expr, gast.Call) else S.clone(expr)
+        inner = self.nested(lambda: self.with_items(rest, body)) if rest else self.block(body)
+        bound = gast.withitem(context_expr=manager, optional_vars=S.clone(item.optional_vars))
+        self.emit(gast.With(items=[bound], body=inner or [gast.Pass()], type_comment=None))
+
     def stmt_For(self, node):
         marked = marker_schedule(self.ctx, node.iter)
         if marked is not None:  # for i in sct.checkpointed(steps): the loop over steps (reverse mode reads the mark)
@@ -394,32 +443,35 @@ class _Lowering:
         """``for x in xs`` (and enumerate, zip, reversed) as a loop over indices that reads ``xs[k]``."""
         it = node.iter
         start = None
+        strict = []  # zip(..., strict=...): the lengths are checked before the loop
         if callee is enumerate and isinstance(node.target, (gast.Tuple, gast.List)) and len(node.target.elts) == 2 \
                 and 1 <= len(it.args) + len(it.keywords) <= 2 and all(kw.arg == "start" for kw in it.keywords):
             inner, item = it.args[0], node.target.elts[1]
             inner_callee = self.ctx.resolve(inner.func) if isinstance(inner, gast.Call) else None
             if inner_callee is zip and isinstance(item, (gast.Tuple, gast.List)) \
-                    and len(item.elts) == len(inner.args) and not inner.keywords:  # enumerate(zip(a, b))
+                    and len(item.elts) == len(inner.args) and _strict_only(inner):  # enumerate(zip(a, b))
                 seqs, targets = [self.sequence(a, body_stores) for a in inner.args], list(item.elts)
+                strict = inner.keywords
             else:
                 seqs, targets = [self.sequence(inner, body_stores)], [item]
             index_target = node.target.elts[0]
             extra = list(it.args[1:]) + [kw.value for kw in it.keywords]
             start = self.atom(extra[0]) if extra else None
         elif callee is zip and isinstance(node.target, (gast.Tuple, gast.List)) \
-                and len(node.target.elts) == len(it.args) and not it.keywords:
+                and len(node.target.elts) == len(it.args) and _strict_only(it):
             seqs, targets, index_target = [self.sequence(a, body_stores) for a in it.args], list(node.target.elts), None
+            strict = it.keywords
         elif callee is reversed and len(it.args) == 1 and not it.keywords:
             backwards = gast.Subscript(value=self.atom(it.args[0]),
                                        slice=gast.Slice(lower=None, upper=None, step=S.const(-1)), ctx=gast.Load())
             seqs, targets, index_target = [self.atom(backwards)], [node.target], None
         else:
-            if callee in (zip, enumerate, map, filter, iter, sorted, reversed):
+            if callee in (zip, enumerate, map, filter, iter, reversed):  # (sorted(...) is a list: looped over)
                 self.refuse(it, f"a loop over {callee.__name__}(...) in this form",
                             "loop over range(len(...)), or over zip/enumerate with one name per item")
             seqs, targets, index_target = [self.sequence(it, body_stores)], [node.target], None
         rng = self.temp()
-        self.emit(S.assign(rng, S.call(self.runtime("indices"), seqs)))
+        self.emit(S.assign(rng, S.call(self.runtime("indices"), seqs, {kw.arg: self.atom(kw.value) for kw in strict})))
         if isinstance(index_target, gast.Name) and start is None:
             index = self.loop_index(index_target.id, body_stores)
         else:
@@ -480,6 +532,11 @@ class _Lowering:
         self.emit(S.clone(node))
 
 
+def _strict_only(call: gast.Call) -> bool:
+    """``zip(a, b)`` or ``zip(a, b, strict=...)``."""
+    return all(kw.arg == "strict" for kw in call.keywords)
+
+
 def _rename_stores(node, renames):
     for sub in S.walk(node):
         if isinstance(sub, gast.Name) and sub.id in renames and not isinstance(sub.ctx, gast.Load):
@@ -513,6 +570,9 @@ class _ReturnsInLoops:
                 stmt.body = self.block(stmt.body, in_loop)
                 stmt.orelse = self.block(stmt.orelse, in_loop)
                 out.append(stmt)
+            elif isinstance(stmt, gast.With):
+                stmt.body = self.block(stmt.body, in_loop)
+                out.append(stmt)
             elif isinstance(stmt, (gast.For, gast.While)):
                 had = _has_return(stmt.body)
                 stmt.body = self.block(stmt.body, in_loop=True)
@@ -537,7 +597,19 @@ def _may_exit(stmts) -> bool:
             return True
         if isinstance(stmt, gast.If) and (_may_exit(stmt.body) or _may_exit(stmt.orelse)):
             return True
+        if isinstance(stmt, gast.With) and _may_exit(stmt.body):
+            return True
     return False
+
+
+def _ends(block) -> bool:
+    """Does every path through this restructured block end in an exit (never fall through)?"""
+    last = block[-1] if block else None
+    if isinstance(last, gast.If):
+        return _ends(last.body) and _ends(last.orelse)
+    if isinstance(last, gast.With):
+        return _ends(last.body)
+    return isinstance(last, _EXITS)
 
 
 def restructure(stmts: list[gast.stmt]) -> list[gast.stmt]:
@@ -561,6 +633,12 @@ def restructure(stmts: list[gast.stmt]) -> list[gast.stmt]:
                 out.append(stmt)
                 return out
             out.append(stmt)
+        elif isinstance(stmt, gast.With):
+            stmt.body = restructure(stmt.body)
+            out.append(stmt)
+            if _may_exit(stmt.body):  # what follows is unreachable, unless the block falls through: refused
+                stmt.sct_partial_exit = not _ends(stmt.body) and bool(stmts[i + 1:])
+                return out
         else:
             out.append(stmt)
     return out
@@ -572,6 +650,9 @@ def _append_rest(block, rest):
         return list(rest)
     last = block[-1]
     if isinstance(last, _EXITS):
+        return block
+    if isinstance(last, gast.With) and _may_exit(last.body):
+        last.sct_partial_exit = getattr(last, "sct_partial_exit", False) or not _ends(last.body)  # (refused: rest cannot move in)
         return block
     if isinstance(last, gast.If) and (_may_exit(last.body) or _may_exit(last.orelse)):
         last.body = _append_rest(last.body, rest)
@@ -590,4 +671,6 @@ def _drop_tail_continues(stmts):
     if isinstance(last, gast.If):
         last.body = _drop_tail_continues(last.body)
         last.orelse = _drop_tail_continues(last.orelse)
+    if isinstance(last, gast.With):
+        last.body = _drop_tail_continues(last.body) or [gast.Pass()]
     return stmts

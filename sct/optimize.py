@@ -74,6 +74,10 @@ def _sink(stmts, names, adders, pending: set[str]) -> tuple[list[gast.stmt], set
             out.append(stmt)
         elif isinstance(stmt, (gast.For, gast.While)):
             out += _sink_loop(stmt, names, adders, pending)
+        elif isinstance(stmt, gast.With):  # its body runs once, here: as if inline
+            stmt.body, pending = _sink(stmt.body, names, adders, pending)
+            stmt.body = stmt.body or [gast.Pass()]
+            out.append(stmt)
         elif isinstance(stmt, gast.If):
             touched = set(S.names_in(stmt)) & pending
             body, zb = _sink(stmt.body, names, adders, touched)
@@ -126,6 +130,10 @@ def drop_dead(stmts: list[gast.stmt], names: set[str], live_after: set[str],
             stmt.orelse, lo = drop_dead(stmt.orelse, names, live, pure)
             live = lb | lo | S.loads(stmt.test)
             out.append(stmt)
+        elif isinstance(stmt, gast.With):
+            stmt.body, live = drop_dead(stmt.body, names, live, pure)
+            live |= S.loads(stmt.items[0].context_expr)
+            out.append(stmt)
         elif isinstance(stmt, (gast.For, gast.While)):
             loop_live = set(live)
             for _ in range(3):  # a loop's body sees what its next iteration reads
@@ -155,10 +163,10 @@ def propagate_copies(stmts: list[gast.stmt], names: set[str]) -> list[gast.stmt]
     out: list[gast.stmt] = []
     copies: dict[str, str] = {}  # a -> b
     for stmt in stmts:
-        if isinstance(stmt, (gast.If, gast.For, gast.While)):
+        if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With)):
             copies.clear()
-            stmt.body = propagate_copies(stmt.body, names)
-            stmt.orelse = propagate_copies(stmt.orelse, names)
+            for block in _blocks(stmt):
+                setattr(stmt, block, propagate_copies(getattr(stmt, block), names))
             out.append(stmt)
             continue
         if copies and isinstance(stmt, gast.Assign):
@@ -217,9 +225,8 @@ def fuse_temporaries(stmts: list[gast.stmt], temporaries: set[str], protected: s
 def _fuse_block(stmts, temporaries, protected, pure, uses, copies_only):
     out = list(stmts)
     for stmt in out:
-        if isinstance(stmt, (gast.If, gast.For, gast.While)):
-            stmt.body = _fuse_block(stmt.body, temporaries, protected, pure, uses, copies_only)
-            stmt.orelse = _fuse_block(stmt.orelse, temporaries, protected, pure, uses, copies_only)
+        for block in _blocks(stmt):
+            setattr(stmt, block, _fuse_block(getattr(stmt, block), temporaries, protected, pure, uses, copies_only))
     i = 0
     while i < len(out):
         stmt = out[i]
@@ -320,10 +327,10 @@ def prune_empty(stmts: list[gast.stmt]) -> list[gast.stmt]:
     """Drop ``if``s and loops of the backward sweep that are left with nothing to do."""
     out = []
     for stmt in stmts:
-        if isinstance(stmt, (gast.If, gast.For, gast.While)):
-            stmt.body = prune_empty(stmt.body)
-            stmt.orelse = prune_empty(stmt.orelse)
-            if not any(not isinstance(s, gast.Pass) for s in stmt.body + stmt.orelse):
+        if _blocks(stmt):
+            for block in _blocks(stmt):
+                setattr(stmt, block, prune_empty(getattr(stmt, block)))
+            if not any(not isinstance(s, gast.Pass) for block in _blocks(stmt) for s in getattr(stmt, block)):
                 continue
         out.append(stmt)
     return out
@@ -346,9 +353,8 @@ def sum_before_product(stmts: list[gast.stmt], products: dict[str, int], narrowi
 def _sum_before_block(stmts, products, narrowing, names, uses):
     out = list(stmts)
     for stmt in out:
-        if isinstance(stmt, (gast.If, gast.For, gast.While)):
-            stmt.body = _sum_before_block(stmt.body, products, narrowing, names, uses)
-            stmt.orelse = _sum_before_block(stmt.orelse, products, narrowing, names, uses)
+        for block in _blocks(stmt):
+            setattr(stmt, block, _sum_before_block(getattr(stmt, block), products, narrowing, names, uses))
     i = 0
     while i < len(out):
         target, value = _single_target(out[i]), getattr(out[i], "value", None)
@@ -389,10 +395,18 @@ def move_scales(stmts: list[gast.stmt], widening: set[str], narrowing: set[str])
     for stmt in stmts:
         if isinstance(stmt, (gast.Assign, gast.Return)) and stmt.value is not None:
             stmt.value = _Scales(widening, narrowing).rewrite(stmt.value)
-        for block in ("body", "orelse"):
-            if isinstance(stmt, (gast.If, gast.For, gast.While)):
-                setattr(stmt, block, move_scales(getattr(stmt, block), widening, narrowing))
+        for block in _blocks(stmt):
+            setattr(stmt, block, move_scales(getattr(stmt, block), widening, narrowing))
     return stmts
+
+
+def _blocks(stmt) -> tuple[str, ...]:
+    """The statement lists of a compound statement (none for a simple one)."""
+    if isinstance(stmt, (gast.If, gast.For, gast.While)):
+        return ("body", "orelse")
+    if isinstance(stmt, gast.With):
+        return ("body",)
+    return ()
 
 
 def _number(node) -> bool:

@@ -27,6 +27,7 @@ from .context import Context, param_names
 from .errors import NoRuleError
 from .inline import index_value, rule_expression
 from .normalize import _may_exit
+from .rules import REGISTRY
 
 
 @dataclass
@@ -131,6 +132,8 @@ class Reverse:
             elif isinstance(stmt, gast.If):
                 self._collect_sites(stmt.body, False, in_loop)
                 self._collect_sites(stmt.orelse, False, in_loop)
+            elif isinstance(stmt, gast.With):  # (its body runs once, where the block stands)
+                self._collect_sites(stmt.body, top_level, in_loop)
 
     def _site(self, name, top_level, in_loop):
         order = sum(len(v) for v in self.sites.values())
@@ -200,9 +203,9 @@ class Reverse:
             for j, stmt in enumerate(stmts):
                 if isinstance(stmt, gast.For):
                     visit(stmt.body, loops | {stmt.target.id})
-                elif isinstance(stmt, (gast.While, gast.If)):
+                elif isinstance(stmt, (gast.While, gast.If, gast.With)):
                     visit(stmt.body, loops)
-                    visit(stmt.orelse, loops)
+                    visit(getattr(stmt, "orelse", []), loops)
                 elif isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
                     name = stmt.targets[0].id
                     op = self.an.ops.get(id(stmt))
@@ -276,6 +279,9 @@ class Reverse:
                 self.control |= S.loads(stmt.test)
             elif isinstance(stmt, gast.For):
                 self.control |= S.loads(stmt.iter)
+            elif isinstance(stmt, gast.With):  # the backward sweep makes the manager again, with these values
+                self.control |= S.loads(stmt.items[0].context_expr)
+                self.control |= set().union(*map(S.loads, self.settings(stmt)))
             elif isinstance(stmt, (gast.Assign, gast.Expr)) and id(stmt) in self.an.ops:
                 self.core[id(stmt)] = [S.with_origin(s, S.origin_of(stmt)) for s in self.adjoint(stmt)]
             elif isinstance(stmt, gast.Return):
@@ -362,12 +368,12 @@ class Reverse:
         wrt = list(dict.fromkeys(p for p, _ in active))
         fn, derived = self.derive(op.callee, "reverse", wrt, kinds)
         call = stmt.value
-        keywords = {kw.arg: kw.value for kw in call.keywords}
-        keywords[derived.seed_name] = g
+        value = S.call(fn, list(call.args), {derived.seed_name: g})
+        value.keywords = list(call.keywords) + value.keywords  # (as written, **kwargs too)
         callee_name = getattr(op.callee, "__name__", "call")
         parts = {p: self.ctx.namer.fresh(f"{p}_bar_{callee_name}") for p in wrt}
         targets = S.tuple_([S.store("_")] + [S.store(parts[p]) for p in wrt], gast.Store)
-        out = [S.assign(targets, S.call(fn, list(call.args), keywords))]
+        out = [S.assign(targets, value)]
         for p, a in active:
             out += self.accumulate(a, S.name(parts[p]))
         return out
@@ -453,7 +459,27 @@ class Reverse:
             return [S.if_(stmt.test, fb, fo)], backward
         if isinstance(stmt, (gast.For, gast.While)):
             return self.loop(stmt, depth)
+        if isinstance(stmt, gast.With):
+            return self.with_block(stmt, depth)
         return [stmt], []
+
+    def settings(self, stmt: gast.With) -> list[gast.stmt]:
+        """The calls at the top of a ``with`` block that set what its manager restores on exit
+        (``warnings.simplefilter(...)``: declared ``effect_only(..., scoped=True)`` in the registry)."""
+        return [s for s in stmt.body if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call)
+                and isinstance(s.value.func, (gast.Name, gast.Attribute))
+                and REGISTRY.is_scoped_setting(self.ctx.resolve(s.value.func))]
+
+    def with_block(self, stmt: gast.With, depth: int) -> tuple[list, list]:
+        """``with m(a): body``: the forward sweep of the body under the manager, and its backward sweep under
+        ``m(a)`` made again (the settings the block makes first, made again first)."""
+        fb, bb = self.block(stmt.body, depth)
+        forward = [gast.With(items=stmt.items, body=fb or [gast.Pass()], type_comment=None)]
+        if not bb:
+            return forward, []
+        again = gast.withitem(context_expr=S.clone(stmt.items[0].context_expr), optional_vars=None)
+        settings = [S.with_origin(S.clone(s), S.origin_of(s)) for s in self.settings(stmt)]
+        return forward, [gast.With(items=[again], body=settings + bb, type_comment=None)]
 
     def _read_outside(self, loop, name: str) -> bool:
         inside = {id(s) for s in _walk(loop.body)}

@@ -161,6 +161,11 @@ class _Substitute(gast.NodeTransformer):
         return node
 
 
+def unparse(node: gast.AST) -> str:
+    """Python source of an expression (for messages)."""
+    return ast.unparse(gast.gast_to_ast(node))
+
+
 def locate(stmt: gast.AST) -> gast.AST:
     """The most precise user node behind a generated statement (for error messages)."""
     for candidate in (getattr(stmt, "sct_expr", None), origin_of(stmt), stmt):

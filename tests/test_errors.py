@@ -29,16 +29,12 @@ SYNTAX = [
     ("uses_class", "class", "class A"),
     ("uses_del", "del", "del ys[0]"),
     ("uses_import", "import", "import os"),
-    ("uses_walrus", ":=", "y := x"),
     ("uses_dict", "dict", '{"a": x}'),
     ("uses_set", "set", "{x, 2.0}"),
-    ("uses_starred", "starred", "*args"),
+    ("uses_starred", "*args", "*args"),
     ("uses_for_else", "for ... else", "for i in range(3)"),
     ("uses_attribute_store", "attribute", "x.attr = 3"),
     ("uses_nested_store", "nested subscript", "a[0][1] = x"),
-    ("uses_varargs", "*args", "def uses_varargs"),
-    ("uses_kwargs", "**kwargs", "def uses_kwargs"),
-    ("uses_double_star_call", "**keywords", "max(x, **kw)"),
 ]
 
 

@@ -7,14 +7,17 @@ operations go through ``unbroadcast`` (sct drops it where both operands are
 known to be numbers).
 """
 import builtins
+import contextlib
+import logging
 import operator
+import warnings
 
 import numpy as np
 
 from ..runtime import add as add_adjoints, add_at, indices, take, unbroadcast
 from ..runtime.batched import take_batched
-from .registry import (adjoint_rule, alias, batched_tangent_rule, broadcasts, is_constant, nondifferentiable,
-                       overloaded, result_kind, returns_view, tangent_rule)
+from .registry import (adjoint_rule, alias, batched_tangent_rule, broadcasts, context_manager, effect_only,
+                       is_constant, nondifferentiable, overloaded, replaced_by, result_kind, returns_view, tangent_rule)
 
 # ---------------------------------------------------------------- arithmetic operators
 
@@ -300,6 +303,81 @@ def list_(diterable, ans, iterable):
 
 alias(builtins.tuple, builtins.list, name="tuple")
 
+# ---------------------------------------------------------------- order: sorted, reversed
+# A permutation of the items: differentiable in the items; where they go (the key, the comparisons) is not.
+
+def _order(xs, key, reverse):
+    """The positions in ``xs`` of the items of ``sorted(xs, key=key, reverse=reverse)`` (as stable as sorted)."""
+    items = list(xs)
+    by = (lambda i: items[i]) if key is None else (lambda i: key(items[i]))
+    return builtins.sorted(range(len(items)), key=by, reverse=reverse)
+
+def _unsort(g, xs, key=None, reverse=False):
+    """The adjoint of ``sorted(xs, ...)``: item ``k`` of ``g`` goes back to where the k-th smallest came from."""
+    if isinstance(g, float) and g == 0.0:
+        return 0.0
+    out = [0.0] * len(xs)
+    for k, i in enumerate(_order(xs, key, reverse)):
+        out[i] = add_adjoints(out[i], g[k])
+    return np.array(out) if isinstance(xs, np.ndarray) else out
+
+def _sorted_tangent(dxs, xs, key=None, reverse=False):
+    return [dxs[i] for i in _order(xs, key, reverse)]
+
+@adjoint_rule(builtins.sorted)
+def sorted_(g, ans, iterable, key=None, reverse=False):
+    """Tied items keep their order (sorted is stable); the key is not differentiated."""
+    return _unsort(g, iterable, key, reverse)
+
+@tangent_rule(builtins.sorted)
+def sorted_(diterable, ans, iterable, key=None, reverse=False):
+    return _sorted_tangent(diterable, iterable, key, reverse)
+
+@batched_tangent_rule(builtins.sorted, lists=True)
+def sorted_(diterable, ans, iterable, key=None, reverse=False):
+    return _sorted_tangent(diterable.T if isinstance(diterable, np.ndarray) else diterable, iterable, key, reverse)
+
+@tangent_rule(_unsort)
+def _unsort_tangent(dg, dxs, ans, g, xs, key=None, reverse=False):
+    return _unsort(dg, xs, key, reverse), None
+
+nondifferentiable(_order)
+result_kind(builtins.sorted, "items")   # a list of the items: numbers when the sequence holds numbers
+
+
+def reversed_seq(seq):
+    """``reversed(seq)`` as a sequence that can be read more than once (the sweeps read it again):
+    ``seq[::-1]`` for a list, tuple or array (a view of the array), a list otherwise."""
+    if isinstance(seq, (list, tuple, np.ndarray, range, str)):
+        return seq[::-1]
+    return list(builtins.reversed(seq))
+
+def _backwards(g):
+    """The adjoint (or tangent) of ``reversed_seq``: ``g`` read backwards; the zero ``0.0`` stays."""
+    if isinstance(g, float) and g == 0.0:
+        return 0.0
+    return g[::-1]
+
+@adjoint_rule(reversed_seq, name="reversed")
+def reversed_seq_(g, ans, seq):
+    return _backwards(g)
+
+@tangent_rule(reversed_seq, name="reversed")
+def reversed_seq_(dseq, ans, seq):
+    return _backwards(dseq)
+
+@batched_tangent_rule(reversed_seq, lists=True)
+def reversed_seq_(dseq, ans, seq):
+    return dseq[:, ::-1] if isinstance(dseq, np.ndarray) else _backwards(dseq)
+
+@tangent_rule(_backwards)
+def _backwards_tangent(dg, ans, g):
+    return _backwards(dg)
+
+replaced_by(builtins.reversed, reversed_seq)  # generated code calls reversed_seq where you wrote reversed
+returns_view(reversed_seq)
+result_kind(reversed_seq, "same")
+
 # ---------------------------------------------------------------- indexing
 
 @adjoint_rule(operator.getitem, name="indexing")
@@ -326,12 +404,32 @@ broadcasts(operator.add, operator.sub, operator.mul, operator.truediv, operator.
 
 nondifferentiable(
     builtins.len, builtins.range, builtins.int, builtins.bool, builtins.round, builtins.isinstance,
-    builtins.print, builtins.str, builtins.repr, builtins.type,
+    builtins.str, builtins.repr, builtins.type,
     builtins.hash, builtins.id, builtins.callable, builtins.format, builtins.any, builtins.all,
-    builtins.hasattr, builtins.reversed, builtins.slice, builtins.ValueError, builtins.TypeError,
+    builtins.hasattr, builtins.slice, builtins.ValueError, builtins.TypeError,
     builtins.ArithmeticError, builtins.RuntimeError, builtins.AssertionError, builtins.ZeroDivisionError,
     operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
     operator.not_, operator.invert, operator.and_, operator.or_, operator.xor, operator.is_, operator.is_not,
     operator.contains, operator.lshift, operator.rshift,
     
 )
+
+# ---------------------------------------------------------------- effects: printing, logging, warnings
+# Called for what they do, not for a value: their arguments may depend on the inputs (they change none).
+
+effect_only(builtins.print, warnings.warn, warnings.warn_explicit, warnings.showwarning,
+            logging.debug, logging.info, logging.warning, logging.error, logging.critical, logging.exception,
+            logging.log, logging.Logger.debug, logging.Logger.info, logging.Logger.warning, logging.Logger.error,
+            logging.Logger.critical, logging.Logger.exception, logging.Logger.log, logging.LoggerAdapter.debug,
+            logging.LoggerAdapter.info, logging.LoggerAdapter.warning, logging.LoggerAdapter.error,
+            logging.LoggerAdapter.critical, logging.LoggerAdapter.exception, logging.LoggerAdapter.log)
+# settings a `with warnings.catch_warnings():` restores on exit: the backward sweep's copy of the block sets them too
+effect_only(warnings.simplefilter, warnings.filterwarnings, warnings.resetwarnings, scoped=True)
+
+# ---------------------------------------------------------------- context managers
+# `with` blocks under these are differentiated (they change no value); the backward sweep of the block's
+# body runs under the same manager.
+
+context_manager(warnings.catch_warnings, contextlib.nullcontext)
+context_manager(contextlib.suppress, refused="it changes where control goes (an exception it suppresses skips "
+                                             "the rest of the block), which sct does not follow")

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..runtime import add_at, take, unbroadcast, unreduce
 from .numpy import _cross_adjoint, _diagonal_adjoint, _spread_last
-from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, bilinear, linear, nondifferentiable,
+from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, bilinear, effect_only, linear, nondifferentiable,
                        overloaded, result_kind, returns_view, tangent_rule)
 
 
@@ -746,5 +746,6 @@ REGISTRY.nondiff_attributes |= {"sign"}   # slogdet(a).sign
 
 nondifferentiable(np.linalg.matrix_rank)
 
-# argument checks called by the adjoints: no derivative flows through them
+# argument checks called by the adjoints: no derivative flows through them, and they change nothing
 nondifferentiable(_check_svd_shape, _check_qr)
+effect_only(_check_svd_shape, _check_qr)

@@ -21,8 +21,8 @@ from ..runtime.batched import (array_batched, concatenate_batched, dot_left, dot
 from ..runtime.broadcast import sum_axes
 from . import builtins as _ops
 from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, batched_tangent_rule, bilinear, broadcasts,
-                       elementwise, linear, method, nondifferentiable, overloaded, result_kind, returns_view,
-                       tangent_rule)
+                       context_manager, effect_only, elementwise, linear, method, nondifferentiable, overloaded,
+                       result_kind, returns_view, tangent_rule)
 
 # ---------------------------------------------------------------- elementwise unary
 # Declared by their partial derivatives: sct writes both modes from them (``registry.elementwise``);
@@ -1620,13 +1620,66 @@ def item_(da, ans, a):
     return np.reshape(da, ())
 
 
+def tolist(a):
+    """``a.tolist()``: the elements as (nested lists of) Python numbers."""
+    return a.tolist()
+
+def _fill(out, g):
+    """Write the (nested) list ``g`` into the array ``out``; an entry ``0.0`` stands for a row nothing reached."""
+    if not isinstance(g, (list, tuple)):
+        out[...] = g
+        return
+    for i, gi in enumerate(g):
+        if isinstance(gi, (list, tuple)):
+            _fill(out[i], gi)
+        else:
+            out[i] = gi
+
+def _from_nested(g, a):
+    """The adjoint of ``a.tolist()`` as an array shaped like ``a`` (the zero ``0.0`` stays)."""
+    if isinstance(g, float) and g == 0.0:
+        return 0.0
+    out = np.zeros(np.shape(a))
+    _fill(out, g)
+    return out
+
+def _to_nested(da, a):
+    return np.broadcast_to(da, np.shape(a)).tolist()
+
+def _to_nested_batched(da):
+    """A batched tangent ``(B,) + shape`` as nested lists of ``(B,)`` tangents (a list's batched tangent)."""
+    if np.ndim(da) <= 1:
+        return da
+    return [_to_nested_batched(da[:, i]) for i in range(np.shape(da)[1])]
+
+@adjoint_rule(tolist, name="tolist")
+def tolist_(g, ans, a):
+    return _from_nested(g, a)
+
+@tangent_rule(tolist, name="tolist")
+def tolist_(da, ans, a):
+    return _to_nested(da, a)
+
+@batched_tangent_rule(tolist)
+def tolist_(da, ans, a):
+    return _to_nested_batched(da)
+
+@tangent_rule(_from_nested)
+def _from_nested_tangent(dg, ans, g, a):
+    return _from_nested(dg, a)
+
+REGISTRY.helper(_from_nested, shape_args=(1,), linear=True)
+result_kind(tolist, "seq")
+
+
 for _name, _primal in [("sum", np.sum), ("mean", np.mean), ("max", np.max), ("min", np.min), ("prod", np.prod),
                        ("var", np.var), ("std", np.std), ("cumsum", np.cumsum), ("dot", np.dot),
                        ("reshape", reshape_method), ("transpose", transpose_method), ("ravel", np.ravel),
                        ("flatten", flatten), ("squeeze", np.squeeze), ("copy", np.copy), ("swapaxes", np.swapaxes),
                        ("clip", np.clip), ("astype", astype), ("item", item), ("cumprod", np.cumprod),
                        ("diagonal", np.diagonal), ("trace", np.trace), ("repeat", np.repeat), ("take", np.take),
-                       ("conj", np.conjugate), ("conjugate", np.conjugate)]:
+                       ("conj", np.conjugate), ("conjugate", np.conjugate),
+                       ("tolist", tolist)]:
     method(_name, _primal)
 
 attribute("T", np.transpose)
@@ -1700,6 +1753,14 @@ nondifferentiable(
 )
 alias(np.float64, float, name="np.float64")
 REGISTRY.nondiff.add(REGISTRY.key(round))
+
+# ---------------------------------------------------------------- effects and context managers
+# (see the same section in builtins.py)
+
+effect_only(np.testing.assert_allclose, np.testing.assert_array_less, np.testing.assert_array_equal,
+            np.testing.assert_equal, np.testing.assert_almost_equal, np.testing.assert_array_almost_equal)
+effect_only(np.seterr, np.set_printoptions, scoped=True)  # restored by np.errstate, np.printoptions
+context_manager(np.errstate, np.printoptions)
 
 # ---------------------------------------------------------------- rule helpers, for second derivatives
 # These adjoints write into a fresh array (np.add.at, put_along_axis), which sct does not

@@ -219,6 +219,9 @@ class Registry:
         self.helpers: dict[Any, Helper] = {}    # runtime and rule helpers generated code calls
         self.source_trees: dict = {}           # (file, content hash) -> tree, for lambda rules
         self.deferred: dict[str, Callable] = {}  # module -> registers its rules once it is imported
+        self.contexts: dict[Any, str | None] = {}  # context manager -> None (its block is followed) or why refused
+        self.effects: dict[Any, bool] = {}       # called for an effect alone (print, logging) -> a scoped setting?
+        self.replacements: dict[Any, Any] = {}   # a function -> what generated code calls in its place
         self._view_names: tuple[int, frozenset] = (-1, frozenset())
 
     def key(self, obj):
@@ -288,6 +291,40 @@ class Registry:
             names |= {getattr(p, "__name__", None) for p in self.views} - {None}
             self._view_names = (self.version, frozenset(names))
         return name in self._view_names[1]
+
+    def _declared_in(self, table: dict, obj, *more):
+        """``table``'s entry for ``obj``, or for the function behind a bound method (``logger.info``), or for
+        one of ``more``."""
+        for candidate in (obj, getattr(obj, "__func__", None), *more):
+            try:
+                key = self.key(candidate)
+                if candidate is not None and key in table:
+                    return key
+            except TypeError:
+                pass
+        return None
+
+    def context(self, obj) -> tuple[bool, str | None]:
+        """(declared, why refused) for a context manager: a ``with`` block under ``obj(...)`` (or under ``obj``,
+        an instance of a declared class) is followed when it is declared and not refused."""
+        key = self._declared_in(self.contexts, obj, type(obj))
+        return (False, None) if key is None else (True, self.contexts[key])
+
+    def is_effect_only(self, obj) -> bool:
+        """Is ``obj`` called for its effect alone (printing, logging, a warning), changing no argument?"""
+        return self._declared_in(self.effects, obj) is not None
+
+    def replacement(self, obj):
+        """What generated code calls in place of ``obj`` (see :func:`replaced_by`), or None."""
+        try:
+            return self.replacements.get(self.key(obj))
+        except TypeError:
+            return None
+
+    def is_scoped_setting(self, obj) -> bool:
+        """Is ``obj`` a setting that a declared context manager restores on exit (``warnings.simplefilter``)?"""
+        key = self._declared_in(self.effects, obj)
+        return key is not None and self.effects[key]
 
     def is_nondiff(self, obj) -> bool:
         try:
@@ -431,6 +468,36 @@ def nondifferentiable(*primals) -> None:
     REGISTRY.version += 1
 
 
+def context_manager(*managers, refused: str | None = None) -> None:
+    """Declare context managers that change no value sct differentiates (``np.errstate``,
+    ``warnings.catch_warnings``): a ``with`` block under one of them is differentiated, its tangent statements
+    sit inside the block, and the backward sweep of its body runs under the same manager (made again from
+    the same arguments).  ``refused``: why a ``with`` block under these is refused instead
+    (``contextlib.suppress`` changes where control goes)."""
+    for m in managers:
+        REGISTRY.contexts[REGISTRY.key(m)] = refused
+    REGISTRY.version += 1
+
+
+def replaced_by(primal, replacement) -> None:
+    """Generated code calls ``replacement`` wherever the function calls ``primal`` (the same values, in a form
+    the sweeps can read again: ``reversed(xs)``, an iterator read once, becomes a sequence).  The rules are
+    ``replacement``'s."""
+    REGISTRY.replacements[REGISTRY.key(primal)] = replacement
+    REGISTRY.version += 1
+
+
+def effect_only(*functions, scoped: bool = False) -> None:
+    """Declare functions called for their effect alone (printing, logging, warnings): they may receive values
+    that depend on the inputs, change none of them, and their result carries no derivative.  ``scoped=True``
+    marks settings that a declared context manager restores on exit (``warnings.simplefilter`` under
+    ``warnings.catch_warnings``): called at the top of a ``with`` block, they are called again at the top of
+    that block's backward sweep."""
+    for fn in functions:
+        REGISTRY.effects[REGISTRY.key(fn)] = scoped
+    REGISTRY.version += 1
+
+
 def returns_view(*primals, names: tuple[str, ...] = ()) -> None:
     """Declare functions whose result may share memory with their first argument (a view: ``np.reshape``,
     basic indexing), and ``names``: methods or attributes without a rule that may (``x.view()``, ``x.real``).
@@ -464,9 +531,10 @@ def alias(primal, existing, *, name: str | None = None) -> None:
 
 def result_kind(primal, kind: str) -> None:
     """Declare what ``primal`` returns when the passes cannot tell: "tuple" (several results), "scalar", "array",
-    "item" (an item of its sequence argument: a number when the sequence holds numbers) or "operands" (a
-    number when all its operands are numbers, like an elementwise function)."""
-    assert kind in ("tuple", "scalar", "array", "item", "operands"), kind
+    "seq" (a list), "item" (an item of its sequence argument: a number when the sequence holds numbers),
+    "items" (a list of the items of its sequence argument), "same" (the kind of its first argument) or
+    "operands" (a number when all its operands are numbers, like an elementwise function)."""
+    assert kind in ("tuple", "scalar", "array", "seq", "item", "items", "same", "operands"), kind
     REGISTRY._rule_for(primal, None).result = kind
 
 

@@ -12,13 +12,20 @@ import numpy as np
 _SEQUENCES = (list, tuple, range, np.ndarray, str)
 
 
-def indices(*seqs):
-    """``range(len(seq))`` for the loop ``for x in seq`` (the shortest, for ``zip``)."""
+def indices(*seqs, strict: bool = False):
+    """``range(len(seq))`` for the loop ``for x in seq`` (the shortest, for ``zip``; with ``strict``, as
+    ``zip(..., strict=True)``, sequences of different lengths raise ValueError, before the loop)."""
     for seq in seqs:
         if not isinstance(seq, _SEQUENCES):
             raise TypeError(f"sct loops over a {type(seq).__name__} by index; "
                             f"convert it with list(...) before the loop")
-    return range(min(len(s) for s in seqs))
+    lengths = [len(s) for s in seqs]
+    if strict:
+        for i, n in enumerate(lengths[1:], start=2):
+            if n != lengths[0]:
+                raise ValueError(f"zip() argument {i} is {'shorter' if n < lengths[0] else 'longer'} "
+                                 f"than argument{'s 1-' + str(i - 1) if i > 2 else ' 1'}")
+    return range(min(lengths))
 
 
 def number_at(seq, index, where: str):

@@ -57,12 +57,6 @@ def uses_import(x):
     return x
 
 
-def uses_walrus(x):
-    if (y := x * 2) > 1:
-        return y
-    return x
-
-
 def uses_dict(x):
     d = {"a": x}
     return d["a"]
@@ -95,19 +89,6 @@ def uses_nested_store(x):
     a = np.zeros((2, 2))
     a[0][1] = x
     return a.sum()
-
-
-def uses_varargs(*xs):
-    return xs[0]
-
-
-def uses_kwargs(x, **kw):
-    return x
-
-
-def uses_double_star_call(x):
-    kw = [("a", 1)]
-    return max(x, **kw)
 
 
 def writes_argument(x):
