@@ -540,6 +540,16 @@ def _mode(mode: str) -> str:
     return mode
 
 
+def _outer_mode(fn, mode: str, checkpoint) -> str:
+    """Reverse mode over a program sct made in reverse mode (``grad(grad(f))``) would need the adjoint of its
+    tape's pops, which sct does not write: the outer derivative runs in forward mode instead, as
+    :func:`hessian` does (one sweep for a number, one batched sweep for an array)."""
+    marker = getattr(fn, "__sct_spec__", None)
+    if mode == REVERSE and checkpoint is None and marker is not None and marker[2] in (GRADIENT, REVERSE):
+        return FORWARD
+    return mode
+
+
 def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, checkpoint=None) -> Callable:
     """The gradient of a scalar function, as a function with the same signature.
 
@@ -549,6 +559,8 @@ def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, check
     adjoint sweep; ``mode="forward"`` one batched tangent sweep carrying every input element as a
     direction.
     Works as ``grad(f)``, ``@grad`` and ``@grad(wrt=..., mode=...)``.
+    ``grad(grad(f))`` differentiates the gradient program in forward mode whatever
+    ``mode`` says (forward over reverse: a second derivative in one sweep).
 
     ``checkpoint="sqrt"`` (or a number of snapshots ``s``) makes reverse mode keep,
     for each outermost ``for`` loop, snapshots of the loop-carried state before
@@ -558,7 +570,7 @@ def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, check
     """
     if fn is None:
         return lambda f: grad(f, wrt=wrt, mode=mode, checkpoint=checkpoint)
-    spec, mode = _Spec.of(fn, wrt, _reverse_only(checkpoint, mode)), _mode(mode)
+    spec, mode = _Spec.of(fn, wrt, _reverse_only(checkpoint, mode)), _outer_mode(fn, _mode(mode), checkpoint)
     run = _reverse if mode == REVERSE else _forward
     quick = _reverse_quick if mode == REVERSE else _forward_quick
 
@@ -572,7 +584,7 @@ def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVE
     """Like :func:`grad`, but the new function returns ``(f(...), gradient)``."""
     if fn is None:
         return lambda f: value_and_grad(f, wrt=wrt, mode=mode, checkpoint=checkpoint)
-    spec, mode = _Spec.of(fn, wrt, _reverse_only(checkpoint, mode)), _mode(mode)
+    spec, mode = _Spec.of(fn, wrt, _reverse_only(checkpoint, mode)), _outer_mode(fn, _mode(mode), checkpoint)
     run = _reverse if mode == REVERSE else _forward
     quick = _reverse_quick if mode == REVERSE else _forward_quick
 
