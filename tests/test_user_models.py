@@ -1,4 +1,4 @@
-"""Everyday model programs (tests/programs/everyday.py, issue 11) in both modes.
+"""Everyday model programs (tests/programs/user_models.py, issue 11) in both modes.
 
 For every program: sct's gradient equals central finite differences, in reverse
 and in forward mode, and the forward and reverse programs agree
@@ -21,7 +21,7 @@ import pytest
 import sct
 from sct.testing import check_dot_product, check_grad
 
-from programs import everyday as ev
+from programs import user_models as ev
 
 # -- what sct refuses today, by feature ------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ Each program below is what a newcomer would type: parameters in a dict where a
 model has several named parameters, small helpers (module level and nested),
 lambdas, a model class whose method is differentiated, scalar `math` code,
 loops.  Nothing here is bent towards what sct supports on the day it was
-written; ``tests/test_everyday.py`` marks what sct refuses today.
+written; ``tests/test_user_models.py`` marks what sct refuses today.
 
 Every program has a function ``<name>_args()`` returning small deterministic
 arguments, and an entry in ``PROGRAMS`` at the bottom saying which callable a
