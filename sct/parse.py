@@ -126,15 +126,18 @@ def _read(fn: Callable) -> Parsed:
     source = "".join(lines)
     dedented = textwrap.dedent(source)
     indent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
-    try:
-        module = gast.parse(dedented)
-    except SyntaxError as exc:
-        raise SourceError(f"sct cannot parse the source of {name!r}: {exc.msg}", _where(fn)) from None
-    node = module.body[0] if module.body else None
-    if fn.__name__ == "<lambda>" or not isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)):
+    if fn.__name__ == "<lambda>":
+        node = _lambda_def(fn, lines, start, indent)
+    else:
+        try:
+            module = gast.parse(dedented)
+        except SyntaxError as exc:
+            raise SourceError(f"sct cannot parse the source of {name!r}: {exc.msg}", _where(fn)) from None
+        node = module.body[0] if module.body else None
+    if node is None or not isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)):
         raise SourceError(
-            f"sct differentiates functions defined with `def`; {name!r} is a lambda", _where(fn),
-            hint="write it as a def",
+            f"sct cannot tell which lambda on this line is {name!r}", _where(fn),
+            hint="write it as a def, or put it on a line of its own",
         )
     for sub in S.walk(node):
         if hasattr(sub, "lineno"):
@@ -145,3 +148,41 @@ def _read(fn: Callable) -> Parsed:
     if isinstance(node, gast.AsyncFunctionDef):
         raise UnsupportedSyntaxError("sct cannot differentiate an `async def` function", parsed.location(node))
     return parsed
+
+
+def _lambda_def(fn: Callable, lines: list[str], start: int, indent: int) -> gast.FunctionDef | None:
+    """A lambda given to sct, as ``def lambda_<line>(params): return body`` (None: not found for sure).
+
+    The lambda is the one on its code's first line with its parameters; among several alike, the one whose
+    body starts where the code's first instruction does.  The lines ``inspect`` gives may cut a statement
+    short, so the longest prefix that parses is used."""
+    code = fn.__code__
+    tree = None
+    for stop in range(len(lines), 0, -1):
+        try:
+            tree = gast.parse(textwrap.dedent("".join(lines[:stop])))
+            break
+        except SyntaxError:
+            continue
+    if tree is None:
+        return None
+    line = code.co_firstlineno - start + 1
+    n_params = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & inspect.CO_VARARGS) \
+        + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    params = list(code.co_varnames[:n_params])
+    found = [n for n in S.walk(tree) if isinstance(n, gast.Lambda) and n.lineno == line
+             and [a.id for a in _all_params(n.args)] == params]
+    if len(found) > 1:
+        columns = {c for (ln, _, c, _) in code.co_positions() if ln == code.co_firstlineno and c is not None}
+        found = [n for n in found if n.body.col_offset + indent in columns] if columns else found
+    if len(found) != 1:
+        return None
+    node = found[0]
+    new = S.function_def(f"lambda_{code.co_firstlineno}", node.args, [gast.copy_location(S.ret(node.body), node.body)])
+    return gast.copy_location(new, node)
+
+
+def _all_params(args: gast.arguments) -> list:
+    """A signature's parameters in the order a code object lists them."""
+    out = list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)
+    return out + [a for a in (args.vararg, args.kwarg) if a is not None]

@@ -6,6 +6,7 @@ call runs, as Python reads a closure.  Used as a value, a nested function is
 ``functools.partial(f, captured...)``, refused where Python would read a later value.
 """
 import inspect
+import math
 import os
 import subprocess
 import sys
@@ -196,3 +197,25 @@ def test_export_writes_the_lifted_function(tmp_path):
                           "print(m.closure_active_grad(0.7)[1])"], cwd=tmp_path, capture_output=True, text=True,
                          check=True)
     assert float(run.stdout) == pytest.approx(sct.grad(N.closure_active)(0.7), rel=1e-12)
+
+
+# -- a lambda given to sct itself ------------------------------------------------------
+
+def _objective(X):
+    return lambda w: np.sum((X @ w) ** 2) + w[0] * w[1]      # what users hand an optimiser
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_lambda_given_to_sct_is_differentiated(mode):
+    """``sct.grad(lambda ...)``: the lambda's own tree, found by its line and parameters (and, among
+    several alike on one line, by its column), becomes ``def lambda_<line>(...): return ...``."""
+    X = np.array([[1.0, 2.0], [0.5, -1.0], [0.0, 3.0]])
+    w = np.array([0.3, -0.7])
+    f = _objective(X)
+    check_grad(f, (w,), modes=(mode,))
+    check_dot_product(f, (w,))
+    assert "def lambda_" in sct.source(sct.grad(f, mode=mode), w)
+    square, cube = sct.grad(lambda x: x ** 2, mode=mode), sct.grad(lambda x: x ** 3, mode=mode)  # one line
+    assert square(2.0) == pytest.approx(4.0) and cube(2.0) == pytest.approx(12.0)
+    scaled = sct.grad(lambda x, scale=2.0: scale * math.sin(x), mode=mode)
+    assert scaled(0.4) == pytest.approx(2.0 * math.cos(0.4)) and scaled(0.4, scale=3.0) == pytest.approx(3 * math.cos(0.4))
