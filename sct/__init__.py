@@ -9,11 +9,13 @@ from .checkpoint import checkpointed
 from .errors import (AliasingError, ArgumentError, ExportError, NoRuleError, NotBatchable, SourceError,
                      TransformError, UnsupportedSyntaxError)
 from .export import export
+from .parse import follow
 from .rules import adjoint_rule, nondifferentiable, tangent_rule
 from .rules.registry import batched_tangent_rule, broadcasts, not_batchable
 
 __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp", "jacobian", "jacfwd", "jacrev", "source", "derived_programs", "export",
+    "follow",
     "checkpointed",
     "adjoint_rule", "tangent_rule", "nondifferentiable", "batched_tangent_rule", "broadcasts", "not_batchable",
     "TransformError", "UnsupportedSyntaxError", "SourceError", "NoRuleError", "AliasingError", "ArgumentError", "ExportError",

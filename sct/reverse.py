@@ -297,6 +297,8 @@ class Reverse:
             out += self.call_adjoint(stmt, op, active, g)
 
         elif active:
+            if op.refusal is not None:
+                raise NoRuleError(op.refusal[0], self.ctx.parsed.location(S.locate(stmt)), hint=op.refusal[1])
             raise NoRuleError(f"sct has no derivative for {op.label or 'this operation'}",
                               self.ctx.parsed.location(S.locate(stmt)),
                               hint="register one with @sct.adjoint_rule (and @sct.tangent_rule for forward mode)")
@@ -326,7 +328,7 @@ class Reverse:
         """``y = h(a, b)``: ``_, a_bar_h, b_bar_h = h_vjp(a, b, h_bar=y_bar)``, then accumulate."""
         kinds = {p: self.an.kind(a) for p, a in op.bound.items()}
         wrt = list(dict.fromkeys(p for p, _ in active))
-        fn, derived = self.derive(op.callee, "reverse", wrt, kinds)
+        fn, derived = self.derive(op.callee, "reverse", wrt, kinds, stmt)
         call = stmt.value
         keywords = {kw.arg: kw.value for kw in call.keywords}
         keywords[derived.seed_name] = g
