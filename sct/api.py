@@ -1,7 +1,10 @@
 """sct's public functions: grad, value_and_grad, jvp, vjp, source.
 
-Each takes an ordinary Python function and returns a new function that keeps the
-original's signature (keywords and defaults work).  The derivative program is
+Each takes an ordinary Python function — or a bound method, classmethod,
+``functools.partial`` or callable object, whose function sct reads with what it
+binds (self, cls, the partial's arguments) supplied at each call — and returns a
+new function that keeps the signature a caller sees (keywords and defaults work;
+``wrt`` counts the parameters a call passes).  The derivative program is
 generated on the first call, specialised to the kinds of the arguments (numbers,
 arrays, lists), cached, and readable with :func:`source`.
 """
