@@ -11,10 +11,12 @@ from .errors import (AliasingError, ArgumentError, ExportError, NoRuleError, Not
 from .export import export
 from . import testing  # sct.testing.check_grad, check_dot_product: checks users run on their functions
 from .rules import adjoint_rule, context_manager, effect_only, nondifferentiable, tangent_rule
+from .parse import follow
 from .rules.registry import batched_tangent_rule, broadcasts, not_batchable
 
 __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp", "jacobian", "jacfwd", "jacrev", "source", "derived_programs", "export",
+    "follow",
     "checkpointed",
     "adjoint_rule", "tangent_rule", "nondifferentiable", "context_manager", "effect_only", "batched_tangent_rule", "broadcasts", "not_batchable",
     "TransformError", "UnsupportedSyntaxError", "SourceError", "NoRuleError", "AliasingError", "ArgumentError", "ExportError",

@@ -26,6 +26,7 @@ import numpy as np
 from . import syntax as S
 from .context import LOCAL, UNRESOLVED, Context
 from .errors import AliasingError, NoRuleError, UnsupportedSyntaxError
+from .parse import _package, library_callee
 from .rules import REGISTRY, Rule
 
 SCALAR, ARRAY, SEQ, ANY = "scalar", "array", "seq", "any"
@@ -60,6 +61,7 @@ class Op:
     label: str = ""
     hint: str | None = None  # what to do instead, when the op is refused
     passed: list = field(default_factory=list)  # atoms a user call passes on whole (*args, **kwargs): constants
+    refusal: tuple[str, str] | None = None  # (message, hint) when active: why sct has no derivative here
 
 
 @dataclass
@@ -268,8 +270,16 @@ def _classify_call(ctx, name, call: gast.Call) -> Op:
             return Op("nondiff", name, label=f".{func.attr}()")
         primal = REGISTRY.methods.get(func.attr)
         if primal is None or _spreads(call):
-            return Op("unknown", name, operands=_local_operands(ctx, [func.value] + call.args, keywords),
-                      label=f".{func.attr}()")
+            op = Op("unknown", name, operands=_local_operands(ctx, [func.value] + call.args, keywords),
+                    label=f".{func.attr}()")
+            owner = _defining_class(ctx.parsed.fn)
+            through = f"{owner}.{func.attr}({_label(func.value)}, ...)" if owner else \
+                f"TheClass.{func.attr}({_label(func.value)}, ...)"
+            op.refusal = (f"sct has no derivative for {_label(func)}(...): sct differentiates the NumPy array "
+                          f"methods it has rules for, and does not look up methods of other objects",
+                          f"for a method of your own class, call it through the class, {through}: sct follows "
+                          f"that call; otherwise register a rule (sct.adjoint_rule, sct.tangent_rule)")
+            return op
         return _rule_op(ctx, name, primal, [func.value] + list(call.args), keywords, call)
     callee = ctx.resolve(func)
     label = _label(func)
@@ -293,13 +303,65 @@ def _classify_call(ctx, name, call: gast.Call) -> Op:
                   label=f"{rule.name} called with *args or **kwargs")
     if rule is not None:
         return _rule_op(ctx, name, callee, list(call.args), keywords, call)
-    if getattr(callee, "__sct_source_function__", None) is not None or inspect.isfunction(callee):
-        _depend(ctx, func, callee)  # (a user function, or a gradient sct made)
+    if getattr(callee, "__sct_source_function__", None) is not None:  # a gradient sct made
+        _depend(ctx, func, callee)
         op = Op("call", name, callee=callee, label=label)
         op.bound, op.passed = _bind_user_call(ctx, callee, call)
         op.operands = [(p, a) for p, a in op.bound.items() if isinstance(a, gast.Name) and ctx.resolve(a) is LOCAL]
         return op
-    return Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), callee=callee, label=label)
+    library = library_callee(callee, ctx.parsed.fn) if inspect.isfunction(callee) else None
+    if library is not None:  # library internals: not followed (fine while nothing active reaches it)
+        op = Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), callee=callee, label=label)
+        op.refusal = (f"sct has no derivative rule for {label}, and does not differentiate library internals "
+                      f"({_display(callee)}: {library})",
+                      f"register a rule for it (sct.adjoint_rule and sct.tangent_rule, or sct.rules.elementwise "
+                      f"...), or write the computation in NumPy; or let sct read {_package(callee)}'s source: "
+                      f"sct.follow({_package(callee)!r})")
+        return op
+    if inspect.isfunction(callee):
+        _depend(ctx, func, callee)
+        op = Op("call", name, callee=callee, label=label)
+        op.bound, op.passed = _bind_user_call(ctx, callee, call)
+        op.operands = [(p, a) for p, a in op.bound.items() if isinstance(a, gast.Name) and ctx.resolve(a) is LOCAL]
+        return op
+    op = Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), callee=callee, label=label)
+    bound = _bound_callable(callee, label)
+    if bound is not None:
+        op.refusal = (f"sct has no derivative for {label}(...): sct follows calls of plain functions, and this is "
+                      f"{bound[0]}", bound[1])
+    return op
+
+
+def _bound_callable(obj, label: str) -> tuple[str, str] | None:
+    """(what it is, what works instead) for a method, partial or callable object that the function sct
+    differentiates calls: sct does not follow it there (it does when it is given one: sct.grad(model.loss))."""
+    import functools
+    import types
+    if isinstance(obj, types.MethodType) and inspect.isfunction(obj.__func__):
+        if isinstance(obj.__self__, type):
+            return ("a classmethod", "make it a staticmethod or a module-level function, which sct follows")
+        base = label.rpartition(".")[0] or "obj"
+        return ("a bound method", f"call the function through its class, {type(obj.__self__).__name__}."
+                                  f"{obj.__func__.__name__}({base}, ...): sct follows that call")
+    if isinstance(obj, functools.partial) and inspect.isfunction(obj.func):
+        return ("a functools.partial object", f"call {obj.func.__name__} itself with the partial's arguments: "
+                                              f"sct follows that call")
+    call = getattr(type(obj), "__call__", None)
+    if not isinstance(obj, type) and inspect.isfunction(call):
+        return (f"a {type(obj).__name__} object (its class's __call__)",
+                f"call {type(obj).__name__}.__call__({label}, ...): sct follows that call")
+    return None
+
+
+def _defining_class(fn) -> str | None:
+    """The name of the class whose body defines ``fn`` (from its qualified name), if any."""
+    parts = getattr(fn, "__qualname__", "").split(".")
+    return parts[-2] if len(parts) >= 2 and parts[-2] != "<locals>" else None
+
+
+def _display(fn) -> str:
+    module = getattr(fn, "__module__", None)
+    return f"{module}.{fn.__qualname__}" if module else fn.__qualname__
 
 
 def _depend(ctx, func: gast.expr, callee) -> None:

@@ -1,7 +1,10 @@
 """sct's public functions: grad, value_and_grad, jvp, vjp, source.
 
-Each takes an ordinary Python function and returns a new function that keeps the
-original's signature (keywords and defaults work).  The derivative program is
+Each takes an ordinary Python function — or a bound method, classmethod,
+``functools.partial`` or callable object, whose function sct reads with what it
+binds (self, cls, the partial's arguments) supplied at each call — and returns a
+new function that keeps the signature a caller sees (keywords and defaults work;
+``wrt`` counts the parameters a call passes).  The derivative program is
 generated on the first call, specialised to the kinds of the arguments (numbers,
 arrays, lists), cached, and readable with :func:`source`.
 """
@@ -9,7 +12,9 @@ from __future__ import annotations
 
 import functools
 import inspect
-from dataclasses import dataclass, field
+import sys
+import types
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence, Union
 
 import numpy as np
@@ -27,12 +32,15 @@ Wrt = Union[int, str, Sequence[Union[int, str]]]
 class _Spec:
     """A function and the parameters to differentiate it with respect to."""
 
-    fn: Callable
+    fn: Callable  # a Python function (or a derivative sct made): what sct reads, with its full signature
     wrt: tuple[str, ...]
     single: bool
-    signature: inspect.Signature
+    signature: inspect.Signature  # fn's: calls reaching the spec carry every argument (self, a partial's, ...)
     checkpoint: Any = None  # reverse mode: how loops are checkpointed (sct/checkpoint.py); None: a full tape
     programs: dict = field(default_factory=dict, compare=False, repr=False)  # (mode, kinds) -> Derived
+    target: "_Target | None" = field(default=None, compare=False, repr=False)  # what the user gave, bound how
+    fixed: int = 0  # leading parameters the binding supplies (a method's self, a partial's arguments)
+    raw_wrt: Any = field(default=None, compare=False, repr=False)  # wrt as given (positions, names)
 
     def program(self, mode: str, bound: inspect.BoundArguments) -> Derived:
         """The derivative program for these arguments' kinds (a dict lookup after the first call)."""
@@ -48,8 +56,8 @@ class _Spec:
         float64 array) when it is already built and fresh; else None (take the general path)."""
         if len(args) != len(self.signature.parameters) or not self.all_positional:
             return None
-        kinds = []
-        for a in args:
+        kinds = [kind_of_value(a) for a in args[:self.fixed]]  # (self, or a partial's arguments)
+        for a in args[self.fixed:]:
             if type(a) is float:
                 kinds.append(SCALAR)
             elif type(a) is np.ndarray and a.dtype == np.float64:
@@ -69,17 +77,14 @@ class _Spec:
 
     @classmethod
     def of(cls, fn: Callable, wrt: Wrt, checkpoint=None) -> "_Spec":
-        if not callable(fn):
-            raise ArgumentError(f"sct differentiates functions; got {type(fn).__name__}")
-        try:
-            signature = inspect.signature(fn)
-        except (TypeError, ValueError):
-            raise SourceError(f"sct cannot read the signature of {fn!r}") from None
+        target = _target(fn)
+        fn, shown = target.fn, target.signature
+        signature = _signature(fn)
         single = isinstance(wrt, (int, str))
         items = (wrt,) if single else tuple(wrt)
         if not items:
             raise ArgumentError("wrt is empty: name at least one parameter to differentiate with respect to")
-        params = list(signature.parameters.values())
+        params = list(shown.parameters.values())
         positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         names = []
         for item in items:
@@ -87,21 +92,30 @@ class _Spec:
                 raise ArgumentError(f"wrt takes parameter positions or names; got {item!r}")
             if isinstance(item, int):
                 if not -len(positional) <= item < len(positional):
-                    raise ArgumentError(f"wrt={item} names no parameter of {_name(fn)}{signature} "
-                                        f"(it has {len(positional)} positional parameters)")
+                    raise ArgumentError(f"wrt={item} names no parameter of {target.describe()}{shown} "
+                                        f"(it has {len(positional)} positional parameters"
+                                        f"{target.counted()})")
                 names.append(positional[item])
+            elif item not in shown.parameters:
+                if item in signature.parameters:  # self, cls, or an argument a partial supplies
+                    raise ArgumentError(f"wrt={item!r} names a parameter of {_name(fn)}{signature} that "
+                                        f"{target.describe()} supplies itself ({target.kind}); sct differentiates "
+                                        f"with respect to the arguments a call passes{target.counted()}",
+                                        hint="to differentiate with respect to data an object holds, pass it "
+                                             "as an argument (def loss(self, w, scale)), or differentiate the "
+                                             "function itself: sct.grad(Model.loss, wrt=...)")
+                raise ArgumentError(f"wrt={item!r} names no parameter of {target.describe()}{shown}")
             else:
-                if item not in signature.parameters:
-                    raise ArgumentError(f"wrt={item!r} names no parameter of {_name(fn)}{signature}")
-                if signature.parameters[item].kind in (inspect.Parameter.VAR_POSITIONAL,
-                                                       inspect.Parameter.VAR_KEYWORD):
+                if shown.parameters[item].kind in (inspect.Parameter.VAR_POSITIONAL,
+                                                   inspect.Parameter.VAR_KEYWORD):
                     raise ArgumentError(f"wrt={item!r} names the *args or **kwargs of {_name(fn)}{signature}: sct "
                                         f"passes those on as constants; differentiate with respect to named parameters")
                 names.append(item)
         if len(set(names)) != len(names):
             raise ArgumentError(f"wrt names a parameter twice: {names}")
         check_option(checkpoint)
-        return cls(fn, tuple(names), single, signature, checkpoint)
+        fixed = len(signature.parameters) - len(shown.parameters)
+        return cls(fn, tuple(names), single, signature, checkpoint, target=target, fixed=fixed, raw_wrt=wrt)
 
     def bind(self, args, kwargs) -> inspect.BoundArguments:
         params = self.signature.parameters
@@ -133,6 +147,104 @@ class _Spec:
 
 def _name(fn) -> str:
     return getattr(fn, "__qualname__", repr(fn))
+
+
+def _signature(fn) -> inspect.Signature:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        raise SourceError(f"sct cannot read the signature of {fn!r}") from None
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What sct differentiates, for any callable it is given: a Python function (or a derivative sct made)
+    read with its full signature, and the leading arguments already bound to it.
+
+    ``sct.grad(model.loss)`` differentiates ``Model.loss`` with ``self`` bound to ``model``; a classmethod
+    binds its class; ``functools.partial(f, 3.0, scale=2.0)`` binds ``3.0`` and ``scale`` (a call may pass
+    ``scale`` again, as it may to the partial); a callable object binds itself to its class's ``__call__``.
+    ``wrt`` counts and names the parameters the caller still passes (``signature``).
+    """
+
+    fn: Callable
+    signature: inspect.Signature  # what a call passes
+    original: Any  # what the user gave
+    kind: str = "function"  # "function", "bound method", "classmethod", "partial", "callable object", ...
+    args: tuple = ()  # leading positional arguments bound (self, cls, a partial's)
+    keywords: dict = field(default_factory=dict)  # keyword arguments bound (a partial's)
+
+    def describe(self) -> str:
+        """How messages and reprs name it."""
+        if self.kind == "function":
+            return _name(self.fn)
+        if self.kind == "partial":
+            shown = [_name(self.fn)] + [_short(a) for a in self.args] + \
+                    [f"{k}={_short(v)}" for k, v in self.keywords.items()]
+            return f"functools.partial({', '.join(shown)})"
+        if self.kind == "callable object":
+            return f"{type(self.original).__qualname__} object (its __call__)"
+        return f"{self.kind} {_name(self.fn)}"
+
+    def counted(self) -> str:
+        """What wrt positions count, when the binding supplies leading parameters."""
+        first = {"bound method": "self", "classmethod": "cls", "callable object": "self",
+                 "method": "self"}.get(self.kind)
+        if first:
+            return f"; positions count the parameters after {first}"
+        if self.kind == "partial" and self.args:
+            return "; positions count the parameters the partial leaves"
+        return ""
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 30 else f"<{type(value).__name__}>"
+
+
+def _target(obj) -> _Target:
+    """The function sct reads behind a callable, and what is bound to it (see :class:`_Target`)."""
+    if isinstance(obj, _Target):
+        return obj
+    if isinstance(obj, Derivative):
+        if obj._full is not None:  # a derivative bound to an object: the derivative over every parameter
+            return _Target(obj._full, obj.__signature__, obj, obj._target.kind, obj._args, dict(obj._keywords))
+        return _Target(obj, obj.__signature__, obj)
+    if isinstance(obj, staticmethod):
+        return replace(_target(obj.__func__), original=obj)
+    if isinstance(obj, classmethod):
+        fn = _target(obj.__func__).fn
+        return _Target(fn, _without_first(_signature(fn), fn), obj, "classmethod")
+    if isinstance(obj, types.MethodType):
+        inner = _target(obj.__func__)
+        kind = "classmethod" if isinstance(obj.__self__, type) else "bound method"
+        return _Target(inner.fn, _signature(obj), obj, kind, inner.args + (obj.__self__,), inner.keywords)
+    if isinstance(obj, functools.partial):
+        inner = _target(obj.func)
+        return _Target(inner.fn, _signature(obj), obj, "partial", inner.args + tuple(obj.args),
+                       {**inner.keywords, **obj.keywords})
+    if not callable(obj):
+        raise ArgumentError(f"sct differentiates functions; got {type(obj).__name__}")
+    if inspect.isfunction(obj):
+        return _Target(obj, _signature(obj), obj)
+    call = getattr(type(obj), "__call__", None)
+    if not isinstance(obj, type) and (inspect.isfunction(call) or isinstance(call, (functools.partial,
+                                                                                     Derivative))):
+        inner = _target(types.MethodType(call, obj))
+        return replace(inner, original=obj, kind="callable object")
+    from .parse import parse_function
+    parse_function(obj)  # a class, a builtin, a ufunc: raises the SourceError saying so
+    raise SourceError(f"sct cannot read the source of {obj!r}")  # (not reached)
+
+
+def _without_first(signature: inspect.Signature, fn) -> inspect.Signature:
+    """A method's signature once bound: without self (or cls)."""
+    params = list(signature.parameters.values())
+    if not params or params[0].kind not in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
+        raise ArgumentError(f"{_name(fn)}{signature} is used as a method, but has no parameter for the "
+                            f"instance (or class) it is called on",
+                            hint="add self as its first parameter, or make it a staticmethod")
+    return signature.replace(parameters=params[1:])
 
 
 def _differentiable(name: str, value):
@@ -313,37 +425,138 @@ class Derivative:
     Pickling stores the primal (by its module and name, as pickle stores functions)
     and the options it was made with; unpickling makes it again, so multiprocessing,
     joblib or Dask can ship it (the program is regenerated on the first call there).
+    A derivative decorating a function at module level, or a method in a class body,
+    pickles by its name there, as the function would.
+
+    Like a function, a derivative of a plain function stored in a class binds to the
+    instance it is read from (``@sct.grad`` on a method: ``model.loss(w)`` is the
+    gradient with respect to ``w``); ``@sct.grad`` over ``@classmethod`` binds the class.
     """
 
-    def __init__(self, spec: _Spec, call: Callable, role: str, mode: str, options: dict):
-        functools.update_wrapper(self, spec.fn)
-        del self.__wrapped__  # so inspect does not mistake the primal's source for ours
-        self._call = call
-        self._made = (role, spec.fn, {"wrt": spec.wrt[0] if spec.single else spec.wrt, **options})
+    def __init__(self, spec: _Spec, call: Callable, role: str, mode: str, options: dict,
+                 target: _Target | None = None):
+        target = target or spec.target or _target(spec.fn)
+        self._call = call  # takes every parameter of spec.fn
+        self._target = target
+        self._args, self._keywords = target.args, dict(target.keywords)  # what the binding supplies
+        self._full = None  # when something is bound: the same derivative over every parameter
+        self._origin = self._owner = None  # a derivative read from an instance or class: the one stored there
+        self._made = (role, target.original, {"wrt": spec.wrt[0] if spec.single else spec.wrt, **options})
+        self._options = options
+        self._method = None  # the method form, made when an instance first reads it from its class
+        self._binds = None  # what reading it from a class binds: "instance" (a function), "class" (classmethod)
+        if target.kind == "function" and not isinstance(target.original, staticmethod):
+            self._binds = "instance"
+        elif target.kind == "classmethod" and not target.args:
+            self._binds = "class"
         self.__sct_spec__ = (spec, role, mode)
-        if role in ("grad", "value_and_grad"):
-            self.__sct_source_function__ = functools.partial(_gradient_function, spec, role, mode)
-        self.__name__ = f"{spec.fn.__name__}_{role}"
-        self.__qualname__ = f"{_name(spec.fn)}_{role}"
-        self.__signature__ = spec.signature
+        self.__module__, name, qualname, self.__doc__ = _metadata(target)
+        if inspect.isfunction(target.original):  # (a function's own attributes, as functools.wraps copies them)
+            self.__dict__.update({k: v for k, v in vars(target.original).items()
+                                  if not k.startswith("__sct") and k != "__wrapped__"})
+        self.__name__ = f"{name}_{role}"
+        self.__qualname__ = f"{qualname}_{role}"
+        if self._args or self._keywords:
+            self._full = Derivative(spec, call, role, mode, options, _Target(spec.fn, spec.signature, spec.fn))
+            self.__signature__ = target.signature
+        else:
+            self.__signature__ = spec.signature
+            if role in ("grad", "value_and_grad"):
+                self.__sct_source_function__ = functools.partial(_gradient_function, spec, role, mode)
 
     def __call__(self, *args, **kwargs):
+        if self._args or self._keywords:
+            return self._call(*self._args, *args, **({**self._keywords, **kwargs} if self._keywords else kwargs))
+        if self._binds == "class":
+            raise ArgumentError(f"{self.__qualname__} differentiates a classmethod: call it through its class "
+                                f"or an instance")
         return self._call(*args, **kwargs)
 
+    def _full_args(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        """A call's arguments with what the binding supplies (self, a partial's arguments) put in."""
+        return self._args + tuple(args), {**self._keywords, **kwargs}
+
+    def __get__(self, obj, owner=None):
+        if self._binds == "class":
+            return self._bound_to(owner if owner is not None else type(obj), self)
+        if self._binds is None or (obj is None and owner is None):
+            return self
+        if self._method is None:  # the same derivative with wrt counted after self (over every parameter)
+            spec = self.__sct_spec__[0]
+            fn = self._target.fn
+            method = _Target(fn, _without_first(_signature(fn), fn), fn, "method")
+            self._method = _FACTORIES[self._made[0]](method, wrt=spec.raw_wrt, **self._options)
+        if obj is None:  # read from the class: Model.loss(model, w) is model.loss(w)
+            return self._method._read_from(owner, self)
+        return self._method._bound_to(obj, self)
+
+    def _read_from(self, owner, origin: "Derivative") -> "Derivative":
+        """This derivative as read from ``owner`` (where ``origin`` is stored): it pickles by that name."""
+        made = object.__new__(Derivative)
+        made.__dict__.update(self.__dict__)
+        made._origin, made._owner = origin, owner
+        return made
+
+    def _bound_to(self, obj, origin: "Derivative") -> "Derivative":
+        """This derivative (over every parameter, its wrt counted after the first) bound to ``obj``."""
+        bound = self._read_from(obj, origin)
+        bound.__dict__.pop("__sct_source_function__", None)  # (that one takes self: see _target)
+        bound._args, bound._keywords, bound._full, bound._binds = (obj,), {}, self, None
+        kind = "classmethod" if isinstance(obj, type) else "bound method"
+        bound._target = replace(self._target, original=types.MethodType(self._target.fn, obj), kind=kind,
+                                args=(obj,))
+        bound.__signature__ = self._target.signature
+        return bound
+
     def __reduce__(self):
+        if self._origin is not None:  # a method sct made, read from an instance or class: read it there again
+            name = self._target.fn.__name__
+            if _class_dict(self._owner).get(name) is not self._origin:
+                import pickle
+                raise pickle.PicklingError(f"cannot pickle {self!r}: it is not found as {name} on "
+                                           f"{self._owner!r}")
+            return getattr, (self._owner, name)
+        if self._decorates():
+            return self._made[1].__qualname__  # pickle finds it by the name of the function it decorates
         return _remake, self._made
 
+    def _decorates(self) -> bool:
+        """Is this the object found where the primal was defined (``@sct.grad`` on it)?"""
+        fn = self._made[1]
+        if not inspect.isfunction(fn) or "<locals>" in fn.__qualname__:
+            return False
+        found = sys.modules.get(fn.__module__)
+        for part in fn.__qualname__.split("."):
+            found = inspect.getattr_static(found, part, None) if found is not None else None
+        return found is self
+
     def __repr__(self) -> str:
-        role, fn, options = self._made
+        role, _, options = self._made
         shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
-        return f"<sct.{role} of {_name(fn)}, {shown}>"
+        return f"<sct.{role} of {self._target.describe()}, {shown}>"
+
+
+def _class_dict(obj) -> dict:
+    """The attributes a method read from ``obj`` may come from (its class's, through the MRO)."""
+    names = {}
+    for klass in reversed((obj if isinstance(obj, type) else type(obj)).__mro__):
+        names.update(vars(klass))
+    return names
+
+
+def _metadata(target: _Target) -> tuple[str, str, str, str | None]:
+    """``__module__``, ``__name__``, ``__qualname__``, ``__doc__`` of what ``target`` differentiates."""
+    fn = target.fn
+    if target.kind == "callable object":
+        klass = type(target.original)
+        return klass.__module__, klass.__name__, klass.__qualname__, fn.__doc__ or klass.__doc__
+    return (getattr(fn, "__module__", None), getattr(fn, "__name__", type(fn).__name__), _name(fn),
+            getattr(fn, "__doc__", None))
 
 
 def _remake(role: str, fn: Callable, options: dict) -> "Derivative":
     """Unpickling: the same derivative of the same primal."""
-    factories = {"grad": grad, "value_and_grad": value_and_grad, "jvp": jvp, "vjp": vjp, "hessian": hessian,
-                 "hvp": hvp, "jacobian": jacobian}
-    return factories[role](fn, **options)
+    return _FACTORIES[role](fn, **options)
 
 
 def _wrap(spec: _Spec, call: Callable, role: str, program_mode: str, **options) -> Callable:
@@ -402,7 +615,7 @@ def hessian(fn: Callable, *, wrt: Wrt = 0, chunk_size: int | None = None) -> Cal
     (JAX's layout).
     """
     spec = _Spec.of(fn, wrt)
-    inners = {name: grad(fn, wrt=name) for name in spec.wrt}
+    inners = {name: grad(spec.fn, wrt=name) for name in spec.wrt}  # (over every parameter: calls carry them all)
     outers = {(i, j): _Spec.of(inners[i], j) for i in spec.wrt for j in spec.wrt}
 
     def call(*args, **kwargs):
@@ -411,8 +624,15 @@ def hessian(fn: Callable, *, wrt: Wrt = 0, chunk_size: int | None = None) -> Cal
         return blocks[0][0] if spec.single else blocks
     made = _wrap(spec, call, "hessian", BATCHED, chunk_size=chunk_size)
     # what sct.source prints: the batched tangent program of the gradient program
-    made.__sct_shows__ = jvp(inners[spec.wrt[0]], wrt=spec.wrt[0], batched=True)
+    _shows(made, jvp(inners[spec.wrt[0]], wrt=spec.wrt[0], batched=True))
     return made
+
+
+def _shows(made: Derivative, program: Derivative) -> None:
+    """What sct.source prints for ``made`` (a Hessian, an HVP): another derivative's program."""
+    made.__sct_shows__ = program
+    if made._full is not None:
+        made._full.__sct_shows__ = program
 
 
 def _jacobian_of(outer: _Spec, bound, by: str, chunk_size: int | None):
@@ -433,7 +653,7 @@ def hvp(fn: Callable, *, wrt: Union[int, str] = 0) -> Callable:
     if not spec.single:
         raise ArgumentError("hvp takes one wrt argument")
     name = spec.wrt[0]
-    outer = jvp(grad(fn, wrt=name), wrt=name)
+    outer = jvp(grad(spec.fn, wrt=name), wrt=name)
 
     def call(*args, **kwargs):
         if not args:
@@ -442,7 +662,7 @@ def hvp(fn: Callable, *, wrt: Union[int, str] = 0) -> Callable:
         _, product = outer(*bound.args, args[-1], **bound.kwargs)
         return _as_gradient(product, bound.arguments[name])
     made = _wrap(spec, call, "hvp", FORWARD)
-    made.__sct_shows__ = outer  # what sct.source prints: the tangent program of the gradient program
+    _shows(made, outer)  # what sct.source prints: the tangent program of the gradient program
     return made
 
 
@@ -681,6 +901,8 @@ def source(fn: Callable, *args, **kwargs) -> str:
     marker = getattr(fn, "__sct_spec__", None)
     if marker is None:
         raise ArgumentError(f"{_name(fn)} was not made by sct; pass the result of sct.grad, sct.jvp, ...")
+    if (args or kwargs) and isinstance(fn, Derivative):
+        args, kwargs = fn._full_args(args, kwargs)  # (a method's self, a partial's arguments)
     shows = getattr(fn, "__sct_shows__", None)
     if shows is not None:  # a Hessian or HVP: the tangent program of the gradient program
         return source(shows, *args, **kwargs)
@@ -702,3 +924,7 @@ def derived_programs(fn: Callable) -> list[Derived]:
     """Every program sct generated for the primal behind ``fn`` (for inspection and benchmarks)."""
     marker = getattr(fn, "__sct_spec__", None)
     return cached(marker[0].fn if marker else fn)
+
+
+_FACTORIES = {"grad": grad, "value_and_grad": value_and_grad, "jvp": jvp, "vjp": vjp, "hessian": hessian,
+              "hvp": hvp, "jacobian": jacobian}

@@ -270,13 +270,28 @@ def _copy_args(args: gast.arguments) -> gast.arguments:
 
 
 def _callee(ctx: Context):
-    """The callback passes use to get a symbol for another function's derivative program."""
-    def derive_call(callee, mode, wrt, kinds):
-        derived = derive(callee, mode, wrt, kinds)
+    """The callback passes use to get a symbol for another function's derivative program.
+
+    A refusal while deriving the callee (or anything it calls) is relocated to the call, ``where``, in
+    this function, one more hop on its chain of calls: the error the user sees is located in the
+    function they gave sct, and lists the calls down to the line refused."""
+    def derive_call(callee, mode, wrt, kinds, where=None):
+        try:
+            derived = derive(callee, mode, wrt, kinds)
+        except TransformError as err:
+            if where is None:
+                raise
+            caller = ctx.parsed.fn.__qualname__
+            raise err.called_from(ctx.parsed.location(S.locate(where)), caller, _display(callee)) from None
         ctx.deps.extend(derived.deps)  # a change below the callee makes this program stale too
         target = derived.fn if derived.fn is not None else derived
         return ctx.symbol(target, derived.name or f"{callee.__name__}_{'jvp' if mode == FORWARD else 'vjp'}"), derived
     return derive_call
+
+
+def _display(fn) -> str:
+    """How a chain of calls names a function: its qualified name (a gradient sct made: its own name)."""
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
 
 
 def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:

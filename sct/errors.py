@@ -7,6 +7,19 @@ derivative it cannot vouch for.  Messages read like a compiler's::
         try:
         ^
     hint: move the error handling outside the differentiated function
+
+A refusal inside a function that the differentiated function calls (a helper of
+yours, in any module) is located at the call in the function you gave sct, and
+carries the chain of calls down to the line refused (:attr:`TransformError.chain`)::
+
+    model.py:20:11: in the call of helper: sct cannot differentiate a `try` statement
+        return helper(x)
+               ^
+    call chain (outermost first):
+        model.py:20:11  loss calls helper
+        helpers.py:5:4  helper: sct cannot differentiate a `try` statement
+            try:
+    hint: move the error handling outside the differentiated function
 """
 from __future__ import annotations
 
@@ -26,33 +39,73 @@ class Location:
         return f"{self.filename}:{self.line}:{self.col}"
 
 
+@dataclass(frozen=True)
+class Hop:
+    """One step of a chain of calls: where it happens and what happens there."""
+
+    location: Location
+    text: str
+
+
 class TransformError(Exception):
     """sct cannot produce a correct derivative for this code.
 
     ``location`` (when known) says where; ``hint`` says what to do instead.
+    When the refused code is in a function that the differentiated function calls
+    (directly or through others), ``location`` is the call in the outermost
+    function and ``chain`` lists the calls down to the refused line
+    (``chain[-1].location``, also :attr:`inner`), outermost first.
     """
 
     def __init__(self, message: str, location: Location | None = None, hint: str | None = None):
         self.message = message
         self.location = location
         self.hint = hint
+        self.chain: list[Hop] = []
+        self.callee: str | None = None  # the function called at ``location``, when the refusal is inside it
         super().__init__(self._render())
+
+    @property
+    def inner(self) -> Location | None:
+        """Where the refused code itself is (the end of the chain; ``location`` when there is no chain)."""
+        return self.chain[-1].location if self.chain else self.location
+
+    def called_from(self, location: Location, caller: str, callee: str) -> "TransformError":
+        """Relocate this refusal to the call of ``callee`` in ``caller`` at ``location`` (one hop up the
+        chain of calls); returns self, to re-raise."""
+        if not self.chain and self.location is not None:
+            self.chain.append(Hop(self.location, f"{callee}: {self.message}"))
+        self.chain.insert(0, Hop(location, f"{caller} calls {callee}"))
+        self.location, self.callee = location, callee
+        self.args = (self._render(),)
+        return self
 
     def _render(self) -> str:
         parts = []
+        message = self.message if not self.chain else f"in the call of {self.callee}: {self.message}"
         if self.location is not None:
-            parts.append(f"{self.location}: {self.message}")
-            if self.location.text:
-                text = self.location.text.rstrip("\n")
-                stripped = text.lstrip()
-                indent = len(text) - len(stripped)
-                parts.append("    " + stripped)
-                parts.append("    " + " " * max(self.location.col - indent, 0) + "^")
+            parts.append(f"{self.location}: {message}")
+            parts += _show(self.location, "    ")
         else:
-            parts.append(self.message)
+            parts.append(message)
+        if self.chain:
+            parts.append("call chain (outermost first):")
+            for hop in self.chain:
+                parts.append(f"    {hop.location}  {hop.text}")
+            parts += _show(self.chain[-1].location, "        ")
         if self.hint:
             parts.append(f"hint: {self.hint}")
         return "\n".join(parts)
+
+
+def _show(location: Location, indent: str) -> list[str]:
+    """The location's source line and a caret under its column."""
+    if not location.text:
+        return []
+    text = location.text.rstrip("\n")
+    stripped = text.lstrip()
+    lead = len(text) - len(stripped)
+    return [indent + stripped, indent + " " * max(location.col - lead, 0) + "^"]
 
 
 class SourceError(TransformError):

@@ -59,9 +59,18 @@ def export(fn: Callable, path: str | os.PathLike | None = None, *, mode: str = "
     The module imports only ``numpy`` (and standard-library modules such as
     ``math``): it runs where sct is not installed.
     """
-    from .api import _Spec
+    from .api import _Spec, _target
 
-    primal, wrt, mode = _unwrap(fn, wrt, mode)
+    target = _target(fn)
+    if target.args or target.keywords:
+        marker = getattr(target.fn, "__sct_spec__", None)
+        function = (marker[0].fn if marker else target.fn).__qualname__
+        raise ExportError(f"sct.export writes a program of every parameter of a function; {target.describe()} "
+                          f"binds some of them",
+                          hint=f"export the function itself, sct.export({function}, wrt=...): its program takes "
+                               f"every parameter ({'self' if target.kind != 'partial' else 'those the partial binds'}"
+                               f" too)")
+    primal, wrt, mode = _unwrap(target.fn, wrt, mode)
     if mode not in MODES:
         raise ArgumentError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
     spec = _Spec.of(primal, wrt)

@@ -150,6 +150,8 @@ class Forward:
             return self.zero_like(S.name(op.target))
         if op.kind == "rule":
             return self.rule_tangent(stmt, op, active)
+        if op.refusal is not None:
+            raise NoRuleError(op.refusal[0], self.ctx.parsed.location(S.locate(stmt)), hint=op.refusal[1])
         raise NoRuleError(f"sct has no derivative for {op.label or 'this operation'}",
                           self.ctx.parsed.location(S.locate(stmt)),
                           hint=op.hint or "register one with @sct.tangent_rule and @sct.adjoint_rule")
@@ -198,7 +200,7 @@ class Forward:
         """``y = g(a, b)`` with ``a`` active becomes ``y, dy = g_jvp(a, b, da=da)``."""
         active = [(p, a) for p, a in op.operands if self.an.is_active(a)]
         kinds = argument_kinds(self.ctx, self.an, op)
-        fn, derived = self.derive(op.callee, self.mode, [p for p, _ in active], kinds)
+        fn, derived = self.derive(op.callee, self.mode, [p for p, _ in active], kinds, stmt)
         call = stmt.value
         value = S.call(fn, list(call.args), {derived.tangent_names[p]: S.name(self.d(a.id)) for p, a in active})
         value.keywords = list(call.keywords) + value.keywords  # (as written, **kwargs too)

@@ -13,8 +13,13 @@ returned has none, and its namespace holds the lifted functions.
 from __future__ import annotations
 
 import builtins
+import functools
 import inspect
 import linecache
+import os
+import site
+import sys
+import sysconfig
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -82,12 +87,101 @@ def closure_cells(fn: Callable) -> dict:
     return dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
 
 
+def _what(obj) -> str:
+    """How an error describes an object sct cannot read."""
+    if isinstance(obj, type):
+        return "a class"
+    kind = type(obj).__name__
+    if kind == "ufunc":
+        return "a NumPy ufunc (C code)"
+    if inspect.isbuiltin(obj) or kind in ("method-wrapper", "wrapper_descriptor", "method_descriptor"):
+        return "a builtin (C code)"
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
+
+
 def _where(fn: Callable) -> Location:
     code = getattr(fn, "__code__", None)
     if code is None:
         return Location("<unknown>", 0, 0)
     return Location(code.co_filename, code.co_firstlineno, 0,
                     linecache.getline(code.co_filename, code.co_firstlineno))
+
+
+# ------------------------------------------------------------------ whose source sct follows
+
+_FOLLOWED: set[str] = set()  # installed packages whose source sct reads when your code calls them (sct.follow)
+
+
+def follow(*packages: str) -> None:
+    """Let sct read the source of functions in these installed packages (top-level names, ``"mylib"``).
+
+    sct differentiates the Python source of the functions your code calls, but not
+    the internals of the standard library and of installed packages
+    (site-packages): a call of one that has no derivative rule, with an argument
+    that depends on the inputs, is refused at your line.  Your own code installed
+    as a package is followed anyway from a function of that package given to sct
+    (calls within one package are followed); ``sct.follow("mylib")`` lets calls
+    from anywhere into ``mylib`` be followed too.
+    """
+    for package in packages:
+        if not isinstance(package, str) or not package or "." in package:
+            raise TypeError(f"sct.follow takes top-level package names such as 'mylib'; got {package!r}")
+        _FOLLOWED.add(package)
+
+
+@functools.lru_cache(maxsize=None)
+def _library_roots() -> tuple[str, ...]:
+    """The directories holding the standard library and installed packages, deepest first."""
+    paths = set()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        path = sysconfig.get_paths().get(key)
+        if path:
+            paths.add(path)
+    try:
+        paths.update(site.getsitepackages())
+    except AttributeError:  # (an old virtualenv's site module)
+        pass
+    user = getattr(site, "getusersitepackages", lambda: None)()
+    if user:
+        paths.add(user)
+    paths.add(os.path.dirname(os.__file__))  # the standard library, wherever sysconfig says it is
+    return tuple(sorted({os.path.realpath(p) for p in paths}, key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=4096)
+def library_file(filename: str) -> str | None:
+    """Where ``filename`` is, when it belongs to the standard library or an installed package:
+    ``"scipy/integrate/_quadrature.py, in site-packages"``; None for a file of yours (anywhere else, an
+    editable install included)."""
+    if not filename or filename.startswith("<"):
+        return None
+    real = os.path.realpath(filename)
+    parts = real.split(os.sep)
+    for marker in ("site-packages", "dist-packages"):  # (a virtual environment sysconfig does not list)
+        if marker in parts:
+            return f"{os.sep.join(parts[len(parts) - parts[::-1].index(marker):])}, in {marker}"
+    for root in _library_roots():
+        if real.startswith(root + os.sep):
+            return f"{os.path.relpath(real, root)}, in the standard library"
+    return None
+
+
+def _package(fn) -> str:
+    return (getattr(fn, "__module__", None) or "").partition(".")[0]
+
+
+def library_callee(callee: Callable, caller: Callable) -> str | None:
+    """Where ``callee`` (a Python function that ``caller`` calls) lives, when sct does not follow it:
+    library internals (the standard library, an installed package); None when sct follows it (your
+    code, a package named in :func:`follow`, a function of the caller's own package, sct's own)."""
+    code = getattr(callee, "__code__", None)
+    where = library_file(code.co_filename) if code is not None else None
+    if where is None:
+        return None
+    package = _package(callee)
+    if package in _FOLLOWED or package == "sct" or (package and package == _package(caller)):
+        return None
+    return where
 
 
 def parse_function(fn: Callable) -> Parsed:
@@ -111,9 +205,10 @@ def _read(fn: Callable) -> Parsed:
     name = getattr(fn, "__qualname__", repr(fn))
     if not inspect.isfunction(fn):
         raise SourceError(
-            f"sct cannot read the source of {name!r}: it is not a Python function defined with `def` "
-            f"(it is a {type(fn).__name__})",
-            hint="register a derivative rule for it with @sct.rule, or wrap it in a def",
+            f"sct cannot read the source of {name!r}: it is {_what(fn)}, not a Python function defined with `def`",
+            hint="sct differentiates Python functions, methods, functools.partial objects and objects with a "
+                 "Python __call__; for a function written in C, register derivative rules "
+                 "(sct.adjoint_rule, sct.tangent_rule) and call it from a def you differentiate",
         )
     try:
         lines, start = inspect.getsourcelines(fn)

@@ -337,6 +337,8 @@ class Reverse:
             out += self.call_adjoint(stmt, op, active, g)
 
         elif active:
+            if op.refusal is not None:
+                raise NoRuleError(op.refusal[0], self.ctx.parsed.location(S.locate(stmt)), hint=op.refusal[1])
             raise NoRuleError(f"sct has no derivative for {op.label or 'this operation'}",
                               self.ctx.parsed.location(S.locate(stmt)),
                               hint=op.hint or "register one with @sct.adjoint_rule (and @sct.tangent_rule for forward mode)")
@@ -366,7 +368,7 @@ class Reverse:
         """``y = h(a, b)``: ``_, a_bar_h, b_bar_h = h_vjp(a, b, h_bar=y_bar)``, then accumulate."""
         kinds = argument_kinds(self.ctx, self.an, op)
         wrt = list(dict.fromkeys(p for p, _ in active))
-        fn, derived = self.derive(op.callee, "reverse", wrt, kinds)
+        fn, derived = self.derive(op.callee, "reverse", wrt, kinds, stmt)
         call = stmt.value
         value = S.call(fn, list(call.args), {derived.seed_name: g})
         value.keywords = list(call.keywords) + value.keywords  # (as written, **kwargs too)

@@ -50,7 +50,7 @@ def check_grad(fn: Callable, args: Sequence[Any], wrt=0, modes=("reverse", "forw
         got = grad(fn, wrt=tuple(items), mode=mode)(*args)
         for g, e, w in zip(got, expected, items):
             if not np.allclose(g, e, rtol=rtol, atol=atol):
-                raise AssertionError(f"{mode}-mode gradient of {fn.__name__} wrt {w!r}:\n"
+                raise AssertionError(f"{mode}-mode gradient of {getattr(fn, '__name__', fn)} wrt {w!r}:\n"
                                      f"  sct:               {g!r}\n  finite differences: {e!r}")
 
 
@@ -69,4 +69,5 @@ def check_dot_product(fn: Callable, args: Sequence[Any], wrt=0, seed: int = 0, r
     if any(getattr(a, "dtype", None) == np.float32 for a in args):
         rtol = max(rtol, 1e-4)  # single precision
     if not np.isclose(lhs, rhs, rtol=rtol, atol=1e-10):
-        raise AssertionError(f"dot-product test of {fn.__name__}: <J u, v> = {lhs!r} but <u, J^T v> = {rhs!r}")
+        raise AssertionError(f"dot-product test of {getattr(fn, '__name__', fn)}: <J u, v> = {lhs!r} "
+                             f"but <u, J^T v> = {rhs!r}")

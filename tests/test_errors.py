@@ -164,3 +164,133 @@ def test_lambda_rules_work_and_an_input_given_to_a_parameter_without_derivative_
     assert sct.grad(_through_the_variable, mode=mode)(3.0) == pytest.approx(2.0)
     with pytest.raises(sct.NoRuleError, match="'y'"):
         sct.grad(_through_the_constant, mode=mode)(3.0)
+
+
+# ------------------------------------------------------------------ refusals inside what the function calls
+
+from programs import chain  # noqa: E402
+from programs import chain_helpers  # noqa: E402
+
+CHAIN_FILE, HELPERS_FILE = os.path.basename(chain.__file__), os.path.basename(chain_helpers.__file__)
+
+# (function, argument, error, the call in it, [(file, function, line text) of each hop], the refusal)
+CHAINS = [
+    ("through_two_helpers", np.array([0.3, 0.5]), sct.UnsupportedSyntaxError, "helpers.middle(t)",
+     [(CHAIN_FILE, chain.through_two_helpers, "helpers.middle(t)", "through_two_helpers calls middle"),
+      (HELPERS_FILE, chain_helpers.middle, "guarded(s)", "middle calls guarded"),
+      (HELPERS_FILE, chain_helpers.guarded, "try:", "guarded: sct cannot differentiate a `try` statement")],
+     "`try` statement"),
+    ("through_one_helper", 0.4, sct.NoRuleError, "helpers.frexp_of(x * 3.0)",
+     [(CHAIN_FILE, chain.through_one_helper, "helpers.frexp_of", "through_one_helper calls frexp_of"),
+      (HELPERS_FILE, chain_helpers.frexp_of, "math.frexp(x)", "frexp_of: sct has no derivative for math.frexp")],
+     "math.frexp"),
+    ("helper_writes_its_argument", np.array([0.3, 0.5]), sct.AliasingError, "helpers.writes_argument(y)",
+     [(CHAIN_FILE, chain.helper_writes_its_argument, "helpers.writes_argument(y)",
+       "helper_writes_its_argument calls writes_argument"),
+      (HELPERS_FILE, chain_helpers.writes_argument, "a[0] = 2.0", "writes_argument: sct cannot differentiate "
+                                                                   "an in-place write into the argument `a`")],
+     "argument `a`"),
+    ("helper_then_library", np.array([0.3, 0.5]), sct.NoRuleError, "integrates(x)",
+     [(CHAIN_FILE, chain.helper_then_library, "integrates(x)", "helper_then_library calls integrates"),
+      (CHAIN_FILE, chain.integrates, "scipy.integrate.trapezoid(x * x)",
+       "integrates: sct has no derivative rule for scipy.integrate.trapezoid")],
+     "library internals"),
+]
+
+
+@pytest.mark.parametrize("name, arg, error, call, hops, reason", CHAINS, ids=[c[0] for c in CHAINS])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_refusal_inside_a_callee_is_located_at_the_users_call_with_the_chain(name, arg, error, call, hops, reason,
+                                                                             mode):
+    fn = getattr(chain, name)
+    with pytest.raises(error) as info:
+        sct.grad(fn, mode=mode)(arg)
+    err = info.value
+    assert isinstance(err, sct.TransformError)
+    # located at the call in the function given to sct, whose line is shown
+    assert os.path.basename(err.location.filename) == CHAIN_FILE
+    assert err.location.line == _line_of(fn, call) and call in err.location.text
+    message = str(err)
+    assert message.startswith(f"{err.location.filename}:{err.location.line}:{err.location.col}: in the call of ")
+    assert reason in message and err.hint and f"hint: {err.hint}" in message
+    # the chain, outermost first, down to the line refused
+    assert len(err.chain) == len(hops)
+    for hop, (file, where, text, said) in zip(err.chain, hops):
+        assert os.path.basename(hop.location.filename) == file
+        assert hop.location.line == _line_of(where, text)
+        assert hop.text.startswith(said)
+        assert f"{hop.location}  {hop.text}" in message
+    assert err.inner == err.chain[-1].location
+    assert message.index("call chain (outermost first):") < message.index("hint:")
+
+
+LIBRARY = [
+    ("integrates", np.array([0.3, 0.5, 0.9]), "scipy.integrate.trapezoid(x * x)", "scipy.integrate.trapezoid",
+     "scipy/integrate/_quadrature.py, in site-packages", "sct.follow('scipy')"),
+    ("standard_library", np.array([0.3, 0.5]), "statistics.fmean", "statistics.fmean",
+     "statistics.py, in the standard library", "sct.follow('statistics')"),
+]
+
+
+@pytest.mark.parametrize("name, arg, call, label, where, follow", LIBRARY, ids=[c[0] for c in LIBRARY])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_library_internals_are_not_followed(name, arg, call, label, where, follow, mode):
+    fn = getattr(chain, name)
+    with pytest.raises(sct.NoRuleError) as info:
+        sct.grad(fn, mode=mode)(arg)
+    err = info.value
+    message = str(err)
+    assert f"{CHAIN_FILE}:{_line_of(fn, call)}:" in message and call in message
+    assert f"sct has no derivative rule for {label}, and does not differentiate library internals" in message
+    assert where.replace("/", os.sep) in message and follow in err.hint and "sct.adjoint_rule" in err.hint
+    assert not err.chain  # refused at the user's line: nothing inside the library was read
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_library_call_on_constants_runs_as_it_is(mode):
+    x = np.array([0.3, 0.5])
+    assert sct.grad(chain.integrates_a_constant, mode=mode)(x) == pytest.approx([4.5, 4.5])
+
+
+INSTALLED = {
+    "userpkg/__init__.py": "",
+    "userpkg/helpers.py": "import numpy as np\n\n\ndef spread(x):\n    return np.sum(x * x) + 1.0\n",
+    "userpkg/model.py": "from userpkg import helpers\n\n\ndef loss(x):\n    return 2.0 * helpers.spread(x)\n",
+}
+
+
+@pytest.fixture
+def installed(tmp_path, monkeypatch):
+    """A package of the user's, installed (its files in a site-packages directory)."""
+    root = tmp_path / "site-packages"
+    for path, text in INSTALLED.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    monkeypatch.syspath_prepend(str(root))
+    from sct import parse
+    monkeypatch.setattr(parse, "_FOLLOWED", set())
+    import importlib
+    return importlib.import_module("userpkg.model")
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_user_code_installed_as_a_package_is_followed_within_it(installed, mode):
+    x = np.array([0.3, -0.5])
+    np.testing.assert_allclose(sct.grad(installed.loss, mode=mode)(x), 4.0 * x)  # loss calls helpers.spread
+
+
+def test_sct_follow_lets_calls_into_an_installed_package_be_followed(installed):
+    helpers = installed.helpers
+
+    def _calls_installed(x):
+        return helpers.spread(x)
+    x = np.array([0.3, -0.5])
+    refused = r"helpers\.spread, and does not differentiate library internals \(userpkg\.helpers\.spread"
+    with pytest.raises(sct.NoRuleError, match=refused) as info:
+        sct.grad(_calls_installed)(x)
+    assert "sct.follow('userpkg')" in info.value.hint
+    sct.follow("userpkg")
+    np.testing.assert_allclose(sct.grad(_calls_installed)(x), 2.0 * x)
+    np.testing.assert_allclose(sct.grad(_calls_installed, mode="forward")(x), 2.0 * x)
+    with pytest.raises(TypeError):
+        sct.follow("userpkg.helpers")
