@@ -240,7 +240,6 @@ def test_newton_finds_the_rosenbrock_minimum():
     assert np.allclose(x, 1.0, atol=1e-8)
 
 
-@_because(PARTIAL, raises=(AttributeError, sct.TransformError))
 def test_newton_on_a_partial():
     x = ev.newton(ev.rosenbrock_b10, ev.rosenbrock_args()[0])
     assert np.allclose(x, 1.0, atol=1e-8)
