@@ -30,6 +30,9 @@ class Context:
     deps: list = field(default_factory=list)  # (globals dict, name, object): the program is stale if one changes
     # (function, {param: kind}) -> the kind it returns: how kinds flow into called functions and back out
     call_kind: Any = None
+    # where the function loops over a dict itself (``for k in d``), found by analysis from the kinds: the
+    # source positions of the iterated expressions (see normalize._Lowering.iterated and analysis.dict_loops)
+    dict_loops: frozenset = frozenset()
     _by_id: dict[int, str] = field(default_factory=dict)
 
     @classmethod

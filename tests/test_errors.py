@@ -32,7 +32,7 @@ SYNTAX = [
     ("uses_del", "del", "del ys[0]"),
     ("uses_import", "import", "import os"),
     ("uses_walrus", ":=", "y := x"),
-    ("uses_dict", "dict", '{"a": x}'),
+    ("uses_dict_unpacking", "unpacks another dict", '{**base, "a": x}'),
     ("uses_set", "set", "{x, 2.0}"),
     ("uses_starred", "starred", "*args"),
     ("uses_for_else", "for ... else", "for i in range(3)"),

@@ -74,8 +74,9 @@ def uses_walrus(x):
     return x
 
 
-def uses_dict(x):
-    d = {"a": x}
+def uses_dict_unpacking(x):
+    base = {"b": 1.0}
+    d = {**base, "a": x}
     return d["a"]
 
 
