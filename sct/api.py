@@ -691,9 +691,8 @@ def _jvp_batched(spec: _Spec, args, kwargs, given) -> tuple[Any, Any]:
     for name, t in zip(spec.wrt, given):
         x = bound.arguments[name]
         if pytree.is_container(x):
-            problem = pytree.mismatch(t, x, f"the batched tangent of {name}") if pytree.is_container(t) \
-                else f"the batched tangent of {name!r} should have the structure of the argument"
-            if problem and "shape" not in problem:
+            problem = pytree.mismatch(t, x, f"the batched tangent of {name}", leaves_too=False)
+            if problem:
                 raise ArgumentError(problem)
             t = pytree.conform(t, x, records_as_dicts=True)
         parts = []

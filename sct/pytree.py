@@ -101,10 +101,11 @@ def _child(container, key):
     return getattr(container, key)
 
 
-def mismatch(given, like, name: str) -> str | None:
+def mismatch(given, like, name: str, leaves_too: bool = True) -> str | None:
     """Why ``given`` (a tangent the caller passed) does not have the structure of the argument ``like``
     (None: it does).  Containers must match: a dict the same keys (in any order), a NamedTuple or dataclass
-    instance the same type, a list or tuple as many items; leaves the same shape."""
+    instance the same type, a list or tuple as many items; leaves the same shape (unless not ``leaves_too``:
+    a batched tangent's leaves have a leading axis more)."""
     if is_container(like):
         if isinstance(like, dict):
             if not isinstance(given, dict) or set(given) != set(like):
@@ -118,13 +119,13 @@ def mismatch(given, like, name: str) -> str | None:
             return f"{name} should be a {type(like).__name__} of {len(like)} items, not {what}"
         for key, child in children(like):
             found = mismatch(_child(given, key), child, f"{name}.{key}" if isinstance(key, str) and not
-                             isinstance(like, dict) else f"{name}[{key!r}]")
+                             isinstance(like, dict) else f"{name}[{key!r}]", leaves_too)
             if found:
                 return found
         return None
     if is_container(given):
         return f"{name} should be a number or an array of shape {np.shape(like)}, not a {type(given).__name__}"
-    if np.shape(given) != np.shape(like):
+    if leaves_too and np.shape(given) != np.shape(like):
         return f"{name} has shape {np.shape(given)}, the argument {np.shape(like)}"
     return None
 

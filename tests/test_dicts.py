@@ -34,6 +34,7 @@ CASES = {
     "comprehensions": (D.comprehensions, lambda: [X], 0),
     "writes": (D.writes, lambda: [X], 0),
     "copies": (D.copies, lambda: [X], 0),
+    "repeated keys": (D.repeated_keys, lambda: [X], 0),
     "helpers": (D.helpers, lambda: [X], 0),
     "mlp (dict with a list of layer dicts)": (D.mlp, _mlp, 0),
     "mlp, params and X": (D.mlp, _mlp, ("params", "X")),
@@ -272,3 +273,14 @@ def test_leaves_that_are_not_numbers_are_refused(mode):
         sct.grad(f, mode=mode)(Config(W3, "layer"))
     with pytest.raises(sct.ArgumentError, match=r"argument params\['n'\] is an array of int64"):
         sct.grad(D.params_loop, mode=mode)({"a": 1.0, "n": np.arange(3)}, X)
+
+
+def test_a_batched_tangent_of_another_structure_is_refused():
+    params, X_, y = D.make_mlp()
+    batched = sct.pytree.map_leaves(lambda leaf: np.zeros((2,) + np.shape(leaf)), params)
+    del batched["head"]
+    with pytest.raises(sct.ArgumentError, match="the batched tangent of params should be a dict with the keys"):
+        sct.jvp(D.mlp, batched=True)(params, X_, y, batched)
+    batched = sct.pytree.map_leaves(lambda leaf: np.zeros(np.shape(leaf)), params)
+    with pytest.raises(sct.ArgumentError, match="needs a leading batch axis"):
+        sct.jvp(D.mlp, batched=True)(params, X_, y, batched)

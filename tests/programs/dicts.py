@@ -213,3 +213,14 @@ def stores_then_writes(x):
 def builds_record(x):
     p = Point(x, 1.0)
     return np.sum(p.w)
+
+
+# ---------------------------------------------------------------- keys that repeat (Python keeps the last value)
+
+
+def repeated_keys(x):
+    d = {"a": x[0], "b": x[1], "a": x[2] * 2}
+    k1, k2 = "p", "p"
+    e = {k1: x[0], k2: x[1] * 3, "q": x[2]}
+    f = dict(zip(["u", "u", "v"], [x[0], x[1], x[2]]))
+    return d["a"] * d["b"] + len(d) + e["p"] * e["q"] + f["u"] * f["v"]
