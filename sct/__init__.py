@@ -3,6 +3,7 @@
 ``sct.grad(f)`` reads f's source and writes a new Python function computing its
 derivative, in forward (tangent) or reverse (adjoint) mode; ``sct.source`` shows it.
 """
+from . import pytree
 from .api import (derived_programs, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, source, value_and_grad,
                   vjp)
 from .checkpoint import checkpointed

@@ -7,8 +7,10 @@
 The function is named ``file.py:function`` (the file is run as a module, with
 its directory first on ``sys.path``) or ``package.module:function``.  ``--kinds``
 specialises the program as a call with such arguments would: ``name=kind`` for
-kinds ``scalar``, ``array``, ``seq`` (a list or tuple), ``seq[scalar]`` (a list of
-numbers) or ``any``; parameters not named are of any kind (or their default's kind).
+kinds ``scalar``, ``array``, ``seq`` (a list or tuple), ``seq[K]`` (a list of items
+of kind K: ``seq[scalar]``), ``dict`` or ``dict{'W': array, 'b': scalar}`` (a dict
+with these keys), ``record{...}`` (a NamedTuple or dataclass instance) or ``any``;
+parameters not named are of any kind (or their default's kind).
 """
 from __future__ import annotations
 
@@ -75,9 +77,28 @@ def _wrt(text: str | None):
     return tuple(items)
 
 
+def _top_level_items(text: str) -> list[str]:
+    """``text`` split at the commas outside brackets and quotes (a kind like ``dict{'W': array, 'b': array}``
+    holds commas of its own)."""
+    items, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    return items + [text[start:]]
+
+
 def _kinds(text: str) -> dict[str, str]:
     out = {}
-    for item in filter(None, (t.strip() for t in text.split(","))):
+    for item in filter(None, (t.strip() for t in _top_level_items(text))):
         name, sep, kind = item.partition("=")
         if not sep:
             raise SystemExit(f"python -m sct: --kinds takes name=kind pairs, got {item!r}")

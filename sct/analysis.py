@@ -1,22 +1,28 @@
 """Pass 4 — analysis: what each statement computes, what kind of value, what is active.
 
 Input: the normalized body and the kinds of the arguments (``"scalar"``,
-``"array"``, ``"seq"`` or ``"any"``).  Output: an :class:`Analysis` with
+``"array"``, ``"seq[...]"``, ``"dict{...}"``, ``"record{...}"`` or ``"any"``; see
+``seq_of`` and ``dict_of`` below).  Output: an :class:`Analysis` with
 
 * ``ops``: for each assignment, the :class:`Op` it performs — which rule (resolved
   through the registry), which user function, or which structural operation —
   and which operands are differentiable;
 * ``kinds``: for each name, the join of the kinds it may hold (numbers only, arrays,
-  sequences or unknown); sct drops broadcasting code where operands are numbers;
+  sequences, dicts, records or unknown); sct drops broadcasting code where operands
+  are numbers, and tells a record's fields (``p.w``) and a dict's loops by them;
 * ``active``: names that depend on a ``wrt`` input *and* reach the output.  Only
   active statements get derivative code.
 """
 from __future__ import annotations
 
+import ast
 import builtins
+import dataclasses
 import functools
 import inspect
 import operator
+import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +53,7 @@ class Op:
     """One normalized statement, understood.
 
     ``kind`` is one of ``const`` (no derivative), ``copy`` (``y = x``), ``rule``,
-    ``call`` (a user function sct differentiates), ``build`` (tuple/list display),
+    ``call`` (a user function sct differentiates), ``build`` (tuple/list/dict display),
     ``store`` (``a[i] = v``), ``append`` (``xs.append(v)``), ``nondiff`` and
     ``unknown`` (a call sct has no derivative for: fine while inactive).
     """
@@ -110,7 +116,11 @@ def analyze(ctx: Context, body: list[gast.stmt], wrt: list[str], arg_kinds: dict
         if isinstance(stmt, gast.Assign) or (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)):
             ops[id(stmt)] = classify(ctx, stmt)
     kinds = _infer_kinds(statements, ops, arg_kinds, ctx)
+    found = _dict_loops(statements, ops, kinds)
+    if not found <= ctx.dict_loops:
+        raise DictLoops(ctx.dict_loops | found)
     _sequence_arithmetic(ctx, ops, kinds)
+    _container_reads(ctx, statements, ops, kinds)
     shared = _shared_memory(ctx, statements, ops)
     _check_augmented(ctx, statements, ops, kinds, shared)
     varied = _varied(statements, ops, set(wrt))
@@ -147,6 +157,49 @@ def _refuse_varied_passing(ctx, statements, ops, varied) -> None:
                        "give the values that depend on the inputs to named parameters")
 
 
+class DictLoops(Exception):
+    """Raised by :func:`analyze` when the kinds show loops over dicts (``for k in d``) that normalisation
+    wrote as loops over a sequence: the function is normalised again with these loops (``Context.dict_loops``,
+    source positions of what they run over) written as loops over the dicts' keys.  Not a refusal."""
+
+    def __init__(self, loops: frozenset):
+        super().__init__("loops over dicts")
+        self.loops = frozenset(loops)
+
+
+def _dict_loops(statements, ops, kinds) -> frozenset:
+    """The source positions of the sequences loops run over (``indices(seq)``) that are dicts."""
+    from .normalize import _position
+    found = set()
+    for stmt in statements:
+        iterated = getattr(stmt, "sct_iterated", None)
+        if iterated is None:
+            continue
+        for node, seq in zip(iterated, stmt.value.args):
+            if isinstance(seq, gast.Name) and is_dict(kinds.get(seq.id)) and _position(node) is not None:
+                found.add(_position(node))
+    return frozenset(found)
+
+
+def _container_reads(ctx, statements, ops, kinds) -> None:
+    """Reclassify, now that kinds are known, what reads a dict or a record differently from a sequence or
+    an array: ``p.w`` of a NamedTuple or dataclass instance is the field ``getfield(p, "w")`` (whatever
+    attribute an array has by that name), and ``list(d)`` / ``tuple(d)`` of a dict its keys (no derivative)."""
+    from .rules import builtins as rules
+    for stmt in statements:
+        op = ops.get(id(stmt))
+        if op is None or op.target is None or not isinstance(stmt, gast.Assign):
+            continue
+        value = stmt.value
+        if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) \
+                and ctx.resolve(value.value) is LOCAL and value.attr in (entries(kinds.get(value.value.id)) or {}) \
+                and is_record(kinds.get(value.value.id)):
+            ops[id(stmt)] = _rule_op(ctx, op.target, rules.getfield, [value.value, S.const(value.attr)], {}, value)
+        elif op.kind == "rule" and op.rule.primal in (builtins.list, builtins.tuple) \
+                and is_dict(kinds.get(getattr(op.bound.get(op.rule.params[0]), "id", None))):
+            ops[id(stmt)] = Op("nondiff", op.target, callee=rules.keys_of, label="the keys of a dict")
+
+
 def _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful) -> None:
     """A value that depends on the inputs, given to a parameter the rule has no derivative for, is refused
     (``np.interp(x, xp, fp)`` with ``fp`` varied): the derivative through it would silently be zero.
@@ -158,7 +211,7 @@ def _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful) -> Non
     for stmt in statements:
         op = ops.get(id(stmt))
         if op is not None and op.kind == "build":
-            built.setdefault(op.target, []).extend(stmt.value.elts)
+            built.setdefault(op.target, []).extend(built_items(stmt.value))
         elif op is not None and op.kind == "rule" and (op.rule.primal in arithmetic or op.rule.kind == "elementwise"):
             computed.add(op.target)   # arithmetic on numbers or arrays, whatever kind sct inferred
 
@@ -186,6 +239,12 @@ def _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful) -> Non
                                   ctx.parsed.location(S.locate(stmt)),
                                   hint="differentiate with respect to other inputs, or register a rule "
                                        "whose differentiable parameters include it")
+
+
+def built_items(display: gast.expr) -> list[gast.expr]:
+    """The items a display builds: a list's or tuple's elements, a dict's values (its keys are constants
+    for differentiation)."""
+    return display.values if isinstance(display, gast.Dict) else display.elts
 
 
 def _walk(stmts):
@@ -226,6 +285,9 @@ def classify(ctx: Context, stmt) -> Op:
     if isinstance(value, (gast.Tuple, gast.List)):
         return Op("build", name, operands=[(str(i), e) for i, e in enumerate(value.elts)
                                           if isinstance(e, gast.Name)], label="display")
+    if isinstance(value, gast.Dict):
+        return Op("build", name, operands=[(str(i), e) for i, e in enumerate(value.values)
+                                          if isinstance(e, gast.Name)], label="dict display")
     if isinstance(value, gast.Call):
         return _classify_call(ctx, name, value)
     return Op("unknown", name, label=type(value).__name__)
@@ -309,6 +371,10 @@ def _classify_call(ctx, name, call: gast.Call) -> Op:
         op.bound, op.passed = _bind_user_call(ctx, callee, call)
         op.operands = [(p, a) for p, a in op.bound.items() if isinstance(a, gast.Name) and ctx.resolve(a) is LOCAL]
         return op
+    if inspect.isclass(callee) and (dataclasses.is_dataclass(callee) or issubclass(callee, tuple)):
+        label = (f"{label}(...): sct differentiates NamedTuples and dataclass instances given as arguments, but "
+                 f"not one built inside the function (build a dict or a tuple there)")
+        return Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), callee=callee, label=label)
     library = library_callee(callee, ctx.parsed.fn) if inspect.isfunction(callee) else None
     if library is not None:  # library internals: not followed (fine while nothing active reaches it)
         op = Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), callee=callee, label=label)
@@ -469,7 +535,23 @@ def _bind_user_call(ctx, callee, call: gast.Call) -> tuple[dict[str, gast.expr],
 
 # ------------------------------------------------------------------ kinds
 
-SEQ_OF_SCALARS, EMPTY_SEQ = "seq[scalar]", "seq[]"
+SEQ_OF_SCALARS, EMPTY_SEQ = sys.intern("seq[scalar]"), sys.intern("seq[]")
+
+# Containers' kinds are strings too, built and read only through the functions below (the next container
+# follows the same pattern: a constructor, a reader, a clause in ``join`` and ``kind_of_value``):
+#
+# * ``seq[K]``: a list or tuple whose items are all of kind K (``seq[scalar]``, ``seq[array]``,
+#   ``seq[dict{...}]``); ``seq[]`` an empty one; ``seq`` items of different or unknown kinds;
+# * ``dict{'W': array, 'b': scalar}``: a dict with these keys (str or int, in insertion order) and these
+#   values' kinds; ``dict`` a dict whose keys sct does not know;
+# * ``record{'w': array, 'b': scalar}``: a NamedTuple or a dataclass instance, its fields in order;
+#   ``record`` one whose fields sct does not know.
+#
+# A kind is a specialisation key (api computes the arguments' kinds for the program cache), so two dicts
+# with other keys, or whose values are of other kinds, get their own programs.  Kind strings are interned:
+# closure cells compare kinds with ``is``.
+DICT, RECORD = "dict", "record"
+_MAX_DEPTH = 6  # containers nested deeper are of the unstructured kinds seq, dict, record
 
 
 class FunctionKind(str):
@@ -516,21 +598,147 @@ def argument_kinds(ctx, analysis: "Analysis", op: Op) -> dict[str, str]:
     return out
 
 
-def kind_of_value(value) -> str:
-    """The kind of a run-time argument."""
+def seq_of(element: str | None) -> str:
+    """The kind of a list or tuple whose items are all of kind ``element`` (None: empty)."""
+    if element is None:
+        return EMPTY_SEQ
+    if element == ANY or _depth(element) >= _MAX_DEPTH:
+        return SEQ
+    return sys.intern(f"seq[{element}]")
+
+
+def dict_of(entries: dict, tag: str = DICT) -> str:
+    """The kind of a dict (``tag`` "dict") or record ("record") with these entries (key -> kind)."""
+    if not all(type(key) is str or type(key) is int for key in entries) \
+            or any(_depth(k) >= _MAX_DEPTH for k in entries.values()):
+        return tag
+    return sys.intern(tag + "{" + ", ".join(f"{key!r}: {kind or ANY}" for key, kind in entries.items()) + "}")
+
+
+def element(kind: str | None) -> str | None:
+    """The kind of every item of a ``seq[K]`` kind (None: empty, unknown, or not a sequence)."""
+    parsed = _parse(kind) if is_seq(kind) else None
+    return parsed[1] if parsed else None
+
+
+def entries(kind: str | None) -> dict | None:
+    """The entries (key -> kind) of a dict or record kind whose keys sct knows, in order; else None."""
+    parsed = _parse(kind) if is_dict(kind) or is_record(kind) else None
+    return dict(parsed[1]) if parsed and parsed[1] is not None else None
+
+
+def is_seq(kind: str | None) -> bool:
+    return kind is not None and kind.startswith("seq")
+
+
+def is_dict(kind: str | None) -> bool:
+    return kind is not None and kind.startswith(DICT)
+
+
+def is_record(kind: str | None) -> bool:
+    return kind is not None and kind.startswith(RECORD)
+
+
+def is_container(kind: str | None) -> bool:
+    """A list, tuple, dict or record: its derivatives are containers of derivatives, added by ``runtime.add``."""
+    return is_seq(kind) or is_dict(kind) or is_record(kind)
+
+
+def is_kind(kind: str) -> bool:
+    """Is ``kind`` a kind sct understands (for kinds given by hand: ``sct.export(kinds=...)``, ``--kinds``)?"""
+    try:
+        _parse(kind)
+    except ValueError:
+        return False
+    return True
+
+
+def _depth(kind: str) -> int:
+    return kind.count("[") + kind.count("{")
+
+
+_KEY = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|-?\d+")
+_WORD = re.compile(r"[a-z]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(kind: str):
+    """``seq[K]`` -> ("seq", K or None); ``dict{...}``/``record{...}`` -> (tag, ((key, kind), ...)); the
+    unstructured kinds -> (word, None).  Raises ValueError for anything else."""
+    parsed, end = _parse_at(kind, 0)
+    if end != len(kind):
+        raise ValueError(f"not a kind: {kind!r}")
+    return parsed
+
+
+def _parse_at(text: str, i: int):
+    match = _WORD.match(text, i)
+    if match is None:
+        raise ValueError(f"not a kind: {text!r}")
+    word, i = match.group(), match.end()
+    if word == "seq" and text.startswith("[", i):
+        if text.startswith("]", i + 1):
+            return ("seq", None), i + 2
+        start = i + 1
+        _, i = _parse_at(text, start)
+        if not text.startswith("]", i):
+            raise ValueError(f"not a kind: {text!r}")
+        return ("seq", text[start:i]), i + 1
+    if word in (DICT, RECORD) and text.startswith("{", i):
+        i, items = i + 1, []
+        while not text.startswith("}", i):
+            if items:
+                if not text.startswith(", ", i):
+                    raise ValueError(f"not a kind: {text!r}")
+                i += 2
+            match = _KEY.match(text, i)
+            if match is None or not text.startswith(": ", match.end()):
+                raise ValueError(f"not a kind: {text!r}")
+            start = match.end() + 2
+            _, i = _parse_at(text, start)
+            items.append((ast.literal_eval(match.group()), text[start:i]))
+        return (word, tuple(items)), i + 1
+    if word not in (SCALAR, ARRAY, ANY, "seq", DICT, RECORD):
+        raise ValueError(f"not a kind: {text!r}")
+    return (word, None), i
+
+
+def kind_of_value(value, depth: int = 0) -> str:
+    """The kind of a run-time argument (containers: with their items' kinds, see ``seq_of``, ``dict_of``)."""
     if isinstance(value, (bool, np.bool_)):
         return ANY
     if isinstance(value, (int, float, np.integer, np.floating)):
         return SCALAR
     if isinstance(value, np.ndarray):
         return ARRAY
+    if depth >= _MAX_DEPTH and isinstance(value, (list, tuple, dict)):
+        return DICT if isinstance(value, dict) else SEQ
+    if isinstance(value, tuple) and is_namedtuple(value):
+        return dict_of({f: kind_of_value(v, depth + 1) for f, v in zip(value._fields, value)}, RECORD)
     if isinstance(value, (list, tuple)):
-        return SEQ_OF_SCALARS if all(kind_of_value(v) == SCALAR for v in value) else SEQ
+        if not value:
+            return SEQ_OF_SCALARS  # (what an empty list argument has always been)
+        items = {kind_of_value(v, depth + 1) for v in value}
+        return seq_of(items.pop()) if len(items) == 1 else SEQ
+    if isinstance(value, dict):
+        return dict_of({key: kind_of_value(v, depth + 1) for key, v in value.items()})
+    if is_dataclass_instance(value):
+        return dict_of({f.name: kind_of_value(getattr(value, f.name), depth + 1)
+                        for f in dataclasses.fields(value)}, RECORD)
     return function_kind(value) or ANY
 
 
+def is_namedtuple(value) -> bool:
+    return isinstance(value, tuple) and isinstance(getattr(type(value), "_fields", None), tuple)
+
+
+def is_dataclass_instance(value) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
 def join(a: str | None, b: str | None) -> str | None:
-    """The least kind holding both (sequences of numbers stay sequences of numbers)."""
+    """The least kind holding both (containers join item by item: ``seq[scalar]`` and ``seq[array]`` give
+    ``seq[array]``; dicts keep the keys of both, each with the join of its kinds)."""
     if a is None or a == b:
         return b
     if b is None:
@@ -540,12 +748,30 @@ def join(a: str | None, b: str | None) -> str | None:
     if is_seq(a) and is_seq(b):
         if EMPTY_SEQ in (a, b):
             return b if a == EMPTY_SEQ else a
-        return SEQ
+        if SEQ in (a, b):
+            return SEQ
+        return seq_of(join(element(a), element(b)))
+    for tag in (DICT, RECORD):
+        if a.startswith(tag) and b.startswith(tag):
+            ea, eb = entries(a), entries(b)
+            if ea is None or eb is None:
+                return tag
+            for key, kind in eb.items():
+                ea[key] = join(ea.get(key), kind)
+            return dict_of(ea, tag)
     return ANY
 
 
-def is_seq(kind: str | None) -> bool:
-    return kind is not None and kind.startswith("seq")
+def widen(kind: str | None) -> str | None:
+    """A container kind without its items' kinds (``seq``, ``dict``, ``record``): what kind inference falls
+    back to when nested containers keep changing from round to round."""
+    if is_seq(kind) and kind != EMPTY_SEQ:
+        return SEQ
+    if is_dict(kind):
+        return DICT
+    if is_record(kind):
+        return RECORD
+    return kind
 
 
 _SCALAR_RESULT_MODULES = ("math",)
@@ -569,6 +795,10 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
             value = ctx.resolve(atom)
             return function_kind(value) or ANY
         return ANY
+    value = getattr(stmt, "value", None)
+    if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) and is_record(k(value.value)) \
+            and value.attr in (entries(k(value.value)) or {}):
+        return entries(k(value.value))[value.attr]  # p.w: a field (see _container_reads)
     if op.kind == "const":
         value = stmt.value
         if isinstance(value, gast.Constant):
@@ -578,10 +808,16 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
     if op.kind == "copy":
         return k(op.operands[0][1]) if op.operands else ANY
     if op.kind == "build":
+        if isinstance(stmt.value, gast.Dict):
+            keys = stmt.value.keys
+            if not all(isinstance(key, gast.Constant) for key in keys):
+                return DICT
+            return dict_of({key.value: k(v) or ANY for key, v in zip(keys, stmt.value.values)})
         elts = stmt.value.elts
         if not elts:
             return EMPTY_SEQ
-        return SEQ_OF_SCALARS if all(k(e) == SCALAR for e in elts) else SEQ
+        found = {k(e) or ANY for e in elts}
+        return seq_of(found.pop()) if len(found) == 1 else SEQ
     if op.label == "comparison" and isinstance(stmt.value, gast.Compare) and len(stmt.value.ops) == 1:
         sides = [k(stmt.value.left), k(stmt.value.comparators[0])]  # an array compared with a number or array
         return ARRAY if ARRAY in sides and all(side in (SCALAR, ARRAY) for side in sides) else ANY
@@ -613,24 +849,29 @@ def _rule_kind(op: Op, k) -> str:
         return SCALAR if arg_kinds and arg_kinds[0] == SEQ_OF_SCALARS else ANY
     if declared == "operands":
         return arg_kinds[0] if arg_kinds and all(a == SCALAR for a in arg_kinds) else ANY
-    if declared == "items":
-        return SEQ_OF_SCALARS if arg_kinds and arg_kinds[0] == SEQ_OF_SCALARS else SEQ
-    if declared == "same":
-        return arg_kinds[0] if arg_kinds and arg_kinds[0] is not None else ANY
+    if declared == "items":  # a list of the items (numbers when the sequence holds numbers)
+        first = arg_kinds[0] if arg_kinds else None
+        return first if is_seq(first) and element(first) is not None else SEQ
     if declared == "seq":
         return SEQ
+    if declared in ("entry", "values", "same", "mapping"):
+        first = k(op.bound.get(op.rule.params[0]))
+        if declared == "same":
+            return first or ANY
+        if declared == "mapping":
+            return first if is_dict(first) else DICT
+        if declared == "values":
+            found = entries(first)
+            return seq_of(functools.reduce(join, found.values(), None) or ANY) if found is not None else SEQ
+        found = _item_kind(first, op.bound.get(op.rule.params[1]), k)
+        default = op.bound.get("default")  # (dict.get's)
+        return join(found, k(default) or ANY) if default is not None else found
     if declared is not None:
-        return {"scalar": SCALAR, "array": ARRAY}.get(declared, ANY)
+        return {"scalar": SCALAR, "array": ARRAY, "dict": DICT}.get(declared, ANY)
     if getattr(primal, "__module__", None) in _SCALAR_RESULT_MODULES:
         return SCALAR
     if primal is operator.getitem:
-        base, index_node = k(op.bound["x"]), op.bound["index"]
-        sliced = any(isinstance(n, gast.Slice) for n in S.walk(index_node))
-        if base == SEQ_OF_SCALARS:
-            if sliced:
-                return SEQ_OF_SCALARS
-            return SCALAR if k(index_node) == SCALAR else ANY
-        return ARRAY if base == ARRAY else ANY
+        return _item_kind(k(op.bound["x"]), op.bound["index"], k)
     if primal in _FULL_REDUCTIONS and _reduces_everything(op):
         return SCALAR
     elementwise = isinstance(primal, np.ufunc) or isinstance(primal, type(operator.add)) \
@@ -639,9 +880,31 @@ def _rule_kind(op: Op, k) -> str:
         return SCALAR
     if ARRAY in arg_kinds and (primal in _BROADCASTING or isinstance(primal, np.ufunc) or op.rule.kind == "elementwise"):
         return ARRAY  # (an array broadcast with anything NumPy accepts: a number, a list, an unknown)
-    if any(a is None or a == ANY or is_seq(a) for a in arg_kinds):
+    if any(a is None or a == ANY or is_container(a) for a in arg_kinds):
         return ANY
     return ARRAY
+
+
+def _item_kind(base: str | None, index_node, k) -> str:
+    """The kind of ``base[index]``: an item of a sequence, an entry of a dict, a field of a record."""
+    if base == ARRAY:
+        return ARRAY
+    if index_node is None:
+        return ANY
+    if is_seq(base):
+        if any(isinstance(n, gast.Slice) for n in S.walk(index_node)):
+            return base  # (a slice of a list is a list of the same items)
+        return (element(base) or ANY) if k(index_node) == SCALAR else ANY
+    found = entries(base)
+    if found is None:
+        return ANY
+    if isinstance(index_node, gast.Constant):
+        key = index_node.value
+        if is_record(base) and type(key) is int:  # a NamedTuple's field by position
+            fields = list(found.values())
+            return fields[key] if -len(fields) <= key < len(fields) else ANY
+        return found.get(key, ANY) if isinstance(key, (str, int)) else ANY
+    return functools.reduce(join, found.values(), None) or ANY  # (an entry of a key sct does not know)
 
 
 def _reduces_everything(op: Op) -> bool:
@@ -660,7 +923,10 @@ def _is_none_const(atom) -> bool:
 
 def _infer_kinds(statements, ops, arg_kinds, ctx) -> dict[str, str]:
     kinds: dict[str, str] = dict(arg_kinds)
-    for _ in range(10):  # a two-level lattice per name: a few rounds reach the fixpoint
+    # a few rounds reach the fixpoint; nested containers that still change after ten (``xs = [xs]``) are
+    # widened to their unstructured kinds, whose lattice is as flat as the numbers'
+    for round_ in range(10 + 4 * (len(statements) + len(arg_kinds))):
+        wide = round_ >= 10
         before = dict(kinds)
         for stmt in statements:
             if isinstance(stmt, gast.For):
@@ -670,16 +936,33 @@ def _infer_kinds(statements, ops, arg_kinds, ctx) -> dict[str, str]:
             if op is None or op.target is None:
                 continue
             if op.kind in ("store", "append"):
-                value = stmt.value if op.kind == "store" else stmt.value.args[0]
-                element = SEQ_OF_SCALARS if _op_kind(Op("copy", operands=[("x", value)]), stmt, kinds, ctx) == SCALAR \
-                    else SEQ
-                if is_seq(kinds.get(op.target)):
-                    kinds[op.target] = join(kinds.get(op.target), element)
-                continue
-            kinds[op.target] = join(kinds.get(op.target), _op_kind(op, stmt, kinds, ctx))
+                found = _written_kind(op, stmt, kinds, ctx)
+            else:
+                found = _op_kind(op, stmt, kinds, ctx)
+            if found is not None:
+                kinds[op.target] = join(kinds.get(op.target), widen(found) if wide else found)
+                if wide:
+                    kinds[op.target] = widen(kinds[op.target])
         if kinds == before:
             break
     return {n: (k or ANY) for n, k in kinds.items()}
+
+
+def _written_kind(op: Op, stmt, kinds, ctx) -> str | None:
+    """What ``xs.append(v)`` or ``c[i] = v`` adds to the kind of the container (None: nothing to add)."""
+    container = kinds.get(op.target)
+    value = stmt.value if op.kind == "store" else stmt.value.args[0]
+    found = _op_kind(Op("copy", operands=[("x", value)]), stmt, kinds, ctx)
+    found = ANY if found is None else found
+    if is_seq(container):
+        index = stmt.targets[0].slice if op.kind == "store" else None
+        if index is not None and any(isinstance(n, gast.Slice) for n in S.walk(index)):
+            return found if is_seq(found) else SEQ  # xs[1:3] = ys: the items of ys
+        return seq_of(found)
+    if is_dict(container) and op.kind == "store":
+        key = stmt.targets[0].slice
+        return dict_of({key.value: found}) if isinstance(key, gast.Constant) else DICT
+    return None
 
 
 def _sequence_arithmetic(ctx, ops, kinds) -> None:

@@ -6,7 +6,10 @@ binds (self, cls, the partial's arguments) supplied at each call — and returns
 new function that keeps the signature a caller sees (keywords and defaults work;
 ``wrt`` counts the parameters a call passes).  The derivative program is
 generated on the first call, specialised to the kinds of the arguments (numbers,
-arrays, lists), cached, and readable with :func:`source`.
+arrays, lists, dicts and records with their keys and their items' kinds), cached,
+and readable with :func:`source`.  An argument may be a pytree (a list, tuple,
+dict, NamedTuple or dataclass instance of numbers and arrays, see
+:mod:`sct.pytree`): its derivatives have its structure.
 """
 from __future__ import annotations
 
@@ -19,11 +22,13 @@ from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
+from . import pytree
 from .analysis import ARRAY, SCALAR, kind_of_value
 from .checkpoint import check_option
 from .compiler import BATCHED, FORWARD, GRADIENT, REVERSE, Derived, cached, derive
 from .errors import ArgumentError, NotBatchable, SourceError
 from .runtime import zeros_like
+from .runtime.batched import direction
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
@@ -245,44 +250,69 @@ def _without_first(signature: inspect.Signature, fn) -> inspect.Signature:
                             f"instance (or class) it is called on",
                             hint="add self as its first parameter, or make it a staticmethod")
     return signature.replace(parameters=params[1:])
+def _shown(name: str) -> str:
+    """A parameter's name quoted (``'x'``); a path into a pytree as it is (``params['W']``, ``p.w``)."""
+    return repr(name) if name.isidentifier() else name
 
 
 def _differentiable(name: str, value):
-    """The argument as sct differentiates it: ints become floats; non-numbers are refused."""
+    """The argument as sct differentiates it: ints become floats; non-numbers are refused.  A pytree (a list,
+    tuple, dict, NamedTuple or dataclass instance of such values) is checked leaf by leaf, and copied only
+    where a leaf changes."""
     if isinstance(value, (bool, np.bool_)):
-        raise ArgumentError(f"argument {name!r} is a bool; sct differentiates with respect to real numbers")
+        raise ArgumentError(f"argument {_shown(name)} is a bool; sct differentiates with respect to real numbers")
     if isinstance(value, (int, np.integer)):
         return float(value)
     if isinstance(value, (float, np.floating)):
         return value
     if isinstance(value, (complex, np.complexfloating)):
-        raise ArgumentError(f"argument {name!r} is complex; sct differentiates real functions of real numbers")
+        raise ArgumentError(f"argument {_shown(name)} is complex; sct differentiates real functions of real numbers")
     if isinstance(value, np.ndarray):
         if np.issubdtype(value.dtype, np.floating):
             return value
         if np.issubdtype(value.dtype, np.complexfloating):
-            raise ArgumentError(f"argument {name!r} is a complex array; sct supports real arrays only")
+            raise ArgumentError(f"argument {_shown(name)} is a complex array; sct supports real arrays only")
         if np.issubdtype(value.dtype, np.integer) or value.dtype == bool:
-            raise ArgumentError(f"argument {name!r} is an array of {value.dtype}; a gradient needs a float array "
+            raise ArgumentError(f"argument {_shown(name)} is an array of {value.dtype}; a gradient needs a float array "
                                 f"(pass {name}.astype(float))")
-        raise ArgumentError(f"argument {name!r} is an array of {value.dtype}; sct needs a float array")
-    if isinstance(value, (list, tuple)):
-        return type(value)(_differentiable(name, v) for v in value)
-    raise ArgumentError(f"argument {name!r} is a {type(value).__name__}, not a number or a float array")
+        raise ArgumentError(f"argument {_shown(name)} is an array of {value.dtype}; sct needs a float array")
+    if pytree.is_container(value):
+        items = pytree.children(value)
+        named = pytree.is_namedtuple(value) or pytree.is_dataclass_instance(value)
+        new = [_differentiable(f"{name}.{key}" if named else f"{name}[{key!r}]", v) for key, v in items]
+        if all(a is b for a, b in zip(new, (v for _, v in items))):
+            return value
+        return pytree.rebuild(value, new)
+    raise ArgumentError(f"argument {_shown(name)} is a {type(value).__name__}, not a number or a float array"
+                        + ("" if "[" not in name and "." not in name else
+                           "; a pytree holds numbers and float arrays only: pass the others as separate arguments"))
 
 
 def _as_gradient(adjoint, like):
-    """The adjoint in the shape and type of the argument it belongs to."""
+    """The adjoint in the shape and type of the argument it belongs to (a pytree's: the same structure, a
+    zero of its shape for each leaf nothing reached)."""
     if type(like) is float:
         return float(adjoint)
-    if isinstance(like, (list, tuple)):
-        if isinstance(adjoint, float) and adjoint == 0.0:
-            adjoint = [0.0] * len(like)
-        return type(like)(_as_gradient(a, x) for a, x in zip(adjoint, like))
+    if pytree.is_container(like):
+        return pytree.rebuild(like, [_as_gradient(_part(adjoint, key, i), x)
+                                     for i, (key, x) in enumerate(pytree.children(like))])
     if isinstance(like, np.ndarray):
         out = np.broadcast_to(np.asarray(adjoint, dtype=like.dtype), like.shape)
         return np.array(out)
     return float(adjoint)
+
+
+def _part(adjoint, key, position: int):
+    """The adjoint of one item of a container from the container's: generated code holds a list's as a list
+    (or an array, where NumPy read the list as one), a dict's or dataclass's as a dict of the entries it
+    reached, a NamedTuple's as a list; 0.0 is zero."""
+    if isinstance(adjoint, float) and adjoint == 0.0:
+        return 0.0
+    if isinstance(adjoint, dict):
+        return adjoint.get(key, 0.0)
+    if isinstance(adjoint, (list, tuple, np.ndarray)):
+        return adjoint[position]
+    return getattr(adjoint, key)
 
 
 def _check_scalar(fn, value) -> None:
@@ -315,14 +345,12 @@ def _reverse(spec: _Spec, bound) -> tuple[Any, list]:
 
 
 def _basis(value):
-    """Unit tangents, one per element of ``value`` (a number yields one)."""
+    """Unit seeds, one per element of the output ``value`` (a number yields one)."""
     if isinstance(value, np.ndarray):
         for i in range(value.size):
             e = np.zeros(value.size)
             e[i] = 1.0
             yield e.reshape(value.shape)
-    elif isinstance(value, (list, tuple)):
-        raise ArgumentError("forward-mode grad with respect to a list is not supported; pass an array")
     else:
         yield 1.0
 
@@ -346,12 +374,9 @@ def _forward_quick(spec: _Spec, args: tuple) -> tuple[Any, list] | None:
 def _forward(spec: _Spec, bound, chunk_size: int | None = None) -> tuple[Any, list]:
     grads, value = [], None
     for name in spec.wrt:
-        arg = bound.arguments[name]
-        if isinstance(arg, (list, tuple)):
-            raise ArgumentError("forward-mode grad with respect to a list is not supported; pass an array")
         value, columns = _columns(spec, bound, name, chunk_size)
         _check_scalar(spec.fn, value)
-        grads.append(np.reshape(columns, np.shape(arg)) if isinstance(arg, np.ndarray) else float(columns[0]))
+        grads.append(_jacobian_block(columns, value, bound.arguments[name]))
     return value, grads
 
 
@@ -362,7 +387,7 @@ def _batched(spec: _Spec, bound, tangents: dict) -> tuple[Any, Any]:
     """f's value and its derivatives along B directions: ``tangents`` maps each wrt name to B tangents on a
     leading axis.  One sweep of the batched tangent program; one sweep per direction when it cannot be
     built (a rule declared not batchable, a list argument)."""
-    n = len(next(iter(tangents.values())))
+    n = len(pytree.leaves(next(iter(tangents.values())))[0])
     refused = ("not batchable", tuple(spec.kinds(bound).values()))
     derived = None
     if refused not in spec.programs:
@@ -375,7 +400,7 @@ def _batched(spec: _Spec, bound, tangents: dict) -> tuple[Any, Any]:
         columns, value = [], None
         for k in range(n):
             value, d = plain.fn(*bound.args, **bound.kwargs,
-                                **{plain.tangent_names[w]: t[k] for w, t in tangents.items()})
+                                **{plain.tangent_names[w]: direction(t, k) for w, t in tangents.items()})
             columns.append(d)
         shape = np.shape(value)
         return value, np.stack([np.broadcast_to(np.asarray(c, dtype=float), shape) for c in columns])
@@ -387,16 +412,29 @@ def _batched(spec: _Spec, bound, tangents: dict) -> tuple[Any, Any]:
 def _chunks(size: int, like, chunk_size: int | None) -> list[tuple[int, int]]:
     """Ranges of directions per batched sweep: ``chunk_size`` each, or by default as many as keep one
     batched tangent of ``like`` under CHUNK_ELEMENTS elements."""
-    step = chunk_size or max(1, CHUNK_ELEMENTS // max(1, np.size(like)))
+    step = chunk_size or max(1, CHUNK_ELEMENTS // max(1, pytree.size(like)))
     return [(start, min(size, start + step)) for start in range(0, size, step)]
 
 
 def _unit_directions(x, start: int, stop: int):
-    """The unit tangents ``start .. stop - 1`` of ``x``, on a leading axis."""
-    size = np.size(x)
+    """The unit tangents ``start .. stop - 1`` of ``x``, on a leading axis (of a pytree: its elements
+    counted leaf after leaf, each leaf's batched tangent cut from the same unit vectors)."""
+    size = pytree.size(x)
     e = np.zeros((stop - start, size))
     e[np.arange(stop - start), np.arange(start, stop)] = 1.0
-    return e.reshape((stop - start,) + np.shape(x))
+    if not pytree.is_container(x):
+        return e.reshape((stop - start,) + np.shape(x))
+    parts, offset = [], 0
+    for leaf in pytree.leaves(x):
+        parts.append(e[:, offset:offset + np.size(leaf)].reshape((stop - start,) + np.shape(leaf)))
+        offset += np.size(leaf)
+    return pytree.unflatten(x, parts, records_as_dicts=True)
+
+
+def _zero_directions(x, n: int):
+    """A zero batched tangent of ``x`` for ``n`` directions (of the same structure, for a pytree)."""
+    zeros = [np.zeros((n,) + np.shape(leaf)) for leaf in pytree.leaves(x)]
+    return pytree.unflatten(x, zeros, records_as_dicts=True) if pytree.is_container(x) else zeros[0]
 
 
 def _columns(spec: _Spec, bound, name: str, chunk_size: int | None):
@@ -404,8 +442,11 @@ def _columns(spec: _Spec, bound, name: str, chunk_size: int | None):
     the other wrt tangents zero, in batched sweeps."""
     x = bound.arguments[name]
     parts, value = [], None
-    for start, stop in _chunks(np.size(x), x, chunk_size):
-        tangents = {w: np.zeros((stop - start,) + np.shape(bound.arguments[w])) for w in spec.wrt}
+    if pytree.size(x) == 0:  # (an empty list or dict: no directions)
+        value = spec.fn(*bound.args, **bound.kwargs)
+        return value, np.zeros((0,) + np.shape(value))
+    for start, stop in _chunks(pytree.size(x), x, chunk_size):
+        tangents = {w: _zero_directions(bound.arguments[w], stop - start) for w in spec.wrt}
         tangents[name] = _unit_directions(x, start, stop)
         value, d = _batched(spec, bound, tangents)
         parts.append(np.asarray(d, dtype=float))
@@ -413,7 +454,14 @@ def _columns(spec: _Spec, bound, name: str, chunk_size: int | None):
 
 
 def _jacobian_block(columns, value, x):
-    """Directions on the leading axis moved last: JAX's layout ``out.shape + x.shape`` (a float for R->R)."""
+    """Directions on the leading axis moved last: JAX's layout ``out.shape + x.shape`` (a float for R->R);
+    for a pytree ``x``, its structure holding one such block per leaf."""
+    if pytree.is_container(x):
+        blocks, offset = [], 0
+        for leaf in pytree.leaves(x):
+            blocks.append(_jacobian_block(columns[offset:offset + np.size(leaf)], value, leaf))
+            offset += np.size(leaf)
+        return pytree.unflatten(x, blocks)
     if not isinstance(x, np.ndarray) and np.shape(value) == ():
         return float(columns[0])
     return np.moveaxis(columns, 0, -1).reshape(np.shape(value) + np.shape(x))
@@ -612,7 +660,7 @@ def hessian(fn: Callable, *, wrt: Wrt = 0, chunk_size: int | None = None) -> Cal
     under about 8 MB).  For one ``wrt``: a float for a number argument, an array
     of shape ``x.shape * 2`` for an array.  For a tuple ``wrt=(a, b)``: the blocks
     ``((H_aa, H_ab), (H_ba, H_bb))``, block ``H_ij`` of shape ``x_i.shape + x_j.shape``
-    (JAX's layout).
+    (JAX's layout).  A pytree argument is refused (:func:`hvp` takes one).
     """
     spec = _Spec.of(fn, wrt)
     inners = {name: grad(spec.fn, wrt=name) for name in spec.wrt}  # (over every parameter: calls carry them all)
@@ -620,6 +668,12 @@ def hessian(fn: Callable, *, wrt: Wrt = 0, chunk_size: int | None = None) -> Cal
 
     def call(*args, **kwargs):
         bound = spec.bind(args, kwargs)
+        for name in spec.wrt:
+            if pytree.is_container(bound.arguments[name]):
+                raise ArgumentError(
+                    f"hessian with respect to {name!r}, a {type(bound.arguments[name]).__name__}: sct.hessian takes "
+                    f"numbers and arrays; pass the leaves as separate arguments (wrt=(...)) or as one flat "
+                    f"array, or use sct.hvp, which takes a vector of the argument's structure")
         blocks = tuple(tuple(_jacobian_of(outers[i, j], bound, j, chunk_size) for j in spec.wrt) for i in spec.wrt)
         return blocks[0][0] if spec.single else blocks
     made = _wrap(spec, call, "hessian", BATCHED, chunk_size=chunk_size)
@@ -646,8 +700,9 @@ def hvp(fn: Callable, *, wrt: Union[int, str] = 0) -> Callable:
     """The Hessian-vector product ``hvp(f)(x, ..., v) = H(x) @ v`` in one sweep (forward over reverse).
 
     sct runs the tangent program of f's gradient program once, with tangent ``v``
-    (shaped like the ``wrt`` argument): the cost of about two gradients, whatever
-    the size of ``x``.  The result has the shape of ``x``.
+    (shaped like the ``wrt`` argument, or of its structure for a pytree): the cost
+    of about two gradients, whatever the size of ``x``.  The result has the shape
+    (structure) of ``x``.
     """
     spec = _Spec.of(fn, wrt)
     if not spec.single:
@@ -674,7 +729,8 @@ def jacobian(fn: Callable, *, wrt: Wrt = 0, mode: str = "auto", chunk_size: int 
     directions; by default as many as keep a batched tangent under about 8 MB);
     ``"reverse"`` the adjoint program once per element of the output; ``"auto"``
     forward when the inputs are no more than the outputs.  A tuple ``wrt`` gives a
-    tuple of Jacobians.
+    tuple of Jacobians; a pytree argument its structure, with one block
+    ``out.shape + leaf.shape`` per leaf.
     """
     spec = _Spec.of(fn, wrt)
     if mode not in (FORWARD, REVERSE, "auto"):
@@ -682,12 +738,9 @@ def jacobian(fn: Callable, *, wrt: Wrt = 0, mode: str = "auto", chunk_size: int 
 
     def call(*args, **kwargs):
         bound = spec.bind(args, kwargs)
-        for name in spec.wrt:
-            if isinstance(bound.arguments[name], (list, tuple)):
-                raise ArgumentError(f"jacobian with respect to {name!r}, a list: pass an array")
         chosen = mode
         if mode == "auto":
-            size = sum(np.size(bound.arguments[n]) for n in spec.wrt)
+            size = sum(pytree.size(bound.arguments[n]) for n in spec.wrt)
             chosen = FORWARD if size <= np.size(_output(spec, bound)) else REVERSE
         blocks = _jacobian_forward(spec, bound, chunk_size) if chosen == FORWARD else _jacobian_reverse(spec, bound)
         return spec.pack(blocks)
@@ -732,14 +785,12 @@ def _jacobian_reverse(spec: _Spec, bound) -> list:
     for seed in _basis(np.asarray(value, dtype=float) if isinstance(value, np.ndarray) else 1.0):
         _, *adjoints = derived.fn(*bound.args, **bound.kwargs, **{derived.seed_name: seed})
         for row, adjoint, name in zip(rows, adjoints, spec.wrt):
-            row.append(np.asarray(_as_gradient(adjoint, bound.arguments[name]), dtype=float))
+            gradient = _as_gradient(adjoint, bound.arguments[name])
+            row.append(np.concatenate([np.ravel(leaf) for leaf in pytree.leaves(gradient)]).astype(float))
     out = []
     for row, name in zip(rows, spec.wrt):
-        x = bound.arguments[name]
-        if not isinstance(x, np.ndarray) and np.shape(value) == ():
-            out.append(float(row[0]))
-        else:
-            out.append(np.stack(row, axis=0).reshape(np.shape(value) + np.shape(x)))
+        columns = np.stack(row, axis=1).reshape((-1,) + np.shape(value))  # (the argument's elements first)
+        out.append(_jacobian_block(columns, value, bound.arguments[name]))
     return out
 
 
@@ -775,7 +826,9 @@ def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, check
 
     ``grad(f)(x, y)`` returns df/dx; ``grad(f, wrt=(0, "y"))(x, y)`` returns
     ``(df/dx, df/dy)``.  Gradients have the shape and type of their argument
-    (a float for a number, an array for an array).  ``mode="reverse"`` runs one
+    (a float for a number, an array for an array; for a pytree — a list, tuple,
+    dict, NamedTuple or dataclass instance of those — the same structure, with a
+    zero of its shape for each leaf the function does not depend on).  ``mode="reverse"`` runs one
     adjoint sweep; ``mode="forward"`` one batched tangent sweep carrying every input element as a
     direction.
     Works as ``grad(f)``, ``@grad`` and ``@grad(wrt=..., mode=...)``.
@@ -820,7 +873,8 @@ def jvp(fn: Callable, *, wrt: Wrt = 0, batched: bool = False) -> Callable:
     """The tangent (dual) program: ``jvp(f, wrt=(0, 1))(x1, x2, dx1, dx2) -> (f(x1, x2), df)``.
 
     The last ``len(wrt)`` positional arguments are the tangents of the ``wrt``
-    parameters; the result is the value and its directional derivative.
+    parameters (of a pytree argument: of its structure); the result is the value
+    and its directional derivative.
 
     ``batched=True`` runs B directions in one sweep (JAX's ``vmap`` of ``jvp``):
     each tangent carries them on a leading axis (shape ``(B,) + x.shape``; ``(B,)``
@@ -843,15 +897,25 @@ def jvp(fn: Callable, *, wrt: Wrt = 0, batched: bool = False) -> Callable:
         derived = spec.program(FORWARD, bound)
         tangents = {}
         for name, t in zip(spec.wrt, args[-n:]):
-            t = _differentiable("d" + name, t)
-            if isinstance(bound.arguments[name], np.ndarray) and not isinstance(t, np.ndarray):
-                t = np.asarray(t, dtype=float)  # a 0-d argument gets a 0-d tangent
-            if np.shape(t) != np.shape(bound.arguments[name]):
-                raise ArgumentError(f"the tangent of {name!r} has shape {np.shape(t)}, "
-                                    f"the argument {np.shape(bound.arguments[name])}")
-            tangents[derived.tangent_names[name]] = t
+            tangents[derived.tangent_names[name]] = _tangent(name, t, bound.arguments[name])
         return derived.fn(*bound.args, **bound.kwargs, **tangents)
     return _wrap(spec, call, "jvp", BATCHED if batched else FORWARD, **({"batched": True} if batched else {}))
+
+
+def _tangent(name: str, t, x):
+    """The tangent ``t`` the caller gave for the argument ``x``, checked: of x's shape, or of its structure
+    for a pytree (then with the argument's containers; a dataclass's as a dict by field name)."""
+    t = _differentiable("d" + name, t)
+    if pytree.is_container(x):
+        problem = pytree.mismatch(t, x, f"the tangent of {name}")
+        if problem:
+            raise ArgumentError(problem)
+        return pytree.conform(t, x, records_as_dicts=True)
+    if isinstance(x, np.ndarray) and not isinstance(t, np.ndarray):
+        t = np.asarray(t, dtype=float)  # a 0-d argument gets a 0-d tangent
+    if np.shape(t) != np.shape(x):
+        raise ArgumentError(f"the tangent of {name!r} has shape {np.shape(t)}, the argument {np.shape(x)}")
+    return t
 
 
 def _jvp_batched(spec: _Spec, args, kwargs, given) -> tuple[Any, Any]:
@@ -859,14 +923,20 @@ def _jvp_batched(spec: _Spec, args, kwargs, given) -> tuple[Any, Any]:
     tangents, sizes = {}, set()
     for name, t in zip(spec.wrt, given):
         x = bound.arguments[name]
-        if isinstance(x, (list, tuple)):
-            raise ArgumentError(f"a batched jvp with respect to {name!r}, a list: pass an array")
-        t = np.asarray(t, dtype=float)
-        if t.ndim == 0 or t.shape[1:] != np.shape(x):
-            raise ArgumentError(f"the batched tangent of {name!r} has shape {t.shape}; it needs a leading batch "
-                                f"axis before the argument's shape {np.shape(x)}")
-        tangents[name] = t
-        sizes.add(t.shape[0])
+        if pytree.is_container(x):
+            problem = pytree.mismatch(t, x, f"the batched tangent of {name}", leaves_too=False)
+            if problem:
+                raise ArgumentError(problem)
+            t = pytree.conform(t, x, records_as_dicts=True)
+        parts = []
+        for leaf, tl in zip(pytree.leaves(x), pytree.leaves(t)):
+            tl = np.asarray(tl, dtype=float)
+            if tl.ndim == 0 or tl.shape[1:] != np.shape(leaf):
+                raise ArgumentError(f"the batched tangent of {name!r} has shape {tl.shape}; it needs a leading "
+                                    f"batch axis before the argument's shape {np.shape(leaf)}")
+            parts.append(tl)
+            sizes.add(tl.shape[0])
+        tangents[name] = pytree.unflatten(x, parts, records_as_dicts=True) if pytree.is_container(x) else parts[0]
     if len(sizes) != 1:
         raise ArgumentError(f"the batched tangents have different numbers of directions: {sorted(sizes)}")
     return _batched(spec, bound, tangents)

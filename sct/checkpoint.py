@@ -34,9 +34,10 @@ import gast
 
 from . import codegen
 from . import syntax as S
-from .analysis import ARRAY
+from .analysis import ANY, ARRAY, is_seq
 from .errors import TransformError
 from .runtime import checkpoint as runtime_checkpoint
+from .runtime import refill as runtime_refill
 from .runtime import snapshot as runtime_snapshot
 
 SCHEDULES = ("sqrt", "revolve")
@@ -191,7 +192,8 @@ class Checkpoints:
                         if id(s) in an.ops and an.ops[id(s)].kind in ("store", "append")}
         reached = set(written_into)
         for name in written_into:
-            reached |= an.shared.get(name, set())
+            if an.kinds.get(name) in (ARRAY, ANY):  # (a list's or dict's items are replaced, never changed in place)
+                reached |= an.shared.get(name, set())
         for name in sorted(reached & carried):
             raise TransformError(f"sct cannot checkpoint this loop: `{name}` is carried from step to step and "
                                  f"its array (or list) is also written into in place",
@@ -254,8 +256,7 @@ class Checkpoints:
                                      + [S.store(saved[n]) for n in plan.copied], gast.Store),
                             S.call(S.attr(S.name(snapshots), "pop")))]
         for n in plan.copied:
-            whole = S.const(Ellipsis) if rv.an.kinds.get(n) == ARRAY else gast.Slice(lower=None, upper=None, step=None)
-            restore.append(S.assign(gast.Subscript(value=S.name(n), slice=whole, ctx=gast.Store()), S.name(saved[n])))
+            restore.append(_refill(rv, n, saved[n]))
         fb, bb = rv.block(loop.body, depth + 1)
         steps = S.name(segment)
         rerun = []
@@ -328,8 +329,7 @@ class Checkpoints:
                                      gast.Store),
                             gast.Subscript(value=S.name(snapshots), slice=S.const(-1), ctx=gast.Load()))]
         for n in plan.copied:
-            whole = S.const(Ellipsis) if rv.an.kinds.get(n) == ARRAY else gast.Slice(lower=None, upper=None, step=None)
-            restore.append(S.assign(gast.Subscript(value=S.name(n), slice=whole, ctx=gast.Store()), S.name(saved[n])))
+            restore.append(_refill(rv, n, saved[n]))
         release = [S.expr_stmt(S.call(S.attr(S.name(snapshots), "pop")))]
         reverse_loop = S.for_(target, S.call(rv.ctx.symbol(builtins.reversed, "reversed"), [S.name(steps)]), bb)
         turn = [S.if_(is_(runtime_checkpoint.YOUTURN), [S.for_(target, S.name(steps), S.clone(fb) if taped else fb)]),
@@ -355,6 +355,16 @@ def _writes(stmts) -> set[str]:
     for stmt in stmts:
         out |= S.stores(stmt)
     return out
+
+
+def _refill(rv, name: str, saved: str) -> gast.stmt:
+    """Set the array, list or dict ``name`` back, in place, to its copy ``saved``: ``a[...] = a_saved``,
+    ``xs[:] = xs_saved``, ``refill(d, d_saved)``."""
+    kind = rv.an.kinds.get(name)
+    if kind == ARRAY or is_seq(kind):
+        whole = S.const(Ellipsis) if kind == ARRAY else gast.Slice(lower=None, upper=None, step=None)
+        return S.assign(gast.Subscript(value=S.name(name), slice=whole, ctx=gast.Store()), S.name(saved))
+    return S.expr_stmt(S.call(rv.ctx.symbol(runtime_refill, "refill"), [S.name(name), S.name(saved)]))
 
 
 def _walk(stmts):

@@ -24,7 +24,7 @@ import gast
 from . import syntax as S
 
 _COMMENT = "__sct_comment__ "
-_COMMENT_LINE = re.compile(r"^(\s*)(?:'|\"\"\")" + re.escape(_COMMENT) + r"(.*?)(?:'|\"\"\")$")
+_COMMENT_LINE = re.compile(r"^(\s*)((?:'|\")(?:''|\"\")?" + re.escape(_COMMENT) + r".*)$")
 
 
 def comment(text: str) -> gast.stmt:
@@ -75,8 +75,8 @@ def render(fn: gast.FunctionDef) -> str:
     lines = []
     for line in ast.unparse(tree).splitlines():
         match = _COMMENT_LINE.match(line)
-        if match:
-            text = ast.literal_eval("'" + _COMMENT + match.group(2) + "'")[len(_COMMENT):]
+        if match:  # (the string as ast.unparse quoted it: '...', "..." or triple quotes)
+            text = ast.literal_eval(match.group(2))[len(_COMMENT):]
             line = f"{match.group(1)}# {text}"
         lines.append(line)
     return "\n".join(lines) + "\n"

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import codegen, fence, invariants
 from . import syntax as S
-from .analysis import analyze, kind_of_value
+from .analysis import DictLoops, analyze, kind_of_value
 from .rules import REGISTRY
 from .context import LOCAL, Context, param_names
 from .errors import TransformError
@@ -126,8 +126,8 @@ def default_kinds(fn: Callable, kinds: dict[str, str]) -> dict[str, str]:
 def _build(derived: Derived, kinds: dict[str, str]) -> None:
     start = time.perf_counter()
     kinds = default_kinds(derived.primal, kinds)
-    parsed, ctx, body = _front(derived.primal, _call_kinds(frozenset({derived.primal}), {}), kinds)
-    analysis = analyze(ctx, body, list(derived.wrt), kinds)
+    parsed, ctx, body, analysis = _analyzed(derived.primal, _call_kinds(frozenset({derived.primal}), {}),
+                                            list(derived.wrt), kinds)
     fn_name = parsed.node.name
     suffix = {FORWARD: "jvp", BATCHED: "jvp_batched", REVERSE: "vjp", GRADIENT: "grad"}[derived.mode]
     derived.name = ctx.namer.fresh(f"{fn_name}_{suffix}")
@@ -164,7 +164,7 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
 class _Closure:
     """A function's closure cells as one dep of its program: ``get`` answers ``FRESH`` while they still fit it.
 
-    A cell holding data (a number, an array, a sequence, a string, None) is read
+    A cell holding data (a number, an array, a sequence, a dict, a string, None) is read
     by the program when it runs, so only the value's kind must stay the one the
     program was specialised to.  Any other object (a function the program calls,
     a module, a class, an object whose attributes it reads) was resolved when the
@@ -182,7 +182,7 @@ class _Closure:
         for entry in self.entries:
             cell, seen, kind = entry
             value = _contents(cell)
-            if value is seen and type(value) is not list:  # (a list may have been changed in place)
+            if value is seen and type(value) not in (list, dict):  # (a list or dict may have changed in place)
                 continue
             if kind is None or _cell_kind(value) is not kind:
                 return _STALE
@@ -200,7 +200,7 @@ def _contents(cell) -> Any:
         return codegen.ABSENT
 
 
-_DATA = (type(None), bool, int, float, complex, str, bytes, np.number, np.bool_, np.ndarray, list, tuple)
+_DATA = (type(None), bool, int, float, complex, str, bytes, np.number, np.bool_, np.ndarray, list, tuple, dict)
 
 
 def _cell_kind(value) -> str | None:
@@ -231,15 +231,29 @@ def _finish(derived: Derived, late: dict[str, Derived]) -> None:
     derived._waiting.clear()
 
 
-def _front(fn: Callable, call_kind: Callable, kinds: dict | None = None):
+def _front(fn: Callable, call_kind: Callable, kinds: dict | None = None, dict_loops: frozenset = frozenset()):
     """The passes before analysis: parse, fence, normalise (``call_kind``: how calls' result kinds are found;
-    ``kinds``: the parameters' kinds, which say which parameters hold a known function)."""
+    ``kinds``: the parameters' kinds, which say which parameters hold a known function; ``dict_loops``: the
+    loops that run over dicts, see ``analysis.DictLoops``)."""
     parsed = parse_function(fn)
     fence.check(parsed)
     ctx = Context.create(parsed)
     ctx.call_kind = call_kind
     ctx.specialise(kinds or {})
+    ctx.dict_loops = dict_loops
     return parsed, ctx, normalize(ctx)
+
+
+def _analyzed(fn: Callable, call_kind: Callable, wrt: list[str], kinds: dict[str, str]):
+    """``_front`` and analysis; normalised again while analysis finds loops over dicts it wrote as loops
+    over sequences (each round knows more of them, so this ends)."""
+    dict_loops = frozenset()
+    while True:
+        parsed, ctx, body = _front(fn, call_kind, kinds, dict_loops)
+        try:
+            return parsed, ctx, body, analyze(ctx, body, wrt, kinds)
+        except DictLoops as found:
+            dict_loops = found.loops
 
 
 def _call_kinds(calling: frozenset, memo: dict) -> Callable:
@@ -254,8 +268,8 @@ def _call_kinds(calling: frozenset, memo: dict) -> Callable:
             memo[key] = "any"  # (while it is being worked out)
             try:
                 kinds = default_kinds(fn, kinds)
-                _, ctx, body = _front(fn, _call_kinds(calling | {fn}, memo), kinds)
-                memo[key] = analyze(ctx, body, [], kinds).result_kind(body)
+                _, _, body, analysis = _analyzed(fn, _call_kinds(calling | {fn}, memo), [], kinds)
+                memo[key] = analysis.result_kind(body)
             except TransformError:
                 pass
         return memo[key]

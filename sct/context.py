@@ -32,6 +32,9 @@ class Context:
     call_kind: Any = None
     static: dict = field(default_factory=dict)  # parameter -> the function every call passes it (its kind says)
     partials: dict = field(default_factory=dict)  # parameter -> (function, n): a functools.partial binding n args
+    # where the function loops over a dict itself (``for k in d``), found by analysis from the kinds: the
+    # source positions of the iterated expressions (see normalize._Lowering.iterated and analysis.dict_loops)
+    dict_loops: frozenset = frozenset()
     _by_id: dict[int, str] = field(default_factory=dict)
 
     @classmethod

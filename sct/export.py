@@ -22,6 +22,7 @@ import hashlib
 import inspect
 import math
 import os
+import shlex
 import sys
 import textwrap
 import types
@@ -31,13 +32,13 @@ import gast
 import numpy as np
 
 from . import exportable
-from .analysis import ANY, ARRAY, EMPTY_SEQ, SCALAR, SEQ, SEQ_OF_SCALARS
+from .analysis import ANY, ARRAY, DICT, EMPTY_SEQ, RECORD, SCALAR, SEQ, SEQ_OF_SCALARS, is_kind
 from .compiler import BATCHED, FORWARD, GRADIENT, REVERSE, Derived, derive
 from .errors import ArgumentError, ExportError
 from .parse import closure_values
 
 MODES = {"reverse": GRADIENT, "vjp": REVERSE, "forward": FORWARD, "batched": BATCHED}
-KINDS = (SCALAR, ARRAY, SEQ, SEQ_OF_SCALARS, EMPTY_SEQ, ANY)
+KINDS = (SCALAR, ARRAY, SEQ, SEQ_OF_SCALARS, EMPTY_SEQ, DICT, RECORD, ANY)  # (and seq[K], dict{...}, record{...})
 _ABSENT = object()
 _MAX_ARRAY = 10_000  # elements of a module-level array written into the file as a literal
 _NAMESPACES = (("numpy", np), ("numpy.linalg", np.linalg), ("math", math))
@@ -110,8 +111,9 @@ def _kinds(spec, example_args, kinds) -> dict[str, str]:
     for name, kind in (kinds or {}).items():
         if name not in spec.signature.parameters:
             raise ArgumentError(f"kinds names {name!r}, which is no parameter of {spec.fn.__name__}{spec.signature}")
-        if kind not in KINDS:
-            raise ArgumentError(f"kind {kind!r} of {name!r} is not one of {', '.join(KINDS)}")
+        if kind not in KINDS and not is_kind(kind):
+            raise ArgumentError(f"kind {kind!r} of {name!r} is not one of {', '.join(KINDS)}, "
+                                f"seq[K], dict{{'key': K, ...}} or record{{'field': K, ...}}")
         out[name] = kind
     return out
 
@@ -404,7 +406,7 @@ def _header(module: _Module, root: Derived, mode: str, wrt, kinds: dict, command
     if command is None:
         command = f"python -m sct {shown}:{primal.__qualname__} --wrt {','.join(wrt)} --mode {mode}"
         if kinds:
-            command += f" --kinds {','.join(f'{k}={v}' for k, v in kinds.items())}"
+            command += f" --kinds {shlex.quote(','.join(f'{k}={v}' for k, v in kinds.items()))}"
     lines = [f"{root.name}: the {what} of {primal.__qualname__}, written by sct {_version()}.",
              "",
              *comments,

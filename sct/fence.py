@@ -34,8 +34,6 @@ _REFUSED = {
     gast.Lambda: ("a lambda", "define the helper with def at module level; sct differentiates calls to it"),
     gast.Import: ("an import inside the function", "import at module level"),
     gast.ImportFrom: ("an import inside the function", "import at module level"),
-    gast.Dict: ("a dict display", "use a tuple or list, or separate variables"),
-    gast.DictComp: ("a dict comprehension", "use a list"),
     gast.Set: ("a set display", "use a tuple or list"),
     gast.SetComp: ("a set comprehension", "use a list"),
 }
@@ -82,7 +80,10 @@ def _check_node(parsed: Parsed, node: gast.AST) -> None:
         _check_target(parsed, node.target)
     if isinstance(node, gast.With):
         _check_with(parsed, node)
-    if isinstance(node, (gast.ListComp, gast.GeneratorExp)):
+    if isinstance(node, gast.Dict) and any(key is None for key in node.keys):
+        _refuse(parsed, node, "a dict display that unpacks another dict ({**d, ...})",
+                "copy it and write the new entries one by one: e = dict(d); e[k] = v")
+    if isinstance(node, (gast.ListComp, gast.GeneratorExp, gast.DictComp)):
         for gen in node.generators:
             if gen.is_async:
                 _refuse(parsed, node, "an async comprehension")
@@ -129,7 +130,8 @@ def _check_target(parsed: Parsed, target: gast.AST) -> None:
         if isinstance(target.value, gast.Name):
             return
         _refuse(parsed, target, "an assignment into a nested subscript or attribute (a[i][j] = ...)",
-                "index once with a tuple: a[i, j] = ...")
+                "index an array once with a tuple: a[i, j] = ...; for an item of a list or dict, build the new "
+                "item and store it whole: row = list(a[i]); row[j] = ...; a[i] = row")
     if isinstance(target, gast.Attribute):
         _refuse(parsed, target, "an assignment to an attribute (obj.x = ...)",
                 "keep the value in a local variable")
@@ -144,7 +146,9 @@ def _check_target(parsed: Parsed, target: gast.AST) -> None:
 
 _MUTATORS = {"append", "pop"}
 _REFUSED_MUTATORS = {"extend", "insert", "remove", "sort", "reverse", "fill", "resize", "clear",
-                     "setdiag", "put", "itemset", "setfield", "__setitem__", "__iadd__"}
+                     "setdiag", "put", "itemset", "setfield", "__setitem__", "__iadd__",
+                     "update", "setdefault", "popitem"}
+_DICT_MUTATORS = {"update", "setdefault", "popitem"}
 # Which calls, methods and attributes may return a view is declared once, with the rules
 # (``returns_view`` in sct/rules); the fence sees names only, so it asks by name.
 _is_view = REGISTRY.is_view_name
@@ -185,8 +189,8 @@ def _aliases(value: gast.expr, name: str) -> bool:
         func = value.func
         if isinstance(func, gast.Attribute) and _is_view(func.attr):
             return _aliases(func.value, name) or any(_aliases(a, name) for a in value.args[:1])
-        returned = getattr(value, "sct_returns_argument", None)  # (see _mark_calls_returning_arguments)
-        if returned:
+        returned = getattr(value, "sct_returned_arguments", None)  # (see _mark_calls_returning_arguments)
+        if returned is not None:
             return any(_aliases(a, name) for a in returned)
         return False
     if isinstance(value, (gast.Tuple, gast.List)):
@@ -213,74 +217,72 @@ def _check_aliasing(parsed: Parsed) -> None:
 
 
 def _mark_calls_returning_arguments(parsed: Parsed, fn: gast.FunctionDef) -> None:
-    """Mark ``sct_returns_argument`` on each call of a user function that may return one of its arguments
-    or a view of one (``def h(a): return a.T``): the argument expressions whose memory its result may share."""
+    """Mark ``sct_returned_arguments`` on each call of a user function that may return one of its arguments
+    or a view of one (``def h(a): return a.T``): the argument nodes its result may share memory with."""
     for node in S.walk(fn):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
-            callee = parsed.namespace.lookup(node.func.id, None)
-            returned = _returned_parameters(callee, set())
-            if returned:
-                node.sct_returns_argument = _arguments_of(callee, node, returned)
+            _mark_call(node, parsed.namespace.lookup(node.func.id, None), set())
 
 
-def _arguments_of(callee, call: gast.Call, params: set[str]) -> list[gast.expr]:
-    """The expressions ``call`` passes for ``params`` of ``callee`` (all of them if they do not bind)."""
+def _mark_call(call: gast.Call, callee, seen: set) -> None:
+    params = _returned_parameters(callee, seen)
+    if params:
+        call.sct_returned_arguments = _arguments_for(callee, call, params)
+
+
+def _arguments_for(callee, call: gast.Call, params: frozenset) -> list:
+    """The argument nodes of ``call`` that ``callee`` binds to ``params`` (all of them if the call does not
+    bind: a ``*args`` call, say)."""
     every = list(call.args) + [kw.value for kw in call.keywords]
-    if any(isinstance(a, gast.Starred) for a in call.args) or any(kw.arg is None for kw in call.keywords):
-        return every
     try:
-        bound = inspect.signature(callee).bind_partial(*call.args, **{kw.arg: kw.value for kw in call.keywords})
-    except TypeError:
+        bound = inspect.signature(callee).bind(*call.args, **{kw.arg: kw.value for kw in call.keywords
+                                                              if kw.arg is not None})
+    except (TypeError, ValueError):
         return every
     out = []
-    for name, value in bound.arguments.items():
-        if name in params:
-            out += list(value) if isinstance(value, tuple) else list(value.values()) if isinstance(value, dict) \
+    for param, value in bound.arguments.items():
+        if param in params:
+            out += list(value.values()) if isinstance(value, dict) else list(value) if isinstance(value, tuple) \
                 else [value]
     return out
 
 
-def _returned_parameters(callee, seen: set) -> set[str]:
-    """The parameters of the plain Python function ``callee`` whose memory it may return (itself or a view,
-    or held in a tuple it returns).  Followed through names it binds and the helpers it calls in turn."""
+def _returned_parameters(callee, seen: set) -> frozenset:
+    """The parameters of the plain Python function ``callee`` whose argument it may return (or a view of it,
+    or hold it in a tuple it returns).  Followed through names it binds and the helpers it calls in turn."""
     if not isinstance(callee, types.FunctionType) or REGISTRY.lookup(callee) is not None or callee in seen:
-        return set()
+        return frozenset()
     seen.add(callee)
     try:
         parsed = parse_function(callee)
     except TransformError:
-        return set()  # (sct refuses to read it when it derives the call)
+        return frozenset()  # (sct refuses to read it when it derives the call)
     node = parsed.node
     for sub in S.walk(node):
         if isinstance(sub, gast.Call) and isinstance(sub.func, gast.Name):
-            inner = parsed.namespace.lookup(sub.func.id, None)
-            returned = _returned_parameters(inner, seen)
-            if returned:
-                sub.sct_returns_argument = _arguments_of(inner, sub, returned)
+            _mark_call(sub, parsed.namespace.lookup(sub.func.id, None), seen)
     args = node.args
     params = [a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)]
     params += [a.id for a in (args.vararg, args.kwarg) if a is not None]
-    origins = {p: {p} for p in params}  # name -> the parameters whose memory it may share
-    parts = lambda value: value.elts if isinstance(value, (gast.Tuple, gast.List)) else [value]  # noqa: E731
-    changed = True
-    while changed:  # names bound to (a view of) an argument, through any chain of assignments
-        changed = False
-        for sub in S.walk(node):
-            if isinstance(sub, (gast.Assign, gast.For)):
-                value = sub.value if isinstance(sub, gast.Assign) else sub.iter
-                found = {p for v in parts(value) for n, ps in list(origins.items())
-                         if _aliases(v, n) or _indexes(v, n) for p in ps}
-                targets = sub.targets if isinstance(sub, gast.Assign) else [sub.target]
-                for t in {n.id for t in targets for n in S.walk(t) if isinstance(n, gast.Name)}:
-                    if not found <= origins.get(t, set()):
-                        origins[t] = origins.get(t, set()) | found
-                        changed = True
+    parts = lambda value: value.elts if isinstance(value, (gast.Tuple, gast.List)) else [value]
     returned = set()
-    for sub in S.walk(node):
-        if isinstance(sub, gast.Return) and sub.value is not None:
-            returned |= {p for v in parts(sub.value) for n, ps in origins.items()
-                         if _aliases(v, n) or _indexes(v, n) for p in ps}
-    return returned
+    for param in params:
+        shared = {param}
+        changed = True
+        while changed:  # names bound to (a view of) the argument, through any chain of assignments
+            changed = False
+            for sub in S.walk(node):
+                if isinstance(sub, (gast.Assign, gast.For)):
+                    value = sub.value if isinstance(sub, gast.Assign) else sub.iter
+                    if any(_aliases(v, n) or _indexes(v, n) for v in parts(value) for n in shared):
+                        targets = sub.targets if isinstance(sub, gast.Assign) else [sub.target]
+                        new = {n.id for t in targets for n in S.walk(t) if isinstance(n, gast.Name)} - shared
+                        changed, shared = changed or bool(new), shared | new
+        if any(isinstance(sub, gast.Return) and sub.value is not None
+               and any(_aliases(v, n) or _indexes(v, n) for v in parts(sub.value) for n in shared)
+               for sub in S.walk(node)):
+            returned.add(param)
+    return frozenset(returned)
 
 
 def _written(parsed: Parsed, local: set[str]) -> dict[str, gast.AST]:
@@ -289,8 +291,11 @@ def _written(parsed: Parsed, local: set[str]) -> dict[str, gast.AST]:
     for name, node in _mutations(parsed.node, local):
         if isinstance(node, gast.Call) and (node.func.attr in _REFUSED_MUTATORS
                                             or (node.func.attr == "pop" and (node.args or node.keywords))):
-            _refuse(parsed, node, f"the in-place method `.{node.func.attr}()`",
-                    "build a new list or array instead (xs = xs + [v], np.concatenate, ...)")
+            hint = "build a new list or array instead (xs = xs + [v], np.concatenate, ...)"
+            if node.func.attr in _DICT_MUTATORS or node.func.attr == "pop":
+                hint = ("write the entries one by one into a dict the function built (e = dict(d); e[k] = v), "
+                        "or build a new one: {k: v for k, v in d.items() if k != key}")
+            _refuse(parsed, node, f"the in-place method `.{node.func.attr}()`", hint)
         mutated.setdefault(name, node)
     return mutated
 
@@ -352,6 +357,8 @@ def _check_held(parsed: Parsed, mutated: dict) -> None:
         held = []
         if isinstance(node, (gast.List, gast.Tuple)) and isinstance(node.ctx, gast.Load):
             held = node.elts
+        elif isinstance(node, gast.Dict):
+            held = node.values
         elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr == "append":
             held = node.args
         for elt in held:
@@ -359,6 +366,22 @@ def _check_held(parsed: Parsed, mutated: dict) -> None:
                 raise AliasingError(f"`{elt.id}` is written into and also stored inside another list or tuple; "
                                     f"sct cannot follow a write through two names", parsed.location(node),
                                     f"store a copy: list({elt.id}) or {elt.id}.copy()")
+    # c[k] = xs stores xs itself: a write into xs after it (later, or in a loop around both) changes c[k] too
+    fn = parsed.node
+    writes: dict[str, list] = {}
+    for name, node in _mutations(fn, _locals(fn)):
+        writes.setdefault(name, []).append(node)
+    loops = [n for n in S.walk(fn) if isinstance(n, (gast.For, gast.While))]
+    for node in S.walk(fn):
+        if not (isinstance(node, gast.Assign) and isinstance(node.value, gast.Name) and node.value.id in writes
+                and any(isinstance(t, gast.Subscript) for t in node.targets)):
+            continue
+        around = [loop for loop in loops if _inside(node, loop)]
+        name = node.value.id
+        if any(_position(w) > _position(node) or any(_inside(w, loop) for loop in around) for w in writes[name]):
+            raise AliasingError(f"`{name}` is stored inside another container and written into after that; "
+                                f"sct cannot follow a write through two names", parsed.location(node),
+                                f"store a copy: list({name}), dict({name}) or {name}.copy()")
 
 
 def _check_arguments(parsed: Parsed, mutated: dict, local: set[str]) -> None:
@@ -369,7 +392,7 @@ def _check_arguments(parsed: Parsed, mutated: dict, local: set[str]) -> None:
             raise AliasingError(
                 f"sct cannot differentiate an in-place write into the argument `{name}`: "
                 f"the caller's object would change", parsed.location(node),
-                f"write into a copy: {name} = {name}.copy() (or list({name})) before changing it")
+                f"write into a copy: {name} = {name}.copy() (or list({name}), dict({name})) before changing it")
 
 
 def _check_shared(parsed: Parsed, mutated: dict, others: set[str]) -> None:
@@ -489,7 +512,8 @@ def _copied_first(fn: gast.FunctionDef, name: str, local: set[str]) -> bool:
 
 def _fresh(value: gast.expr, local: set[str]) -> bool:
     """Does ``value`` certainly build a new object (not a view or another name for an existing one)?"""
-    if isinstance(value, (gast.List, gast.Tuple, gast.ListComp, gast.BinOp, gast.UnaryOp, gast.Constant)):
+    if isinstance(value, (gast.List, gast.Tuple, gast.ListComp, gast.Dict, gast.DictComp, gast.BinOp, gast.UnaryOp,
+                          gast.Constant)):
         return True
     if isinstance(value, gast.Call):
         func = value.func
@@ -501,6 +525,6 @@ def _fresh(value: gast.expr, local: set[str]) -> bool:
             if isinstance(func.value, gast.Name) and func.value.id not in local:  # np.array(x), np.zeros(n), ...
                 return func.attr in ("array", "copy", "zeros", "ones", "full", "empty", "zeros_like", "ones_like",
                                      "full_like", "empty_like", "concatenate", "stack", "arange", "linspace")
-        if isinstance(func, gast.Name) and func.id in ("list", "tuple"):
+        if isinstance(func, gast.Name) and func.id in ("list", "tuple", "dict"):
             return True
     return False

@@ -142,6 +142,9 @@ class Forward:
         if op.kind == "copy" and active:
             return S.name(self.d(active[0][1].id))
         if op.kind == "build":
+            if isinstance(stmt.value, gast.Dict):
+                return gast.Dict(keys=[S.clone(k) for k in stmt.value.keys],
+                                 values=[self.tangent_of(v) for v in stmt.value.values])
             elts = [self.tangent_of(e) for e in stmt.value.elts]
             if isinstance(stmt.value, gast.List):
                 return gast.List(elts=elts, ctx=gast.Load())

@@ -28,6 +28,7 @@ import gast
 
 from . import runtime
 from . import syntax as S
+from .rules import builtins as dicts
 from .checkpoint import marker_schedule
 from .context import LOCAL, UNRESOLVED, Context
 from .errors import UnsupportedSyntaxError
@@ -200,6 +201,15 @@ class _Lowering:
             node = gast.Call(func=self.ctx.symbol(target, target.__name__), args=leading + list(node.args),
                              keywords=node.keywords)
             func = node.func
+        if callee is dict:
+            made = self.dict_call(node)
+            if made is not None:
+                return made
+        if isinstance(func, gast.Attribute) and not self.is_global_ref(func) and not node.args \
+                and not node.keywords and func.attr in _DICT_VIEWS:
+            # d.values(), d.items(), d.keys() as lists (what sct differentiates and loops over)
+            helper = _DICT_VIEWS[func.attr]
+            return S.call(self.ctx.symbol(helper, helper.__name__), [self.atom(func.value)])
         if isinstance(func, gast.Attribute) and not self.is_global_ref(func):
             func = S.attr(self.atom(func.value), func.attr)
         elif not isinstance(func, (gast.Name, gast.Attribute)):
@@ -211,6 +221,19 @@ class _Lowering:
                 else self.atom(a) for a in node.args]  # (*args and **kwargs are passed on as they are)
         keywords = [gast.keyword(arg=kw.arg, value=self.atom(kw.value)) for kw in node.keywords]
         return gast.Call(func=S.clone(func), args=args, keywords=keywords)
+
+    def dict_call(self, node) -> gast.expr | None:
+        """``dict(a=x, b=y)`` as the display ``{'a': x, 'b': y}``, ``dict()`` as ``{}``, ``dict(zip(ks, vs))`` as
+        ``make_dict``; None for other calls of ``dict`` (``dict(d)``, a copy, has a rule of its own)."""
+        if not node.args:
+            values = [self.atom(kw.value) for kw in node.keywords]
+            return gast.Dict(keys=[S.const(kw.arg) for kw in node.keywords], values=values)
+        arg = node.args[0]
+        if len(node.args) == 1 and not node.keywords and isinstance(arg, gast.Call) and not arg.keywords \
+                and len(arg.args) == 2 and self.ctx.resolve(arg.func) is zip:
+            keys, values = self.atom(arg.args[0]), self.atom(arg.args[1])
+            return S.call(self.ctx.symbol(dicts.make_dict, "make_dict"), [values, keys])
+        return None
 
     def value_Attribute(self, node):
         return S.attr(self.atom(node.value), node.attr)
@@ -224,12 +247,33 @@ class _Lowering:
     def value_List(self, node):
         return gast.List(elts=[self.atom(e) for e in node.elts], ctx=gast.Load())
 
+    def value_Dict(self, node):
+        keys, values = [], []
+        for key, value in zip(node.keys, node.values):  # (key, value, key, value: Python's order)
+            keys.append(self.atom(key))
+            values.append(self.atom(value))
+        if not all(isinstance(key, gast.Constant) for key in keys):
+            # keys known only at run time may repeat: make_dict keeps the last value of a key, as Python does
+            make = self.ctx.symbol(dicts.make_dict, "make_dict")
+            return S.call(make, [self.atom(gast.List(elts=values, ctx=gast.Load())),
+                                 self.atom(gast.List(elts=keys, ctx=gast.Load()))])
+        entries = {}  # a repeated key: its first place, its last value (as Python builds the display)
+        for key, value in zip(keys, values):
+            entries[key.value] = (entries[key.value][0] if key.value in entries else key, value)
+        return gast.Dict(keys=[k for k, _ in entries.values()], values=[v for _, v in entries.values()])
+
     def value_ListComp(self, node):
         name = self.temp()
-        self.comprehension(node, name)
+        self.comprehension(node, [(name, node.elt)])
         return S.name(name)
 
     value_GeneratorExp = value_ListComp
+
+    def value_DictComp(self, node):
+        """``{k: v for ...}``: the keys and the values collected into two lists, then ``make_dict``."""
+        keys, values = self.fresh("keys"), self.fresh("values")
+        self.comprehension(node, [(keys, node.key), (values, node.value)])
+        return S.call(self.ctx.symbol(dicts.make_dict, "make_dict"), [S.name(values), S.name(keys)])
 
     def value_JoinedStr(self, node):
         return S.clone(node)  # an f-string: never differentiable, kept whole
@@ -300,9 +344,11 @@ class _Lowering:
         self.emit(S.assign(target, value))
         self.out[-1].sct_expr = node
 
-    def comprehension(self, node, target: str) -> None:
-        """``[elt for x in xs if c]`` as a loop appending to ``target``; ``x`` renamed to stay private."""
-        self.emit(S.assign(target, gast.List(elts=[], ctx=gast.Load())))
+    def comprehension(self, node, outputs: list[tuple[str, gast.expr]]) -> None:
+        """``[elt for x in xs if c]`` as a loop appending to a list (each ``(list, elt)`` of ``outputs``: two for
+        a dict comprehension, its keys and its values); ``x`` renamed to stay private."""
+        for target, _ in outputs:
+            self.emit(S.assign(target, gast.List(elts=[], ctx=gast.Load())))
         renames = {}
         for gen in node.generators:
             for old in S.stores(gen.target):
@@ -311,7 +357,8 @@ class _Lowering:
         def rename(expr):
             return _rename_stores(S.substitute(expr, renames), renames)
 
-        inner: list[gast.stmt] = [S.expr_stmt(S.call(S.attr(S.name(target), "append"), [rename(node.elt)]))]
+        inner: list[gast.stmt] = [S.expr_stmt(S.call(S.attr(S.name(target), "append"), [rename(elt)]))
+                                  for target, elt in outputs]
         for gen in reversed(node.generators):
             for cond in reversed(gen.ifs):
                 inner = [S.if_(rename(cond), inner)]
@@ -331,7 +378,8 @@ class _Lowering:
         first, *others = node.targets
         if getattr(node, "sct_unshared", False):  # (see fence._check_indexed_views)
             where = S.const(str(self.ctx.parsed.location(node)))
-            self.into(S.call(self.runtime("unshared"), [self.atom(node.value), where]), first.id)
+            container = S.name(node.value.value.id)  # (a list's or dict's item is never a view of it)
+            self.into(S.call(self.runtime("unshared"), [self.atom(node.value), where, container]), first.id)
             return
         if isinstance(first, gast.Name) and isinstance(node.value, (gast.ListComp, gast.GeneratorExp)) \
                 and first.id not in S.loads(node.value):
@@ -440,7 +488,8 @@ class _Lowering:
         self.emit(S.for_(index, S.name(rng), self.nested(body)))
 
     def indexed_loop(self, node, callee, body_stores: set[str]) -> None:
-        """``for x in xs`` (and enumerate, zip, reversed) as a loop over indices that reads ``xs[k]``."""
+        """``for x in xs`` (and enumerate, zip, reversed) as a loop over indices that reads ``xs[k]``; a loop over
+        a dict (``d.items()``, ``d.values()``, ``d.keys()``, ``d``) as a loop over its keys that reads ``d[key]``."""
         it = node.iter
         start = None
         strict = []  # zip(..., strict=...): the lengths are checked before the loop
@@ -450,28 +499,32 @@ class _Lowering:
             inner_callee = self.ctx.resolve(inner.func) if isinstance(inner, gast.Call) else None
             if inner_callee is zip and isinstance(item, (gast.Tuple, gast.List)) \
                     and len(item.elts) == len(inner.args) and _strict_only(inner):  # enumerate(zip(a, b))
-                seqs, targets = [self.sequence(a, body_stores) for a in inner.args], list(item.elts)
+                iterated, targets = list(inner.args), list(item.elts)
                 strict = inner.keywords
             else:
-                seqs, targets = [self.sequence(inner, body_stores)], [item]
+                iterated, targets = [inner], [item]
+            seqs = [self.iterated(a, body_stores) for a in iterated]
             index_target = node.target.elts[0]
             extra = list(it.args[1:]) + [kw.value for kw in it.keywords]
             start = self.atom(extra[0]) if extra else None
         elif callee is zip and isinstance(node.target, (gast.Tuple, gast.List)) \
                 and len(node.target.elts) == len(it.args) and _strict_only(it):
-            seqs, targets, index_target = [self.sequence(a, body_stores) for a in it.args], list(node.target.elts), None
+            iterated, targets, index_target = list(it.args), list(node.target.elts), None
+            seqs = [self.iterated(a, body_stores) for a in iterated]
             strict = it.keywords
         elif callee is reversed and len(it.args) == 1 and not it.keywords:
-            backwards = gast.Subscript(value=self.atom(it.args[0]),
-                                       slice=gast.Slice(lower=None, upper=None, step=S.const(-1)), ctx=gast.Load())
-            seqs, targets, index_target = [self.atom(backwards)], [node.target], None
+            iterated, targets, index_target = [it.args[0]], [node.target], None
+            seqs = [self.iterated(it.args[0], body_stores, backwards=True)]
         else:
             if callee in (zip, enumerate, map, filter, iter, reversed):  # (sorted(...) is a list: looped over)
                 self.refuse(it, f"a loop over {callee.__name__}(...) in this form",
                             "loop over range(len(...)), or over zip/enumerate with one name per item")
-            seqs, targets, index_target = [self.sequence(it, body_stores)], [node.target], None
+            iterated, targets, index_target = [it], [node.target], None
+            seqs = [self.iterated(it, body_stores)]
         rng = self.temp()
-        self.emit(S.assign(rng, S.call(self.runtime("indices"), seqs, {kw.arg: self.atom(kw.value) for kw in strict})))
+        self.emit(S.assign(rng, S.call(self.runtime("indices"), [seq for seq, _ in seqs],
+                                       {kw.arg: self.atom(kw.value) for kw in strict})))
+        self.out[-1].sct_iterated = iterated  # (analysis finds the loops over dicts among them)
         if isinstance(index_target, gast.Name) and start is None:
             index = self.loop_index(index_target.id, body_stores)
         else:
@@ -481,10 +534,55 @@ class _Lowering:
             if index_target is not None and (not isinstance(index_target, gast.Name) or index != index_target.id):
                 value = S.name(index) if start is None else S.add(S.name(index), S.clone(start))
                 self.assign_to(index_target, value)
-            for seq, target in zip(seqs, targets):
-                self.assign_to(target, self.item(seq, index, target, node.body))
+            for (seq, source), target in zip(seqs, targets):
+                self.assign_item(seq, source, index, target, node.body)
             self.out.extend(self.block(node.body))
         self.emit(S.for_(index, S.name(rng), self.nested(loop_body)))
+
+    def iterated(self, node: gast.expr, body_stores: set[str], backwards: bool = False):
+        """What a loop runs over, as ``(seq, source)``: ``seq`` an atom to index, ``source`` None; or, for a
+        dict, ``seq`` the list of its keys and ``source`` ``(the dict, "keys" | "values" | "items")``."""
+        part = None
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr in _DICT_VIEWS \
+                and not node.args and not node.keywords and not self.is_global_ref(node.func):
+            part, mapping = node.func.attr, node.func.value  # for k, v in d.items()
+        elif _position(node) in self.ctx.dict_loops:
+            part, mapping = "keys", node  # for k in d (analysis found d to be a dict)
+        if part is None:
+            if backwards:
+                reverse = gast.Subscript(value=self.atom(node), slice=_backwards(), ctx=gast.Load())
+                return self.atom(reverse), None
+            return self.sequence(node, body_stores), None
+        mapping = self.sequence(mapping, body_stores)
+        keys = S.call(self.ctx.symbol(dicts.keys_of, "keys_of"), [S.clone(mapping)])
+        if backwards:
+            keys = gast.Subscript(value=self.atom(keys), slice=_backwards(), ctx=gast.Load())
+        return self.atom(keys), (mapping, part)
+
+    def assign_item(self, seq: gast.expr, source, index: str, target: gast.expr, body: list[gast.stmt]) -> None:
+        """Bind the loop's target to the item at ``index`` (see ``iterated``)."""
+        if source is None:
+            self.assign_to(target, self.item(seq, index, target, body))
+            return
+        mapping, part = source
+        key = gast.Subscript(value=S.clone(seq), slice=S.name(index), ctx=gast.Load())
+        if part == "keys":
+            self.assign_to(target, key)
+            return
+        pair = part == "items" and isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2
+        if pair and isinstance(target.elts[0], gast.Name):
+            self.assign_to(target.elts[0], key)
+            name = target.elts[0].id
+        else:
+            name = self.atom(key).id
+            if pair:
+                self.assign_to(target.elts[0], S.name(name))
+        if part == "values" or pair:
+            value_target = target.elts[1] if pair else target
+            self.assign_to(value_target, self.item(mapping, name, value_target, body))
+        else:  # for kv in d.items(): the pair
+            value = self.atom(self.item(mapping, name, target, body))
+            self.assign_to(target, S.tuple_([S.name(name), value]))
 
     def item(self, seq: gast.expr, index: str, target: gast.expr, body: list[gast.stmt]) -> gast.expr:
         """``seq[index]``; or, when the body does ``target op= ...``, ``number_at(seq, index, where)``, which
@@ -535,6 +633,19 @@ class _Lowering:
 def _strict_only(call: gast.Call) -> bool:
     """``zip(a, b)`` or ``zip(a, b, strict=...)``."""
     return all(kw.arg == "strict" for kw in call.keywords)
+
+
+_DICT_VIEWS = {"values": dicts.values_of, "items": dicts.items_of, "keys": dicts.keys_of}
+
+
+def _backwards() -> gast.Slice:
+    return gast.Slice(lower=None, upper=None, step=S.const(-1))
+
+
+def _position(node: gast.AST):
+    """Where an expression is in the source (None for one normalisation made): how analysis names a loop."""
+    where = tuple(getattr(node, f, None) for f in ("lineno", "col_offset", "end_lineno", "end_col_offset"))
+    return None if where[0] is None else where
 
 
 def _rename_stores(node, renames):

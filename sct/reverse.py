@@ -21,7 +21,7 @@ import gast
 
 from . import runtime
 from . import syntax as S
-from .analysis import ANY, SCALAR, Analysis, Op, argument_kinds, is_seq, refuse_unused_result
+from .analysis import ANY, ARRAY, SCALAR, Analysis, Op, argument_kinds, built_items, is_container, is_seq, refuse_unused_result
 from .checkpoint import Checkpoints
 from .context import Context, param_names
 from .errors import NoRuleError
@@ -297,7 +297,7 @@ class Reverse:
         if not self.an.is_active(atom):
             return []
         bar = self.bar(atom.id)
-        if self.an.kind(atom) == ANY or is_seq(self.an.kind(atom)):
+        if self.an.kind(atom) == ANY or is_container(self.an.kind(atom)):
             value = S.call(self.ctx.symbol(runtime.add, "add"), [S.name(bar), contribution])
         elif isinstance(contribution, gast.UnaryOp) and isinstance(contribution.op, gast.USub):
             value = S.binop(S.name(bar), gast.Sub(), contribution.operand)  # x̄ + -e reads x̄ - e
@@ -329,8 +329,10 @@ class Reverse:
                 out += self.accumulate(a, g)
         elif op.kind == "build":
             take = self.ctx.symbol(runtime.take, "take")
-            for i, elt in enumerate(stmt.value.elts):
-                out += self.accumulate(elt, S.call(take, [S.clone(g), S.const(i)]))
+            display = stmt.value
+            keys = display.keys if isinstance(display, gast.Dict) else [S.const(i) for i in range(len(display.elts))]
+            for key, elt in zip(keys, built_items(display)):
+                out += self.accumulate(elt, S.call(take, [S.clone(g), S.clone(key)]))
         elif op.kind == "rule":
             out += self.rule_adjoint(stmt, op, active, g)
         elif op.kind == "call" and active:
@@ -391,8 +393,9 @@ class Reverse:
         if self.an.is_active(value):
             taken = S.call(self.ctx.symbol(runtime.take_written, "take_written"),
                            [S.name(bar), index_value(self.ctx, index)])
-            out += self.accumulate(value, S.call(self.ctx.symbol(runtime.unbroadcast, "unbroadcast"),
-                                                 [taken, S.clone(value)]))
+            if not is_container(self.an.kind(value)):  # (a list or dict stored whole: its adjoint as it is)
+                taken = S.call(self.ctx.symbol(runtime.unbroadcast, "unbroadcast"), [taken, S.clone(value)])
+            out += self.accumulate(value, taken)
         zero = S.call(self.ctx.symbol(runtime.zero_at, "zero_at"), [S.name(bar), index_value(self.ctx, index)])
         out.append(S.assign(bar, zero))
         return out
@@ -439,6 +442,14 @@ class Reverse:
         if isinstance(stmt, gast.Assign):  # a[i] = v
             target = stmt.targets[0]
             base = target.value.id
+            if base in self.needed and self.an.kinds.get(base) not in (ARRAY,) and not is_seq(self.an.kinds.get(base)):
+                # a dict (or a container of unknown kind) may not have the entry yet: the tape keeps whether
+                # it had it, and the backward sweep takes it out again
+                index = index_value(self.ctx, target.slice)
+                saved = S.call(self.ctx.symbol(runtime.entry, "entry"), [S.name(base), index])
+                restore = S.call(self.ctx.symbol(runtime.restore_entry, "restore_entry"),
+                                 [S.name(base), S.call(S.attr(S.name(self.tape_name()), "pop")), S.clone(index)])
+                return [self.push(saved), stmt], core + [S.assign(base, restore)]
             if base in self.needed:
                 saved = S.call(self.ctx.symbol(runtime.snapshot, "snapshot"),
                                [gast.Subscript(value=S.name(base), slice=S.clone(target.slice), ctx=gast.Load())])

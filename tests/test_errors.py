@@ -29,7 +29,7 @@ SYNTAX = [
     ("uses_class", "class", "class A"),
     ("uses_del", "del", "del ys[0]"),
     ("uses_import", "import", "import os"),
-    ("uses_dict", "dict", '{"a": x}'),
+    ("uses_dict_unpacking", "unpacks another dict", '{**base, "a": x}'),
     ("uses_set", "set", "{x, 2.0}"),
     ("uses_starred", "*args", "*args"),
     ("uses_for_else", "for ... else", "for i in range(3)"),

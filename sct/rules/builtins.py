@@ -15,9 +15,11 @@ import warnings
 import numpy as np
 
 from ..runtime import add as add_adjoints, add_at, indices, take, unbroadcast
+from ..runtime.containers import field_index, field_of
 from ..runtime.batched import take_batched
-from .registry import (adjoint_rule, alias, batched_tangent_rule, broadcasts, context_manager, effect_only,
-                       is_constant, nondifferentiable, overloaded, replaced_by, result_kind, returns_view, tangent_rule)
+from .registry import (REGISTRY, adjoint_rule, alias, batched_tangent_rule, broadcasts, context_manager, effect_only,
+                       is_constant, method, nondifferentiable, overloaded, replaced_by, result_kind, returns_view,
+                       tangent_rule)
 
 # ---------------------------------------------------------------- arithmetic operators
 
@@ -377,6 +379,157 @@ def _backwards_tangent(dg, ans, g):
 replaced_by(builtins.reversed, reversed_seq)  # generated code calls reversed_seq where you wrote reversed
 returns_view(reversed_seq)
 result_kind(reversed_seq, "same")
+
+
+# ---------------------------------------------------------------- dicts and records
+# ``d[k]`` is indexing (below): its adjoint ``add_at`` builds a dict adjoint for a dict.  Normalisation
+# writes the other forms as calls of these functions: ``{k: v for ...}`` and ``dict(zip(ks, vs))`` as
+# ``make_dict``, ``d.values()`` / ``d.items()`` / ``d.keys()`` as lists, ``d.get(k, default)`` as
+# ``dict_get``, and a loop over a dict as a loop over ``keys_of(d)``; a field read ``p.w`` of a NamedTuple or
+# dataclass instance is ``getfield`` (analysis tells fields from array attributes by the kind of ``p``).
+
+def make_dict(values, keys):
+    """``dict(zip(keys, values))``: a dict comprehension, collected into two lists first."""
+    return dict(zip(keys, values))
+
+def values_of(d):
+    """``d.values()``, as a list."""
+    return list(d.values())
+
+def items_of(d):
+    """``d.items()``, as a list of (key, value) pairs."""
+    return list(d.items())
+
+def keys_of(d):
+    """``d.keys()`` (what a loop over a dict runs over), as a list."""
+    return list(d)
+
+def dict_get(d, key, default=None):
+    """``d.get(key, default)`` (the key has no derivative)."""
+    return d.get(key, default)
+
+def getfield(x, name):
+    """``x.name``, a field of a NamedTuple or dataclass instance."""
+    return getattr(x, name)
+
+def _entries_adjoint(g, keys):
+    """The adjoint of ``make_dict``'s values: each entry's (where a key repeats, the last value is the entry)."""
+    if isinstance(g, float) and g == 0.0:
+        return 0.0
+    last = {key: i for i, key in enumerate(keys)}
+    return [take(g, key) if last[key] == i else 0.0 for i, key in enumerate(keys)]
+
+def _values_adjoint(g, d):
+    """The adjoint of ``d.values()`` (a list) as the dict's."""
+    if isinstance(g, float) and g == 0.0:
+        return 0.0
+    return dict(zip(d, g))
+
+def _items_adjoint(g, d):
+    """The adjoint of ``d.items()`` (a list of (key, value) adjoints) as the dict's."""
+    if isinstance(g, float) and g == 0.0:
+        return 0.0
+    return {key: take(pair, 1) for key, pair in zip(d, g)}
+
+def _items_tangent(dd, d):
+    return [(0.0, take(dd, key)) for key in d]
+
+def _values_tangent(dd, d):
+    return [take(dd, key) for key in d]
+
+def _dict_adjoint(g, x):
+    """The adjoint of ``dict(x)``: a dict's for a dict; for a list of (key, value) pairs, each pair's (the
+    last pair of a key holds its entry)."""
+    if isinstance(g, float) and g == 0.0:
+        return 0.0
+    if isinstance(x, dict):
+        return dict(g)
+    last = {key: i for i, (key, _) in enumerate(x)}
+    return [[0.0, take(g, key) if last[key] == i else 0.0] for i, (key, _) in enumerate(x)]
+
+def _dict_tangent(dx, x):
+    """The tangent of ``dict(x)`` (see ``_dict_adjoint``)."""
+    if isinstance(x, dict):
+        return dict(dx) if isinstance(dx, dict) else {key: take(dx, key) for key in x}
+    return {key: take(take(dx, i), 1) for i, (key, _) in enumerate(x)}
+
+def _present(g, d, key):
+    """The adjoint of ``d`` in ``d.get(key, default)``: ``g`` at ``key`` where d has it."""
+    return {key: g} if key in d else 0.0
+
+@adjoint_rule(make_dict, name="dict comprehension")
+def make_dict_(g, ans, values, keys):
+    """``{k: v for ...}`` and ``dict(zip(keys, values))`` (keys have no derivative)."""
+    return _entries_adjoint(g, keys)
+
+@tangent_rule(make_dict, name="dict comprehension")
+def make_dict_(dvalues, ans, values, keys):
+    return make_dict(dvalues, keys)
+
+@adjoint_rule(values_of, name="dict.values")
+def values_of_(g, ans, d):
+    """``d.values()``, a list to sct (its adjoint is the dict's)."""
+    return _values_adjoint(g, d)
+
+@tangent_rule(values_of, name="dict.values")
+def values_of_(dd, ans, d):
+    return _values_tangent(dd, d)
+
+@adjoint_rule(builtins.dict, name="dict")
+def dict_(g, ans, x):
+    """``dict(d)``, a copy, or ``dict(pairs)``; ``dict(a=x, b=y)`` is the display ``{"a": x, "b": y}``."""
+    return _dict_adjoint(g, x)
+
+@tangent_rule(builtins.dict, name="dict")
+def dict_(dx, ans, x):
+    return _dict_tangent(dx, x)
+
+@adjoint_rule(items_of, name="dict.items")
+def items_of_(g, ans, d):
+    """``d.items()``, a list of (key, value) pairs to sct (keys have no derivative)."""
+    return _items_adjoint(g, d)
+
+@tangent_rule(items_of, name="dict.items")
+def items_of_(dd, ans, d):
+    return _items_tangent(dd, d)
+
+@adjoint_rule(dict_get, name="dict.get")
+def dict_get_(g, ans, d, key, default=None):
+    """``d.get(key, default)``: the derivative reaches the entry, or the default where there is none."""
+    return _present(g, d, key), None, (0.0 if key in d else g)
+
+@tangent_rule(dict_get, name="dict.get")
+def dict_get_(dd, dkey, ddefault, ans, d, key, default=None):
+    return (take(dd, key) if key in d else 0.0), None, (0.0 if key in d else ddefault)
+
+@adjoint_rule(getfield, name="p.field")
+def getfield_(g, ans, x, name, acc):
+    """``p.w``, a field of a NamedTuple or dataclass instance (an argument: its gradient is one of its type)."""
+    return add_at(acc, x, field_index(x, name), g)
+
+@tangent_rule(getfield, name="p.field")
+def getfield_(dx, ans, x, name):
+    return field_of(dx, x, name)
+
+# the adjoint helpers above move the adjoint ``g`` linearly: a Hessian (the tangent program of an adjoint
+# program) applies them to its tangent
+tangent_rule(_entries_adjoint)(lambda dg, ans, g, keys: _entries_adjoint(dg, keys))
+tangent_rule(_values_adjoint)(lambda dg, ans, g, d: _values_adjoint(dg, d))
+tangent_rule(_items_adjoint)(lambda dg, ans, g, d: _items_adjoint(dg, d))
+tangent_rule(_dict_adjoint)(lambda dg, ans, g, x: _dict_adjoint(dg, x))
+tangent_rule(_present)(lambda dg, ans, g, d, key: _present(dg, d, key))
+for _primal in (make_dict, values_of, items_of, dict_get, getfield, builtins.dict, _entries_adjoint, _values_adjoint,
+                _items_adjoint, _dict_adjoint, _present):
+    # a dict's (a list's, a record's) batched tangent is a dict (list, record) of batched tangents: the rules
+    # above move them as they are
+    batched_tangent_rule(_primal, lists=True)(REGISTRY.lookup(_primal).tangent)
+method("get", dict_get)
+result_kind(make_dict, "dict")
+result_kind(values_of, "values")
+result_kind(dict_get, "entry")
+result_kind(getfield, "entry")
+result_kind(builtins.dict, "mapping")
+nondifferentiable(keys_of)
 
 # ---------------------------------------------------------------- indexing
 

@@ -14,7 +14,7 @@ import operator
 
 import numpy as np
 
-from ..runtime import expand, unbroadcast, unreduce
+from ..runtime import expand, snapshot, unbroadcast, unreduce
 from ..runtime.batched import (array_batched, concatenate_batched, dot_left, dot_right, expand_batched, matmul_left,
                                matmul_right, outer_left, outer_right, reshape_batched, shift_axis, stack_batched,
                                transpose_axes)
@@ -1670,12 +1670,26 @@ def _from_nested_tangent(dg, ans, g, a):
 
 REGISTRY.helper(_from_nested, shape_args=(1,), linear=True)
 result_kind(tolist, "seq")
+def copy_of(x):
+    """``x.copy()``: an array's, or a list's or dict's (a copy of the same kind)."""
+    return x.copy()
+
+@adjoint_rule(copy_of, name="copy")
+def copy_of_(g, ans, x):
+    return g
+
+@tangent_rule(copy_of, name="copy")
+def copy_of_(dx, ans, x):
+    return snapshot(dx)
+
+result_kind(copy_of, "same")
+broadcasts(copy_of)
 
 
 for _name, _primal in [("sum", np.sum), ("mean", np.mean), ("max", np.max), ("min", np.min), ("prod", np.prod),
                        ("var", np.var), ("std", np.std), ("cumsum", np.cumsum), ("dot", np.dot),
                        ("reshape", reshape_method), ("transpose", transpose_method), ("ravel", np.ravel),
-                       ("flatten", flatten), ("squeeze", np.squeeze), ("copy", np.copy), ("swapaxes", np.swapaxes),
+                       ("flatten", flatten), ("squeeze", np.squeeze), ("copy", copy_of), ("swapaxes", np.swapaxes),
                        ("clip", np.clip), ("astype", astype), ("item", item), ("cumprod", np.cumprod),
                        ("diagonal", np.diagonal), ("trace", np.trace), ("repeat", np.repeat), ("take", np.take),
                        ("conj", np.conjugate), ("conjugate", np.conjugate),

@@ -532,9 +532,13 @@ def alias(primal, existing, *, name: str | None = None) -> None:
 def result_kind(primal, kind: str) -> None:
     """Declare what ``primal`` returns when the passes cannot tell: "tuple" (several results), "scalar", "array",
     "seq" (a list), "item" (an item of its sequence argument: a number when the sequence holds numbers),
-    "items" (a list of the items of its sequence argument), "same" (the kind of its first argument) or
-    "operands" (a number when all its operands are numbers, like an elementwise function)."""
-    assert kind in ("tuple", "scalar", "array", "seq", "item", "items", "same", "operands"), kind
+    "items" (a list of the items of its sequence argument), "operands" (a number when all its operands are
+    numbers, like an elementwise function), "entry" (the entry of its first argument, a dict, record or
+    sequence, at its second: ``d.get(k)``, a field), "values" (a list of its first argument's entries), "same"
+    (the kind of its first argument: a copy), "mapping" (that of its first argument when it is a dict, else a
+    dict: ``dict(x)``) or "dict"."""
+    assert kind in ("tuple", "scalar", "array", "seq", "item", "items", "operands", "entry", "values", "same",
+                    "mapping", "dict"), kind
     REGISTRY._rule_for(primal, None).result = kind
 
 

@@ -5,8 +5,9 @@ the adjoint program calls ``unbroadcast``, ``add_at`` and friends, which are all
 linear in the adjoints they move, so their tangents are the same helpers applied
 to the tangents.  Families: broadcasting, containers, non-differentiable.
 """
-from ..runtime import (add, add_at, drop_last, expand, indices, last, number_at, shape_only, snapshot, take,
-                       take_written, unbroadcast, unreduce, unshared, zero_at, zeros_like)
+from ..runtime import (add, add_at, drop_last, entry, expand, indices, last, number_at, refill, restore_entry,
+                       shape_only, snapshot, take, take_written, unbroadcast, unreduce, unshared, zero_at, zeros_like)
+from ..runtime.containers import entry_tangent, field_index, field_of, restore_tangent
 from ..runtime.batched import (add_at_batched, batch_index, expand_batched, take_batched,
                                unbroadcast_batched, unreduce_batched)
 from .registry import (REGISTRY, adjoint_rule, batched_tangent_rule, broadcasts, nondifferentiable, result_kind,
@@ -18,6 +19,7 @@ REGISTRY.helper(unbroadcast, shape_args=(1,), linear=True, scalar_identity=True)
 REGISTRY.helper(expand, linear=True, scalar_identity=True)
 REGISTRY.helper(unreduce, shape_args=(1,), linear=True)
 REGISTRY.helper(add_at, shape_args=(1,))
+REGISTRY.helper(unshared, shape_args=(2,))  # (the container is read for its type only)
 
 # ---------------------------------------------------------------- broadcasting
 
@@ -70,11 +72,11 @@ def number_at_(dseq, ans, seq, index, where):
 result_kind(number_at, "scalar")  # (it refuses any other item)
 
 @adjoint_rule(unshared)
-def unshared_(g, ans, item, where):
+def unshared_(g, ans, item, where, container=None):
     return g
 
 @tangent_rule(unshared)
-def unshared_(ditem, ans, item, where):
+def unshared_(ditem, ans, item, where, container=None):
     return ditem
 
 @tangent_rule(last)
@@ -88,6 +90,22 @@ def drop_last_(dtotal, ans, total):
 @tangent_rule(snapshot)
 def snapshot_(dvalue, ans, value):
     return snapshot(dvalue)
+
+# a dict's entries on the tape (``d[k] = v`` where d may not have k yet), and fields of records
+
+@tangent_rule(entry)
+def entry_(dcontainer, ans, container, key):
+    return entry_tangent(dcontainer, container, key)
+
+@tangent_rule(restore_entry)
+def restore_entry_(dcontainer, dsaved, ans, container, saved, key):
+    # (one contribution holds both: the entry of the restored tangent is the saved one's tangent; the tape
+    # holds an entry's tangent exactly when the container has one)
+    return restore_tangent(dcontainer, dsaved, container, saved, key), None
+
+@tangent_rule(field_of)
+def field_of_(ddx, ans, dx, x, name):
+    return field_of(ddx, x, name)
 
 # ---------------------------------------------------------------- batched tangents (B directions on a leading axis)
 
@@ -124,7 +142,9 @@ def number_at_(dseq, ans, seq, index, where):
     return take_batched(dseq, index)
 
 broadcasts(shape_only, add, last, drop_last, snapshot)
+for _structural in (entry, restore_entry, field_of):  # (they move batched tangents as they are)
+    batched_tangent_rule(_structural, lists=True)(REGISTRY.lookup(_structural).tangent)
 
 # ---------------------------------------------------------------- non-differentiable
 
-nondifferentiable(zeros_like, indices)
+nondifferentiable(zeros_like, indices, field_index, refill)

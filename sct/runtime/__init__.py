@@ -1,15 +1,16 @@
 """The only code generated functions call besides NumPy and ``math``.
 
 ``broadcast`` sums adjoints back to an argument's shape and widens tangents;
-``containers`` updates adjoints of arrays and lists functionally (a new value,
+``containers`` updates adjoints of arrays, lists and dicts functionally (a new value,
 never an in-place write on a value another name may hold).  The tape itself is
 a plain Python list in the generated code: ``tape.append(x)`` / ``x = tape.pop()``.
 ``checkpoint`` cuts a checkpointed loop's steps into segments.
 """
 from . import checkpoint
 from .broadcast import expand, shape_only, unbroadcast, unreduce, zeros_like
-from .containers import (add, add_at, drop_last, indices, last, number_at, snapshot, take, take_written, unshared,
-                         zero_at)
+from .containers import (add, add_at, drop_last, entry, indices, last, number_at, refill, restore_entry, snapshot, take,
+                         take_written, unshared, zero_at)
 
-__all__ = ["add", "add_at", "drop_last", "expand", "indices", "last", "number_at", "shape_only", "snapshot", "take",
-           "take_written", "unbroadcast", "unreduce", "unshared", "zero_at", "zeros_like"]
+__all__ = ["add", "add_at", "drop_last", "entry", "expand", "indices", "last", "number_at", "refill", "restore_entry",
+           "shape_only", "snapshot", "take", "take_written", "unbroadcast", "unreduce", "unshared", "zero_at",
+           "zeros_like"]

@@ -1,13 +1,17 @@
 """Helpers of the batched tangent program: tangents with a leading axis of B directions.
 
 In a batched program the tangent of ``x`` has shape ``(B,) + x.shape`` (``(B,)``
-for a number); the tangent of a list is a list of batched tangents.  Primal values
+for a number); the tangent of a list is a list of batched tangents, of a dict a
+dict of them (of a NamedTuple or dataclass instance: one of the same type, or the
+list or dict sct builds for it).  Primal values
 keep their shapes, so they line up with a tangent's trailing axes: ``dx * cos(x)``
 batches by itself once ``dx`` has as many axes as the result (``lift``).  A rule
 without a batched form runs once per direction inside the sweep (``direction``,
 ``stack_like``).
 """
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -20,8 +24,12 @@ def batch_size(*tangents) -> int:
     for t in tangents:
         if isinstance(t, np.ndarray) and t.ndim:
             return t.shape[0]
-        if isinstance(t, (list, tuple)) and t:
-            return batch_size(*t)
+        items = _items_of(t)
+        if items:
+            try:
+                return batch_size(*items)
+            except ValueError:
+                continue
     raise ValueError("sct: a batched tangent program needs at least one tangent with a leading batch axis")
 
 
@@ -29,7 +37,22 @@ def zeros_batched(n: int, like):
     """A zero tangent of ``like`` for ``n`` directions: ``(n,) + like.shape`` (a list of them for a list)."""
     if isinstance(like, (list, tuple)):
         return [zeros_batched(n, item) for item in like]
+    if isinstance(like, dict):
+        return {key: zeros_batched(n, item) for key, item in like.items()}
+    if dataclasses.is_dataclass(like) and not isinstance(like, type):
+        return {f.name: zeros_batched(n, getattr(like, f.name)) for f in dataclasses.fields(like)}
     return np.zeros((n,) + np.shape(like))
+
+
+def _items_of(t) -> list:
+    """The items of a container tangent (a list's, a dict's values, a dataclass instance's fields)."""
+    if isinstance(t, (list, tuple)):
+        return list(t)
+    if isinstance(t, dict):
+        return list(t.values())
+    if dataclasses.is_dataclass(t) and not isinstance(t, type):
+        return [getattr(t, f.name) for f in dataclasses.fields(t)]
+    return []
 
 
 def lift(d, like):
@@ -79,13 +102,19 @@ def direction(d, k: int):
         return d[k]
     if isinstance(d, (list, tuple)):
         return [direction(item, k) for item in d]
+    if isinstance(d, dict):
+        return {key: direction(item, k) for key, item in d.items()}
+    if dataclasses.is_dataclass(d) and not isinstance(d, type):
+        return {f.name: direction(getattr(d, f.name), k) for f in dataclasses.fields(d)}
     return d  # a symbolic zero
 
 
 def stack_like(tangents: list, like):
     """One tangent per direction, each shaped like ``like``, as a batched tangent."""
     if isinstance(like, (list, tuple)):
-        return [stack_like([t[i] for t in tangents], item) for i, item in enumerate(like)]
+        return [stack_like([take(t, i) for t in tangents], item) for i, item in enumerate(like)]
+    if isinstance(like, dict):
+        return {key: stack_like([take(t, key) for t in tangents], item) for key, item in like.items()}
     shape = np.shape(like)
     return np.stack([np.broadcast_to(t, shape) for t in tangents])
 

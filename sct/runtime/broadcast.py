@@ -1,6 +1,7 @@
 """Shapes of derivatives under NumPy broadcasting."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -82,9 +83,14 @@ def shape_only(x):
 
 
 def zeros_like(x):
-    """A zero tangent shaped like ``x``: 0.0 for numbers, a float array for arrays, a list for lists."""
+    """A zero tangent shaped like ``x``: 0.0 for numbers, a float array for arrays, a list for lists (and
+    NamedTuples), a dict for dicts (and dataclass instances, by field name)."""
     if isinstance(x, (list, tuple)):
         return [zeros_like(v) for v in x]
+    if isinstance(x, dict):
+        return {k: zeros_like(v) for k, v in x.items()}
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return {f.name: zeros_like(getattr(x, f.name)) for f in dataclasses.fields(x)}
     if isinstance(x, np.ndarray):
         return np.zeros(x.shape, dtype=np.result_type(x.dtype, float))
     return 0.0

@@ -1,13 +1,19 @@
-"""Adjoints of arrays and lists, updated functionally.
+"""Adjoints of arrays, lists and dicts, updated functionally.
 
 An adjoint that nothing reached yet is the float ``0.0``; these helpers turn it
 into an array (or list) of the primal's shape the first time an element is hit.
+The adjoint of a dict is a dict holding the adjoints of the entries something
+reached (a missing entry, like ``0.0``, is zero); the adjoint of a NamedTuple is a
+list (it is a tuple), of a dataclass instance a dict by field name.
 """
 from __future__ import annotations
 
+import dataclasses
 import linecache
 
 import numpy as np
+
+from .broadcast import zeros_like
 
 _SEQUENCES = (list, tuple, range, np.ndarray, str)
 
@@ -16,6 +22,10 @@ def indices(*seqs, strict: bool = False):
     """``range(len(seq))`` for the loop ``for x in seq`` (the shortest, for ``zip``; with ``strict``, as
     ``zip(..., strict=True)``, sequences of different lengths raise ValueError, before the loop)."""
     for seq in seqs:
+        if isinstance(seq, dict):
+            raise TypeError("sct loops over this dict by index: it could not tell, when it transformed the "
+                            "function, that the loop runs over a dict; write `for k, v in d.items()` "
+                            "(or d.keys(), d.values())")
         if not isinstance(seq, _SEQUENCES):
             raise TypeError(f"sct loops over a {type(seq).__name__} by index; "
                             f"convert it with list(...) before the loop")
@@ -41,10 +51,13 @@ def number_at(seq, index, where: str):
     return item
 
 
-def unshared(item, where: str):
+def unshared(item, where: str, container=None):
     """``item``, bound to a name from an indexing (``row = y[i]``) of an array the function writes into later:
     right only if NumPy copied it (an element, or fancy indexing).  A view (a row of a matrix, a slice) would
-    change with the write, which sct does not follow: refused, located at ``where`` ("file:line:col")."""
+    change with the write, which sct does not follow: refused, located at ``where`` ("file:line:col").  The
+    item of a list or dict ``container`` is not part of its memory (a write replaces it): let through."""
+    if isinstance(container, (list, dict)):
+        return item
     if isinstance(item, np.ndarray) and item.base is not None:
         _refuse(where, "this indexing is a view of an array the function writes into later, so the write "
                        "would change it too; sct cannot follow a write through two names",
@@ -66,11 +79,18 @@ def _is_zero(a) -> bool:
 
 def add(a, b):
     """``a + b`` for adjoints of any structure: numbers and arrays add, lists add elementwise (also
-    to an array adjoint of the same list, which NumPy read as an array)."""
+    to an array adjoint of the same list, which NumPy read as an array), dicts entry by entry."""
     if _is_zero(a) and not isinstance(b, float):
         return b
     if _is_zero(b) and not isinstance(a, float):
         return a
+    if isinstance(a, dict) or isinstance(b, dict):
+        if not (isinstance(a, dict) and isinstance(b, dict)):
+            raise TypeError("sct: cannot add a dict adjoint to a non-dict adjoint")
+        out = dict(a)
+        for key, value in b.items():
+            out[key] = add(out[key], value) if key in out else value
+        return out
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple, np.ndarray)) and len(a) == len(b):
         return [add(x, y) for x, y in zip(a, b)]  # (an array: NumPy read the list as one; its rows are the items)
     if isinstance(b, (list, tuple)) and isinstance(a, np.ndarray) and len(a) == len(b):
@@ -81,9 +101,11 @@ def add(a, b):
 
 
 def take(a, index):
-    """``a[index]`` of an adjoint that may still be the zero ``0.0``."""
+    """``a[index]`` of an adjoint that may still be the zero ``0.0`` (of a dict's: 0.0 for a missing entry)."""
     if _is_zero(a):
         return 0.0
+    if isinstance(a, dict):
+        return a.get(index, 0.0)
     return a[index]
 
 
@@ -91,6 +113,8 @@ def take_written(acc, index):
     """The adjoint reaching the values written by ``a[index] = v``: where an index repeats, the last write wins."""
     if _is_zero(acc):
         return 0.0
+    if isinstance(acc, dict):
+        return acc.get(index, 0.0)
     g = acc[index]
     if isinstance(acc, np.ndarray) and _fancy(index):
         order = np.full(acc.shape, -1)
@@ -101,6 +125,8 @@ def take_written(acc, index):
 
 
 def _materialize(acc, x):
+    if isinstance(x, dict) or _is_dataclass(x):  # (a dict of the entries reached; missing ones are zero)
+        return {} if _is_zero(acc) else dict(acc)
     if isinstance(x, (list, tuple)):
         return [0.0] * len(x) if _is_zero(acc) else list(acc)
     if _is_zero(acc):
@@ -126,6 +152,9 @@ def add_at(acc, x, index, g):
         piece = np.reshape(g if np.shape(g) == view else np.broadcast_to(g, view), np.shape(x))
         return piece if _is_zero(acc) else acc + piece
     out = _materialize(acc, x)
+    if isinstance(out, dict):
+        out[index] = add(out[index], g) if index in out else g
+        return out
     if isinstance(out, list):
         if isinstance(index, slice):
             positions = range(len(out))[index]
@@ -165,6 +194,10 @@ def zero_at(acc, index):
     """A copy of the adjoint ``acc`` with ``acc[index]`` set to zero (it was overwritten)."""
     if _is_zero(acc):
         return acc
+    if isinstance(acc, dict):
+        out = dict(acc)
+        out.pop(index, None)
+        return out
     out = list(acc) if isinstance(acc, (list, tuple)) else np.array(acc)
     if isinstance(out, list) and isinstance(index, slice):
         for pos in range(len(out))[index]:
@@ -190,4 +223,81 @@ def snapshot(value):
         return value.copy()
     if isinstance(value, list):
         return list(value)
+    if isinstance(value, dict):
+        return dict(value)
     return value
+
+
+# ---------------------------------------------------------------- dicts and records
+
+def entry(container, key):
+    """What ``container[key] = v`` is about to overwrite, for the tape: ``(True, old value)``, or
+    ``(False, None)`` where a dict has no such key yet (the write adds it)."""
+    if isinstance(container, dict) and key not in container:
+        return (False, None)
+    return (True, snapshot(container[key]))
+
+
+def restore_entry(container, saved, key):
+    """Undo ``container[key] = v`` (in place) from what ``entry`` saved; returns the container."""
+    present, value = saved
+    if present:
+        container[key] = value
+    else:
+        container.pop(key)
+    return container
+
+
+def entry_tangent(dcontainer, container, key):
+    """The tangent of ``entry(container, key)`` from the container's tangent."""
+    if isinstance(container, dict) and key not in container:
+        return (False, None)
+    return (True, snapshot(take(dcontainer, key)))
+
+
+def restore_tangent(dcontainer, dsaved, container, saved, key):
+    """The tangent of ``restore_entry(container, saved, key)``: the container's tangent, restored alike."""
+    if _is_zero(dcontainer):
+        dcontainer = zeros_like(container)
+    present, _ = saved
+    if present:
+        dcontainer[key] = 0.0 if _is_zero(dsaved) else dsaved[1]
+    else:
+        dcontainer.pop(key)
+    return dcontainer
+
+
+def refill(container, saved):
+    """Set a dict, list or array back (in place) to the copy ``saved`` of an earlier state of it (a number
+    cannot have changed in place: nothing to do)."""
+    if isinstance(container, dict):
+        container.clear()
+        container.update(saved)
+    elif isinstance(container, np.ndarray):
+        container[...] = saved
+    elif isinstance(container, list):
+        container[:] = saved
+
+
+def field_index(x, name: str):
+    """Where the field ``name`` of ``x`` sits in its adjoint: its position in a NamedTuple (whose adjoint is a
+    list, as a tuple's), the name itself in a dataclass instance (whose adjoint is a dict)."""
+    if isinstance(x, tuple):
+        return type(x)._fields.index(name)
+    return name
+
+
+def field_of(dx, x, name: str):
+    """The tangent of ``x.name`` from the tangent ``dx`` of a NamedTuple or dataclass instance ``x``: a value
+    of the same type, or a list (by position) or dict (by field name) that sct built."""
+    if _is_zero(dx):
+        return 0.0
+    if isinstance(dx, dict):
+        return dx.get(name, 0.0)
+    if isinstance(dx, list) or (isinstance(dx, tuple) and not hasattr(type(dx), "_fields")):
+        return dx[type(x)._fields.index(name)]
+    return getattr(dx, name)
+
+
+def _is_dataclass(x) -> bool:
+    return dataclasses.is_dataclass(x) and not isinstance(x, type)

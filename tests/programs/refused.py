@@ -57,8 +57,9 @@ def uses_import(x):
     return x
 
 
-def uses_dict(x):
-    d = {"a": x}
+def uses_dict_unpacking(x):
+    base = {"b": 1.0}
+    d = {**base, "a": x}
     return d["a"]
 
 
