@@ -576,6 +576,39 @@ class FunctionKind(str):
         return hash((id(self.fn), self.bound))
 
 
+class ObjectKind(str):
+    """The kind of an instance of a user class (a method's ``self``): its attributes are read when the program
+    runs (constants), and ``self.m(...)`` is the call ``Cls.m(self, ...)``, followed and differentiated like
+    any call of your functions.  A program is specialised to the class: it compares equal only for the very
+    same class."""
+
+    def __new__(cls, klass: type):
+        self = super().__new__(cls, f"object {klass.__qualname__}")
+        self.cls = klass
+        return self
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ObjectKind) and other.cls is self.cls
+
+    def __ne__(self, other) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(("object", id(self.cls)))
+
+
+def object_kind(value) -> ObjectKind | None:
+    """The kind of an instance of a class whose methods sct can follow (one with a method written in Python,
+    not a NumPy or builtin object)."""
+    klass = type(value)
+    if klass.__module__ in ("builtins", "numpy") or isinstance(value, type) or callable(value) and \
+            not any(inspect.isfunction(v) for v in vars(klass).values() if v is not getattr(klass, "__call__", None)):
+        return None
+    if any(inspect.isfunction(v) for k in klass.__mro__ for v in vars(k).values()):
+        return ObjectKind(klass)
+    return None
+
+
 def function_kind(value) -> FunctionKind | None:
     """The kind of ``value`` if it is a function sct can specialise a callee to."""
     if isinstance(value, functools.partial) and inspect.isfunction(value.func) and not value.keywords:
@@ -725,7 +758,7 @@ def kind_of_value(value, depth: int = 0) -> str:
     if is_dataclass_instance(value):
         return dict_of({f.name: kind_of_value(getattr(value, f.name), depth + 1)
                         for f in dataclasses.fields(value)}, RECORD)
-    return function_kind(value) or ANY
+    return function_kind(value) or object_kind(value) or ANY
 
 
 def is_namedtuple(value) -> bool:
@@ -793,7 +826,7 @@ def _op_kind(op: Op, stmt, kinds: dict[str, str], ctx) -> str:
             return kinds.get(atom.id)
         if isinstance(atom, gast.Attribute):  # math.sin given to a helper
             value = ctx.resolve(atom)
-            return function_kind(value) or ANY
+            return function_kind(value) or object_kind(value) or ANY
         return ANY
     value = getattr(stmt, "value", None)
     if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) and is_record(k(value.value)) \

@@ -32,6 +32,7 @@ class Context:
     call_kind: Any = None
     static: dict = field(default_factory=dict)  # parameter -> the function every call passes it (its kind says)
     partials: dict = field(default_factory=dict)  # parameter -> (function, n): a functools.partial binding n args
+    instances: dict = field(default_factory=dict)  # parameter -> its class (an ``ObjectKind``): self.m(...) is followed
     # where the function loops over a dict itself (``for k in d``), found by analysis from the kinds: the
     # source positions of the iterated expressions (see normalize._Lowering.iterated and analysis.dict_loops)
     dict_loops: frozenset = frozenset()
@@ -51,9 +52,13 @@ class Context:
 
     def specialise(self, kinds: dict) -> None:
         """Parameters whose kind is a function (``FunctionKind``) and which the body does not rebind: calls
-        through them are calls of that function."""
+        through them are calls of that function; parameters whose kind is an object of a class
+        (``ObjectKind``: ``self``): ``self.m(...)`` is a call of the class's function ``m``."""
         rebound = set().union(*map(S.stores, self.parsed.node.body)) if self.parsed.node.body else set()
         for param, kind in kinds.items():
+            cls = getattr(kind, "cls", None)
+            if cls is not None and param not in rebound:
+                self.instances[param] = cls
             fn = getattr(kind, "fn", None)
             if fn is None or param in rebound:
                 continue

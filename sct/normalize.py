@@ -23,6 +23,7 @@ Every produced statement carries ``sct_origin``: the user statement it comes fro
 from __future__ import annotations
 
 import copy
+import inspect
 
 import gast
 
@@ -201,6 +202,11 @@ class _Lowering:
             node = gast.Call(func=self.ctx.symbol(target, target.__name__), args=leading + list(node.args),
                              keywords=node.keywords)
             func = node.func
+        method = self.method_of(func)
+        if method is not None:  # self.m(x), self of a known class: the call Cls.m(self, x), which sct follows
+            node = gast.Call(func=self.ctx.symbol(method, method.__qualname__.replace(".", "_")),
+                             args=[S.clone(func.value)] + list(node.args), keywords=node.keywords)
+            func = node.func
         if callee is dict:
             made = self.dict_call(node)
             if made is not None:
@@ -234,6 +240,18 @@ class _Lowering:
             keys, values = self.atom(arg.args[0]), self.atom(arg.args[1])
             return S.call(self.ctx.symbol(dicts.make_dict, "make_dict"), [values, keys])
         return None
+
+    def method_of(self, func: gast.expr):
+        """The plain function ``m`` of the class of ``obj`` in ``obj.m``, where ``obj`` is a parameter the
+        program is specialised to an object of that class (``self``); else None."""
+        if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
+                and func.value.id in self.ctx.instances):
+            return None
+        try:
+            found = inspect.getattr_static(self.ctx.instances[func.value.id], func.attr)
+        except AttributeError:
+            return None
+        return found if inspect.isfunction(found) else None
 
     def value_Attribute(self, node):
         return S.attr(self.atom(node.value), node.attr)
@@ -383,7 +401,7 @@ class _Lowering:
             return
         if isinstance(first, gast.Name) and isinstance(node.value, (gast.ListComp, gast.GeneratorExp)) \
                 and first.id not in S.loads(node.value):
-            self.comprehension(node.value, first.id)  # built in place: no second name for the list
+            self.comprehension(node.value, [(first.id, node.value.elt)])  # built in place: no second name
             source = S.name(first.id)
         elif isinstance(first, gast.Name):
             self.into(node.value, first.id)

@@ -264,12 +264,19 @@ def test_what_is_refused_when_made(name, make, error, text):
 
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
-def test_a_method_called_through_self_is_refused_with_the_way_that_works(mode):
-    with pytest.raises(sct.NoRuleError) as info:
-        sct.grad(Q.through_self, mode=mode)(W)
-    message = str(info.value)
-    assert "self.residual(...)" in message and "Quadratic.residual(self, ...)" in message
-    assert f"callables.py:{inspect.getsourcelines(c.Quadratic.through_self)[1] + 1}:" in message
+def test_a_method_called_through_self_is_followed(mode):
+    """``self.residual(w)``: the program is specialised to self's class (its kind is ``object Quadratic``),
+    so the call is ``Quadratic.residual(self, w)``, differentiated like any call of your functions."""
+    check_grad(Q.through_self, (W,), modes=(mode,))
+    check_dot_product(Q.through_self, (W,))
+    assert sct.grad(Q.through_self, mode=mode)(W) == pytest.approx(
+        sct.grad(Q.through_class, mode=mode)(W) / Q.scale, rel=1e-12)
+    text = sct.source(sct.grad(Q.through_self, mode=mode), W)
+    assert "self object Quadratic" in text and ("residual_jvp(self, w" in text if mode == "forward"
+                                                 else "Quadratic_residual(self, w)" in text)
+    other = c.Quadratic(2.0 * A, B)  # another instance of the class: the same program, its own attributes
+    assert sct.grad(other.through_self, mode=mode)(W) == pytest.approx(
+        numerical_grad(other.through_self, (W,))[0], rel=1e-6)
 
 
 CALLED_INSIDE = [

@@ -23,21 +23,7 @@ from sct.testing import check_dot_product, check_grad
 
 from programs import user_models as ev
 
-# -- what sct refuses today, by feature ------------------------------------------------------------------
-
-DICT = "dict argument (pytree): params is a dict; sct.grad refuses it with ArgumentError"
-NESTED_DEF = "nested def (lambda-lifting): `def mse` inside mlp_loss"
-LAMBDA_ARG = "lambda in the differentiated code (lambda-lifting): `activation=lambda z: np.tanh(z)`"
-FUNCTION_PARAM = ("a helper called through a function-valued parameter (higher-order helper): "
-                  "NoRuleError 'sct has no derivative for {}'")
-FORWARD_LIST = "forward-mode grad with respect to a list (ArgumentError: 'pass an array')"
-BOUND_METHOD = "bound method given to sct.grad (SourceError 'it is a method')"
-SELF_METHOD = "a method call on self inside the method (NoRuleError 'sct has no derivative for .logits()')"
-HESSIAN_SUM = ("sct.hessian of a sum over a generator/list: forward over the gradient program is refused "
-               "with AliasingError in sct's own code (`t1_bar = _spread(1.0, t1)` then `t1.pop()`)")
-PARTIAL = "functools.partial given to sct.grad (today: AttributeError, no __name__)"
-LAMBDA_GRAD = "lambda given to sct.grad (SourceError)"
-
+# -- what sct refuses, by feature (nothing left: kept for the next program that needs a feature) -----------
 
 def _because(*reasons, raises=sct.TransformError):
     """Expected to fail today for ``reasons`` -- with a refusal: a wrong number (AssertionError) or any other
@@ -46,21 +32,7 @@ def _because(*reasons, raises=sct.TransformError):
 
 
 # per program: marks on the reverse-mode, forward-mode and dot-product tests
-KNOWN = {
-    "logistic_regression": dict(reverse=[DICT], forward=[DICT], dot=[DICT]),
-    "mlp": dict(reverse=[DICT, NESTED_DEF, LAMBDA_ARG, FUNCTION_PARAM.format("activation")],
-                forward=[DICT, NESTED_DEF, LAMBDA_ARG, FUNCTION_PARAM.format("activation"), FORWARD_LIST],
-                dot=[DICT, NESTED_DEF, LAMBDA_ARG, FUNCTION_PARAM.format("activation")]),
-    "lstm": dict(reverse=[DICT], forward=[DICT], dot=[DICT]),
-    "rk4_ode_fit": dict(reverse=[DICT, FUNCTION_PARAM.format("f")], forward=[DICT, FUNCTION_PARAM.format("f")],
-                        dot=[DICT, FUNCTION_PARAM.format("f")]),
-    "poisson_regression": dict(reverse=[DICT], forward=[DICT], dot=[DICT]),
-    "gp_marginal_likelihood": dict(reverse=[DICT], forward=[DICT], dot=[DICT]),
-    "softmax_model_method": dict(reverse=[BOUND_METHOD, SELF_METHOD], forward=[BOUND_METHOD, SELF_METHOD],
-                                 dot=[BOUND_METHOD, SELF_METHOD]),
-    "kalman_filter": dict(reverse=[DICT], forward=[DICT], dot=[DICT]),
-    "mixture_pure_python": dict(forward=[FORWARD_LIST]),
-}
+KNOWN: dict = {}  # every program passes in both modes (the features each needed: issue 11)
 
 
 def _cases(kind):
@@ -245,7 +217,6 @@ def test_newton_on_a_partial():
     assert np.allclose(x, 1.0, atol=1e-8)
 
 
-@_because(LAMBDA_GRAD, DICT)
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_gp_objective_through_a_lambda(mode):
     params, X, y = ev.gp_args()

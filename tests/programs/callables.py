@@ -42,7 +42,7 @@ class Quadratic:
         return np.sum(r * r) * self.scale
 
     def through_self(self, w):
-        r = self.residual(w)  # through self: refused (sct cannot know self's class when it builds)
+        r = self.residual(w)  # through self: followed (the program is specialised to self's class)
         return np.sum(r * r)
 
     def two(self, a, w):
