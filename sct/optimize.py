@@ -153,29 +153,59 @@ def propagate_copies(stmts: list[gast.stmt], names: set[str]) -> list[gast.stmt]
     Works within each straight-line block; ``drop_dead`` then removes copies nobody reads.
     """
     out: list[gast.stmt] = []
-    copies: dict[str, str] = {}  # a -> b
+    copies = _Copies()  # a -> b
     for stmt in stmts:
         if isinstance(stmt, (gast.If, gast.For, gast.While)):
-            copies.clear()
+            copies = _Copies()
             stmt.body = propagate_copies(stmt.body, names)
             stmt.orelse = propagate_copies(stmt.orelse, names)
             out.append(stmt)
             continue
         if copies and isinstance(stmt, gast.Assign):
-            stmt.value = S.substitute(stmt.value, {a: S.name(b) for a, b in copies.items()})
+            stmt.value = S.substitute(stmt.value, copies)
         elif copies:
-            stmt = S.substitute(stmt, {a: S.name(b) for a, b in copies.items()})
+            stmt = S.substitute(stmt, copies)
         if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Name) \
                 and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == stmt.value.id:
             continue  # x = x
-        assigned = S.stores(stmt)
-        copies = {a: b for a, b in copies.items() if a not in assigned and b not in assigned}
+        for name in S.stores(stmt):
+            copies.forget(name)
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
                 and isinstance(stmt.value, gast.Name) and stmt.targets[0].id in names and stmt.value.id in names \
                 and stmt.targets[0].id != stmt.value.id:
-            copies[stmt.targets[0].id] = stmt.value.id
+            copies.add(stmt.targets[0].id, stmt.value.id)
         out.append(stmt)
     return out
+
+
+class _Copies:
+    """The live copies ``a -> b`` of a block, as the mapping :func:`S.substitute` takes (``a`` -> Name ``b``),
+    indexed both ways so that an assignment forgets the copies it breaks without a scan of all of them."""
+
+    def __init__(self):
+        self.source: dict[str, str] = {}        # a -> b
+        self.copied: dict[str, set[str]] = {}   # b -> {a, ...}
+
+    def __bool__(self) -> bool:
+        return bool(self.source)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.source
+
+    def __getitem__(self, name: str) -> gast.expr:
+        return S.name(self.source[name])
+
+    def add(self, a: str, b: str) -> None:
+        self.source[a] = b
+        self.copied.setdefault(b, set()).add(a)
+
+    def forget(self, name: str) -> None:
+        """``name`` is assigned: copies of it and copies into it end."""
+        b = self.source.pop(name, None)
+        if b is not None:
+            self.copied[b].discard(name)
+        for a in self.copied.pop(name, ()):
+            del self.source[a]
 
 
 def propagate_constants(stmts: list[gast.stmt], names: set[str]) -> list[gast.stmt]:
@@ -211,22 +241,22 @@ def fuse_temporaries(stmts: list[gast.stmt], temporaries: set[str], protected: s
     one operation per statement, without the copies normalisation left).
     """
     uses = _name_counts(stmts, gast.Load)
-    return _fuse_block(stmts, temporaries, protected, pure, uses, copies_only)
+    return _fuse_block(stmts, temporaries, protected, pure, uses, copies_only, _Names())
 
 
-def _fuse_block(stmts, temporaries, protected, pure, uses, copies_only):
+def _fuse_block(stmts, temporaries, protected, pure, uses, copies_only, names):
     out = list(stmts)
     for stmt in out:
         if isinstance(stmt, (gast.If, gast.For, gast.While)):
-            stmt.body = _fuse_block(stmt.body, temporaries, protected, pure, uses, copies_only)
-            stmt.orelse = _fuse_block(stmt.orelse, temporaries, protected, pure, uses, copies_only)
+            stmt.body = _fuse_block(stmt.body, temporaries, protected, pure, uses, copies_only, names)
+            stmt.orelse = _fuse_block(stmt.orelse, temporaries, protected, pure, uses, copies_only, names)
     i = 0
     while i < len(out):
         stmt = out[i]
         target = _single_target(stmt)
         if (target in temporaries and target not in protected and uses.get(target) == 1
                 and _pure(stmt.value, pure)):
-            j = _use_site(out, i, target, S.loads(stmt.value))
+            j = _use_site(out, i, target, S.loads(stmt.value), names)
             if j is not None and (not copies_only or _is_plain_use(out[j], target)):
                 out[j] = _substitute_use(out[j], target, stmt.value)
                 del out[i]
@@ -268,20 +298,41 @@ def _pure(expr, pure) -> bool:
     return True
 
 
-def _use_site(stmts, i, target, reads):
-    """Index of the statement after ``i`` that reads ``target``, if nothing in between disturbs ``reads``."""
+def _use_site(stmts, i, target, reads, names=None):
+    """Index of the statement after ``i`` that reads ``target``, if nothing in between disturbs ``reads``.
+
+    ``names``: a :class:`_Names` shared by the calls of one pass (a temporary may be used far down its block).
+    """
+    names = names if names is not None else _Names()
     for j in range(i + 1, len(stmts)):
         stmt = stmts[j]
         if isinstance(stmt, (gast.If, gast.While, gast.For)):
             head = stmt.test if not isinstance(stmt, gast.For) else stmt.iter
             return j if target in S.loads(head) and target not in _loads_in_bodies(stmt) else None
-        if target in S.loads(stmt):
+        loads, stores = names.of(stmt)
+        if target in loads:
             return j if isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)) else None
-        if S.stores(stmt) & reads or _mutates(stmt, reads) or not isinstance(stmt, (gast.Assign, gast.Expr)):
+        if stores & reads or _mutates(stmt, reads) or not isinstance(stmt, (gast.Assign, gast.Expr)):
             return None
         if isinstance(stmt, gast.Expr) and not _is_append_to_other(stmt, reads):
             return None
     return None
+
+
+class _Names:
+    """The names each statement reads and assigns, computed once per statement object."""
+
+    def __init__(self):
+        self.known: dict[int, tuple] = {}  # id(stmt) -> (stmt, loads, stores)
+
+    def of(self, stmt) -> tuple[set[str], set[str]]:
+        entry = self.known.get(id(stmt))
+        if entry is None or entry[0] is not stmt:
+            entry = self.known[id(stmt)] = (stmt, S.loads(stmt), S.stores(stmt))
+        return entry[1], entry[2]
+
+    def forget(self, stmt) -> None:
+        self.known.pop(id(stmt), None)
 
 
 def _loads_in_bodies(stmt) -> set[str]:
@@ -340,24 +391,25 @@ def sum_before_product(stmts: list[gast.stmt], products: dict[str, int], narrowi
     ``_matmul_adjoint``), with their argument count before ``like``; ``names``: adjoints.
     """
     uses = _name_counts(stmts, gast.Load)
-    return _sum_before_block(stmts, products, narrowing, names, uses)
+    return _sum_before_block(stmts, products, narrowing, names, uses, _Names())
 
 
-def _sum_before_block(stmts, products, narrowing, names, uses):
+def _sum_before_block(stmts, products, narrowing, names, uses, seen):
     out = list(stmts)
     for stmt in out:
         if isinstance(stmt, (gast.If, gast.For, gast.While)):
-            stmt.body = _sum_before_block(stmt.body, products, narrowing, names, uses)
-            stmt.orelse = _sum_before_block(stmt.orelse, products, narrowing, names, uses)
+            stmt.body = _sum_before_block(stmt.body, products, narrowing, names, uses, seen)
+            stmt.orelse = _sum_before_block(stmt.orelse, products, narrowing, names, uses, seen)
     i = 0
     while i < len(out):
         target, value = _single_target(out[i]), getattr(out[i], "value", None)
         if target in names and uses.get(target) == 1 and isinstance(value, gast.Call) \
                 and isinstance(value.func, gast.Name) and len(value.args) == products.get(value.func.id):
-            j = _use_site(out, i, target, S.loads(value))
+            j = _use_site(out, i, target, S.loads(value), seen)
             site = _narrowing_of(out[j], target, narrowing) if j is not None else None
             if site is not None:
                 site.func, site.args = value.func, list(value.args) + [site.args[1]]
+                seen.forget(out[j])  # (changed in place: it reads other names now)
                 del out[i]
                 continue
         i += 1

@@ -57,6 +57,7 @@ class Reverse:
         self.core: dict[int, list[gast.stmt]] = {}
         self.control: set[str] = set()
         self.sites: dict[str, list[Site]] = {}
+        self.site_count = 0
         self.pushed: set[str] = set()
         self.tape = None
         self.checkpoints = Checkpoints(self, checkpoint)  # loops that keep snapshots instead (sct/checkpoint.py)
@@ -119,7 +120,8 @@ class Reverse:
                 self._collect_sites(stmt.orelse, False, in_loop)
 
     def _site(self, name, top_level, in_loop):
-        order = sum(len(v) for v in self.sites.values())
+        order = self.site_count
+        self.site_count += 1
         self.sites.setdefault(name, []).append(Site(name, order, top_level, in_loop))
 
     def _first_order(self, name):
@@ -179,6 +181,7 @@ class Reverse:
         candidates: dict[str, tuple] = {}   # temp -> (statement, enclosing loop indices, names assigned later)
 
         def visit(stmts, loops: frozenset):
+            last = _LastStores(stmts)
             for j, stmt in enumerate(stmts):
                 if isinstance(stmt, gast.For):
                     visit(stmt.body, loops | {stmt.target.id})
@@ -192,8 +195,7 @@ class Reverse:
                         (op.kind == "rule" and self.an.kinds.get(name) == SCALAR)
                         or (op.kind == "nondiff" and isinstance(stmt.value, gast.Compare)))  # a branch test
                     if name not in self.ctx.user_locals and cheap and len(self.sites.get(name, [])) == 1:
-                        later = set().union(*map(S.stores, stmts[j + 1:])) if j + 1 < len(stmts) else set()
-                        candidates[name] = (stmt, loops, later)
+                        candidates[name] = (stmt, loops, last.after(j))
 
         visit(body, frozenset())
         loop_targets = {s.target.id for s in _walk(body) if isinstance(s, gast.For)}
@@ -470,6 +472,30 @@ class Reverse:
         if push_target:
             backward.append(self.pop_into(S.store(stmt.target.id)))
         return forward, backward
+
+
+class _LastStores:
+    """Where each name is last assigned in a block (an index, so that "assigned after statement j" is a lookup)."""
+
+    def __init__(self, stmts):
+        self.last: dict[str, int] = {}
+        for k, stmt in enumerate(stmts):
+            for name in S.stores(stmt):
+                self.last[name] = k
+
+    def after(self, j: int) -> "_StoredAfter":
+        return _StoredAfter(self.last, j)
+
+
+@dataclass(frozen=True)
+class _StoredAfter:
+    """The names assigned in a block after its statement ``j`` (supports ``in``)."""
+
+    last: dict
+    j: int
+
+    def __contains__(self, name: str) -> bool:
+        return self.last.get(name, -1) > self.j
 
 
 def _walk(stmts):
