@@ -421,9 +421,9 @@ def _release(ctx, analysis, body, forward, backward, derived) -> list[gast.stmt]
             counts[n] = counts.get(n, 0) + 1
     top = [t.id for stmt in body if isinstance(stmt, gast.Assign) for t in stmt.targets if isinstance(t, gast.Name)]
     params = set(param_names(ctx.parsed.node))
+    nested = set().union(*(S.stores(s) for s in forward if not isinstance(s, gast.Assign)))  # in loops, branches
     names = [n for n in dict.fromkeys(top) if counts.get(n) == 1 and n not in params
-             and analysis.kinds.get(n) not in ("scalar",)
-             and all(n not in S.stores(s) for s in forward if not isinstance(s, gast.Assign))]
+             and analysis.kinds.get(n) not in ("scalar",) and n not in nested]
     unread = [n for n in names if n not in read]
     value_read = _value_reads(backward, shape_read)
     shapes = [n for n in names if n in read and n not in value_read]

@@ -19,6 +19,7 @@ Input and output: statement lists of the generated function.
 """
 from __future__ import annotations
 
+import bisect
 import copy
 
 import gast
@@ -241,28 +242,82 @@ def fuse_temporaries(stmts: list[gast.stmt], temporaries: set[str], protected: s
     one operation per statement, without the copies normalisation left).
     """
     uses = _name_counts(stmts, gast.Load)
-    return _fuse_block(stmts, temporaries, protected, pure, uses, copies_only, _Names())
+    return _fuse_block(stmts, temporaries, protected, pure, uses, copies_only)
 
 
-def _fuse_block(stmts, temporaries, protected, pure, uses, copies_only, names):
-    out = list(stmts)
-    for stmt in out:
+def _fuse_block(stmts, temporaries, protected, pure, uses, copies_only):
+    for stmt in stmts:
         if isinstance(stmt, (gast.If, gast.For, gast.While)):
-            stmt.body = _fuse_block(stmt.body, temporaries, protected, pure, uses, copies_only, names)
-            stmt.orelse = _fuse_block(stmt.orelse, temporaries, protected, pure, uses, copies_only, names)
-    i = 0
-    while i < len(out):
-        stmt = out[i]
+            stmt.body = _fuse_block(stmt.body, temporaries, protected, pure, uses, copies_only)
+            stmt.orelse = _fuse_block(stmt.orelse, temporaries, protected, pure, uses, copies_only)
+    block = _Block(stmts)
+    out = block.stmts  # (a fused temporary's place becomes None, so that positions stay put)
+    for i, stmt in enumerate(out):
         target = _single_target(stmt)
         if (target in temporaries and target not in protected and uses.get(target) == 1
                 and _pure(stmt.value, pure)):
-            j = _use_site(out, i, target, S.loads(stmt.value), names)
+            j = block.use_site(i, target, S.loads(stmt.value))
             if j is not None and (not copies_only or _is_plain_use(out[j], target)):
-                out[j] = _substitute_use(out[j], target, stmt.value)
-                del out[i]
-                continue
-        i += 1
-    return out
+                block.replace(j, _substitute_use(out[j], target, stmt.value))
+                out[i] = None
+    return [s for s in out if s is not None]
+
+
+class _Block:
+    """One block's statements indexed by position: which read each name, which change it (assign it, write
+    into it, append to it), and which no expression moves past -- so that :meth:`use_site` answers what
+    :func:`_use_site` does without scanning the statements in between (a temporary may be used far down)."""
+
+    def __init__(self, stmts):
+        self.stmts = list(stmts)
+        self.loads: list[set[str]] = []
+        self.loaded_at: dict[str, list[int]] = {}   # name -> positions (ascending) of the statements reading it
+        self.changed_at: dict[str, list[int]] = {}  # name -> positions of the statements changing it
+        self.stops: list[int] = []                  # compound statements, returns, calls other than appends
+        for k, stmt in enumerate(self.stmts):
+            compound = isinstance(stmt, (gast.If, gast.While, gast.For))
+            self.loads.append(set() if compound else S.loads(stmt))
+            for name in self.loads[k]:
+                self.loaded_at.setdefault(name, []).append(k)
+            changed = set() if compound else S.stores(stmt)
+            if isinstance(stmt, gast.Assign):
+                changed |= {t.value.id for t in stmt.targets
+                            if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name)}
+            elif isinstance(stmt, gast.Expr) and _is_append_to_other(stmt, ()):
+                changed.add(stmt.value.func.value.id)
+            else:
+                self.stops.append(k)
+            for name in changed:
+                self.changed_at.setdefault(name, []).append(k)
+
+    def use_site(self, i: int, target: str, reads: set[str]) -> int | None:
+        """:func:`_use_site` of these statements (with the fused ones gone)."""
+        k = min([_next(self.stops, i), _next(self.loaded_at.get(target, ()), i)]
+                + [_next(self.changed_at.get(name, ()), i) for name in reads])
+        if k >= len(self.stmts):
+            return None
+        stmt = self.stmts[k]
+        if isinstance(stmt, (gast.If, gast.While, gast.For)):
+            head = stmt.test if not isinstance(stmt, gast.For) else stmt.iter
+            return k if target in S.loads(head) and target not in _loads_in_bodies(stmt) else None
+        if target in self.loads[k]:
+            return k if isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)) else None
+        return None
+
+    def replace(self, k: int, stmt) -> None:
+        """Statement ``k`` becomes ``stmt`` (the same one with an expression put in a temporary's place)."""
+        self.stmts[k] = stmt
+        if not isinstance(stmt, (gast.If, gast.While, gast.For)):
+            loads = S.loads(stmt)
+            for name in loads - self.loads[k]:
+                bisect.insort(self.loaded_at.setdefault(name, []), k)
+            self.loads[k] = loads  # (a name no longer read keeps its entry: read by nothing, never asked for)
+
+
+def _next(positions, i: int) -> int:
+    """The first of the ascending ``positions`` after ``i`` (a large number if none)."""
+    k = bisect.bisect_right(positions, i)
+    return positions[k] if k < len(positions) else 1 << 62
 
 
 def _is_plain_use(stmt, name: str) -> bool:
