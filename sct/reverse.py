@@ -155,16 +155,16 @@ class Reverse:
         return out
 
     def _active_in_order(self, body) -> list[str]:
-        seen: list[str] = []
+        seen: dict[str, None] = {}  # (ordered, and a set for `in`)
         active = self.an.active
         for p in param_names(self.ctx.parsed.node):
             if p in active:
-                seen.append(p)
+                seen[p] = None
         for stmt in _walk(body):
             for n in S.names_in(stmt):
                 if n in active and n not in seen:
-                    seen.append(n)
-        return seen
+                    seen[n] = None
+        return list(seen)
 
     # -- recomputation: cheap scalar temporaries are recomputed, not taped ------
     def _recomputable(self, body) -> set[str]:
