@@ -80,7 +80,11 @@ class Analysis:
 
     @property
     def active(self) -> set[str]:
-        return self.varied & self.useful
+        # (read once per operand by the sweeps: computed once, again only if varied or useful changed)
+        key = (id(self.varied), len(self.varied), id(self.useful), len(self.useful))
+        if self.__dict__.get("_active_key") != key:
+            self.__dict__["_active"], self.__dict__["_active_key"] = self.varied & self.useful, key
+        return self.__dict__["_active"]
 
     def op(self, stmt) -> Op:
         return self.ops[id(stmt)]
@@ -1102,36 +1106,36 @@ def refuse_unused_result(ctx: Context, analysis: "Analysis", stmt, op: Op) -> No
 # ------------------------------------------------------------------ activity
 
 def _varied(statements, ops, seeds: set[str]) -> set[str]:
-    """Names whose value may depend on a wrt input."""
-    varied = set(seeds)
-    changed = True
-    while changed:
-        changed = False
-        for stmt in statements:
-            op = ops.get(id(stmt))
-            if op is None or op.target is None or op.target in varied:
-                continue
-            if any(atom.id in varied for _, atom in op.operands):
-                varied.add(op.target)
-                changed = True
-    return varied
+    """Names whose value may depend on a wrt input (a worklist along operand -> target edges)."""
+    readers: dict[str, list[str]] = {}  # operand -> targets of the statements reading it
+    for stmt in statements:
+        op = ops.get(id(stmt))
+        if op is not None and op.target is not None:
+            for _, atom in op.operands:
+                readers.setdefault(atom.id, []).append(op.target)
+    return _reach(seeds, readers)
 
 
 def _useful(statements, ops) -> set[str]:
-    """Names whose value may reach the returned value."""
-    useful = set()
+    """Names whose value may reach the returned value (a worklist along target -> operand edges)."""
+    returned = set()
+    sources: dict[str, list[str]] = {}  # target -> operands of the statements assigning it
     for stmt in statements:
         if isinstance(stmt, gast.Return) and isinstance(stmt.value, gast.Name):
-            useful.add(stmt.value.id)
-    changed = True
-    while changed:
-        changed = False
-        for stmt in statements:
-            op = ops.get(id(stmt))
-            if op is None or op.target is None or op.target not in useful:
-                continue
-            for _, atom in op.operands:
-                if atom.id not in useful:
-                    useful.add(atom.id)
-                    changed = True
-    return useful
+            returned.add(stmt.value.id)
+        op = ops.get(id(stmt))
+        if op is not None and op.target is not None:
+            sources.setdefault(op.target, []).extend(atom.id for _, atom in op.operands)
+    return _reach(returned, sources)
+
+
+def _reach(start: set[str], edges: dict[str, list[str]]) -> set[str]:
+    """Every name reachable from ``start`` along ``edges``."""
+    reached = set(start)
+    todo = list(reached)
+    while todo:
+        for name in edges.get(todo.pop(), ()):
+            if name not in reached:
+                reached.add(name)
+                todo.append(name)
+    return reached

@@ -423,12 +423,17 @@ def _check_indexed_views(parsed: Parsed, local: set[str]) -> None:
     for name, node in _mutations(fn, local):
         if not isinstance(node, gast.Call):  # (.append/.pop change a list, not the items a name took from it)
             writes.setdefault(name, []).append(node)
-    loops = [n for n in S.walk(fn) if isinstance(n, (gast.For, gast.While))]
+    enclosing: dict[int, list] = {}  # id(assignment) -> the loops around it (one walk per loop)
+    for loop in S.walk(fn):
+        if isinstance(loop, (gast.For, gast.While)):
+            for sub in S.walk(loop):
+                if isinstance(sub, gast.Assign):
+                    enclosing.setdefault(id(sub), []).append(loop)
     for node in S.walk(fn):
         if not isinstance(node, gast.Assign):
             continue
         targets = {n.id for t in node.targets for n in S.walk(t) if isinstance(n, gast.Name)}
-        around = [loop for loop in loops if _inside(node, loop)]
+        around = enclosing.get(id(node), [])
         for name, nodes in writes.items():
             if not (_indexes(node.value, name) and targets - {name}):
                 continue

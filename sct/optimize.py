@@ -19,6 +19,7 @@ Input and output: statement lists of the generated function.
 """
 from __future__ import annotations
 
+import bisect
 import copy
 
 import gast
@@ -161,29 +162,59 @@ def propagate_copies(stmts: list[gast.stmt], names: set[str]) -> list[gast.stmt]
     Works within each straight-line block; ``drop_dead`` then removes copies nobody reads.
     """
     out: list[gast.stmt] = []
-    copies: dict[str, str] = {}  # a -> b
+    copies = _Copies()  # a -> b
     for stmt in stmts:
         if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With)):
-            copies.clear()
-            for block in _blocks(stmt):
-                setattr(stmt, block, propagate_copies(getattr(stmt, block), names))
+            copies = _Copies()
+            for field in _blocks(stmt):
+                setattr(stmt, field, propagate_copies(getattr(stmt, field), names))
             out.append(stmt)
             continue
         if copies and isinstance(stmt, gast.Assign):
-            stmt.value = S.substitute(stmt.value, {a: S.name(b) for a, b in copies.items()})
+            stmt.value = S.substitute(stmt.value, copies)
         elif copies:
-            stmt = S.substitute(stmt, {a: S.name(b) for a, b in copies.items()})
+            stmt = S.substitute(stmt, copies)
         if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Name) \
                 and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == stmt.value.id:
             continue  # x = x
-        assigned = S.stores(stmt)
-        copies = {a: b for a, b in copies.items() if a not in assigned and b not in assigned}
+        for name in S.stores(stmt):
+            copies.forget(name)
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
                 and isinstance(stmt.value, gast.Name) and stmt.targets[0].id in names and stmt.value.id in names \
                 and stmt.targets[0].id != stmt.value.id:
-            copies[stmt.targets[0].id] = stmt.value.id
+            copies.add(stmt.targets[0].id, stmt.value.id)
         out.append(stmt)
     return out
+
+
+class _Copies:
+    """The live copies ``a -> b`` of a block, as the mapping :func:`S.substitute` takes (``a`` -> Name ``b``),
+    indexed both ways so that an assignment forgets the copies it breaks without a scan of all of them."""
+
+    def __init__(self):
+        self.source: dict[str, str] = {}        # a -> b
+        self.copied: dict[str, set[str]] = {}   # b -> {a, ...}
+
+    def __bool__(self) -> bool:
+        return bool(self.source)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.source
+
+    def __getitem__(self, name: str) -> gast.expr:
+        return S.name(self.source[name])
+
+    def add(self, a: str, b: str) -> None:
+        self.source[a] = b
+        self.copied.setdefault(b, set()).add(a)
+
+    def forget(self, name: str) -> None:
+        """``name`` is assigned: copies of it and copies into it end."""
+        b = self.source.pop(name, None)
+        if b is not None:
+            self.copied[b].discard(name)
+        for a in self.copied.pop(name, ()):
+            del self.source[a]
 
 
 def propagate_constants(stmts: list[gast.stmt], names: set[str]) -> list[gast.stmt]:
@@ -223,23 +254,77 @@ def fuse_temporaries(stmts: list[gast.stmt], temporaries: set[str], protected: s
 
 
 def _fuse_block(stmts, temporaries, protected, pure, uses, copies_only):
-    out = list(stmts)
-    for stmt in out:
-        for block in _blocks(stmt):
-            setattr(stmt, block, _fuse_block(getattr(stmt, block), temporaries, protected, pure, uses, copies_only))
-    i = 0
-    while i < len(out):
-        stmt = out[i]
+    for stmt in stmts:
+        for field in _blocks(stmt):
+            setattr(stmt, field, _fuse_block(getattr(stmt, field), temporaries, protected, pure, uses, copies_only))
+    block = _Block(stmts)
+    out = block.stmts  # (a fused temporary's place becomes None, so that positions stay put)
+    for i, stmt in enumerate(out):
         target = _single_target(stmt)
         if (target in temporaries and target not in protected and uses.get(target) == 1
                 and _pure(stmt.value, pure)):
-            j = _use_site(out, i, target, S.loads(stmt.value))
+            j = block.use_site(i, target, S.loads(stmt.value))
             if j is not None and (not copies_only or _is_plain_use(out[j], target)):
-                out[j] = _substitute_use(out[j], target, stmt.value)
-                del out[i]
-                continue
-        i += 1
-    return out
+                block.replace(j, _substitute_use(out[j], target, stmt.value))
+                out[i] = None
+    return [s for s in out if s is not None]
+
+
+class _Block:
+    """One block's statements indexed by position: which read each name, which change it (assign it, write
+    into it, append to it), and which no expression moves past -- so that :meth:`use_site` answers what
+    :func:`_use_site` does without scanning the statements in between (a temporary may be used far down)."""
+
+    def __init__(self, stmts):
+        self.stmts = list(stmts)
+        self.loads: list[set[str]] = []
+        self.loaded_at: dict[str, list[int]] = {}   # name -> positions (ascending) of the statements reading it
+        self.changed_at: dict[str, list[int]] = {}  # name -> positions of the statements changing it
+        self.stops: list[int] = []                  # compound statements, returns, calls other than appends
+        for k, stmt in enumerate(self.stmts):
+            compound = isinstance(stmt, (gast.If, gast.While, gast.For))
+            self.loads.append(set() if compound else S.loads(stmt))
+            for name in self.loads[k]:
+                self.loaded_at.setdefault(name, []).append(k)
+            changed = set() if compound else S.stores(stmt)
+            if isinstance(stmt, gast.Assign):
+                changed |= {t.value.id for t in stmt.targets
+                            if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name)}
+            elif isinstance(stmt, gast.Expr) and _is_append_to_other(stmt, ()):
+                changed.add(stmt.value.func.value.id)
+            else:
+                self.stops.append(k)
+            for name in changed:
+                self.changed_at.setdefault(name, []).append(k)
+
+    def use_site(self, i: int, target: str, reads: set[str]) -> int | None:
+        """:func:`_use_site` of these statements (with the fused ones gone)."""
+        k = min([_next(self.stops, i), _next(self.loaded_at.get(target, ()), i)]
+                + [_next(self.changed_at.get(name, ()), i) for name in reads])
+        if k >= len(self.stmts):
+            return None
+        stmt = self.stmts[k]
+        if isinstance(stmt, (gast.If, gast.While, gast.For)):
+            head = stmt.test if not isinstance(stmt, gast.For) else stmt.iter
+            return k if target in S.loads(head) and target not in _loads_in_bodies(stmt) else None
+        if target in self.loads[k]:
+            return k if isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)) else None
+        return None
+
+    def replace(self, k: int, stmt) -> None:
+        """Statement ``k`` becomes ``stmt`` (the same one with an expression put in a temporary's place)."""
+        self.stmts[k] = stmt
+        if not isinstance(stmt, (gast.If, gast.While, gast.For)):
+            loads = S.loads(stmt)
+            for name in loads - self.loads[k]:
+                bisect.insort(self.loaded_at.setdefault(name, []), k)
+            self.loads[k] = loads  # (a name no longer read keeps its entry: read by nothing, never asked for)
+
+
+def _next(positions, i: int) -> int:
+    """The first of the ascending ``positions`` after ``i`` (a large number if none)."""
+    k = bisect.bisect_right(positions, i)
+    return positions[k] if k < len(positions) else 1 << 62
 
 
 def _is_plain_use(stmt, name: str) -> bool:
@@ -275,20 +360,41 @@ def _pure(expr, pure) -> bool:
     return True
 
 
-def _use_site(stmts, i, target, reads):
-    """Index of the statement after ``i`` that reads ``target``, if nothing in between disturbs ``reads``."""
+def _use_site(stmts, i, target, reads, names=None):
+    """Index of the statement after ``i`` that reads ``target``, if nothing in between disturbs ``reads``.
+
+    ``names``: a :class:`_Names` shared by the calls of one pass (a temporary may be used far down its block).
+    """
+    names = names if names is not None else _Names()
     for j in range(i + 1, len(stmts)):
         stmt = stmts[j]
         if isinstance(stmt, (gast.If, gast.While, gast.For)):
             head = stmt.test if not isinstance(stmt, gast.For) else stmt.iter
             return j if target in S.loads(head) and target not in _loads_in_bodies(stmt) else None
-        if target in S.loads(stmt):
+        loads, stores = names.of(stmt)
+        if target in loads:
             return j if isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)) else None
-        if S.stores(stmt) & reads or _mutates(stmt, reads) or not isinstance(stmt, (gast.Assign, gast.Expr)):
+        if stores & reads or _mutates(stmt, reads) or not isinstance(stmt, (gast.Assign, gast.Expr)):
             return None
         if isinstance(stmt, gast.Expr) and not _is_append_to_other(stmt, reads):
             return None
     return None
+
+
+class _Names:
+    """The names each statement reads and assigns, computed once per statement object."""
+
+    def __init__(self):
+        self.known: dict[int, tuple] = {}  # id(stmt) -> (stmt, loads, stores)
+
+    def of(self, stmt) -> tuple[set[str], set[str]]:
+        entry = self.known.get(id(stmt))
+        if entry is None or entry[0] is not stmt:
+            entry = self.known[id(stmt)] = (stmt, S.loads(stmt), S.stores(stmt))
+        return entry[1], entry[2]
+
+    def forget(self, stmt) -> None:
+        self.known.pop(id(stmt), None)
 
 
 def _loads_in_bodies(stmt) -> set[str]:
@@ -347,23 +453,24 @@ def sum_before_product(stmts: list[gast.stmt], products: dict[str, int], narrowi
     ``_matmul_adjoint``), with their argument count before ``like``; ``names``: adjoints.
     """
     uses = _name_counts(stmts, gast.Load)
-    return _sum_before_block(stmts, products, narrowing, names, uses)
+    return _sum_before_block(stmts, products, narrowing, names, uses, _Names())
 
 
-def _sum_before_block(stmts, products, narrowing, names, uses):
+def _sum_before_block(stmts, products, narrowing, names, uses, seen):
     out = list(stmts)
     for stmt in out:
-        for block in _blocks(stmt):
-            setattr(stmt, block, _sum_before_block(getattr(stmt, block), products, narrowing, names, uses))
+        for field in _blocks(stmt):
+            setattr(stmt, field, _sum_before_block(getattr(stmt, field), products, narrowing, names, uses, seen))
     i = 0
     while i < len(out):
         target, value = _single_target(out[i]), getattr(out[i], "value", None)
         if target in names and uses.get(target) == 1 and isinstance(value, gast.Call) \
                 and isinstance(value.func, gast.Name) and len(value.args) == products.get(value.func.id):
-            j = _use_site(out, i, target, S.loads(value))
+            j = _use_site(out, i, target, S.loads(value), seen)
             site = _narrowing_of(out[j], target, narrowing) if j is not None else None
             if site is not None:
                 site.func, site.args = value.func, list(value.args) + [site.args[1]]
+                seen.forget(out[j])  # (changed in place: it reads other names now)
                 del out[i]
                 continue
         i += 1

@@ -14,6 +14,7 @@ else goes on the tape.  Adjoints start at ``0.0`` and accumulate by rebinding
 """
 from __future__ import annotations
 
+import bisect
 import builtins
 from dataclasses import dataclass, field
 
@@ -58,6 +59,7 @@ class Reverse:
         self.core: dict[int, list[gast.stmt]] = {}
         self.control: set[str] = set()
         self.sites: dict[str, list[Site]] = {}
+        self.site_count = 0
         self.pushed: set[str] = set()
         self.tape = None
         self.control_tape = None  # integers, ranges, branch tests: values no input changes
@@ -136,7 +138,8 @@ class Reverse:
                 self._collect_sites(stmt.body, top_level, in_loop)
 
     def _site(self, name, top_level, in_loop):
-        order = sum(len(v) for v in self.sites.values())
+        order = self.site_count
+        self.site_count += 1
         self.sites.setdefault(name, []).append(Site(name, order, top_level, in_loop))
 
     def _first_order(self, name):
@@ -170,16 +173,16 @@ class Reverse:
         return out
 
     def _active_in_order(self, body) -> list[str]:
-        seen: list[str] = []
+        seen: dict[str, None] = {}  # (ordered, and a set for `in`)
         active = self.an.active
         for p in param_names(self.ctx.parsed.node):
             if p in active:
-                seen.append(p)
+                seen[p] = None
         for stmt in _walk(body):
             for n in S.names_in(stmt):
                 if n in active and n not in seen:
-                    seen.append(n)
-        return seen
+                    seen[n] = None
+        return list(seen)
 
     # -- recomputation: cheap scalar temporaries are recomputed, not taped ------
     def _recomputable(self, body) -> set[str]:
@@ -218,7 +221,7 @@ class Reverse:
         visit(body, frozenset())
         loop_targets = {s.target.id for s in _walk(body) if isinstance(s, gast.For)}
         memo: dict[str, tuple[bool, int | None]] = {}  # temp -> (recomputable, anchor)
-        readers = _Readers(self)
+        readers, stores = _Readers(self), _Stores()
 
         def anchor_of(name: str) -> tuple[bool, int | None]:
             """Can ``name`` be recomputed, and after which statement of its block (None: at the block's start)?"""
@@ -252,8 +255,7 @@ class Reverse:
                 return True, None
             if read not in self.needed:
                 return False, None  # overwritten and not restored
-            later = next((k for k in range(j + 1, len(block)) if read in S.stores(block[k])), None)
-            return True, later
+            return True, stores.first_after(block, read, j)
 
         chosen = {n for n in candidates if n in self.needed and anchor_of(n)[0]}
         frontier = list(chosen)
@@ -550,28 +552,48 @@ class Reverse:
 
 
 class _Readers:
-    """Which statements of a block have backward parts that read a name (their adjoints, tests, iterables)."""
+    """Which statements of a block have backward parts that read a name (their adjoints, tests, iterables),
+    indexed once per block: "read from statement k on" is a lookup."""
 
     def __init__(self, reverse: "Reverse"):
         self.reverse = reverse
-        self.memo: dict[int, set[str]] = {}
+        self.last: dict[int, dict[str, int]] = {}  # id(block) -> name -> the last statement that reads it
 
-    def reads(self, stmt) -> set[str]:
-        if id(stmt) not in self.memo:
-            names: set[str] = set()
-            for sub in _walk([stmt]):
-                for core in self.reverse.core.get(id(sub), []):
-                    names |= S.loads(core)
-                if isinstance(sub, (gast.If, gast.While)):
-                    names |= S.loads(sub.test)
-                elif isinstance(sub, gast.For):
-                    names |= S.loads(sub.iter)
-            self.memo[id(stmt)] = names
-        return self.memo[id(stmt)]
+    def _reads(self, stmt) -> set[str]:
+        names: set[str] = set()
+        for sub in _walk([stmt]):
+            for core in self.reverse.core.get(id(sub), []):
+                names |= S.loads(core)
+            if isinstance(sub, (gast.If, gast.While)):
+                names |= S.loads(sub.test)
+            elif isinstance(sub, gast.For):
+                names |= S.loads(sub.iter)
+        return names
 
     def after(self, block, name: str, anchor: int) -> bool:
         """Does a statement of ``block`` from ``anchor`` on read ``name`` in the backward sweep?"""
-        return any(name in self.reads(stmt) for stmt in block[anchor:])
+        if id(block) not in self.last:
+            self.last[id(block)] = {n: k for k, stmt in enumerate(block) for n in self._reads(stmt)}
+        return self.last[id(block)].get(name, -1) >= anchor
+
+
+class _Stores:
+    """Where each name is assigned in a block, indexed once per block: "the first assignment after statement
+    j" is a binary search."""
+
+    def __init__(self):
+        self.at: dict[int, dict[str, list[int]]] = {}  # id(block) -> name -> the statements assigning it
+
+    def first_after(self, block, name: str, j: int) -> int | None:
+        if id(block) not in self.at:
+            index: dict[str, list[int]] = {}
+            for k, stmt in enumerate(block):
+                for n in S.stores(stmt):
+                    index.setdefault(n, []).append(k)
+            self.at[id(block)] = index
+        places = self.at[id(block)].get(name, [])
+        k = bisect.bisect_right(places, j)
+        return places[k] if k < len(places) else None
 
 
 def _walk(stmts):

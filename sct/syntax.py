@@ -96,14 +96,17 @@ def is_atom(node: gast.AST) -> bool:
 def walk(node: gast.AST) -> Iterator[gast.AST]:
     """``ast.walk`` (same nodes, same breadth-first order), without its generator per node."""
     todo = deque([node])
+    pop, push, AST = todo.popleft, todo.append, ast.AST  # (locals: every pass walks every statement)
     while todo:
-        node = todo.popleft()
+        node = pop()
         for name in node._fields:
             value = getattr(node, name, None)
             if isinstance(value, list):
-                todo.extend(item for item in value if isinstance(item, ast.AST))
-            elif isinstance(value, ast.AST):
-                todo.append(value)
+                for item in value:
+                    if isinstance(item, AST):
+                        push(item)
+            elif isinstance(value, AST):
+                push(value)
         yield node
 
 
