@@ -214,46 +214,10 @@ def _binomial_cost_by_search(n, s, memo={}):
 
 
 def _drive(n, s, taped=True, leave_at=None):
-    """Interpret a revolve schedule on the state "how many steps ran": (untaped steps, steps reversed, peak)."""
-    from sct.runtime import checkpoint as rt
-    schedule = rt.revolve(range(n), s, taped)
-    state, snaps, runs, reversed_, peak = 0, [], 0, [], 0
-    for action, steps in schedule:  # the forward sweep
-        if action == rt.TAKESHOT:
-            snaps.append(state)
-            peak = max(peak, len(snaps))
-        elif action == rt.ADVANCE:
-            for i in steps:
-                assert i == state
-                runs, state = runs + 1, state + 1
-                if i == leave_at:
-                    break
-            else:
-                continue
-            break
-        else:
-            assert action == rt.FIRSTURN and list(steps) == [state] == [n - 1]
-            state += 1
-            break
-    for action, steps in schedule:  # the backward sweep
-        if action == rt.TAKESHOT:
-            snaps.append(state)
-            peak = max(peak, len(snaps))
-        elif action == rt.RESTORE:
-            state = snaps[-1]
-        elif action == rt.RELEASE:
-            snaps.pop()
-        elif action == rt.ADVANCE:
-            assert steps[0] == state
-            runs, state = runs + len(steps), state + len(steps)
-        elif action == rt.YOUTURN:
-            assert list(steps) == [state]
-            reversed_.append(state)
-            state += 1
-        else:
-            assert action == rt.FIRSTURN and taped and list(steps) == [n - 1]
-            reversed_.append(n - 1)
-    assert not snaps
+    """Interpret a revolve schedule on the state "how many steps ran": (untaped steps, steps reversed, peak),
+    one step taped and reversed at a time (fewer than 16 snapshots)."""
+    runs, reversed_, peak, widest = _drive_blocks(n, s, None, leave_at, taped)
+    assert widest <= 1
     return runs, reversed_, peak
 
 
@@ -350,28 +314,29 @@ def test_revolve_peak_memory_stays_small():
     assert peaks[1] * 50 < peaks[0], peaks
 
 
-def _drive_blocks(n, s, block, leave_at=None):
-    """Interpret a revolve schedule whose actions carry blocks of steps: (steps reversed, peak snapshots,
-    the largest block taped at once)."""
+def _drive_blocks(n, s, block, leave_at=None, taped=True):
+    """Interpret a revolve schedule whose actions carry blocks of steps on the state "how many steps ran":
+    (untaped steps, steps reversed, peak snapshots, the largest block taped at once)."""
     from sct.runtime import checkpoint as rt
-    schedule = rt.revolve(range(n), s, True, block)
-    state, snaps, reversed_, peak, widest = 0, [], [], 0, 0
+    schedule = rt.revolve(range(n), s, taped, block)
+    state, snaps, runs, reversed_, peak, widest, last = 0, [], 0, [], 0, 0, []
     for action, steps in schedule:  # the forward sweep: stops after FIRSTURN or when the loop leaves
         if action == rt.TAKESHOT:
             snaps.append(state)
             peak = max(peak, len(snaps))
             continue
-        taped = []
+        last = []
         for i in steps:
             assert i == state
             state += 1
-            taped.append(i)
+            last.append(i)
             if i == leave_at:
                 break
+        if action == rt.ADVANCE:
+            runs += len(last)
         if action == rt.FIRSTURN or (leave_at is not None and state == leave_at + 1):
             break
-    last = taped
-    for action, steps in schedule:
+    for action, steps in schedule:  # the backward sweep
         if action == rt.TAKESHOT:
             snaps.append(state)
             peak = max(peak, len(snaps))
@@ -381,18 +346,18 @@ def _drive_blocks(n, s, block, leave_at=None):
             snaps.pop()
         elif action == rt.ADVANCE:
             assert steps[0] == state
-            state += len(steps)
+            runs, state = runs + len(steps), state + len(steps)
         elif action == rt.YOUTURN:
             assert steps[0] == state
             widest = max(widest, len(steps))
             reversed_ += list(steps)[::-1]
             state += len(steps)
         else:
-            assert action == rt.FIRSTURN and list(steps) == last
+            assert action == rt.FIRSTURN and taped and list(steps) == last
             widest = max(widest, len(steps))
             reversed_ += list(steps)[::-1]
     assert not snaps
-    return reversed_, peak, widest
+    return runs, reversed_, peak, widest
 
 
 @pytest.mark.parametrize("s, block", [(16, None), (40, None), (5, 3), (2, 7)])
@@ -403,7 +368,7 @@ def test_revolve_in_blocks_reverses_every_step_once_within_its_memory(s, block):
     size = block or revolve_block(s)
     for n in [1, 2, size, size + 1, 3 * size - 1, 50, 97]:
         for leave_at in [None] + sorted({0, n // 2, n - 2, n - 1} - {-1}):
-            reversed_, peak, widest = _drive_blocks(n, s, block, leave_at)
+            _, reversed_, peak, widest = _drive_blocks(n, s, block, leave_at)
             ran = n if leave_at is None else leave_at + 1
             assert reversed_ == list(range(ran))[::-1], (n, leave_at)
             assert peak <= s and widest <= size
