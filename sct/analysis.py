@@ -27,6 +27,7 @@ from . import syntax as S
 from .context import LOCAL, UNRESOLVED, Context
 from .errors import AliasingError, NoRuleError
 from .rules import REGISTRY, Rule
+from .runtime.namespace import is_array
 
 SCALAR, ARRAY, SEQ, ANY = "scalar", "array", "seq", "any"
 
@@ -408,7 +409,7 @@ def kind_of_value(value) -> str:
         return ANY
     if isinstance(value, (int, float, np.integer, np.floating)):
         return SCALAR
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) or is_array(value):  # (also Dask, JAX: the namespace is part of the key)
         return ARRAY
     if isinstance(value, (list, tuple)):
         return SEQ_OF_SCALARS if all(kind_of_value(v) == SCALAR for v in value) else SEQ

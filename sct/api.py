@@ -7,6 +7,7 @@ arrays, lists), cached, and readable with :func:`source`.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from .checkpoint import check_option
 from .compiler import BATCHED, FORWARD, GRADIENT, REVERSE, Derived, cached, derive
 from .errors import ArgumentError, NotBatchable, SourceError
 from .runtime import zeros_like
+from .runtime.namespace import NUMPY, broadcast_to, is_array, is_numpy, name_of, namespace, rebound
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
@@ -37,10 +39,12 @@ class _Spec:
     def program(self, mode: str, bound: inspect.BoundArguments) -> Derived:
         """The derivative program for these arguments' kinds (a dict lookup after the first call)."""
         kinds = self.kinds(bound)
-        key = (mode, tuple(kinds.values()))
+        library = _library(bound.arguments.values())
+        key = (mode, tuple(kinds.values())) + (() if library == NUMPY else (library,))
         derived = self.programs.get(key)
         if derived is None or derived.fn is None or not derived.fresh():
-            derived = self.programs[key] = derive(self.fn, mode, self.wrt, kinds, self.checkpoint)
+            derived = self.programs[key] = _in_library(derive(self.fn, mode, self.wrt, kinds, self.checkpoint),
+                                                       bound.arguments.values())
         return derived
 
     def quick_program(self, mode: str, args: tuple) -> Derived | None:
@@ -134,6 +138,26 @@ def _name(fn) -> str:
     return getattr(fn, "__qualname__", repr(fn))
 
 
+def _library(values) -> str:
+    """The array library of the arguments ("numpy" unless one is a Dask or JAX array): part of the key a
+    program is specialised by."""
+    for value in values:
+        if type(value) is not np.ndarray and type(value) is not float and is_array(value):
+            return name_of(value)
+    return NUMPY
+
+
+def _in_library(derived: Derived, values) -> Derived:
+    """The program for arguments of an array library that does not dispatch NumPy's functions (JAX): the
+    same program with ``np`` bound to that library's namespace (Dask dispatches: the program as it is)."""
+    xp = namespace(*values)
+    if xp is np:
+        return derived
+    made = copy.copy(derived)
+    made.fn = rebound(derived.fn, xp)
+    return made
+
+
 def _differentiable(name: str, value):
     """The argument as sct differentiates it: ints become floats; non-numbers are refused."""
     if isinstance(value, (bool, np.bool_)):
@@ -144,7 +168,7 @@ def _differentiable(name: str, value):
         return value
     if isinstance(value, (complex, np.complexfloating)):
         raise ArgumentError(f"argument {name!r} is complex; sct differentiates real functions of real numbers")
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) or is_array(value):  # (NumPy, Dask, JAX)
         if np.issubdtype(value.dtype, np.floating):
             return value
         if np.issubdtype(value.dtype, np.complexfloating):
@@ -166,14 +190,25 @@ def _as_gradient(adjoint, like):
         if isinstance(adjoint, float) and adjoint == 0.0:
             adjoint = [0.0] * len(like)
         return type(like)(_as_gradient(a, x) for a, x in zip(adjoint, like))
+    if not is_numpy(adjoint) and is_array(adjoint) or not isinstance(like, np.ndarray) and is_array(like):
+        return _lazy_gradient(adjoint, like)
     if isinstance(like, np.ndarray):
         out = np.broadcast_to(np.asarray(adjoint, dtype=like.dtype), like.shape)
         return np.array(out)
     return float(adjoint)
 
 
+def _lazy_gradient(adjoint, like):
+    """The gradient of a Dask or JAX computation: left in its library (lazy, or traced), in like's dtype."""
+    dtype = getattr(like, "dtype", None)
+    if dtype is not None and getattr(adjoint, "dtype", dtype) != dtype:
+        adjoint = adjoint.astype(dtype) if hasattr(adjoint, "astype") else np.asarray(adjoint, dtype=dtype)
+    shape = np.shape(like)
+    return adjoint if np.shape(adjoint) == shape else broadcast_to(adjoint, shape, like)
+
+
 def _check_scalar(fn, value) -> None:
-    if type(value) is float:
+    if type(value) is float or is_array(value) and value.ndim == 0 and not np.iscomplexobj(value):
         return
     if np.ndim(value) != 0 or not isinstance(value, (int, float, np.number, np.ndarray)):
         shape = np.shape(value) if isinstance(value, (np.ndarray, list, tuple)) else type(value).__name__

@@ -14,11 +14,12 @@ import operator
 
 import numpy as np
 
-from ..runtime import expand, unbroadcast, unreduce
+from ..runtime import add_at, expand, unbroadcast, unreduce
 from ..runtime.batched import (array_batched, concatenate_batched, dot_left, dot_right, expand_batched, matmul_left,
                                matmul_right, outer_left, outer_right, reshape_batched, shift_axis, stack_batched,
                                transpose_axes)
 from ..runtime.broadcast import sum_axes
+from ..runtime.namespace import is_numpy
 from . import builtins as _ops
 from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, batched_tangent_rule, bilinear, broadcasts,
                        elementwise, linear, method, nondifferentiable, overloaded, result_kind, returns_view,
@@ -165,9 +166,16 @@ linear(np.mean, lambda g, ans, a, axis=None, dtype=None, out=None, keepdims=Fals
 def _extreme_mask(ans, a, axis, keepdims):
     """Where ``a`` attains its max (or min) along ``axis``, ties sharing equally."""
     hits = a == unreduce(ans, a, axis, keepdims)
-    if np.count_nonzero(hits) == np.size(ans):  # one hit per result: no ties to share (the usual case)
+    if _no_ties(hits, ans):  # one hit per result: no ties to share (the usual case)
         return hits
     return hits / np.sum(hits, axis=axis, keepdims=True)
+
+def _no_ties(hits, ans) -> bool:
+    """Is there one hit per result?  Asked of NumPy arrays only: a lazy or traced array (Dask, JAX) would have
+    to be computed to answer, so its ties are always divided by their count (the same numbers)."""
+    return is_numpy(hits) and np.count_nonzero(hits) == np.size(ans)
+
+nondifferentiable(_no_ties)
 
 @adjoint_rule(np.max)
 def max_(g, ans, a, axis=None, out=None, keepdims=False):
@@ -530,9 +538,7 @@ def _einsum_adjoint(g, subscripts, operands, which):
         out = np.broadcast_to(out, tuple(sizes[c] for c in unique))
     if unique == target:
         return out
-    full = np.zeros(shape)
-    full[_diagonal_index(target, shape)] = out
-    return full
+    return add_at(0.0, operands[which], _diagonal_index(target, shape), out)  # (written on the diagonal)
 
 def _explicit(subscripts, operands):
     """The einsum spec with ``...`` replaced by letters for the axes it stands for (aligned on the right)."""
