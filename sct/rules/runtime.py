@@ -9,6 +9,7 @@ from ..runtime import (add, add_at, drop_last, expand, indices, last, number_at,
                        take_written, unbroadcast, unreduce, unshared, zero_at, zeros_like)
 from ..runtime.batched import (add_at_batched, batch_index, expand_batched, take_batched,
                                unbroadcast_batched, unreduce_batched)
+from ..runtime.namespace import is_numpy
 from .registry import (REGISTRY, adjoint_rule, batched_tangent_rule, broadcasts, nondifferentiable, result_kind,
                        tangent_rule)
 
@@ -127,4 +128,4 @@ broadcasts(shape_only, add, last, drop_last, snapshot)
 
 # ---------------------------------------------------------------- non-differentiable
 
-nondifferentiable(zeros_like, indices)
+nondifferentiable(zeros_like, indices, is_numpy)

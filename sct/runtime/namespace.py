@@ -128,12 +128,45 @@ def _dask_scatter_add(shape, like, index, g, dtype):
     return da.bincount(positions, weights=weights, minlength=int(np.prod(shape))).reshape(shape).astype(dtype)
 
 
-def rebound(fn, xp, memo: dict | None = None):
-    """``fn`` with the global ``np`` bound to ``xp`` (``jax.numpy``), and likewise every generated program and
-    sct rule helper it calls: a program sct wrote with NumPy calls, run in another array namespace.
+class Dispatch:
+    """``np`` for code run on another library's arrays: ``Dispatch(jax.numpy).exp(x)`` is ``jax.numpy.exp(x)``
+    when an argument (or an item of a list or tuple argument) is one of that library's arrays, else
+    ``numpy.exp(x)``: shape bookkeeping on host tuples (``np.prod(shape)``) and constants (``np.eye(3)``)
+    stay NumPy's.  Attributes that are not functions (``np.pi``, ``np.ndarray``, ``np.s_``) are NumPy's."""
 
-    The runtime helpers (``sct.runtime``) are left as they are: they ask ``namespace(x)`` themselves.
-    """
+    def __init__(self, xp):
+        self._xp = xp
+
+    def __getattr__(self, name: str):
+        host = getattr(np, name)
+        theirs = getattr(self._xp, name, None)
+        if not callable(host) or isinstance(host, type) or theirs is None:
+            value = host
+        else:
+            def value(*args, **kwargs):
+                return (theirs if self._holds_theirs(args) or self._holds_theirs(kwargs.values()) else host)(
+                    *args, **kwargs)
+            value.__name__ = name
+        setattr(self, name, value)  # (found once per name)
+        return value
+
+    def _holds_theirs(self, values) -> bool:
+        for v in values:
+            if isinstance(v, (list, tuple)):
+                if any(namespace(item) is self._xp for item in v):
+                    return True
+            elif namespace(v) is self._xp:
+                return True
+        return False
+
+
+def rebound(fn, xp, memo: dict | None = None):
+    """``fn`` with the global ``np`` bound to ``Dispatch(xp)`` (``xp``: ``jax.numpy``), and likewise every
+    generated program and sct rule helper it calls: a program sct wrote with NumPy calls, run in another array
+    namespace.  The runtime helpers (``sct.runtime``) are left as they are: they ask ``namespace(x)``
+    themselves."""
+    if not isinstance(xp, Dispatch):
+        xp = Dispatch(xp)
     memo = {} if memo is None else memo
     if fn in memo:
         return memo[fn]
