@@ -20,7 +20,8 @@ from .checkpoint import check_option
 from .compiler import BATCHED, FORWARD, GRADIENT, REVERSE, Derived, cached, derive
 from .errors import ArgumentError, NotBatchable, SourceError
 from .runtime import zeros_like
-from .runtime.namespace import NUMPY, broadcast_to, is_array, is_numpy, name_of, namespace, rebound
+from .runtime.namespace import (NUMPY, broadcast_to, dispatch_for, is_array, is_numpy, name_of, namespace,
+                                rebound)
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
@@ -44,7 +45,7 @@ class _Spec:
         derived = self.programs.get(key)
         if derived is None or derived.fn is None or not derived.fresh():
             derived = self.programs[key] = _in_library(derive(self.fn, mode, self.wrt, kinds, self.checkpoint),
-                                                       bound.arguments.values())
+                                                       library, bound.arguments.values())
         return derived
 
     def quick_program(self, mode: str, args: tuple) -> Derived | None:
@@ -147,14 +148,14 @@ def _library(values) -> str:
     return NUMPY
 
 
-def _in_library(derived: Derived, values) -> Derived:
-    """The program for arguments of an array library that does not dispatch NumPy's functions (JAX): the
-    same program with ``np`` bound to that library's namespace (Dask dispatches: the program as it is)."""
-    xp = namespace(*values)
-    if xp is np:
+def _in_library(derived: Derived, library: str, values) -> Derived:
+    """The program for arguments of another array library: the same program with ``np`` bound to that
+    library's functions (``jax.numpy``'s; for Dask, which dispatches NumPy's calls, lazy ``split`` and
+    ``size``), where an argument is one of its arrays."""
+    if library == NUMPY:
         return derived
     made = copy.copy(derived)
-    made.fn = rebound(derived.fn, xp)
+    made.fn = rebound(derived.fn, dispatch_for(library, namespace(*values)))
     return made
 
 

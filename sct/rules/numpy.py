@@ -388,7 +388,7 @@ def _transposed(a, g):
     """``a`` with its last two axes swapped, copied when it is smaller than ``g``: BLAS is
     up to 30x slower on a strided small operand, and copying a large one costs more than it saves."""
     t = np.swapaxes(a, -1, -2)
-    return np.ascontiguousarray(t) if is_numpy(t) and np.size(t) < np.size(g) else t
+    return np.ascontiguousarray(t) if is_numpy(t) and np.prod(np.shape(t)) < np.prod(np.shape(g)) else t
 
 @adjoint_rule(np.matmul)
 def matmul(g, ans, x1, x2):

@@ -119,7 +119,7 @@ def _dask_scatter_add(shape, like, index, g, dtype):
     parts = index if isinstance(index, tuple) else (index,)
     fancy = any(isinstance(p, (np.ndarray, list)) or is_array(p) for p in parts)
     if not fancy:  # a basic index selects each element once: an assignment into zeros
-        out = zeros(shape, like)
+        out = da.zeros(shape, dtype=dtype, chunks=like.chunks if is_dask(like) else "auto")
         out[index] = da.broadcast_to(g, out[index].shape) if np.shape(g) != out[index].shape else g
         return out
     flat = np.arange(int(np.prod(shape))).reshape(shape)[index]  # (positions: small, host-side)
@@ -134,12 +134,14 @@ class Dispatch:
     ``numpy.exp(x)``: shape bookkeeping on host tuples (``np.prod(shape)``) and constants (``np.eye(3)``)
     stay NumPy's.  Attributes that are not functions (``np.pi``, ``np.ndarray``, ``np.s_``) are NumPy's."""
 
-    def __init__(self, xp):
+    def __init__(self, xp, owns=None, overrides: dict | None = None):
         self._xp = xp
+        self._owns = owns or (lambda v: namespace(v) is xp)
+        self._overrides = overrides or {}
 
     def __getattr__(self, name: str):
         host = getattr(np, name)
-        theirs = getattr(self._xp, name, None)
+        theirs = self._overrides.get(name) or getattr(self._xp, name, None)
         if not callable(host) or isinstance(host, type) or theirs is None:
             value = host
         else:
@@ -153,11 +155,37 @@ class Dispatch:
     def _holds_theirs(self, values) -> bool:
         for v in values:
             if isinstance(v, (list, tuple)):
-                if any(namespace(item) is self._xp for item in v):
+                if any(self._owns(item) for item in v):
                     return True
-            elif namespace(v) is self._xp:
+            elif self._owns(v):
                 return True
         return False
+
+
+def _dask_split(a, indices_or_sections, axis=0):
+    """``np.split`` of a Dask array, lazily (by slices; Dask does not implement it)."""
+    n = a.shape[axis]
+    if np.ndim(indices_or_sections) == 0:
+        k = int(indices_or_sections)
+        if n % k:
+            raise ValueError("array split does not result in an equal division")
+        bounds = [i * (n // k) for i in range(k + 1)]
+    else:
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    axis = axis % a.ndim
+    return [a[(slice(None),) * axis + (slice(lo, hi),)] for lo, hi in zip(bounds, bounds[1:])]
+
+
+def _host_size(a, axis=None) -> int:
+    """``np.size`` from the shape (NumPy's would compute a Dask array)."""
+    return int(np.prod(a.shape)) if axis is None else a.shape[axis]
+
+
+def dispatch_for(library: str, xp) -> Dispatch | None:
+    """What ``np`` is bound to in programs run on arrays of ``library`` (None: NumPy itself)."""
+    if library == "dask":  # (Dask dispatches NumPy's calls but computes in these)
+        return Dispatch(np, is_dask, {"split": _dask_split, "size": _host_size})
+    return None if xp is np else Dispatch(xp)
 
 
 def rebound(fn, xp, memo: dict | None = None):
@@ -165,8 +193,7 @@ def rebound(fn, xp, memo: dict | None = None):
     generated program and sct rule helper it calls: a program sct wrote with NumPy calls, run in another array
     namespace.  The runtime helpers (``sct.runtime``) are left as they are: they ask ``namespace(x)``
     themselves."""
-    if not isinstance(xp, Dispatch):
-        xp = Dispatch(xp)
+    xp = xp if isinstance(xp, Dispatch) else Dispatch(xp)
     memo = {} if memo is None else memo
     if fn in memo:
         return memo[fn]
