@@ -685,7 +685,20 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, help="limit every library to this many threads "
                     "(BLAS via threadpoolctl, torch.set_num_threads, XLA flags when 1); "
                     "default: each library's own default")
+    ap.add_argument("--scale", action="store_true", help="the GMM gradient at N = 1e6 ... 1e8 on NumPy, Dask "
+                    "(threaded and distributed) and JAX (bench/scale.py); nothing else")
+    ap.add_argument("--scale-n", default="1e6,1e7", help="--scale: comma-separated N (default 1e6,1e7)")
+    ap.add_argument("--numpy-max", type=float, default=3e7, help="--scale: largest N for NumPy in memory")
+    ap.add_argument("--jax-max", type=float, default=3e7, help="--scale: largest N for JAX")
     opts = ap.parse_args(argv)
+    if opts.scale:
+        from . import scale
+        rows = scale.run([int(float(n)) for n in opts.scale_n.split(",")], int(opts.numpy_max),
+                         int(opts.jax_max))
+        if opts.json:
+            with open(opts.json, "w") as fh:
+                json.dump({"scale": rows}, fh, indent=1)
+        return
     if opts.threads:
         limit_threads(opts.threads)
 

@@ -34,6 +34,7 @@ from .context import LOCAL, UNRESOLVED, Context
 from .errors import AliasingError, NoRuleError, UnsupportedSyntaxError
 from .parse import _package, library_callee
 from .rules import REGISTRY, Rule
+from .runtime.namespace import is_array
 
 SCALAR, ARRAY, SEQ, ANY = "scalar", "array", "seq", "any"
 
@@ -746,7 +747,7 @@ def kind_of_value(value, depth: int = 0) -> str:
         return ANY
     if isinstance(value, (int, float, np.integer, np.floating)):
         return SCALAR
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) or is_array(value):  # (also Dask, JAX: the namespace is part of the key)
         return ARRAY
     if depth >= _MAX_DEPTH and isinstance(value, (list, tuple, dict)):
         return DICT if isinstance(value, dict) else SEQ

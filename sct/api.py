@@ -13,6 +13,7 @@ dict, NamedTuple or dataclass instance of numbers and arrays, see
 """
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import sys
@@ -29,6 +30,8 @@ from .compiler import BATCHED, FORWARD, GRADIENT, REVERSE, Derived, cached, deri
 from .errors import ArgumentError, NotBatchable, SourceError
 from .runtime import zeros_like
 from .runtime.batched import direction
+from .runtime.namespace import (NUMPY, broadcast_to, dispatch_for, is_array, is_numpy, name_of, namespace,
+                                rebound)
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
@@ -50,10 +53,12 @@ class _Spec:
     def program(self, mode: str, bound: inspect.BoundArguments) -> Derived:
         """The derivative program for these arguments' kinds (a dict lookup after the first call)."""
         kinds = self.kinds(bound)
-        key = (mode, tuple(kinds.values()))
+        library = _library(bound.arguments.values())
+        key = (mode, tuple(kinds.values())) + (() if library == NUMPY else (library,))
         derived = self.programs.get(key)
         if derived is None or derived.fn is None or not derived.fresh():
-            derived = self.programs[key] = derive(self.fn, mode, self.wrt, kinds, self.checkpoint)
+            derived = self.programs[key] = _in_library(derive(self.fn, mode, self.wrt, kinds, self.checkpoint),
+                                                       library, bound.arguments.values())
         return derived
 
     def quick_program(self, mode: str, args: tuple) -> Derived | None:
@@ -253,6 +258,24 @@ def _without_first(signature: inspect.Signature, fn) -> inspect.Signature:
 def _shown(name: str) -> str:
     """A parameter's name quoted (``'x'``); a path into a pytree as it is (``params['W']``, ``p.w``)."""
     return repr(name) if name.isidentifier() else name
+def _library(values) -> str:
+    """The array library of the arguments ("numpy" unless one is a Dask or JAX array): part of the key a
+    program is specialised by."""
+    for value in values:
+        if type(value) is not np.ndarray and type(value) is not float and is_array(value):
+            return name_of(value)
+    return NUMPY
+
+
+def _in_library(derived: Derived, library: str, values) -> Derived:
+    """The program for arguments of another array library: the same program with ``np`` bound to that
+    library's functions (``jax.numpy``'s; for Dask, which dispatches NumPy's calls, lazy ``split`` and
+    ``size``), where an argument is one of its arrays."""
+    if library == NUMPY:
+        return derived
+    made = copy.copy(derived)
+    made.fn = rebound(derived.fn, dispatch_for(library, namespace(*values)))
+    return made
 
 
 def _differentiable(name: str, value):
@@ -267,7 +290,7 @@ def _differentiable(name: str, value):
         return value
     if isinstance(value, (complex, np.complexfloating)):
         raise ArgumentError(f"argument {_shown(name)} is complex; sct differentiates real functions of real numbers")
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) or is_array(value):  # (NumPy, Dask, JAX)
         if np.issubdtype(value.dtype, np.floating):
             return value
         if np.issubdtype(value.dtype, np.complexfloating):
@@ -293,6 +316,8 @@ def _as_gradient(adjoint, like):
     zero of its shape for each leaf nothing reached)."""
     if type(like) is float:
         return float(adjoint)
+    if not is_numpy(adjoint) and is_array(adjoint) or not isinstance(like, np.ndarray) and is_array(like):
+        return _lazy_gradient(adjoint, like)
     if pytree.is_container(like):
         return pytree.rebuild(like, [_as_gradient(_part(adjoint, key, i), x)
                                      for i, (key, x) in enumerate(pytree.children(like))])
@@ -313,10 +338,17 @@ def _part(adjoint, key, position: int):
     if isinstance(adjoint, (list, tuple, np.ndarray)):
         return adjoint[position]
     return getattr(adjoint, key)
+def _lazy_gradient(adjoint, like):
+    """The gradient of a Dask or JAX computation: left in its library (lazy, or traced), in like's dtype."""
+    dtype = getattr(like, "dtype", None)
+    if dtype is not None and getattr(adjoint, "dtype", dtype) != dtype:
+        adjoint = adjoint.astype(dtype) if hasattr(adjoint, "astype") else np.asarray(adjoint, dtype=dtype)
+    shape = np.shape(like)
+    return adjoint if np.shape(adjoint) == shape else broadcast_to(adjoint, shape, like)
 
 
 def _check_scalar(fn, value) -> None:
-    if type(value) is float:
+    if type(value) is float or is_array(value) and value.ndim == 0 and not np.iscomplexobj(value):
         return
     if np.ndim(value) != 0 or not isinstance(value, (int, float, np.number, np.ndarray)):
         shape = np.shape(value) if isinstance(value, (np.ndarray, list, tuple)) else type(value).__name__

@@ -79,6 +79,22 @@ except ImportError:  # scikit-learn is an optional dependency of the examples
             raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet; call fit")
 
 
+#: Methods that fit a Dask array (larger than memory, or on a ``dask.distributed`` cluster).
+LAZY_METHODS = ("gradient", "adam", "lbfgs")
+#: Rows of a Dask array the initialisation (k-means) reads: evenly spaced, computed once.
+INIT_SAMPLE = 100_000
+
+
+def _is_dask(X: Any) -> bool:
+    return type(X).__module__.startswith("dask.")
+
+
+def _sample_rows(X: Any, n: int) -> np.ndarray:
+    """At most ``n`` evenly spaced rows of the Dask array ``X``, in memory."""
+    step = max(1, X.shape[0] // n)
+    return np.asarray(X[::step].compute(), dtype=np.float64)
+
+
 class GaussianMixture(DensityMixin, BaseEstimator):
     """Gaussian mixture model (scikit-learn's parameters, plus ``method`` and its options).
 
@@ -184,7 +200,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
-        """``X`` as a finite 2-D float64/float32 array (sets ``n_features_in_`` when ``reset``)."""
+        """``X`` as a finite 2-D float64/float32 array (sets ``n_features_in_`` when ``reset``).
+
+        A Dask array stays lazy: its shape and dtype are checked, its values are not (that would read it)."""
+        if _is_dask(X):
+            return self._validate_lazy(X, reset)
         if HAVE_SKLEARN:
             return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
                                  ensure_min_samples=2 if reset else 1)
@@ -200,6 +220,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         elif X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {self.n_features_in_} features as input.")
+        return X
+
+    def _validate_lazy(self, X: Any, reset: bool) -> Any:
+        if self.method not in LAZY_METHODS:
+            raise ValueError(f"method={self.method!r} needs the data in memory; on a Dask array use one of "
+                             f"{LAZY_METHODS} (each iteration evaluates the gradient as one Dask graph)")
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
+        if X.ndim != 2 or X.shape[0] < 2 or X.shape[1] < 1:
+            raise ValueError(f"X must be 2-D with at least 2 samples, got shape {X.shape}")
+        if reset:
+            self.n_features_in_ = X.shape[1]
         return X
 
     def _initial_parameters(self, X: np.ndarray, rng: np.random.Generator):
@@ -238,12 +270,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if X.shape[0] < self.n_components:
             raise ValueError(f"Expected n_samples >= n_components but got "
                              f"n_components = {self.n_components}, n_samples = {X.shape[0]}")
-        X64 = np.asarray(X, dtype=np.float64)
+        lazy = _is_dask(X)
+        X64 = X.astype(np.float64) if lazy else np.asarray(X, dtype=np.float64)
         rng = em.as_generator(self.random_state)
+        seeds = _sample_rows(X64, INIT_SAMPLE) if lazy else X64  # (k-means on a sample of a Dask array)
         best = None
         for _ in range(1 if warm else self.n_init):
             start = (self.weights_, self.means_, self.covariances_) if warm \
-                else self._initial_parameters(X64, rng)
+                else self._initial_parameters(seeds, rng)
             fitted = self._fit_once(X64, start)
             if best is None or fitted["lower_bound_"] > best["lower_bound_"]:
                 best = fitted

@@ -61,6 +61,18 @@ def sct_derivatives(covariance_type: str) -> tuple[Callable, Callable]:
     return sct.value_and_grad(f, wrt=0), sct.hessian(f, wrt=0)
 
 
+def _is_dask(X) -> bool:
+    return type(X).__module__.startswith("dask.")
+
+
+def _computed(*values):
+    """Dask values computed together (one graph), on the current scheduler (a distributed Client if one is
+    active)."""
+    import dask
+
+    return dask.compute(*values)
+
+
 class Objective:
     """Mean penalised log-likelihood of ``X`` over ``theta``, with evaluation counters.
 
@@ -75,7 +87,8 @@ class Objective:
     def __init__(self, covariance_type: str, X: np.ndarray, prior: np.ndarray,
                  n_components: int) -> None:
         self.covariance_type = covariance_type
-        self.args = (np.ascontiguousarray(X, dtype=float), np.asarray(prior, dtype=float),
+        self.lazy = _is_dask(X)  # a Dask array: each evaluation builds one graph and computes it
+        self.args = (X if self.lazy else np.ascontiguousarray(X, dtype=float), np.asarray(prior, dtype=float),
                      pm.tril_map(X.shape[1]), int(n_components))
         self.n = X.shape[0]
         self.f = pm.OBJECTIVES[covariance_type]
@@ -84,12 +97,15 @@ class Objective:
     def value(self, theta: np.ndarray) -> float:
         self.n_function += 1
         with np.errstate(all="ignore"):
-            return float(self.f(theta, *self.args)) / self.n
+            value = self.f(theta, *self.args)
+            return float(_computed(value)[0] if self.lazy else value) / self.n
 
     def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         self.n_function += 1
         self.n_gradient += 1
         value, grad = sct_derivatives(self.covariance_type)[0](theta, *self.args)
+        if self.lazy:  # (the value and the gradient in one graph)
+            value, grad = _computed(value, grad)
         return float(value) / self.n, np.asarray(grad) / self.n
 
     def hessian(self, theta: np.ndarray) -> np.ndarray:
@@ -364,10 +380,13 @@ class Standardizer:
 
     @classmethod
     def fit(cls, X: np.ndarray, covariance_type: str = "full") -> "Standardizer":
-        scale = X.std(axis=0)
+        if _is_dask(X):  # (both in one pass over the data)
+            shift, scale = _computed(X.mean(axis=0), X.std(axis=0))
+        else:
+            shift, scale = X.mean(axis=0), X.std(axis=0)
         if covariance_type == "spherical":
             scale = np.full(X.shape[1], np.sqrt(np.mean(scale**2)))
-        return cls(X.mean(axis=0), np.where(scale > 0, scale, 1.0))
+        return cls(shift, np.where(scale > 0, scale, 1.0))
 
     @classmethod
     def identity(cls, n_features: int) -> "Standardizer":
@@ -420,7 +439,7 @@ def fit_gradient(
     """
     if method not in OPTIMISERS:
         raise ValueError(f"unknown gradient method {method!r}; expected one of {METHODS}")
-    X = np.asarray(X, dtype=float)
+    X = X.astype(float) if _is_dask(X) else np.asarray(X, dtype=float)
     K, D = np.shape(initial[1])
     std = Standardizer.fit(X, covariance_type) if standardize else Standardizer.identity(D)
     Z = std.transform(X)

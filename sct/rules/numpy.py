@@ -14,11 +14,12 @@ import operator
 
 import numpy as np
 
-from ..runtime import expand, snapshot, unbroadcast, unreduce
+from ..runtime import add_at, expand, snapshot, unbroadcast, unreduce
 from ..runtime.batched import (array_batched, concatenate_batched, dot_left, dot_right, expand_batched, matmul_left,
                                matmul_right, outer_left, outer_right, reshape_batched, shift_axis, stack_batched,
                                transpose_axes)
 from ..runtime.broadcast import sum_axes
+from ..runtime.namespace import is_numpy
 from . import builtins as _ops
 from .registry import (REGISTRY, _like, adjoint_rule, alias, attribute, batched_tangent_rule, bilinear, broadcasts,
                        context_manager, effect_only, elementwise, linear, method, nondifferentiable, overloaded,
@@ -165,9 +166,16 @@ linear(np.mean, lambda g, ans, a, axis=None, dtype=None, out=None, keepdims=Fals
 def _extreme_mask(ans, a, axis, keepdims):
     """Where ``a`` attains its max (or min) along ``axis``, ties sharing equally."""
     hits = a == unreduce(ans, a, axis, keepdims)
-    if np.count_nonzero(hits) == np.size(ans):  # one hit per result: no ties to share (the usual case)
+    if _no_ties(hits, ans):  # one hit per result: no ties to share (the usual case)
         return hits
     return hits / np.sum(hits, axis=axis, keepdims=True)
+
+def _no_ties(hits, ans) -> bool:
+    """Is there one hit per result?  Asked of NumPy arrays only: a lazy or traced array (Dask, JAX) would have
+    to be computed to answer, so its ties are always divided by their count (the same numbers)."""
+    return is_numpy(hits) and np.count_nonzero(hits) == np.size(ans)
+
+nondifferentiable(_no_ties)
 
 @adjoint_rule(np.max)
 def max_(g, ans, a, axis=None, out=None, keepdims=False):
@@ -216,7 +224,7 @@ def _others_product(a, axis):
 
     Exclusive products from both ends, so zeros in ``a`` are handled exactly.
     """
-    a = np.asarray(a, dtype=float)
+    a = np.multiply(a, 1.0)  # (a float array; not np.asarray, which would compute a Dask array)
     axes = _reduced_axes(a.ndim, axis)
     kept = tuple(i for i in range(a.ndim) if i not in axes)
     moved = np.transpose(a, kept + axes)
@@ -225,7 +233,7 @@ def _others_product(a, axis):
     before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
     after = np.flip(np.cumprod(np.concatenate([ones, np.flip(flat, -1)[..., :-1]], axis=-1), axis=-1), -1)
     out = np.reshape(before * after, moved.shape)
-    return np.transpose(out, np.argsort(kept + axes))
+    return np.transpose(out, _inverse_axes(kept + axes, a.ndim))
 
 @adjoint_rule(np.prod)
 def prod(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
@@ -345,9 +353,9 @@ def _matmul_adjoint(g, x, y, which, like=None):
     rows of x̄ (columns of ȳ) that ``like`` sums are summed in g first: one small
     product instead of a large one (the gradient of ``b`` in ``(X - b) @ W``).
     """
-    x2 = np.asarray(x)[None, :] if np.ndim(x) == 1 else x
-    y2 = np.asarray(y)[:, None] if np.ndim(y) == 1 else y
-    g2 = np.asarray(g)
+    x2 = np.reshape(x, (1, -1)) if np.ndim(x) == 1 else x
+    y2 = np.reshape(y, (-1, 1)) if np.ndim(y) == 1 else y
+    g2 = np.asarray(g) if is_numpy(g) else g  # (np.asarray would compute a Dask array)
     if np.ndim(y) == 1:
         g2 = g2[..., None]
     if np.ndim(x) == 1:
@@ -380,7 +388,7 @@ def _transposed(a, g):
     """``a`` with its last two axes swapped, copied when it is smaller than ``g``: BLAS is
     up to 30x slower on a strided small operand, and copying a large one costs more than it saves."""
     t = np.swapaxes(a, -1, -2)
-    return np.ascontiguousarray(t) if np.size(t) < np.size(g) else t
+    return np.ascontiguousarray(t) if is_numpy(t) and np.prod(np.shape(t)) < np.prod(np.shape(g)) else t
 
 @adjoint_rule(np.matmul)
 def matmul(g, ans, x1, x2):
@@ -530,9 +538,7 @@ def _einsum_adjoint(g, subscripts, operands, which):
         out = np.broadcast_to(out, tuple(sizes[c] for c in unique))
     if unique == target:
         return out
-    full = np.zeros(shape)
-    full[_diagonal_index(target, shape)] = out
-    return full
+    return add_at(0.0, operands[which], _diagonal_index(target, shape), out)  # (written on the diagonal)
 
 def _explicit(subscripts, operands):
     """The einsum spec with ``...`` replaced by letters for the axes it stands for (aligned on the right)."""
@@ -813,7 +819,7 @@ def _join_adjoint(g, arrays, axis, prepare=np.asarray):
     return np.reshape(np.stack(out), np.shape(arrays)) if isinstance(arrays, np.ndarray) else out
 
 linear(np.concatenate, lambda g, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind":
-       _join_adjoint(g, arrays, axis))
+       _join_adjoint(g, arrays, axis, np.atleast_1d))  # (not np.asarray: it would compute a Dask array)
 
 
 def _hstack_axis(arrays):

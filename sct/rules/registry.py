@@ -40,6 +40,8 @@ from typing import Any, Callable
 import gast
 import numpy as np
 
+from ..runtime.broadcast import expand
+
 _NOT_GIVEN = object()
 
 
@@ -568,7 +570,7 @@ def _like(g, ans):
     a number); rules that move g's elements around (contractions, reshapes, joins)
     need it as a full array, so it is broadcast (a free view) when its shape differs.
     """
-    return g if np.shape(g) == np.shape(ans) else np.broadcast_to(g, np.shape(ans))
+    return g if np.shape(g) == np.shape(ans) else expand(g, ans)
 
 
 REGISTRY.helper(_like, shape_args=(1,))

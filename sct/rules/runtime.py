@@ -10,6 +10,7 @@ from ..runtime import (add, add_at, drop_last, entry, expand, indices, last, num
 from ..runtime.containers import entry_tangent, field_index, field_of, restore_tangent
 from ..runtime.batched import (add_at_batched, batch_index, expand_batched, take_batched,
                                unbroadcast_batched, unreduce_batched)
+from ..runtime.namespace import is_numpy
 from .registry import (REGISTRY, adjoint_rule, batched_tangent_rule, broadcasts, nondifferentiable, result_kind,
                        tangent_rule)
 
@@ -147,4 +148,4 @@ for _structural in (entry, restore_entry, field_of):  # (they move batched tange
 
 # ---------------------------------------------------------------- non-differentiable
 
-nondifferentiable(zeros_like, indices, field_index, refill)
+nondifferentiable(zeros_like, indices, field_index, refill, is_numpy)

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from .namespace import broadcast_to, is_array, is_numpy, namespace, zeros
+
 
 def unbroadcast(g, x):
     """Sum the adjoint ``g`` over the axes along which ``x`` was broadcast: x̄ has x's shape."""
@@ -24,12 +26,15 @@ def unbroadcast(g, x):
         # narrower than x: a number standing for a whole adjoint (the zero 0.0) went through an
         # elementwise rule with a narrower operand; it stands for the same values along the axes it
         # lacks (as in ``_like``), so it is widened before summing
-        g = np.broadcast_to(g, np.broadcast_shapes(gshape, shape))
+        g = broadcast_to(g, np.broadcast_shapes(gshape, shape), g)
         gshape = g.shape
     extra = len(gshape) - len(shape)
     axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and gshape[i + extra] != 1)
-    out = sum_axes(g, axes) if axes else g
-    return np.reshape(out, shape) if shape else out
+    if not axes:
+        out = g
+    else:  # (another library's sum for JAX: NumPy's would convert the array)
+        out = sum_axes(g, axes) if type(g) is np.ndarray else namespace(g).sum(g, axis=axes)
+    return namespace(out).reshape(out, shape) if shape else out
 
 
 def sum_axes(g, axes: tuple[int, ...]):
@@ -56,19 +61,21 @@ def expand(dx, like):
     shape = np.shape(like)
     if np.shape(dx) == shape:
         return dx
-    return np.broadcast_to(dx, shape)
+    return np.broadcast_to(dx, shape) if is_numpy(dx, like) else broadcast_to(dx, shape, like)
 
 
 def unreduce(g, x, axis=None, keepdims=False):
     """The adjoint of a reduction over ``axis`` spread back over x's shape."""
     shape = np.shape(x)
+    xp = namespace(g)
     if axis is not None and not keepdims:
         axes = {a % len(shape) for a in ((axis,) if np.ndim(axis) == 0 else axis)}
         if np.shape(g) == tuple(n for i, n in enumerate(shape) if i not in axes):  # (as expand_dims, faster)
-            g = np.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+            g = xp.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
         elif np.ndim(g) > 0:  # (a number stands for the same value everywhere: broadcast below)
-            g = np.expand_dims(g, tuple(axes))
-    return np.broadcast_to(g, shape)
+            g = xp.expand_dims(g, tuple(axes))
+    # (for a Dask x, a lazy broadcast chunked as x: a NumPy one of a seed would enter the graph whole)
+    return np.broadcast_to(g, shape) if is_numpy(g, x) else broadcast_to(g, shape, x)
 
 
 def shape_only(x):
@@ -93,4 +100,6 @@ def zeros_like(x):
         return {f.name: zeros_like(getattr(x, f.name)) for f in dataclasses.fields(x)}
     if isinstance(x, np.ndarray):
         return np.zeros(x.shape, dtype=np.result_type(x.dtype, float))
+    if is_array(x):
+        return zeros(tuple(x.shape), x)
     return 0.0

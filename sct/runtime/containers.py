@@ -14,6 +14,7 @@ import linecache
 import numpy as np
 
 from .broadcast import zeros_like
+from .namespace import broadcast_to, is_array, is_numpy, namespace, scatter_add
 
 _SEQUENCES = (list, tuple, range, np.ndarray, str)
 
@@ -147,9 +148,16 @@ def _whole(index) -> bool:
 
 def add_at(acc, x, index, g):
     """The adjoint ``acc`` of ``x`` plus ``g`` scattered at ``x[index]`` (a new value)."""
-    if isinstance(x, np.ndarray) and _whole(index):  # x[:, None] and the like: a reshape, not a scatter
+    numpy = is_numpy(x, g)
+    if (numpy and isinstance(x, np.ndarray) or not numpy and is_array(x)) and _whole(index):
+        # x[:, None] and the like: a reshape, not a scatter
         view = np.shape(x[index])
-        piece = np.reshape(g if np.shape(g) == view else np.broadcast_to(g, view), np.shape(x))
+        if np.shape(g) != view:
+            g = np.broadcast_to(g, view) if numpy else broadcast_to(g, view, x if is_numpy(g) else g)
+        piece = namespace(g).reshape(g, np.shape(x))
+        return piece if _is_zero(acc) else acc + piece
+    if not numpy and not isinstance(x, (list, tuple)):  # (JAX, Dask: no in-place writes)
+        piece = scatter_add(np.shape(x), x, index, g)
         return piece if _is_zero(acc) else acc + piece
     out = _materialize(acc, x)
     if isinstance(out, dict):
@@ -197,6 +205,13 @@ def zero_at(acc, index):
     if isinstance(acc, dict):
         out = dict(acc)
         out.pop(index, None)
+        return out
+    if not isinstance(acc, (list, tuple, np.ndarray)) and is_array(acc):  # (JAX, Dask: a new array)
+        xp = namespace(acc)
+        if xp is not np:
+            return acc.at[index].set(0.0)
+        out = acc.copy()  # (a Dask array: the assignment rebinds the copy's graph, not acc's)
+        out[index] = 0.0
         return out
     out = list(acc) if isinstance(acc, (list, tuple)) else np.array(acc)
     if isinstance(out, list) and isinstance(index, slice):
