@@ -156,7 +156,7 @@ def add_at(acc, x, index, g):
             g = np.broadcast_to(g, view) if numpy else broadcast_to(g, view, x if is_numpy(g) else g)
         piece = namespace(g).reshape(g, np.shape(x))
         return piece if _is_zero(acc) else acc + piece
-    if not numpy and not isinstance(x, (list, tuple)):  # (JAX, Dask: no in-place writes)
+    if not numpy and (_foreign(x) or _foreign(g)):  # (JAX, Dask: no in-place writes)
         piece = scatter_add(np.shape(x), x, index, g)
         return piece if _is_zero(acc) else acc + piece
     out = _materialize(acc, x)
@@ -176,6 +176,11 @@ def add_at(acc, x, index, g):
     else:
         out[index] += g
     return out
+
+
+def _foreign(value) -> bool:
+    """An array of another library than NumPy (Dask, JAX): adjoints of it are built without writes."""
+    return not isinstance(value, np.ndarray) and is_array(value)
 
 
 def _scatter_add(out: np.ndarray, index, g) -> None:
