@@ -101,6 +101,7 @@ def analyze(ctx: Context, body: list[gast.stmt], wrt: list[str], arg_kinds: dict
         if isinstance(stmt, gast.Assign) or (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)):
             ops[id(stmt)] = classify(ctx, stmt)
     kinds = _infer_kinds(statements, ops, arg_kinds, ctx)
+    _global_kinds(ctx, statements, kinds)
     _sequence_arithmetic(ctx, ops, kinds)
     shared = _shared_memory(ctx, statements, ops)
     _check_augmented(ctx, statements, ops, kinds, shared)
@@ -108,6 +109,21 @@ def analyze(ctx: Context, body: list[gast.stmt], wrt: list[str], arg_kinds: dict
     useful = _useful(statements, ops)
     _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful)
     return Analysis(ops, kinds, varied, useful, shared)
+
+
+def _global_kinds(ctx: Context, statements, kinds: dict[str, str]) -> None:
+    """The kinds of the module constants and closure variables the function reads (``G = 9.81`` is a
+    number), so arithmetic with them is specialised like arithmetic with numbers.  (The program is rebuilt
+    when a global is rebound, or a closure variable's kind changes.)"""
+    for stmt in statements:
+        for node in S.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id not in kinds \
+                    and node.id not in ctx.locals:
+                value = ctx.resolve(node)
+                if value is not LOCAL and value is not UNRESOLVED:
+                    kind = kind_of_value(value)
+                    if kind != ANY:
+                        kinds[node.id] = kind
 
 
 def _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful) -> None:
@@ -338,6 +354,21 @@ def _bind_user_call(ctx, callee, call: gast.Call) -> dict[str, gast.expr]:
 
 
 # ------------------------------------------------------------------ kinds
+
+def call_kinds(ctx: Context, analysis: "Analysis", op: Op) -> dict[str, str]:
+    """The kinds of a user call's arguments, by parameter (what the callee's program is specialised to):
+    a local's inferred kind, a constant's, or a global's value's kind (``G = 9.81`` is a number)."""
+    out = {}
+    for param, atom in op.bound.items():
+        if isinstance(atom, gast.Name) and ctx.resolve(atom) is not LOCAL:
+            value = ctx.resolve(atom)
+            out[param] = ANY if value is UNRESOLVED else kind_of_value(value)
+        elif isinstance(atom, gast.Constant):
+            out[param] = SCALAR if type(atom.value) in (int, float) else ANY
+        else:
+            out[param] = analysis.kind(atom)
+    return out
+
 
 SEQ_OF_SCALARS, EMPTY_SEQ = "seq[scalar]", "seq[]"
 

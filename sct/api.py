@@ -16,7 +16,7 @@ import numpy as np
 
 from .analysis import ARRAY, SCALAR, kind_of_value
 from .checkpoint import check_option
-from .compiler import BATCHED, FORWARD, GRADIENT, REVERSE, Derived, cached, derive
+from .compiler import BATCHED, CALLS, FORWARD, GRADIENT, REVERSE, Derived, called_programs, cached, derive
 from .errors import ArgumentError, NotBatchable, SourceError
 from .runtime import zeros_like
 
@@ -32,6 +32,7 @@ class _Spec:
     single: bool
     signature: inspect.Signature
     checkpoint: Any = None  # reverse mode: how loops are checkpointed (sct/checkpoint.py); None: a full tape
+    calls: str | None = None  # reverse mode: calls of your functions in "joint" or "split" mode; None: chosen
     programs: dict = field(default_factory=dict, compare=False, repr=False)  # (mode, kinds) -> Derived
 
     def program(self, mode: str, bound: inspect.BoundArguments) -> Derived:
@@ -40,7 +41,7 @@ class _Spec:
         key = (mode, tuple(kinds.values()))
         derived = self.programs.get(key)
         if derived is None or derived.fn is None or not derived.fresh():
-            derived = self.programs[key] = derive(self.fn, mode, self.wrt, kinds, self.checkpoint)
+            derived = self.programs[key] = derive(self.fn, mode, self.wrt, kinds, self.checkpoint, self.calls)
         return derived
 
     def quick_program(self, mode: str, args: tuple) -> Derived | None:
@@ -68,7 +69,7 @@ class _Spec:
         return tuple(list(self.signature.parameters).index(n) for n in self.wrt)
 
     @classmethod
-    def of(cls, fn: Callable, wrt: Wrt, checkpoint=None) -> "_Spec":
+    def of(cls, fn: Callable, wrt: Wrt, checkpoint=None, calls: str | None = None) -> "_Spec":
         if not callable(fn):
             raise ArgumentError(f"sct differentiates functions; got {type(fn).__name__}")
         try:
@@ -100,7 +101,10 @@ class _Spec:
         if len(set(names)) != len(names):
             raise ArgumentError(f"wrt names a parameter twice: {names}")
         check_option(checkpoint)
-        return cls(fn, tuple(names), single, signature, checkpoint)
+        if calls not in CALLS:
+            raise ArgumentError(f"calls must be 'joint' or 'split' (or None: split, joint inside checkpointed "
+                                f"loops), not {calls!r}")
+        return cls(fn, tuple(names), single, signature, checkpoint, calls)
 
     def bind(self, args, kwargs) -> inspect.BoundArguments:
         params = self.signature.parameters
@@ -354,7 +358,7 @@ def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callab
     from . import codegen
 
     fn = spec.fn
-    derived = derive(fn, mode, spec.wrt, kinds, spec.checkpoint)
+    derived = derive(fn, mode, spec.wrt, kinds, spec.checkpoint, spec.calls)
     params = list(spec.signature.parameters.values())
     header = ", ".join(p.name if p.kind != p.KEYWORD_ONLY else p.name for p in params
                        if p.kind != p.KEYWORD_ONLY)
@@ -520,15 +524,18 @@ def _jacobian_reverse(spec: _Spec, bound) -> list:
     return out
 
 
-def _reverse_only(checkpoint, mode: str):
+def _reverse_only(checkpoint, mode: str, calls: str | None = None):
     if checkpoint is not None and mode == FORWARD:
         raise ArgumentError("checkpoint= applies to reverse mode (forward mode keeps no tape)")
+    if calls is not None and mode == FORWARD:
+        raise ArgumentError("calls= applies to reverse mode (forward mode calls each function's tangent program)")
     return checkpoint
 
 
-def _given(checkpoint) -> dict:
-    """The checkpoint option as the derivative remembers it (for pickling and repr): only when given."""
-    return {} if checkpoint is None else {"checkpoint": checkpoint}
+def _given(checkpoint, calls: str | None = None) -> dict:
+    """The checkpoint and calls options as the derivative remembers them (for pickling and repr): only
+    when given."""
+    return {**({} if checkpoint is None else {"checkpoint": checkpoint}), **({} if calls is None else {"calls": calls})}
 
 
 def _mode(mode: str) -> str:
@@ -537,7 +544,8 @@ def _mode(mode: str) -> str:
     return mode
 
 
-def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, checkpoint=None) -> Callable:
+def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, checkpoint=None,
+         calls: str | None = None) -> Callable:
     """The gradient of a scalar function, as a function with the same signature.
 
     ``grad(f)(x, y)`` returns df/dx; ``grad(f, wrt=(0, "y"))(x, y)`` returns
@@ -552,24 +560,32 @@ def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, check
     √n (or ``s``) segments instead of a tape entry per step, and recompute one
     segment at a time in the backward sweep (see :mod:`sct.checkpoint`; a single
     loop can be marked with ``sct.checkpointed`` instead).
+
+    ``calls`` says how reverse mode treats a call to another function of yours:
+    ``"split"`` runs its forward sweep where the call is (keeping a record) and its
+    backward sweep from that record; ``"joint"`` calls the function itself, then its
+    whole adjoint program (forward sweep again, then backward) in the backward
+    sweep.  ``None`` (the default): split, but joint inside checkpointed loops (where
+    a record per step is what checkpointing avoids) and for recursive calls.
     """
     if fn is None:
-        return lambda f: grad(f, wrt=wrt, mode=mode, checkpoint=checkpoint)
-    spec, mode = _Spec.of(fn, wrt, _reverse_only(checkpoint, mode)), _mode(mode)
+        return lambda f: grad(f, wrt=wrt, mode=mode, checkpoint=checkpoint, calls=calls)
+    spec, mode = _Spec.of(fn, wrt, _reverse_only(checkpoint, mode, calls), calls), _mode(mode)
     run = _reverse if mode == REVERSE else _forward
     quick = _reverse_quick if mode == REVERSE else _forward_quick
 
     def call(*args, **kwargs):
         done = None if kwargs else quick(spec, args)
         return spec.pack((done or run(spec, spec.bind(args, kwargs)))[1])
-    return _wrap(spec, call, "grad", GRADIENT if mode == REVERSE else mode, mode=mode, **_given(checkpoint))
+    return _wrap(spec, call, "grad", GRADIENT if mode == REVERSE else mode, mode=mode, **_given(checkpoint, calls))
 
 
-def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, checkpoint=None) -> Callable:
+def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, checkpoint=None,
+                   calls: str | None = None) -> Callable:
     """Like :func:`grad`, but the new function returns ``(f(...), gradient)``."""
     if fn is None:
-        return lambda f: value_and_grad(f, wrt=wrt, mode=mode, checkpoint=checkpoint)
-    spec, mode = _Spec.of(fn, wrt, _reverse_only(checkpoint, mode)), _mode(mode)
+        return lambda f: value_and_grad(f, wrt=wrt, mode=mode, checkpoint=checkpoint, calls=calls)
+    spec, mode = _Spec.of(fn, wrt, _reverse_only(checkpoint, mode, calls), calls), _mode(mode)
     run = _reverse if mode == REVERSE else _forward
     quick = _reverse_quick if mode == REVERSE else _forward_quick
 
@@ -578,7 +594,7 @@ def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVE
         value, grads = done or run(spec, spec.bind(args, kwargs))
         return value, spec.pack(grads)
     return _wrap(spec, call, "value_and_grad", GRADIENT if mode == REVERSE else mode, mode=mode,
-                 **_given(checkpoint))
+                 **_given(checkpoint, calls))
 
 
 def jvp(fn: Callable, *, wrt: Wrt = 0, batched: bool = False) -> Callable:
@@ -637,13 +653,14 @@ def _jvp_batched(spec: _Spec, args, kwargs, given) -> tuple[Any, Any]:
     return _batched(spec, bound, tangents)
 
 
-def vjp(fn: Callable, *, wrt: Wrt = 0, checkpoint=None) -> Callable:
+def vjp(fn: Callable, *, wrt: Wrt = 0, checkpoint=None, calls: str | None = None) -> Callable:
     """The adjoint program with an explicit seed: ``vjp(f, wrt=(0, 1))(x1, x2, ybar) -> (x1_bar, x2_bar)``.
 
     The last positional argument is the seed (the adjoint of f's output, shaped
-    like it); the result is the adjoint of each ``wrt`` parameter.  ``checkpoint``: as for :func:`grad`.
+    like it); the result is the adjoint of each ``wrt`` parameter.  ``checkpoint``, ``calls``: as for
+    :func:`grad`.
     """
-    spec = _Spec.of(fn, wrt, checkpoint)
+    spec = _Spec.of(fn, wrt, checkpoint, calls)
 
     def call(*args, **kwargs):
         if not args:
@@ -652,7 +669,7 @@ def vjp(fn: Callable, *, wrt: Wrt = 0, checkpoint=None) -> Callable:
         derived = spec.program(REVERSE, bound)
         value, *adjoints = derived.fn(*bound.args, **bound.kwargs, **{derived.seed_name: args[-1]})
         return spec.pack([_as_gradient(a, bound.arguments[n]) for a, n in zip(adjoints, spec.wrt)])
-    return _wrap(spec, call, "vjp", REVERSE, **_given(checkpoint))
+    return _wrap(spec, call, "vjp", REVERSE, **_given(checkpoint, calls))
 
 
 def source(fn: Callable, *args, **kwargs) -> str:
@@ -675,12 +692,24 @@ def source(fn: Callable, *args, **kwargs) -> str:
         if extra and len(args) == len(spec.signature.parameters) + extra:
             args = args[:-extra]
         bound = spec.bind(args, kwargs)
-        return derive(spec.fn, mode, spec.wrt, spec.kinds(bound), spec.checkpoint).source
-    checkpoint = spec.checkpoint if mode != FORWARD else None
-    programs = [d for d in cached(spec.fn) if d.mode == mode and d.wrt == spec.wrt and d.checkpoint == checkpoint]
+        return _with_callees(derive(spec.fn, mode, spec.wrt, spec.kinds(bound), spec.checkpoint, spec.calls))
+    reverse = mode not in (FORWARD, BATCHED)
+    checkpoint = spec.checkpoint if reverse else None
+    calls = spec.calls if reverse else None
+    programs = [d for d in cached(spec.fn) if d.mode == mode and d.wrt == spec.wrt and d.checkpoint == checkpoint
+                and d.calls == calls]
     if programs:
-        return programs[-1].source
-    return derive(spec.fn, mode, spec.wrt, {}, spec.checkpoint).source
+        return _with_callees(programs[-1])
+    return _with_callees(derive(spec.fn, mode, spec.wrt, {}, spec.checkpoint, spec.calls))
+
+
+def _with_callees(derived: Derived) -> str:
+    """The program's text, then the text of each program it calls that sct generated (the derivatives of
+    the functions yours call: in split mode their forward and backward sweeps), each once."""
+    parts = [derived.source]
+    for other in called_programs(derived):
+        parts.append(other.source)
+    return "\n".join(parts)
 
 
 def derived_programs(fn: Callable) -> list[Derived]:
