@@ -371,6 +371,7 @@ def call_kinds(ctx: Context, analysis: "Analysis", op: Op) -> dict[str, str]:
 
 
 SEQ_OF_SCALARS, EMPTY_SEQ = "seq[scalar]", "seq[]"
+SEQ_OF_SEQS = "seq[seq[scalar]]"  # a list of lists of numbers (rows of a data set): its items are lists of numbers
 
 
 def kind_of_value(value) -> str:
@@ -382,7 +383,11 @@ def kind_of_value(value) -> str:
     if isinstance(value, np.ndarray):
         return ARRAY
     if isinstance(value, (list, tuple)):
-        return SEQ_OF_SCALARS if all(kind_of_value(v) == SCALAR for v in value) else SEQ
+        if all(kind_of_value(v) == SCALAR for v in value):
+            return SEQ_OF_SCALARS
+        if value and all(isinstance(v, (list, tuple)) and kind_of_value(v) == SEQ_OF_SCALARS for v in value):
+            return SEQ_OF_SEQS
+        return SEQ
     return ANY
 
 
@@ -470,10 +475,11 @@ def _rule_kind(op: Op, k) -> str:
     if primal is operator.getitem:
         base, index_node = k(op.bound["x"]), op.bound["index"]
         sliced = any(isinstance(n, gast.Slice) for n in S.walk(index_node))
-        if base == SEQ_OF_SCALARS:
+        if base in (SEQ_OF_SCALARS, SEQ_OF_SEQS):
             if sliced:
-                return SEQ_OF_SCALARS
-            return SCALAR if k(index_node) == SCALAR else ANY
+                return base
+            item = SCALAR if base == SEQ_OF_SCALARS else SEQ_OF_SCALARS
+            return item if k(index_node) == SCALAR else ANY
         return ARRAY if base == ARRAY else ANY
     if primal in _FULL_REDUCTIONS and _reduces_everything(op):
         return SCALAR

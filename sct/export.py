@@ -30,13 +30,13 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from . import exportable
-from .analysis import ANY, ARRAY, EMPTY_SEQ, SCALAR, SEQ, SEQ_OF_SCALARS
+from .analysis import ANY, ARRAY, EMPTY_SEQ, SCALAR, SEQ, SEQ_OF_SCALARS, SEQ_OF_SEQS
 from .compiler import FORWARD, GRADIENT, REVERSE, Derived, derive
 from .errors import ArgumentError, ExportError
 from .parse import closure_values
 
 MODES = {"reverse": GRADIENT, "vjp": REVERSE, "forward": FORWARD}
-KINDS = (SCALAR, ARRAY, SEQ, SEQ_OF_SCALARS, EMPTY_SEQ, ANY)
+KINDS = (SCALAR, ARRAY, SEQ, SEQ_OF_SCALARS, SEQ_OF_SEQS, EMPTY_SEQ, ANY)
 _ABSENT = object()
 _MAX_ARRAY = 10_000  # elements of a module-level array written into the file as a literal
 _NAMESPACES = (("numpy", np), ("numpy.linalg", np.linalg), ("math", math))

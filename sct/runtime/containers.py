@@ -114,6 +114,10 @@ def _whole(index) -> bool:
 
 def add_at(acc, x, index, g):
     """The adjoint ``acc`` of ``x`` plus ``g`` scattered at ``x[index]`` (a new value)."""
+    if type(acc) is list and type(index) is int and type(g) is float:  # a number read from a list of numbers
+        out = acc.copy()
+        out[index] = out[index] + g
+        return out
     if isinstance(x, np.ndarray) and _whole(index):  # x[:, None] and the like: a reshape, not a scatter
         view = np.shape(x[index])
         piece = np.reshape(g if np.shape(g) == view else np.broadcast_to(g, view), np.shape(x))
