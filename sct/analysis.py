@@ -548,7 +548,7 @@ def _sequence_arithmetic(ctx, ops, kinds) -> None:
             continue
         x, y = op.bound.get("x"), op.bound.get("y")
         kx, ky = kind(x), kind(y)
-        if not (is_seq(kx) or is_seq(ky)):
+        if not (is_seq(kx) or is_seq(ky)) or ARRAY in (kx, ky):  # (a list and an array: NumPy arithmetic)
             continue
         if op.rule.primal is operator.mul:
             xs, n = (x, y) if is_seq(kx) else (y, x)

@@ -65,6 +65,7 @@ class Derived:
     backward: "Derived | None" = field(default=None, repr=False)
     saved: tuple = ()
     backward_params: tuple = ()
+    straight: bool = False  # split mode: the function has no loop and calls no function of yours
 
     def fresh(self) -> bool:
         """Is every global this program reads still the object it was made from, every closure cell of the
@@ -197,6 +198,8 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
         backward.name = ctx.namer.fresh(f"{fn_name}_bwd")
         backward.seed_name = derived.seed_name
         stmts, back_node = _split_bodies(ctx, analysis, body, derived, args)
+        derived.straight = not any(isinstance(n, (gast.For, gast.While)) for n in S.walk(gast.Module(body=body))) \
+            and not any(op.kind == "call" for op in analysis.ops.values())
     else:
         if derived.mode == REVERSE:
             derived.seed_name = ctx.namer.fresh(f"{fn_name}_bar")
@@ -351,6 +354,8 @@ def _callee(ctx: Context, calls: str | None = None):
             return None
         derived = derive(callee, mode, wrt, kinds, calls=calls if mode != FORWARD and mode != BATCHED else None)
         ctx.deps.extend(derived.deps)  # a change below the callee makes this program stale too
+        if mode == SPLIT:  # (the caller takes the symbols of the two programs it uses)
+            return None, derived
         target = derived.fn if derived.fn is not None else derived
         return ctx.symbol(target, derived.name or f"{callee.__name__}_{'jvp' if mode == FORWARD else 'vjp'}"), derived
     return derive_call
@@ -517,7 +522,7 @@ def _split_bodies(ctx, analysis, body, derived, args: gast.arguments):
             kept.append(S.call(S.clone(ctx.symbol(runtime.shape_only, "shape_only")), [S.name(n)]))
         else:
             kept.append(S.name(n))
-    unset = [n for n in saved if n not in _certainly_bound(forward)]
+    unset = [n for n in saved if n not in _certainly_bound(forward) and n not in params]
     inits = [S.assign(n, S.const(None)) for n in unset]  # (bound on some paths only: None on the others)
     what = ", ".join(saved) or "nothing"
     fwd = (_header(ctx, derived) + [codegen.comment("-- forward sweep")] + codegen.annotate(inits + forward, ctx.parsed)

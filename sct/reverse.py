@@ -352,7 +352,9 @@ class Reverse:
         wrt = list(dict.fromkeys(p for p, _ in active))
         if self.calls == "split" or (self.calls is None and id(stmt) not in self.joint_region):
             got = self.derive(op.callee, "split", wrt, kinds)
-            if got is not None:  # (None: a recursive call, which stays joint)
+            # (None: a recursive call, which stays joint; by default, so does a call of a function without
+            # loops or calls that keeps a record: running it again costs less than keeping the record)
+            if got is not None and (self.calls == "split" or not got[1].straight or not got[1].saved):
                 return self.split_adjoint(stmt, op, active, g, wrt, *got)
         fn, derived = self.derive(op.callee, "reverse", wrt, kinds)
         call = stmt.value
@@ -366,8 +368,9 @@ class Reverse:
             out += self.accumulate(a, S.name(parts[p]))
         return out
 
-    def split_adjoint(self, stmt, op: Op, active, g, wrt, fwd, derived) -> list[gast.stmt]:
+    def split_adjoint(self, stmt, op: Op, active, g, wrt, _, derived) -> list[gast.stmt]:
         back = derived.backward
+        fwd = self.ctx.symbol(derived.fn, derived.name) if derived.saved else None
         bwd = self.ctx.symbol(back.fn if back.fn is not None else back, back.name)
         callee_name = getattr(op.callee, "__name__", "call")
         record = None

@@ -78,7 +78,10 @@ sct.nondifferentiable(tick)
 
 def counted(x):
     tick()
-    return math.sin(x) * x
+    s = 0.0
+    for i in range(2):
+        s = s + math.sin(x) * x
+    return s
 
 
 def counted2(x):
@@ -99,7 +102,7 @@ def runs_counted(x):
 @pytest.mark.parametrize("calls, runs", [(None, 10), ("split", 10), ("joint", 40)])
 def test_split_mode_runs_each_helper_once_per_call(calls, runs):
     """Three levels deep, in a loop: the primal runs ``counted`` 10 times; so does the split gradient (each
-    helper's forward sweep once); joint mode re-runs it at every level of the backward sweep."""
+    helper's forward sweep once); joint mode re-runs it at every level of the backward sweep (1 + 3)."""
     g = sct.grad(runs_counted, calls=calls)
     g(0.3)  # (builds)
     RUNS.clear()
@@ -109,7 +112,7 @@ def test_split_mode_runs_each_helper_once_per_call(calls, runs):
 
 
 def test_split_call_sites_read_as_a_forward_and_a_backward_sweep():
-    text = sct.source(sct.grad(C.pendulum, wrt=(0, 1, 2, 3)), 0.5, 0.1, 9.81, 0.2)
+    text = sct.source(sct.grad(C.pendulum, wrt=(0, 1, 2, 3), calls="split"), 0.5, 0.1, 9.81, 0.2)
     main = text.split("\ndef ")[0]
     # the forward sweep calls accel's forward sweep, saves its record; the backward sweep its backward sweep
     assert "# split: accel_saved keeps what accel_bwd reads (" in main
@@ -125,11 +128,21 @@ def test_split_call_sites_read_as_a_forward_and_a_backward_sweep():
 
 
 def test_nested_helpers_are_split_all_the_way_down():
-    text = sct.source(sct.grad(C.nested, wrt=(0, 1)), 0.4, 0.9)
+    text = sct.source(sct.grad(C.nested, wrt=(0, 1), calls="split"), 0.4, 0.9)
     for name in ("level1", "level2", "level3"):
         assert f"def {name}_fwd(" in text and f"def {name}_bwd(" in text
     assert "_vjp" not in text
     assert text.count("def level3_fwd(") == 1  # each program printed once
+
+
+def test_by_default_a_function_without_loops_or_calls_is_run_again_rather_than_recorded():
+    """Recomputing ``level3`` (two math calls) costs less than keeping a record of it; the functions that call
+    others are split."""
+    text = sct.source(sct.grad(C.nested, wrt=(0, 1)), 0.4, 0.9)
+    assert "def level1_fwd(" in text and "def level2_fwd(" in text and "def level2_bwd(" in text
+    assert "level3_vjp(" in text and "level3_fwd" not in text
+    pendulum = sct.source(sct.grad(C.pendulum, wrt=(0, 1, 2, 3)), 0.5, 0.1, 9.81, 0.2)
+    assert "accel_vjp(" in pendulum and "accel_fwd" not in pendulum
 
 
 def test_a_helper_whose_backward_sweep_reads_only_its_parameters_runs_as_itself():
@@ -140,8 +153,8 @@ def test_a_helper_whose_backward_sweep_reads_only_its_parameters_runs_as_itself(
 
 
 def test_joint_mode_on_request_and_for_recursion():
-    joint = sct.source(sct.grad(C.pendulum, wrt=0, calls="joint"), 0.5, 0.1, 9.81, 0.2)
-    assert "accel_vjp(" in joint and "accel_fwd" not in joint
+    joint = sct.source(sct.grad(C.nested, wrt=0, calls="joint"), 0.4, 0.9)
+    assert "level1_vjp(" in joint and "_fwd" not in joint
     assert "calls='joint'" in joint
     recursive = sct.source(sct.grad(C.calls_recursive, wrt=(0, 1)), 0.7, 1.1)
     assert "power_fwd(" in recursive and "power_vjp(" in recursive  # its recursive call stays joint
@@ -150,9 +163,10 @@ def test_joint_mode_on_request_and_for_recursion():
 def test_checkpointed_loops_keep_calls_joint_unless_split_is_asked_for():
     args = (0.5, 0.1, 9.81, 0.2)
     expected = sct.grad(C.pendulum, wrt=(0, 1, 2, 3))(*args)
-    chk = sct.grad(C.pendulum, wrt=(0, 1, 2, 3), checkpoint="sqrt")
-    _close(chk(*args), expected)
-    assert "accel_vjp(" in sct.source(chk, *args) and "accel_fwd" not in sct.source(chk, *args)
+    chk = sct.grad(C.pendulum_calls_early, wrt=(0, 1, 2, 3), checkpoint="sqrt")
+    _close(chk(*args), sct.grad(C.pendulum_calls_early, wrt=(0, 1, 2, 3))(*args))
+    assert "early_vjp(" in sct.source(chk, *args) and "early_fwd" not in sct.source(chk, *args)
+    assert "early_fwd(" in sct.source(sct.grad(C.pendulum_calls_early, wrt=(0, 1, 2, 3)), *args)
     forced = sct.grad(C.pendulum, wrt=(0, 1, 2, 3), checkpoint=("revolve", 3), calls="split")
     _close(forced(*args), expected)
     assert "accel_fwd(" in sct.source(forced, *args)
@@ -192,7 +206,7 @@ def uses_a_global(x):
 
 
 def test_export_writes_the_split_programs(tmp_path):
-    text = sct.export(C.pendulum, wrt=(0, 1, 2, 3), example_args=(0.5, 0.1, 9.81, 0.2))
+    text = sct.export(C.pendulum, wrt=(0, 1, 2, 3), example_args=(0.5, 0.1, 9.81, 0.2), calls="split")
     assert "def accel_fwd(" in text and "def accel_bwd(" in text
     namespace = {}
     exec(compile(text, str(tmp_path / "pendulum_grad.py"), "exec"), namespace)  # noqa: S102

@@ -112,6 +112,17 @@ def calls_early(x, y):
     return s + early(y, 2)
 
 
+def pendulum_calls_early(theta0, omega0, g, c):
+    """A helper with a loop inside, called in the loop a checkpoint= option checkpoints."""
+    theta = theta0
+    omega = omega0
+    for i in range(20):
+        a = accel(theta, omega, g, c) + early(theta * 0.1, 2) * 0.01
+        theta = theta + 0.01 * omega
+        omega = omega + 0.01 * a
+    return theta * theta + omega
+
+
 def power(x, n):
     if n == 0:
         return 1.0
