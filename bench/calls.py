@@ -257,7 +257,7 @@ def ode(sct, steps, budget, rounds) -> list[dict]:
         fns = {"primal (helper)": lambda h=helper: h(*args), "primal (inlined)": lambda f=inlined: f(*args)}
         reference = _fd(inlined, args, wrt)
         variants = {"sct (helper)": _grad(sct, helper, wrt), "sct joint (helper)": _grad(sct, helper, wrt, "joint"),
-                    "sct (inlined)": _grad(sct, inlined, wrt)}
+                    "sct split (helper)": _grad(sct, helper, wrt, "split"), "sct (inlined)": _grad(sct, inlined, wrt)}
         for name, g in variants.items():
             if g is None:
                 continue

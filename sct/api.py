@@ -171,13 +171,15 @@ def _as_gradient(adjoint, like):
             adjoint = [0.0] * len(like)
         return type(like)(_as_gradient(a, x) for a, x in zip(adjoint, like))
     if isinstance(like, np.ndarray):
+        if type(adjoint) is np.ndarray and adjoint.shape == like.shape and adjoint.dtype == like.dtype:
+            return adjoint.copy()  # (the common case; a copy: the adjoint may be an array the program reads)
         out = np.broadcast_to(np.asarray(adjoint, dtype=like.dtype), like.shape)
         return np.array(out)
     return float(adjoint)
 
 
 def _check_scalar(fn, value) -> None:
-    if type(value) is float:
+    if type(value) is float or type(value) is np.float64:
         return
     if np.ndim(value) != 0 or not isinstance(value, (int, float, np.number, np.ndarray)):
         shape = np.shape(value) if isinstance(value, (np.ndarray, list, tuple)) else type(value).__name__
