@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--forward", action="store_true", help="same as --mode forward")
     parser.add_argument("--kinds", default="",
                         help=f"specialise for these argument kinds: name=kind,... (kinds: {', '.join(KINDS)})")
+    parser.add_argument("--calls", choices=("joint", "split"), default=None,
+                        help="reverse mode: calls of your other functions in joint mode (their whole adjoint "
+                             "program in the backward sweep) or split mode (a forward and a backward sweep "
+                             "program each; the default, except inside checkpointed loops)")
     parser.add_argument("-o", "--output", help="the file to write (default: <function>_<grad|vjp|jvp>.py)")
     parser.add_argument("--print", action="store_true", dest="print_", help="print the module instead of writing it")
     return parser
@@ -113,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     command = "python -m sct " + " ".join(shlex.quote(a) for a in given if a != "--print")
     try:
-        text = export(fn, None, mode=mode, wrt=_wrt(args.wrt), kinds=_kinds(args.kinds) or None, command=command)
+        text = export(fn, None, mode=mode, wrt=_wrt(args.wrt), kinds=_kinds(args.kinds) or None, command=command,
+                      calls=args.calls if mode != "forward" else None)
     except TransformError as exc:
         print(f"python -m sct: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

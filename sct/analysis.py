@@ -121,6 +121,7 @@ def analyze(ctx: Context, body: list[gast.stmt], wrt: list[str], arg_kinds: dict
         if isinstance(stmt, gast.Assign) or (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)):
             ops[id(stmt)] = classify(ctx, stmt)
     kinds = _infer_kinds(statements, ops, arg_kinds, ctx)
+    _global_kinds(ctx, statements, kinds)
     found = _dict_loops(statements, ops, kinds)
     if not found <= ctx.dict_loops:
         raise DictLoops(ctx.dict_loops | found)
@@ -203,6 +204,21 @@ def _container_reads(ctx, statements, ops, kinds) -> None:
         elif op.kind == "rule" and op.rule.primal in (builtins.list, builtins.tuple) \
                 and is_dict(kinds.get(getattr(op.bound.get(op.rule.params[0]), "id", None))):
             ops[id(stmt)] = Op("nondiff", op.target, callee=rules.keys_of, label="the keys of a dict")
+
+
+def _global_kinds(ctx: Context, statements, kinds: dict[str, str]) -> None:
+    """The kinds of the module constants and closure variables the function reads (``G = 9.81`` is a
+    number), so arithmetic with them is specialised like arithmetic with numbers.  (The program is rebuilt
+    when a global is rebound, or a closure variable's kind changes.)"""
+    for stmt in statements:
+        for node in S.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id not in kinds \
+                    and node.id not in ctx.locals:
+                value = ctx.resolve(node)
+                if value is not LOCAL and value is not UNRESOLVED:
+                    kind = kind_of_value(value)
+                    if kind != ANY:
+                        kinds[node.id] = kind
 
 
 def _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful) -> None:
@@ -540,6 +556,22 @@ def _bind_user_call(ctx, callee, call: gast.Call) -> tuple[dict[str, gast.expr],
 
 # ------------------------------------------------------------------ kinds
 
+def call_kinds(ctx: Context, analysis: "Analysis", op: Op) -> dict[str, str]:
+    """The kinds of a user call's arguments, by parameter (what the callee's program is specialised to):
+    a local's inferred kind, a constant's, or a global's value's kind (``G = 9.81`` is a number; a function
+    named in the call, ``apply(np.tanh, x)``, is that very function: a ``FunctionKind``)."""
+    out = {}
+    for param, atom in op.bound.items():
+        if isinstance(atom, (gast.Name, gast.Attribute)) and ctx.resolve(atom) is not LOCAL:
+            value = ctx.resolve(atom)
+            out[param] = ANY if value is UNRESOLVED else kind_of_value(value)
+        elif isinstance(atom, gast.Constant):
+            out[param] = SCALAR if type(atom.value) in (int, float) else ANY
+        else:
+            out[param] = analysis.kind(atom)
+    return out
+
+
 SEQ_OF_SCALARS, EMPTY_SEQ = sys.intern("seq[scalar]"), sys.intern("seq[]")
 
 # Containers' kinds are strings too, built and read only through the functions below (the next container
@@ -557,6 +589,7 @@ SEQ_OF_SCALARS, EMPTY_SEQ = sys.intern("seq[scalar]"), sys.intern("seq[]")
 # closure cells compare kinds with ``is``.
 DICT, RECORD = "dict", "record"
 _MAX_DEPTH = 6  # containers nested deeper are of the unstructured kinds seq, dict, record
+SEQ_OF_SEQS = sys.intern("seq[seq[scalar]]")  # a list of lists of numbers (rows of a data set): seq_of(SEQ_OF_SCALARS)
 
 
 class FunctionKind(str):
@@ -621,19 +654,6 @@ def function_kind(value) -> FunctionKind | None:
     if inspect.isfunction(value) or inspect.isbuiltin(value) or isinstance(value, np.ufunc):
         return FunctionKind(value)
     return None
-
-
-def argument_kinds(ctx, analysis: "Analysis", op: Op) -> dict[str, str]:
-    """The kinds a user function call's arguments give the callee (a function named in the call included)."""
-    out = {}
-    for param, atom in op.bound.items():
-        kind = analysis.kind(atom)
-        if isinstance(atom, (gast.Name, gast.Attribute)) and kind == ANY:
-            obj = ctx.resolve(atom)
-            if obj is not LOCAL and obj is not UNRESOLVED:
-                kind = function_kind(obj) or kind
-        out[param] = kind
-    return out
 
 
 def seq_of(element: str | None) -> str:
@@ -1019,7 +1039,7 @@ def _sequence_arithmetic(ctx, ops, kinds) -> None:
             continue
         x, y = op.bound.get("x"), op.bound.get("y")
         kx, ky = kind(x), kind(y)
-        if not (is_seq(kx) or is_seq(ky)):
+        if not (is_seq(kx) or is_seq(ky)) or ARRAY in (kx, ky):  # (a list and an array: NumPy arithmetic)
             continue
         if op.rule.primal is operator.mul:
             xs, n = (x, y) if is_seq(kx) else (y, x)

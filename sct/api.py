@@ -26,7 +26,7 @@ import numpy as np
 from . import pytree
 from .analysis import ARRAY, SCALAR, kind_of_value
 from .checkpoint import check_option
-from .compiler import BATCHED, FORWARD, GRADIENT, REVERSE, Derived, cached, derive
+from .compiler import BATCHED, CALLS, FORWARD, GRADIENT, REVERSE, Derived, called_programs, cached, derive
 from .errors import ArgumentError, NotBatchable, SourceError
 from .runtime import zeros_like
 from .runtime.batched import direction
@@ -45,6 +45,7 @@ class _Spec:
     single: bool
     signature: inspect.Signature  # fn's: calls reaching the spec carry every argument (self, a partial's, ...)
     checkpoint: Any = None  # reverse mode: how loops are checkpointed (sct/checkpoint.py); None: a full tape
+    calls: str | None = None  # reverse mode: calls of your functions in "joint" or "split" mode; None: chosen
     programs: dict = field(default_factory=dict, compare=False, repr=False)  # (mode, kinds) -> Derived
     target: "_Target | None" = field(default=None, compare=False, repr=False)  # what the user gave, bound how
     fixed: int = 0  # leading parameters the binding supplies (a method's self, a partial's arguments)
@@ -57,8 +58,8 @@ class _Spec:
         key = (mode, tuple(kinds.values())) + (() if library == NUMPY else (library,))
         derived = self.programs.get(key)
         if derived is None or derived.fn is None or not derived.fresh():
-            derived = self.programs[key] = _in_library(derive(self.fn, mode, self.wrt, kinds, self.checkpoint),
-                                                       library, bound.arguments.values())
+            derived = self.programs[key] = _in_library(derive(self.fn, mode, self.wrt, kinds, self.checkpoint,
+                                                              self.calls), library, bound.arguments.values())
         return derived
 
     def quick_program(self, mode: str, args: tuple) -> Derived | None:
@@ -86,7 +87,7 @@ class _Spec:
         return tuple(list(self.signature.parameters).index(n) for n in self.wrt)
 
     @classmethod
-    def of(cls, fn: Callable, wrt: Wrt, checkpoint=None) -> "_Spec":
+    def of(cls, fn: Callable, wrt: Wrt, checkpoint=None, calls: str | None = None) -> "_Spec":
         target = _target(fn)
         fn, shown = target.fn, target.signature
         signature = _signature(fn)
@@ -124,8 +125,11 @@ class _Spec:
         if len(set(names)) != len(names):
             raise ArgumentError(f"wrt names a parameter twice: {names}")
         check_option(checkpoint)
+        if calls not in CALLS:
+            raise ArgumentError(f"calls must be 'joint' or 'split' (or None: split, joint inside checkpointed "
+                                f"loops), not {calls!r}")
         fixed = len(signature.parameters) - len(shown.parameters)
-        return cls(fn, tuple(names), single, signature, checkpoint, target=target, fixed=fixed, raw_wrt=wrt)
+        return cls(fn, tuple(names), single, signature, checkpoint, calls, target=target, fixed=fixed, raw_wrt=wrt)
 
     def bind(self, args, kwargs) -> inspect.BoundArguments:
         params = self.signature.parameters
@@ -322,6 +326,8 @@ def _as_gradient(adjoint, like):
         return pytree.rebuild(like, [_as_gradient(_part(adjoint, key, i), x)
                                      for i, (key, x) in enumerate(pytree.children(like))])
     if isinstance(like, np.ndarray):
+        if type(adjoint) is np.ndarray and adjoint.shape == like.shape and adjoint.dtype == like.dtype:
+            return adjoint.copy()  # (the common case; a copy: the adjoint may be an array the program reads)
         out = np.broadcast_to(np.asarray(adjoint, dtype=like.dtype), like.shape)
         return np.array(out)
     return float(adjoint)
@@ -348,7 +354,8 @@ def _lazy_gradient(adjoint, like):
 
 
 def _check_scalar(fn, value) -> None:
-    if type(value) is float or is_array(value) and value.ndim == 0 and not np.iscomplexobj(value):
+    if type(value) is float or type(value) is np.float64 or \
+            is_array(value) and value.ndim == 0 and not np.iscomplexobj(value):
         return
     if np.ndim(value) != 0 or not isinstance(value, (int, float, np.number, np.ndarray)):
         shape = np.shape(value) if isinstance(value, (np.ndarray, list, tuple)) else type(value).__name__
@@ -648,7 +655,7 @@ def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callab
     from . import codegen
 
     fn = spec.fn
-    derived = derive(fn, mode, spec.wrt, kinds, spec.checkpoint)
+    derived = derive(fn, mode, spec.wrt, kinds, spec.checkpoint, spec.calls)
     params = list(spec.signature.parameters.values())
     stars = {inspect.Parameter.VAR_POSITIONAL: "*"}
     shown = [stars.get(p.kind, "") + p.name for p in params if p.kind not in (p.KEYWORD_ONLY, p.VAR_KEYWORD)]
@@ -826,15 +833,18 @@ def _jacobian_reverse(spec: _Spec, bound) -> list:
     return out
 
 
-def _reverse_only(checkpoint, mode: str):
+def _reverse_only(checkpoint, mode: str, calls: str | None = None):
     if checkpoint is not None and mode == FORWARD:
         raise ArgumentError("checkpoint= applies to reverse mode (forward mode keeps no tape)")
+    if calls is not None and mode == FORWARD:
+        raise ArgumentError("calls= applies to reverse mode (forward mode calls each function's tangent program)")
     return checkpoint
 
 
-def _given(checkpoint) -> dict:
-    """The checkpoint option as the derivative remembers it (for pickling and repr): only when given."""
-    return {} if checkpoint is None else {"checkpoint": checkpoint}
+def _given(checkpoint, calls: str | None = None) -> dict:
+    """The checkpoint and calls options as the derivative remembers them (for pickling and repr): only
+    when given."""
+    return {**({} if checkpoint is None else {"checkpoint": checkpoint}), **({} if calls is None else {"calls": calls})}
 
 
 def _mode(mode: str) -> str:
@@ -853,7 +863,8 @@ def _outer_mode(fn, mode: str, checkpoint) -> str:
     return mode
 
 
-def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, checkpoint=None) -> Callable:
+def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, checkpoint=None,
+         calls: str | None = None) -> Callable:
     """The gradient of a scalar function, as a function with the same signature.
 
     ``grad(f)(x, y)`` returns df/dx; ``grad(f, wrt=(0, "y"))(x, y)`` returns
@@ -872,24 +883,34 @@ def grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, check
     √n (or ``s``) segments instead of a tape entry per step, and recompute one
     segment at a time in the backward sweep (see :mod:`sct.checkpoint`; a single
     loop can be marked with ``sct.checkpointed`` instead).
+
+    ``calls`` says how reverse mode treats a call to another function of yours:
+    ``"split"`` runs its forward sweep where the call is (keeping a record) and its
+    backward sweep from that record; ``"joint"`` calls the function itself, then its
+    whole adjoint program (forward sweep again, then backward) in the backward
+    sweep.  ``None`` (the default): split, but joint inside checkpointed loops (where
+    a record per step is what checkpointing avoids) and for recursive calls.
     """
     if fn is None:
-        return lambda f: grad(f, wrt=wrt, mode=mode, checkpoint=checkpoint)
-    spec, mode = _Spec.of(fn, wrt, _reverse_only(checkpoint, mode)), _outer_mode(fn, _mode(mode), checkpoint)
+        return lambda f: grad(f, wrt=wrt, mode=mode, checkpoint=checkpoint, calls=calls)
+    spec = _Spec.of(fn, wrt, _reverse_only(checkpoint, mode, calls), calls)
+    mode = _outer_mode(fn, _mode(mode), checkpoint)
     run = _reverse if mode == REVERSE else _forward
     quick = _reverse_quick if mode == REVERSE else _forward_quick
 
     def call(*args, **kwargs):
         done = None if kwargs else quick(spec, args)
         return spec.pack((done or run(spec, spec.bind(args, kwargs)))[1])
-    return _wrap(spec, call, "grad", GRADIENT if mode == REVERSE else mode, mode=mode, **_given(checkpoint))
+    return _wrap(spec, call, "grad", GRADIENT if mode == REVERSE else mode, mode=mode, **_given(checkpoint, calls))
 
 
-def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, checkpoint=None) -> Callable:
+def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVERSE, checkpoint=None,
+                   calls: str | None = None) -> Callable:
     """Like :func:`grad`, but the new function returns ``(f(...), gradient)``."""
     if fn is None:
-        return lambda f: value_and_grad(f, wrt=wrt, mode=mode, checkpoint=checkpoint)
-    spec, mode = _Spec.of(fn, wrt, _reverse_only(checkpoint, mode)), _outer_mode(fn, _mode(mode), checkpoint)
+        return lambda f: value_and_grad(f, wrt=wrt, mode=mode, checkpoint=checkpoint, calls=calls)
+    spec = _Spec.of(fn, wrt, _reverse_only(checkpoint, mode, calls), calls)
+    mode = _outer_mode(fn, _mode(mode), checkpoint)
     run = _reverse if mode == REVERSE else _forward
     quick = _reverse_quick if mode == REVERSE else _forward_quick
 
@@ -898,7 +919,7 @@ def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = 0, mode: str = REVE
         value, grads = done or run(spec, spec.bind(args, kwargs))
         return value, spec.pack(grads)
     return _wrap(spec, call, "value_and_grad", GRADIENT if mode == REVERSE else mode, mode=mode,
-                 **_given(checkpoint))
+                 **_given(checkpoint, calls))
 
 
 def jvp(fn: Callable, *, wrt: Wrt = 0, batched: bool = False) -> Callable:
@@ -974,13 +995,14 @@ def _jvp_batched(spec: _Spec, args, kwargs, given) -> tuple[Any, Any]:
     return _batched(spec, bound, tangents)
 
 
-def vjp(fn: Callable, *, wrt: Wrt = 0, checkpoint=None) -> Callable:
+def vjp(fn: Callable, *, wrt: Wrt = 0, checkpoint=None, calls: str | None = None) -> Callable:
     """The adjoint program with an explicit seed: ``vjp(f, wrt=(0, 1))(x1, x2, ybar) -> (x1_bar, x2_bar)``.
 
     The last positional argument is the seed (the adjoint of f's output, shaped
-    like it); the result is the adjoint of each ``wrt`` parameter.  ``checkpoint``: as for :func:`grad`.
+    like it); the result is the adjoint of each ``wrt`` parameter.  ``checkpoint``, ``calls``: as for
+    :func:`grad`.
     """
-    spec = _Spec.of(fn, wrt, checkpoint)
+    spec = _Spec.of(fn, wrt, checkpoint, calls)
 
     def call(*args, **kwargs):
         if not args:
@@ -989,7 +1011,7 @@ def vjp(fn: Callable, *, wrt: Wrt = 0, checkpoint=None) -> Callable:
         derived = spec.program(REVERSE, bound)
         value, *adjoints = derived.fn(*bound.args, **bound.kwargs, **{derived.seed_name: args[-1]})
         return spec.pack([_as_gradient(a, bound.arguments[n]) for a, n in zip(adjoints, spec.wrt)])
-    return _wrap(spec, call, "vjp", REVERSE, **_given(checkpoint))
+    return _wrap(spec, call, "vjp", REVERSE, **_given(checkpoint, calls))
 
 
 def source(fn: Callable, *args, **kwargs) -> str:
@@ -1014,12 +1036,24 @@ def source(fn: Callable, *args, **kwargs) -> str:
         if extra and len(args) == len(spec.signature.parameters) + extra:
             args = args[:-extra]
         bound = spec.bind(args, kwargs)
-        return derive(spec.fn, mode, spec.wrt, spec.kinds(bound), spec.checkpoint).source
-    checkpoint = spec.checkpoint if mode != FORWARD else None
-    programs = [d for d in cached(spec.fn) if d.mode == mode and d.wrt == spec.wrt and d.checkpoint == checkpoint]
+        return _with_callees(derive(spec.fn, mode, spec.wrt, spec.kinds(bound), spec.checkpoint, spec.calls))
+    reverse = mode not in (FORWARD, BATCHED)
+    checkpoint = spec.checkpoint if reverse else None
+    calls = spec.calls if reverse else None
+    programs = [d for d in cached(spec.fn) if d.mode == mode and d.wrt == spec.wrt and d.checkpoint == checkpoint
+                and d.calls == calls]
     if programs:
-        return programs[-1].source
-    return derive(spec.fn, mode, spec.wrt, {}, spec.checkpoint).source
+        return _with_callees(programs[-1])
+    return _with_callees(derive(spec.fn, mode, spec.wrt, {}, spec.checkpoint, spec.calls))
+
+
+def _with_callees(derived: Derived) -> str:
+    """The program's text, then the text of each program it calls that sct generated (the derivatives of
+    the functions yours call: in split mode their forward and backward sweeps), each once."""
+    parts = [derived.source]
+    for other in called_programs(derived):
+        parts.append(other.source)
+    return "\n".join(parts)
 
 
 def derived_programs(fn: Callable) -> list[Derived]:

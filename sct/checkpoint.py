@@ -159,6 +159,26 @@ class Checkpoints:
                 self._visit(stmt.body, outer, before, reads)
             before |= S.stores(stmt)
 
+    def region(self, body: list[gast.stmt]) -> set[int]:
+        """The ids of the statements inside loops that may be checkpointed (marked loops, and under
+        ``checkpoint=`` the outermost ``for`` loops): known before the sweeps, from the syntax alone."""
+        out: set[int] = set()
+
+        def visit(stmts, outer: bool) -> None:
+            for stmt in stmts:
+                if isinstance(stmt, (gast.For, gast.While)):
+                    origin = S.origin_of(stmt)
+                    marked = isinstance(origin, gast.For) and isinstance(stmt, gast.For) \
+                        and marker_schedule(self.reverse.ctx, origin.iter) is not None
+                    if marked or (self.option is not None and outer and isinstance(stmt, gast.For)):
+                        out.update(id(s) for s in _walk(stmt.body))
+                    visit(stmt.body, False)
+                elif isinstance(stmt, gast.If):
+                    visit(stmt.body, outer)
+                    visit(stmt.orelse, outer)
+        visit(body, True)
+        return out
+
     def _schedule(self, stmt, outer: bool):
         origin = S.origin_of(stmt)
         marked = isinstance(origin, gast.For) and isinstance(stmt, gast.For) \

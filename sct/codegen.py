@@ -150,8 +150,9 @@ def _closure(tree: ast.Module, name: str, filename: str, namespace: dict, cells:
 
 
 def _global_reads(code) -> set[str]:
-    """Every name ``code`` (and the code nested in it) reads as a global."""
-    names = {ins.argval for ins in dis.get_instructions(code) if ins.opname == "LOAD_GLOBAL"}
+    """Every name ``code`` (and the code nested in it) reads as a global (the module level's ``LOAD_NAME``:
+    a default value written as a module constant, ``def f_grad(x, n=STEPS)``)."""
+    names = {ins.argval for ins in dis.get_instructions(code) if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
     for const in code.co_consts:
         if hasattr(const, "co_code"):
             names |= _global_reads(const)

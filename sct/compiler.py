@@ -9,6 +9,7 @@ itself) refers to the program under construction by name.
 from __future__ import annotations
 
 import gc
+import ast
 import inspect
 import os
 import threading
@@ -38,6 +39,8 @@ from . import runtime
 FORWARD, REVERSE = "forward", "reverse"
 GRADIENT = "gradient"  # reverse mode with the result's adjoint fixed at 1.0 (what grad runs)
 BATCHED = "batched"    # forward mode with B directions per sweep (a leading batch axis on every tangent)
+SPLIT = "split"        # reverse mode as two programs: the forward sweep (value and a record) and the backward sweep
+CALLS = (None, "joint", "split")  # how reverse mode treats calls to the user's functions (None: chosen per call)
 
 
 @dataclass
@@ -56,7 +59,14 @@ class Derived:
     seconds: float = 0.0
     deps: list = field(default_factory=list, repr=False)  # (globals or closure, name, object) it relies on
     checkpoint: Any = None  # reverse mode: the schedule of checkpointed loops (None: loops are taped step by step)
+    calls: str | None = None  # reverse mode: calls in "joint" or "split" mode (None: split, joint where checkpointed)
     registry_version: int = -1
+    # split mode: this is the forward sweep program; ``backward`` the backward sweep's, ``saved`` the names its
+    # record holds (what the backward sweep reads), ``backward_params`` the parameters the backward sweep takes
+    backward: "Derived | None" = field(default=None, repr=False)
+    saved: tuple = ()
+    backward_params: tuple = ()
+    straight: bool = False  # split mode: the function has no loop and calls no function of yours
 
     def fresh(self) -> bool:
         """Is every global this program reads still the object it was made from, every closure cell of the
@@ -75,7 +85,7 @@ _BUILDING = threading.RLock()  # guards _CACHE while a program is built
 
 
 def derive(fn: Callable, mode: str, wrt: list[str] | tuple[str, ...], kinds: dict[str, str],
-           checkpoint=None) -> Derived:
+           checkpoint=None, calls: str | None = None) -> Derived:
     """The cached derivative program of ``fn`` (building it on first request).
 
     Thread-safe: one thread builds at a time (a re-entrant lock, since building a
@@ -87,35 +97,80 @@ def derive(fn: Callable, mode: str, wrt: list[str] | tuple[str, ...], kinds: dic
         if collecting:  # (the cyclic collector would re-scan the growing trees: a third of the time at 3000 statements)
             gc.disable()
         try:
-            return _derive(fn, mode, wrt, kinds, checkpoint)
+            return _derive(fn, mode, wrt, kinds, checkpoint, calls)
         finally:
             if collecting:
                 gc.enable()
 
 
-def _derive(fn: Callable, mode: str, wrt, kinds: dict[str, str], checkpoint=None) -> Derived:
+_IN_PROGRESS: list = []  # the primal functions whose programs are being built (a call to one is recursion)
+
+
+def building(fn: Callable) -> bool:
+    """Is a program of ``fn`` under construction (so that a call to ``fn`` now is a recursive call)?"""
+    return any(f is fn for f in _IN_PROGRESS)
+
+
+def _derive(fn: Callable, mode: str, wrt, kinds: dict[str, str], checkpoint=None, calls=None) -> Derived:
     maker = getattr(fn, "__sct_source_function__", None)
     if maker is not None:  # a gradient sct made: differentiate the generated code behind it
         fn = maker(kinds)
+    reverse = mode in (REVERSE, GRADIENT, SPLIT)
     per_fn = _CACHE.setdefault(fn, {})
     key = (mode, tuple(wrt), tuple(sorted(kinds.items())))
-    if checkpoint is not None and mode != FORWARD:
+    if checkpoint is not None and reverse:
         key += (("checkpoint", checkpoint),)
+    if calls is not None and reverse:
+        key += (("calls", calls),)
     if key in per_fn and (per_fn[key].fn is None or per_fn[key].fresh()):
         return per_fn[key]
-    derived = Derived(fn, mode, tuple(wrt), key[2], checkpoint=checkpoint if mode != FORWARD else None)
+    derived = Derived(fn, mode, tuple(wrt), key[2], checkpoint=checkpoint if reverse else None,
+                      calls=calls if reverse else None)
     per_fn[key] = derived
+    _IN_PROGRESS.append(fn)
     try:
         _build(derived, dict(kinds))
     except BaseException:
         del per_fn[key]
         raise
+    finally:
+        _IN_PROGRESS.pop()
     return derived
 
 
 def cached(fn: Callable) -> list[Derived]:
     """Every program sct has generated for ``fn``, oldest first."""
     return [d for d in _CACHE.get(fn, {}).values() if d.fn is not None]
+
+
+def called_programs(derived: Derived) -> list[Derived]:
+    """The generated programs ``derived`` calls, directly or not, in the order their names first appear
+    (a split pair as its forward then its backward sweep); each once, ``derived`` itself not."""
+    out: list[Derived] = []
+    seen = {id(derived)}
+
+    def visit(d: Derived) -> None:
+        for obj in _generated_symbols(d):
+            if id(obj) not in seen:
+                seen.add(id(obj))
+                out.append(obj)
+                visit(obj)
+    visit(derived)
+    return out
+
+
+def _generated_symbols(derived: Derived) -> list[Derived]:
+    if derived.fn is None:
+        return []
+    namespace = derived.fn.__globals__
+    found = []
+    names = sorted(((n.lineno, n.col_offset), n.id) for n in ast.walk(ast.parse(derived.source))
+                   if isinstance(n, ast.Name))
+    for name in dict.fromkeys(n for _, n in names):
+        other = getattr(namespace.get(name), "__sct_derived__", None)
+        if isinstance(other, Derived) and other is not derived:
+            found.append(other)
+    return found
 
 
 def default_kinds(fn: Callable, kinds: dict[str, str]) -> dict[str, str]:
@@ -137,7 +192,7 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
     parsed, ctx, body, analysis = _analyzed(derived.primal, _call_kinds(frozenset({derived.primal}), {}),
                                             list(derived.wrt), kinds)
     fn_name = parsed.node.name
-    suffix = {FORWARD: "jvp", BATCHED: "jvp_batched", REVERSE: "vjp", GRADIENT: "grad"}[derived.mode]
+    suffix = {FORWARD: "jvp", BATCHED: "jvp_batched", REVERSE: "vjp", GRADIENT: "grad", SPLIT: "fwd"}[derived.mode]
     derived.name = ctx.namer.fresh(f"{fn_name}_{suffix}")
     args = _copy_args(parsed.node.args)
     extra = []
@@ -145,6 +200,15 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
         derived.tangent_names = {p: ctx.namer.tangent(p) for p in derived.wrt}
         extra = list(derived.tangent_names.values())
         stmts = _forward_body(ctx, analysis, body, derived)
+    elif derived.mode == SPLIT:
+        derived.seed_name = ctx.namer.fresh(f"{fn_name}_bar")
+        backward = derived.backward = Derived(derived.primal, SPLIT, derived.wrt, derived.kinds,
+                                              checkpoint=derived.checkpoint, calls=derived.calls)
+        backward.name = ctx.namer.fresh(f"{fn_name}_bwd")
+        backward.seed_name = derived.seed_name
+        stmts, back_node = _split_bodies(ctx, analysis, body, derived, args)
+        derived.straight = not any(isinstance(n, (gast.For, gast.While)) for n in S.walk(gast.Module(body=body))) \
+            and not any(op.kind == "call" for op in analysis.ops.values())
     else:
         if derived.mode == REVERSE:
             derived.seed_name = ctx.namer.fresh(f"{fn_name}_bar")
@@ -154,18 +218,34 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
     args.kw_defaults += [None] * len(extra)
     node = S.function_def(derived.name, args, stmts)
     derived.source = codegen.render(node)
+    nodes = [(derived, node)]
+    if derived.mode == SPLIT:
+        derived.backward.source = codegen.render(back_node)
+        nodes.append((derived.backward, back_node))
     if invariants.enabled():
-        invariants.check(gast.gast_to_ast(gast.Module(body=[node], type_ignores=[])), derived.source, derived.name,
-                         gast.gast_to_ast(parsed.node))
+        for made, made_node in nodes:
+            invariants.check(gast.gast_to_ast(gast.Module(body=[made_node], type_ignores=[])), made.source,
+                             made.name, gast.gast_to_ast(parsed.node))
     symbols = dict(ctx.symbols)
     late = {name: obj for name, obj in symbols.items() if isinstance(obj, Derived)}
     for name in late:
         symbols[name] = None
     derived.registry_version = REGISTRY.version
+    if derived.mode == SPLIT:  # the backward sweep first: the forward sweep's program is the one callers test
+        back = derived.backward
+        back.registry_version = REGISTRY.version
+        back.fn, reads = codegen.load(back.source, back.name, symbols, parsed.namespace.globals,
+                                      parsed.namespace.cells)
+        back.deps = list(ctx.deps) + reads + _closure_deps(parsed.namespace.cells)
+        _finish(back, late)
     derived.fn, reads = codegen.load(derived.source, derived.name, symbols, parsed.namespace.globals,
                                      parsed.namespace.cells)
     derived.deps = list(ctx.deps) + reads + _closure_deps(parsed.namespace.cells)
+    if derived.mode == SPLIT:
+        derived.deps += derived.backward.deps
     _finish(derived, late)
+    if derived.mode == SPLIT:
+        _backward_defaults(derived)
     derived.seconds = time.perf_counter() - start
 
 
@@ -291,21 +371,27 @@ def _copy_args(args: gast.arguments) -> gast.arguments:
     return new
 
 
-def _callee(ctx: Context):
-    """The callback passes use to get a symbol for another function's derivative program.
+def _callee(ctx: Context, calls: str | None = None):
+    """The callback passes use to get a symbol for another function's derivative program (``calls``: the
+    caller's option, passed on).  For ``SPLIT``: None when the callee is recursive (its programs are being
+    built); its caller then calls it in joint mode.
 
     A refusal while deriving the callee (or anything it calls) is relocated to the call, ``where``, in
     this function, one more hop on its chain of calls: the error the user sees is located in the
     function they gave sct, and lists the calls down to the line refused."""
     def derive_call(callee, mode, wrt, kinds, where=None):
+        if mode == SPLIT and building(callee):
+            return None
         try:
-            derived = derive(callee, mode, wrt, kinds)
+            derived = derive(callee, mode, wrt, kinds, calls=calls if mode != FORWARD and mode != BATCHED else None)
         except TransformError as err:
             if where is None:
                 raise
             caller = ctx.parsed.fn.__qualname__
             raise err.called_from(ctx.parsed.location(S.locate(where)), caller, _display(callee)) from None
         ctx.deps.extend(derived.deps)  # a change below the callee makes this program stale too
+        if mode == SPLIT:  # (the caller takes the symbols of the two programs it uses)
+            return None, derived
         target = derived.fn if derived.fn is not None else derived
         return ctx.symbol(target, derived.name or f"{callee.__name__}_{'jvp' if mode == FORWARD else 'vjp'}"), derived
     return derive_call
@@ -334,6 +420,16 @@ def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
                      f"{where}")
         lines.append(f"with respect to {wrt}; tangents {tangents}, each with a leading axis of nb directions")
         lines.append(f"returns ({parsed.node.name}({params}), its derivatives along the nb directions)")
+    elif derived.mode == SPLIT:
+        bars = ", ".join(ctx.namer.adjoint(p) for p in derived.wrt)
+        if derived.backward is not None:
+            lines.append(f"sct reverse mode, split: the forward sweep of {parsed.node.name}({params}), {where}")
+            lines.append(f"with respect to {wrt}; {derived.backward.name} runs the backward sweep")
+            lines.append(f"returns ({parsed.node.name}({params}), the record {derived.backward.name} takes)")
+        else:
+            lines.append(f"sct reverse mode, split: the backward sweep of {parsed.node.name}({params}), {where}")
+            lines.append(f"with respect to {wrt}; {derived.seed_name} is the adjoint of the result")
+            lines.append(f"returns ({bars})" if len(derived.wrt) > 1 else f"returns {bars}")
     else:
         bars = ", ".join(ctx.namer.adjoint(p) for p in derived.wrt)
         if derived.mode == GRADIENT:
@@ -350,6 +446,9 @@ def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
         lines.append(f"reads {', '.join(free)} from the closure of {parsed.fn.__qualname__} when it runs")
     if derived.checkpoint is not None:
         lines.append(f"checkpoint={describe(derived.checkpoint)}: each outermost for loop keeps snapshots, not a tape entry per step")
+    if derived.calls is not None:
+        lines.append(f"calls={derived.calls!r}: every call of a function of yours in {derived.calls} mode"
+                     + (" (recursive calls: joint)" if derived.calls == "split" else ""))
     helpers = _helpers(ctx)
     while helpers:  # wrapped at about 100 characters
         line = "calls " + helpers.pop(0)
@@ -398,14 +497,24 @@ def _forward_body(ctx, analysis, body, derived) -> list[gast.stmt]:
 
 
 def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
-    program = Reverse(ctx, analysis, _callee(ctx), derived.seed_name, derived.checkpoint).run(body)
+    program, forward, backward = _reverse_sweeps(ctx, analysis, body, derived)
+    release = _release(ctx, analysis, body, forward[len(program.prologue):], backward, derived)
+    return (_header(ctx, derived) + [codegen.comment("-- forward sweep")] + codegen.annotate(forward, ctx.parsed)
+            + release + [codegen.comment("-- backward sweep")] + codegen.annotate(backward, ctx.parsed))
+
+
+def _reverse_sweeps(ctx, analysis, body, derived):
+    """The adjoint program's forward sweep (prologue included) and backward sweep (ending in
+    ``return (value, x_bar, ...)``), optimised, not yet annotated."""
+    program = Reverse(ctx, analysis, _callee(ctx, derived.calls), derived.seed_name, derived.checkpoint,
+                      derived.calls).run(body)
     adjoint_names = {ctx.namer.adjoint(n) for n in analysis.active}
     results = [program.value] + [S.name(ctx.namer.adjoint(p)) if p in analysis.active else S.const(0.0)
                                  for p in derived.wrt]
     final = S.ret(S.tuple_(results))
     adders = _symbols_for(ctx, runtime.add)
     backward = sink_zeros(program.adjoint_inits + program.backward + [final], adjoint_names, adders)
-    backward = propagate_copies(backward, adjoint_names)
+    backward = propagate_copies(backward, adjoint_names | ({derived.seed_name} if derived.seed_name else set()))
     backward = propagate_constants(backward, adjoint_names)  # the gradient program's seed, 1.0
     recomputed = ctx.locals - ctx.user_locals  # temporaries the backward sweep recomputes, when nobody reads them
     backward, _ = drop_dead(backward, adjoint_names | recomputed, set(), _pure_call(ctx))
@@ -419,10 +528,120 @@ def _reverse_body(ctx, analysis, body, derived) -> list[gast.stmt]:
     products = {name: n for fn, n in REGISTRY.narrowing_helpers().items() for name in _symbols_for(ctx, fn)}
     backward = sum_before_product(backward, products, narrowing, adjoint_names)
     fused = fuse_temporaries(program.forward, temporaries, protected, _pure_call(ctx))
-    forward = codegen.annotate(program.prologue + fused, ctx.parsed)
-    release = _release(ctx, analysis, body, fused, backward, derived)
-    return (_header(ctx, derived) + [codegen.comment("-- forward sweep")] + forward + release
-            + [codegen.comment("-- backward sweep")] + codegen.annotate(backward, ctx.parsed))
+    return program, program.prologue + fused, backward
+
+
+def _split_bodies(ctx, analysis, body, derived, args: gast.arguments):
+    """Split mode: the forward sweep as one program returning ``(value, record)``, the backward sweep as
+    another taking the record (the values its statements read that the forward sweep made: temporaries,
+    the tape, parameters the function rebinds), the parameters it reads, and the result's adjoint.
+
+    The record holds what the backward sweep reads before writing it, so nothing else outlives the
+    forward sweep; an array it reads only for its shape is kept as ``shape_only`` (no data)."""
+    back = derived.backward
+    program, forward, backward = _reverse_sweeps(ctx, analysis, body, derived)
+    final = backward[-1]
+    bars = final.value.elts[1:]
+    final.value = bars[0] if len(bars) == 1 else S.tuple_(bars)  # the backward sweep returns the adjoints only
+    params = param_names(ctx.parsed.node)
+    _, live = drop_dead(S.clone(backward), set(), set())
+    made = set().union(*map(S.stores, forward)) if forward else set()
+    order = _first_stores(forward)
+    saved = sorted((n for n in live if n in made and n != derived.seed_name),
+                   key=lambda n: (order.get(n, len(order)), n))
+    taken = [p for p in params if p in live and p not in made]
+    derived.saved = back.saved = tuple(saved)
+    derived.backward_params = back.backward_params = tuple(taken)
+    shape_read = set()
+    for stmt in backward:
+        shape_read |= _shape_reads(ctx, stmt)
+    value_read = _value_reads(backward, shape_read)
+    record = ctx.namer.fresh("saved")
+    kept = []
+    for n in saved:
+        if n not in value_read and analysis.kinds.get(n) not in ("scalar",):
+            kept.append(S.call(S.clone(ctx.symbol(runtime.shape_only, "shape_only")), [S.name(n)]))
+        else:
+            kept.append(S.name(n))
+    unset = [n for n in saved if n not in _certainly_bound(forward) and n not in params]
+    inits = [S.assign(n, S.const(None)) for n in unset]  # (bound on some paths only: None on the others)
+    what = ", ".join(saved) or "nothing"
+    fwd = (_header(ctx, derived) + [codegen.comment("-- forward sweep")] + codegen.annotate(inits + forward, ctx.parsed)
+           + [codegen.comment(f"what {back.name} reads: {what}"),
+              S.ret(S.tuple_([S.clone(program.value), S.tuple_(kept)]))])
+    unpack = []
+    if saved:
+        target = S.tuple_([S.store(n) for n in saved], gast.Store) if len(saved) > 1 else \
+            S.tuple_([S.store(saved[0])], gast.Store)
+        unpack = [codegen.comment(f"what {derived.name} saved"), S.assign(target, S.name(record))]
+    back_body = (_header(ctx, back) + unpack + [codegen.comment("-- backward sweep")]
+                 + codegen.annotate(backward, ctx.parsed))
+    back_args = _backward_args(args, taken, record if saved else None, derived.seed_name)
+    return fwd, S.function_def(back.name, back_args, back_body)
+
+
+def _first_stores(stmts) -> dict[str, int]:
+    order: dict[str, int] = {}
+    for stmt in stmts:
+        for node in S.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                order.setdefault(node.id, len(order))
+    return order
+
+
+def _certainly_bound(stmts) -> set[str]:
+    """Names a top-level assignment of ``stmts`` binds (bound whatever path the code takes)."""
+    out = set()
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign):
+            out |= S.stores(stmt)
+    return out
+
+
+def _backward_args(args: gast.arguments, taken: list[str], record: str | None, seed: str) -> gast.arguments:
+    """The backward sweep's parameters: the record first (if it reads any), then the primal's parameters it
+    reads (their kinds and defaults as in the primal), the result's adjoint keyword-only."""
+    new = S.clone(args)
+    positional = list(new.posonlyargs) + list(new.args)
+    defaults = dict(zip([a.id for a in positional[len(positional) - len(new.defaults):]], new.defaults))
+    new.posonlyargs = [a for a in new.posonlyargs if a.id in taken]
+    new.args = [a for a in new.args if a.id in taken]
+    kept = [(a, d) for a, d in zip(new.kwonlyargs, new.kw_defaults) if a.id in taken]
+    new.kwonlyargs = [a for a, _ in kept] + [S.name(seed, gast.Param)]
+    new.kw_defaults = [d for _, d in kept] + [None]
+    new.vararg = new.kwarg = None
+    positional = list(new.posonlyargs) + list(new.args)
+    tail = []
+    for a in reversed(positional):  # the defaults of the last positional parameters, as in the primal
+        if a.id not in defaults:
+            break
+        tail.insert(0, defaults[a.id])
+    new.defaults = tail
+    if record is None:
+        return new
+    head = S.name(record, gast.Param)
+    if new.posonlyargs:
+        new.posonlyargs.insert(0, head)
+    else:
+        new.args.insert(0, head)
+    return new
+
+
+def _backward_defaults(derived: Derived) -> None:
+    """The backward sweep's defaults: the primal's, for the parameters it takes."""
+    fn, primal = derived.backward.fn, derived.primal
+    signature = inspect.signature(primal)
+    values = {n: p.default for n, p in signature.parameters.items() if p.default is not p.empty}
+    code = fn.__code__
+    positional = code.co_varnames[:code.co_argcount]
+    tail = []
+    for n in reversed(positional):
+        if n not in values:
+            break
+        tail.insert(0, values[n])
+    fn.__defaults__ = tuple(tail) or None
+    kwonly = code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
+    fn.__kwdefaults__ = {n: values[n] for n in kwonly if n in values} or None
 
 
 def _symbols_for(ctx: Context, *objects) -> set[str]:

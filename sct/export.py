@@ -32,13 +32,13 @@ import gast
 import numpy as np
 
 from . import exportable
-from .analysis import ANY, ARRAY, DICT, EMPTY_SEQ, RECORD, SCALAR, SEQ, SEQ_OF_SCALARS, is_kind
+from .analysis import ANY, ARRAY, DICT, EMPTY_SEQ, RECORD, SCALAR, SEQ, SEQ_OF_SCALARS, SEQ_OF_SEQS, is_kind
 from .compiler import BATCHED, FORWARD, GRADIENT, REVERSE, Derived, derive
 from .errors import ArgumentError, ExportError
 from .parse import closure_values
 
 MODES = {"reverse": GRADIENT, "vjp": REVERSE, "forward": FORWARD, "batched": BATCHED}
-KINDS = (SCALAR, ARRAY, SEQ, SEQ_OF_SCALARS, EMPTY_SEQ, DICT, RECORD, ANY)  # (and seq[K], dict{...}, record{...})
+KINDS = (SCALAR, ARRAY, SEQ, SEQ_OF_SCALARS, SEQ_OF_SEQS, EMPTY_SEQ, DICT, RECORD, ANY)  # (and seq[K], dict{...}, record{...})
 _ABSENT = object()
 _MAX_ARRAY = 10_000  # elements of a module-level array written into the file as a literal
 _NAMESPACES = (("numpy", np), ("numpy.linalg", np.linalg), ("math", math))
@@ -46,7 +46,7 @@ _NAMESPACES = (("numpy", np), ("numpy.linalg", np.linalg), ("math", math))
 
 def export(fn: Callable, path: str | os.PathLike | None = None, *, mode: str = "reverse",
            wrt: int | str | Sequence[int | str] = 0, example_args: Sequence | Mapping | None = None,
-           kinds: Mapping[str, str] | None = None, command: str | None = None) -> str:
+           kinds: Mapping[str, str] | None = None, command: str | None = None, calls: str | None = None) -> str:
     """Write the derivative program of ``fn`` as a stand-alone Python module; return its text.
 
     ``mode`` is ``"reverse"`` (the gradient program ``f_grad(...) -> (f, x_bar, ...)``),
@@ -56,7 +56,9 @@ def export(fn: Callable, path: str | os.PathLike | None = None, *, mode: str = "
     arguments or a dict by name), or to ``kinds`` given directly
     (``{"x": "array", "n": "scalar"}``), else to arguments of unknown kind.
     ``fn`` may also be a function sct made (``sct.grad(f, wrt=...)``): its primal,
-    ``wrt`` and mode are used.  With ``path``, the text is written there too.
+    ``wrt``, mode and ``calls`` are used.  ``calls`` (reverse mode): how calls of your functions are
+    differentiated, as for :func:`sct.grad` (the split mode's programs, a forward and a backward sweep per
+    function called, are written too).  With ``path``, the text is written there too.
     The module imports only ``numpy`` (and standard-library modules such as
     ``math``): it runs where sct is not installed.
     """
@@ -71,31 +73,31 @@ def export(fn: Callable, path: str | os.PathLike | None = None, *, mode: str = "
                           hint=f"export the function itself, sct.export({function}, wrt=...): its program takes "
                                f"every parameter ({'self' if target.kind != 'partial' else 'those the partial binds'}"
                                f" too)")
-    primal, wrt, mode = _unwrap(target.fn, wrt, mode)
+    primal, wrt, mode, calls = _unwrap(target.fn, wrt, mode, calls)
     if mode not in MODES:
         raise ArgumentError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-    spec = _Spec.of(primal, wrt)
+    spec = _Spec.of(primal, wrt, calls=calls if mode != "forward" else None)
     kind_map = _kinds(spec, example_args, kinds)
-    derived = derive(primal, MODES[mode], spec.wrt, kind_map)
+    derived = derive(primal, MODES[mode], spec.wrt, kind_map, calls=spec.calls)
     module = _Module()
     module.program(derived)
-    text = _render(module, derived, mode, spec.wrt, kind_map, command)
+    text = _render(module, derived, mode, spec.wrt, kind_map, command, spec.calls)
     if path is not None:
         with open(path, "w", encoding="utf-8") as out:
             out.write(text)
     return text
 
 
-def _unwrap(fn, wrt, mode):
+def _unwrap(fn, wrt, mode, calls):
     marker = getattr(fn, "__sct_spec__", None)
     if marker is None:
-        return fn, wrt, mode
+        return fn, wrt, mode, calls
     spec, role, made_mode = marker
     if role not in ("grad", "value_and_grad", "jvp", "vjp"):
         raise ArgumentError(f"sct.export writes one program; a {role} runs several sweeps (or programs): "
                             f"export the primal with mode='forward' or 'reverse' instead")
     mode = {GRADIENT: "reverse", REVERSE: "vjp", FORWARD: "forward"}[made_mode]
-    return spec.fn, spec.wrt, mode
+    return spec.fn, spec.wrt, mode, spec.calls if calls is None else calls
 
 
 def _kinds(spec, example_args, kinds) -> dict[str, str]:
@@ -355,8 +357,9 @@ def _describe(obj) -> str:
 
 # ---------------------------------------------------------------- the text
 
-def _render(module: _Module, root: Derived, mode: str, wrt, kinds: dict, command: str | None) -> str:
-    parts = [_header(module, root, mode, wrt, kinds, command)]
+def _render(module: _Module, root: Derived, mode: str, wrt, kinds: dict, command: str | None,
+            calls: str | None = None) -> str:
+    parts = [_header(module, root, mode, wrt, kinds, command, calls)]
     parts.append("\n".join(["from __future__ import annotations", ""]  # (helpers' annotations stay unevaluated)
                            + sorted(i for i in module.imports if i.startswith("import "))
                            + sorted(i for i in module.imports if i.startswith("from "))) + "\n")
@@ -386,7 +389,8 @@ def _renamed(derived: Derived, name: str) -> str:
     return first.replace(f"def {derived.name}(", f"def {name}(", 1) + "\n" + rest
 
 
-def _header(module: _Module, root: Derived, mode: str, wrt, kinds: dict, command: str | None) -> str:
+def _header(module: _Module, root: Derived, mode: str, wrt, kinds: dict, command: str | None,
+            calls: str | None = None) -> str:
     primal = root.primal
     filename = inspect.getsourcefile(primal) or "<unknown>"
     shown = os.path.relpath(filename) if not os.path.relpath(filename).startswith("..") else filename
@@ -399,7 +403,7 @@ def _header(module: _Module, root: Derived, mode: str, wrt, kinds: dict, command
         if not text.strip().startswith("# "):
             break
         comments.append(text.strip()[2:])
-    comments = [c for c in comments if not c.startswith(("line ", "-- ", "calls "))]
+    comments = [c for c in comments if not c.startswith(("line ", "-- ", "calls ", "split: "))]
     revisions = ", ".join(dict.fromkeys(f"{d.primal.__name__} {_revision(d.primal)}" for d, _ in module.programs
                                         if d.primal is not primal))
     kind_text = ", ".join(f"{k}={v}" for k, v in kinds.items()) or "none given (any kind)"
@@ -407,6 +411,8 @@ def _header(module: _Module, root: Derived, mode: str, wrt, kinds: dict, command
         command = f"python -m sct {shown}:{primal.__qualname__} --wrt {','.join(wrt)} --mode {mode}"
         if kinds:
             command += f" --kinds {shlex.quote(','.join(f'{k}={v}' for k, v in kinds.items()))}"
+        if calls:
+            command += f" --calls {calls}"
     lines = [f"{root.name}: the {what} of {primal.__qualname__}, written by sct {_version()}.",
              "",
              *comments,
@@ -415,7 +421,7 @@ def _header(module: _Module, root: Derived, mode: str, wrt, kinds: dict, command
              "  (the first 12 hex digits of the SHA-256 of the function's source text)"]
     if revisions:
         lines.append(f"Also differentiated: {revisions}")
-    lines += [f"Options: mode={mode}, wrt={','.join(wrt)}, kinds: {kind_text}",
+    lines += [f"Options: mode={mode}, wrt={','.join(wrt)}, kinds: {kind_text}" + (f", calls={calls}" if calls else ""),
               f"Regenerate: {command}",
               "",
               "Imports only numpy and the standard library: runs where sct is not installed.",

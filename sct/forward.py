@@ -21,7 +21,7 @@ import gast
 from . import runtime
 from .runtime import batched as B
 from . import syntax as S
-from .analysis import ANY, ARRAY, SCALAR, Analysis, Op, argument_kinds, refuse_unused_result
+from .analysis import ANY, ARRAY, SCALAR, Analysis, Op, call_kinds, refuse_unused_result
 from .context import Context, param_names
 from .errors import NoRuleError, NotBatchable
 from .inline import rule_expression
@@ -101,6 +101,10 @@ class Forward:
         if op.target is None:
             refuse_unused_result(self.ctx, self.an, stmt, op)
             return [stmt]
+        if op.kind == "pop" and op.target not in self.an.active and self.an.is_active(op.operands[0][1]):
+            # x = xs.pop() with x unused here: the tangent list still loses its last entry (a record's tape,
+            # which another program filled, stays in step with its tangents)
+            return [stmt, S.expr_stmt(S.call(S.attr(S.name(self.d(op.operands[0][1].id)), "pop")))]
         if op.target not in self.an.active:
             return [stmt]
         if op.kind == "call" and any(self.an.is_active(a) for _, a in op.operands):
@@ -202,7 +206,7 @@ class Forward:
     def user_call(self, stmt, op: Op) -> gast.stmt:
         """``y = g(a, b)`` with ``a`` active becomes ``y, dy = g_jvp(a, b, da=da)``."""
         active = [(p, a) for p, a in op.operands if self.an.is_active(a)]
-        kinds = argument_kinds(self.ctx, self.an, op)
+        kinds = call_kinds(self.ctx, self.an, op)
         fn, derived = self.derive(op.callee, self.mode, [p for p, _ in active], kinds, stmt)
         call = stmt.value
         value = S.call(fn, list(call.args), {derived.tangent_names[p]: S.name(self.d(a.id)) for p, a in active})

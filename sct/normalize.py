@@ -174,7 +174,11 @@ class _Lowering:
     def value_UnaryOp(self, node):
         if isinstance(node.op, gast.UAdd):
             return self.atom(node.operand)
-        return gast.UnaryOp(op=node.op, operand=self.atom(node.operand))
+        operand = self.atom(node.operand)
+        if isinstance(node.op, gast.USub) and isinstance(operand, gast.Constant) \
+                and type(operand.value) in (int, float):
+            return S.const(-operand.value)  # -0.5 is a number, not an operation (nothing to save or recompute)
+        return gast.UnaryOp(op=node.op, operand=operand)
 
     def value_Compare(self, node):
         if len(node.ops) == 1:

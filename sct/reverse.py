@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import bisect
 import builtins
+import inspect
 from dataclasses import dataclass, field
 
 import gast
 
-from . import runtime
+from . import codegen, runtime
 from . import syntax as S
-from .analysis import ANY, ARRAY, SCALAR, Analysis, Op, argument_kinds, built_items, is_container, is_seq, refuse_unused_result
+from .analysis import ANY, ARRAY, SCALAR, Analysis, Op, built_items, call_kinds, is_container, is_seq, refuse_unused_result
 from .checkpoint import Checkpoints
 from .context import Context, param_names
 from .errors import NoRuleError
@@ -49,8 +50,18 @@ class ReverseProgram:
     adjoints: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class SplitSite:
+    """A call of a user function in split mode: its forward sweep's program and the record it returns."""
+    forward: gast.Name   # the symbol of the callee's forward sweep program
+    record: str | None   # the caller's name for the record (None: nothing saved; the function itself runs)
+    saved: tuple         # what the record holds (the callee's names, for the comment)
+    backward: str        # the callee's backward sweep program's name
+
+
 class Reverse:
-    def __init__(self, ctx: Context, analysis: Analysis, derive, seed: str | None, checkpoint=None):
+    def __init__(self, ctx: Context, analysis: Analysis, derive, seed: str | None, checkpoint=None,
+                 calls: str | None = None):
         self.ctx = ctx
         self.an = analysis
         self.derive = derive
@@ -65,6 +76,11 @@ class Reverse:
         self.control_tape = None  # integers, ranges, branch tests: values no input changes
         self.constant: set[str] = set()
         self.checkpoints = Checkpoints(self, checkpoint)  # loops that keep snapshots instead (sct/checkpoint.py)
+        self.calls = calls                # None: split mode, joint inside checkpointed loops; "joint"; "split"
+        self.split_sites: dict[int, SplitSite] = {}
+        self.split_keep: set[str] = set()  # arrays and lists a split call's record may reach: writes are undone
+        self.joint_region: set[int] = set()
+        self.looped: set[int] = set()
 
     # -- names ---------------------------------------------------------------
     def bar(self, name: str) -> str:
@@ -94,6 +110,10 @@ class Reverse:
     def run(self, body: list[gast.stmt]) -> ReverseProgram:
         self._body_for_firsts = body
         self._collect_sites(body, top_level=True, in_loop=False)
+        self.looped = {id(s) for loop in _walk(body) if isinstance(loop, (gast.For, gast.While))
+                       for s in _walk(loop.body)}
+        if self.calls is None:  # checkpointed loops keep calls joint: a record per step is what they avoid
+            self.joint_region = self.checkpoints.region(body)
         self._cores(body)
         primal = set(self.ctx.locals)
         needed = set(self.control)
@@ -101,12 +121,14 @@ class Reverse:
             for stmt in stmts:
                 needed |= S.loads(stmt)
         for name in list(needed):  # a view read later reads its base's memory: the base's writes are undone too
-            if self.an.kinds.get(name) != SCALAR:  # (numbers share no memory)
-                needed |= self.an.shared.get(name, set())
+            if self.an.kinds.get(name) != SCALAR:  # (numbers are immutable: `x = t3` shares nothing to undo)
+                needed |= {n for n in self.an.shared.get(name, set()) if self.an.kinds.get(n) != SCALAR}
+        needed |= self.split_keep
         self.needed = needed & primal
         self.needed |= self.checkpoints.plan(body) & primal  # what checkpointed loops re-run must be restored
         self.recompute = self._recomputable(body)
-        self.constant = primal - self.an.varied_by(body, self.params)
+        records = {site.record for site in self.split_sites.values()}  # (they hold what callees tape)
+        self.constant = primal - records - self.an.varied_by(body, self.params)
         returns = [s for s in _walk(body) if isinstance(s, gast.Return)]
         single = len(returns) == 1 and body and body[-1] is returns[0] and isinstance(returns[0].value, gast.Name)
         self.value_name = None if single and returns[0].value.id not in self._pushed_names() \
@@ -369,9 +391,17 @@ class Reverse:
         return out
 
     def call_adjoint(self, stmt, op: Op, active, g) -> list[gast.stmt]:
-        """``y = h(a, b)``: ``_, a_bar_h, b_bar_h = h_vjp(a, b, h_bar=y_bar)``, then accumulate."""
-        kinds = argument_kinds(self.ctx, self.an, op)
+        """``y = h(a, b)``: in split mode ``a_bar_h, b_bar_h = h_bwd(h_saved, a, b, h_bar=y_bar)`` (the forward
+        sweep called ``y, h_saved = h_fwd(a, b)``); in joint mode ``_, a_bar_h, b_bar_h = h_vjp(a, b,
+        h_bar=y_bar)`` (the forward sweep called ``h`` itself); then accumulate."""
+        kinds = call_kinds(self.ctx, self.an, op)
         wrt = list(dict.fromkeys(p for p, _ in active))
+        if self.calls == "split" or (self.calls is None and id(stmt) not in self.joint_region):
+            got = self.derive(op.callee, "split", wrt, kinds, stmt)
+            # (None: a recursive call, which stays joint; by default, so does a call of a function without
+            # loops or calls that keeps a record: running it again costs less than keeping the record)
+            if got is not None and (self.calls == "split" or not got[1].straight or not got[1].saved):
+                return self.split_adjoint(stmt, op, active, g, wrt, *got)
         fn, derived = self.derive(op.callee, "reverse", wrt, kinds, stmt)
         call = stmt.value
         value = S.call(fn, list(call.args), {derived.seed_name: g})
@@ -382,6 +412,44 @@ class Reverse:
         out = [S.assign(targets, value)]
         for p, a in active:
             out += self.accumulate(a, S.name(parts[p]))
+        return out
+
+    def split_adjoint(self, stmt, op: Op, active, g, wrt, _, derived) -> list[gast.stmt]:
+        back = derived.backward
+        fwd = self.ctx.symbol(derived.fn, derived.name) if derived.saved else None
+        bwd = self.ctx.symbol(back.fn if back.fn is not None else back, back.name)
+        callee_name = getattr(op.callee, "__name__", "call")
+        record = None
+        if derived.saved:  # (a function whose backward sweep reads only its parameters runs as itself)
+            record = self.ctx.namer.fresh(f"{callee_name}_saved")
+            self.ctx.locals.add(record)
+        args, keywords, positional = [S.name(record)] if record else [], {}, True
+        kinds = _parameter_kinds(op.callee)
+        for p in derived.backward_params:
+            if p not in op.bound and kinds.get(p) == "posonly":  # (a positional-only default, given as itself)
+                default = inspect.signature(op.callee).parameters[p].default
+                args.append(self.ctx.symbol(default, f"{p}_default"))
+            elif p not in op.bound:
+                positional = False  # its default: the backward sweep has it too
+            elif positional and kinds.get(p) != "kwonly":
+                args.append(S.clone(op.bound[p]))
+            else:
+                keywords[p] = S.clone(op.bound[p])
+        keywords[derived.seed_name] = g
+        parts = {p: self.ctx.namer.fresh(f"{p}_bar_{callee_name}") for p in wrt}
+        if len(wrt) == 1:
+            targets = S.store(parts[wrt[0]])
+        else:
+            targets = S.tuple_([S.store(parts[p]) for p in wrt], gast.Store)
+        out = [S.assign(targets, S.call(bwd, args, keywords))]
+        for p, a in active:
+            out += self.accumulate(a, S.name(parts[p]))
+        self.split_sites[id(stmt)] = SplitSite(fwd, record, derived.saved, back.name)
+        # the record may hold (views of) the arrays and lists the call reads or returns: the caller's writes
+        # into them after the call are undone before the backward sweep reaches it
+        for atom in list(op.bound.values()) + [S.name(op.target)]:
+            if isinstance(atom, gast.Name) and atom.id in self.ctx.locals and self.an.kind(atom) != SCALAR:
+                self.split_keep.add(atom.id)
         return out
 
     def store_adjoint(self, stmt, op: Op) -> list[gast.stmt]:
@@ -432,6 +500,8 @@ class Reverse:
 
     def statement(self, stmt, depth: int) -> tuple[list, list]:
         core = self.core.get(id(stmt), [])
+        if id(stmt) in self.split_sites:
+            return self.split_statement(stmt, depth, core)
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
             name = stmt.targets[0].id
             first = self._first_stmt(name) is stmt
@@ -495,6 +565,31 @@ class Reverse:
         again = gast.withitem(context_expr=S.clone(stmt.items[0].context_expr), optional_vars=None)
         settings = [S.with_origin(S.clone(s), S.origin_of(s)) for s in self.settings(stmt)]
         return forward, [gast.With(items=[again], body=settings + bb, type_comment=None)]
+
+    def split_statement(self, stmt, depth: int, core) -> tuple[list, list]:
+        """``y = h(a, b)`` in split mode: ``y, h_saved = h_fwd(a, b)``; in a loop the record goes on the tape
+        after the call and comes back just before the backward sweep's ``h_bwd`` reads it.  A function
+        whose backward sweep reads nothing its forward sweep makes is called as itself: ``y = h(a, b)``."""
+        site = self.split_sites[id(stmt)]
+        name = stmt.targets[0].id
+        call = stmt.value
+        if site.record is None:
+            forward = [codegen.comment(f"split: {site.backward} reads nothing {_name(call)}'s forward sweep makes"),
+                       stmt]
+        else:
+            value = S.call(S.clone(site.forward), list(call.args), {kw.arg: kw.value for kw in call.keywords})
+            forward = [codegen.comment(f"split: {site.record} keeps what {site.backward} reads "
+                                       f"({', '.join(site.saved)})"),
+                       S.assign(S.tuple_([S.store(name), S.store(site.record)], gast.Store), value)]
+        backward = list(core)
+        if self.must_push(name, self._first_stmt(name) is stmt, depth == 0):
+            self.pushed.add(name)
+            forward.insert(1, self.push(S.name(name)))
+            backward.append(self.pop_into(S.store(name)))
+        if id(stmt) in self.looped and site.record is not None:
+            forward.append(self.push(S.name(site.record)))
+            backward.insert(0, self.pop_into(S.store(site.record)))
+        return forward, backward
 
     def _read_outside(self, loop, name: str) -> bool:
         inside = {id(s) for s in _walk(loop.body)}
@@ -594,6 +689,21 @@ class _Stores:
         places = self.at[id(block)].get(name, [])
         k = bisect.bisect_right(places, j)
         return places[k] if k < len(places) else None
+
+
+def _name(call: gast.Call) -> str:
+    import ast
+    return ast.unparse(gast.gast_to_ast(call.func))
+
+
+def _parameter_kinds(fn) -> dict[str, str]:
+    """``"posonly"``, ``"kwonly"`` or ``"either"`` for each parameter of ``fn``."""
+    try:
+        params = inspect.signature(fn).parameters.items()
+    except (TypeError, ValueError):
+        return {}
+    return {n: "posonly" if p.kind is p.POSITIONAL_ONLY else "kwonly" if p.kind is p.KEYWORD_ONLY else "either"
+            for n, p in params}
 
 
 def _walk(stmts):

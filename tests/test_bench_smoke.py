@@ -210,3 +210,15 @@ def test_jacobian_bench_maps_agree_in_both_modes():
         x, A, fn, entries = jb.tools(which, 4)
         forward, reverse = entries[0][2](), entries[1][2]()
         np.testing.assert_allclose(forward, reverse, rtol=1e-12, atol=1e-14)
+
+
+def test_calls_bench_runs_at_a_tiny_size(tmp_path, capsys):
+    """bench/calls.py (helpers against inlined code, the pure-Python GMM, per-call overhead) checks every
+    gradient before timing it: at a tiny size, the checks and the tables."""
+    from bench import calls
+    path = tmp_path / "calls.json"
+    calls.main(["--tiny", "--json", str(path)] + ([] if installed("autograd") else ["--no-autograd"]))
+    result = json.loads(path.read_text())
+    assert {row["scheme"] for row in result["ode"]} == {"Euler", "RK4"}
+    assert result["gmm"]["times_s"]["sct gradient"] > 0
+    assert "Per-call overhead" in capsys.readouterr().out

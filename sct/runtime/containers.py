@@ -148,6 +148,10 @@ def _whole(index) -> bool:
 
 def add_at(acc, x, index, g):
     """The adjoint ``acc`` of ``x`` plus ``g`` scattered at ``x[index]`` (a new value)."""
+    if type(acc) is list and type(index) is int and type(g) is float:  # a number read from a list of numbers
+        out = acc.copy()
+        out[index] = out[index] + g
+        return out
     numpy = is_numpy(x, g)
     if (numpy and isinstance(x, np.ndarray) or not numpy and is_array(x)) and _whole(index):
         # x[:, None] and the like: a reshape, not a scatter
