@@ -396,7 +396,8 @@ class Reverse:
         h_bar=y_bar)`` (the forward sweep called ``h`` itself); then accumulate."""
         kinds = call_kinds(self.ctx, self.an, op)
         wrt = list(dict.fromkeys(p for p, _ in active))
-        if self.calls == "split" or (self.calls is None and id(stmt) not in self.joint_region):
+        if (self.calls == "split" or (self.calls is None and id(stmt) not in self.joint_region)) \
+                and not _passes_on(op.callee, stmt.value):
             got = self.derive(op.callee, "split", wrt, kinds, stmt)
             # (None: a recursive call, which stays joint; by default, so does a call of a function without
             # loops or calls that keeps a record: running it again costs less than keeping the record)
@@ -696,13 +697,22 @@ def _name(call: gast.Call) -> str:
     return ast.unparse(gast.gast_to_ast(call.func))
 
 
+def _passes_on(fn, call: gast.Call) -> bool:
+    """Does the call spread ``*args``/``**kwargs``, or the callee take them?  Such calls stay joint (what
+    they pass on is a constant, and the callee's adjoint program takes it as it comes)."""
+    if any(isinstance(a, gast.Starred) for a in call.args) or any(kw.arg is None for kw in call.keywords):
+        return True
+    return any(kind in ("varargs", "varkw") for kind in _parameter_kinds(fn).values())
+
+
 def _parameter_kinds(fn) -> dict[str, str]:
     """``"posonly"``, ``"kwonly"`` or ``"either"`` for each parameter of ``fn``."""
     try:
         params = inspect.signature(fn).parameters.items()
     except (TypeError, ValueError):
         return {}
-    return {n: "posonly" if p.kind is p.POSITIONAL_ONLY else "kwonly" if p.kind is p.KEYWORD_ONLY else "either"
+    return {n: "posonly" if p.kind is p.POSITIONAL_ONLY else "kwonly" if p.kind is p.KEYWORD_ONLY
+            else "varargs" if p.kind is p.VAR_POSITIONAL else "varkw" if p.kind is p.VAR_KEYWORD else "either"
             for n, p in params}
 
 
