@@ -71,7 +71,7 @@ class Reverse:
         self.pushed: set[str] = set()
         self.tape = None
         self.checkpoints = Checkpoints(self, checkpoint)  # loops that keep snapshots instead (sct/checkpoint.py)
-        self.calls = calls                # None: split mode, joint inside checkpointed loops; "joint"; "split"
+        self.calls = calls  # None: split, joint in checkpointed loops and for short functions; "joint"; "split"
         self.split_sites: dict[int, SplitSite] = {}
         self.split_keep: set[str] = set()  # arrays and lists a split call's record may reach: writes are undone
         self.joint_region: set[int] = set()
