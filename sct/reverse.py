@@ -76,7 +76,7 @@ class Reverse:
         self.control_tape = None  # integers, ranges, branch tests: values no input changes
         self.constant: set[str] = set()
         self.checkpoints = Checkpoints(self, checkpoint)  # loops that keep snapshots instead (sct/checkpoint.py)
-        self.calls = calls                # None: split mode, joint inside checkpointed loops; "joint"; "split"
+        self.calls = calls  # None: split, joint in checkpointed loops and for short functions; "joint"; "split"
         self.split_sites: dict[int, SplitSite] = {}
         self.split_keep: set[str] = set()  # arrays and lists a split call's record may reach: writes are undone
         self.joint_region: set[int] = set()
