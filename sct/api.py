@@ -384,10 +384,12 @@ def _reverse(spec: _Spec, bound) -> tuple[Any, list]:
 
 
 def _basis(value):
-    """Unit seeds, one per element of the output ``value`` (a number yields one)."""
-    if isinstance(value, np.ndarray):
-        for i in range(value.size):
-            e = np.zeros(value.size)
+    """Unit seeds, one per element of the output ``value`` (a number yields one); NumPy arrays whatever
+    library ``value`` is of (generated code mixes them with its arrays)."""
+    if is_array(value):
+        size = int(np.prod(value.shape))
+        for i in range(size):
+            e = np.zeros(size)
             e[i] = 1.0
             yield e.reshape(value.shape)
     else:
@@ -488,8 +490,8 @@ def _columns(spec: _Spec, bound, name: str, chunk_size: int | None):
         tangents = {w: _zero_directions(bound.arguments[w], stop - start) for w in spec.wrt}
         tangents[name] = _unit_directions(x, start, stop)
         value, d = _batched(spec, bound, tangents)
-        parts.append(np.asarray(d, dtype=float))
-    return value, np.concatenate(parts) if len(parts) > 1 else parts[0]
+        parts.append(d if is_array(d) and not is_numpy(d) else np.asarray(d, dtype=float))  # (Dask stays lazy)
+    return value, namespace(*parts).concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def _jacobian_block(columns, value, x):
@@ -501,9 +503,9 @@ def _jacobian_block(columns, value, x):
             blocks.append(_jacobian_block(columns[offset:offset + np.size(leaf)], value, leaf))
             offset += np.size(leaf)
         return pytree.unflatten(x, blocks)
-    if not isinstance(x, np.ndarray) and np.shape(value) == ():
+    if not is_array(x) and np.shape(value) == ():
         return float(columns[0])
-    return np.moveaxis(columns, 0, -1).reshape(np.shape(value) + np.shape(x))
+    return namespace(columns).moveaxis(columns, 0, -1).reshape(np.shape(value) + np.shape(x))
 
 
 class Derivative:
@@ -797,12 +799,17 @@ def jacrev(fn: Callable, *, wrt: Wrt = 0) -> Callable:
 
 
 def _output(spec: _Spec, bound):
-    return _check_output(spec, spec.fn(*bound.args, **bound.kwargs))
+    """f's value at the bound arguments.  On arrays that are not NumPy's (a JAX tracer under ``jit``), where
+    the user's own code may not run, the value is read from the adjoint program run with a zero seed."""
+    if is_numpy(*pytree.leaves(list(bound.arguments.values()))):
+        return _check_output(spec, spec.fn(*bound.args, **bound.kwargs))
+    derived = spec.program(REVERSE, bound)
+    return _check_output(spec, derived.fn(*bound.args, **bound.kwargs, **{derived.seed_name: 0.0})[0])
 
 
 def _check_output(spec: _Spec, value):
-    if isinstance(value, (list, tuple)) or np.iscomplexobj(value) or not isinstance(
-            value, (int, float, np.number, np.ndarray)):
+    if isinstance(value, (list, tuple)) or not isinstance(value, (int, float, np.number)) and not is_array(value) \
+            or np.issubdtype(getattr(value, "dtype", np.float64), np.complexfloating):
         raise ArgumentError(f"jacobian of {_name(spec.fn)}: the function returned a {type(value).__name__}; "
                             f"it needs a number or a float array")
     return value
@@ -821,16 +828,24 @@ def _jacobian_reverse(spec: _Spec, bound) -> list:
     derived = spec.program(REVERSE, bound)
     value = _output(spec, bound)
     rows: list[list] = [[] for _ in spec.wrt]
-    for seed in _basis(np.asarray(value, dtype=float) if isinstance(value, np.ndarray) else 1.0):
+    for seed in _basis(value):
         _, *adjoints = derived.fn(*bound.args, **bound.kwargs, **{derived.seed_name: seed})
         for row, adjoint, name in zip(rows, adjoints, spec.wrt):
-            gradient = _as_gradient(adjoint, bound.arguments[name])
-            row.append(np.concatenate([np.ravel(leaf) for leaf in pytree.leaves(gradient)]).astype(float))
+            leaves = [_flat(leaf) for leaf in pytree.leaves(_as_gradient(adjoint, bound.arguments[name]))]
+            row.append(namespace(*leaves).concatenate(leaves))
     out = []
     for row, name in zip(rows, spec.wrt):
-        columns = np.stack(row, axis=1).reshape((-1,) + np.shape(value))  # (the argument's elements first)
+        # (the argument's elements first)
+        columns = namespace(*row).stack(row, axis=1).reshape((-1,) + np.shape(value))
         out.append(_jacobian_block(columns, value, bound.arguments[name]))
     return out
+
+
+def _flat(leaf):
+    """A gradient's leaf as a flat float vector (in its own library)."""
+    if is_array(leaf) and not is_numpy(leaf):
+        return leaf.reshape(-1)
+    return np.ravel(np.asarray(leaf, dtype=float))
 
 
 def _reverse_only(checkpoint, mode: str, calls: str | None = None):

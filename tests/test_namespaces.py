@@ -171,3 +171,88 @@ def test_jax_float32_stays_float32():
                                                    jnp.asarray(X, dtype=jnp.float32))
     assert all(g.dtype == jnp.float32 for g in grads)
     _close(grads, sct.grad(loglik_vec, wrt=(0, 1, 2, 3))(*params, X), rtol=2e-3, atol=2e-3)
+
+
+# Forward mode and second derivatives on other libraries' arrays: the tangent program of a sample of rules
+# (one shape per rule), and the GMM's Hessian, Hessian-vector product and Jacobian (forward over reverse,
+# batched tangents), each equal to NumPy's.
+
+JVP_ROWS = list({p.values[0].fn.__name__: p for p in ROWS}.values())
+
+
+def _jvp_case(case, shapes, extra, wrt):
+    arrays, extra, wrt = _inputs(case, shapes, extra, wrt)
+    tangent = np.random.default_rng(5).normal(size=np.shape(arrays[wrt[0]]))
+    jvp = sct.jvp(case.fn, wrt=wrt[0])
+    return arrays, extra, tangent, jvp, jvp(*arrays, *extra, tangent)
+
+
+@pytest.mark.parametrize("case, shapes, extra, wrt", JVP_ROWS)
+def test_jvp_on_dask_arrays(case, shapes, extra, wrt):
+    if case.fn.__name__ in DASK_DOES_NOT_DISPATCH:
+        pytest.skip("Dask does not run this function lazily")
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    arrays, extra, tangent, jvp, want = _jvp_case(case, shapes, extra, wrt)
+
+    def lazy(a):
+        return da.from_array(a, chunks=(max(1, a.shape[0] // 2),) + a.shape[1:]) if np.ndim(a) else a
+    with dask.config.set(scheduler=_refuse_compute):
+        got = jvp(*map(lazy, arrays), *extra, lazy(tangent))
+    _close(dask.compute(got, scheduler="sync")[0], want)
+
+
+@pytest.mark.parametrize("case, shapes, extra, wrt", JVP_ROWS)
+def test_jvp_on_jax_arrays_eagerly_and_under_jit(case, shapes, extra, wrt):
+    jax = pytest.importorskip("jax")
+    jnp = pytest.importorskip("jax.numpy")
+    if case.fn.__name__ in ("take", "index_repeated"):
+        pytest.skip("JAX indexes by arrays, not lists: the function itself does not run on JAX")
+    arrays, extra, tangent, jvp, want = _jvp_case(case, shapes, extra, wrt)
+    with jax.enable_x64(True):
+        traced = [jnp.asarray(a) for a in arrays] + [jnp.asarray(tangent)]
+        _close(jvp(*traced[:-1], *extra, traced[-1]), want)
+        _close(jax.jit(lambda *xs: jvp(*xs[:-1], *extra, xs[-1]))(*traced), want)
+
+
+def _second_order(params, X, v):
+    from examples.gmm.model import loglik_vec
+    return {"hessian": sct.hessian(loglik_vec, wrt=1)(*params, X),
+            "hvp": sct.hvp(loglik_vec, wrt=1)(*params, X, v),
+            "jacfwd": sct.jacfwd(loglik_vec, wrt=(1, 2))(*params, X),
+            "jacrev": sct.jacrev(loglik_vec, wrt=(1, 2))(*params, X)}
+
+
+def _gmm_second_order_problem():
+    params, X = _gmm_problem(n=300)
+    return params, X, np.random.default_rng(8).normal(size=params[1].shape)
+
+
+def test_gmm_hessian_hvp_and_jacobians_on_jax_eagerly_and_under_jit():
+    jax = pytest.importorskip("jax")
+    jnp = pytest.importorskip("jax.numpy")
+    params, X, v = _gmm_second_order_problem()
+    want = _second_order(params, X, v)
+    with jax.enable_x64(True):
+        args = [jnp.asarray(p) for p in params] + [jnp.asarray(X), jnp.asarray(v)]
+        eager = _second_order(args[:4], args[4], args[5])
+        jitted = jax.jit(lambda *a: _second_order(a[:4], a[4], a[5]))(*args)
+    for got in (eager, jitted):
+        assert all(isinstance(leaf, jax.Array) for leaf in jax.tree_util.tree_leaves(got))
+        for key in want:
+            _close(jax.tree_util.tree_leaves(got[key]), jax.tree_util.tree_leaves(want[key]), rtol=1e-9)
+
+
+def test_gmm_hessian_hvp_and_jacobians_on_dask_stay_lazy():
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    params, X, v = _gmm_second_order_problem()
+    want = _second_order(params, X, v)
+    with dask.config.set(scheduler=_refuse_compute):
+        got = _second_order(params, da.from_array(X, chunks=(100, X.shape[1])), v)
+    assert isinstance(got["hessian"], da.Array) and isinstance(got["hvp"], da.Array)
+    got = dask.compute(got, scheduler="threads")[0]
+    for key in want:
+        flat_got = got[key] if isinstance(got[key], tuple) else (got[key],)
+        flat_want = want[key] if isinstance(want[key], tuple) else (want[key],)
+        _close(flat_got, flat_want, rtol=1e-9)

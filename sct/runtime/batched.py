@@ -17,12 +17,19 @@ import numpy as np
 
 from .broadcast import sum_axes, unreduce
 from .containers import add_at, take
+from .namespace import is_array, namespace
+
+
+def _array(d) -> bool:
+    """Is the tangent ``d`` an array with the batch axis (NumPy's, Dask's, JAX's), rather than a symbolic
+    zero (``0.0``) or a container's tangent?"""
+    return type(d) is np.ndarray or is_array(d)
 
 
 def batch_size(*tangents) -> int:
     """B, read from the first batched tangent (a list's first item)."""
     for t in tangents:
-        if isinstance(t, np.ndarray) and t.ndim:
+        if _array(t) and t.ndim:
             return t.shape[0]
         items = _items_of(t)
         if items:
@@ -58,7 +65,7 @@ def _items_of(t) -> list:
 def lift(d, like):
     """The batched tangent ``d`` with unit axes after the batch axis, so it has as many axes as ``like``
     plus one: its directions then broadcast against values shaped like ``like``."""
-    if type(d) is not np.ndarray:
+    if not _array(d):
         return d
     missing = np.ndim(like) + 1 - d.ndim
     if missing <= 0:
@@ -68,17 +75,17 @@ def lift(d, like):
 
 def expand_batched(d, like):
     """``expand`` for a batched tangent: widened to ``(B,) + like.shape``."""
-    if type(d) is not np.ndarray:
+    if not _array(d):
         return d
     d = lift(d, like)
     shape = d.shape[:1] + np.shape(like)
-    return d if d.shape == shape else np.broadcast_to(d, shape)
+    return d if d.shape == shape else namespace(d).broadcast_to(d, shape)
 
 
 def batch_index(d, index):
     """The index that reads ``x[index]`` in every direction of the tangent ``d``: ``d[:, index]`` for an
     array (a list's tangent is a list: the same index)."""
-    if not isinstance(d, np.ndarray):
+    if not _array(d):
         return index
     return (slice(None),) + (index if isinstance(index, tuple) else (index,))
 
@@ -92,13 +99,14 @@ def batched_array(d):
     """A list's batched tangent (a list of batched tangents) as one array, the batch axis first, as NumPy
     reads the list itself; an array's as it is."""
     if isinstance(d, (list, tuple)):
-        return np.stack([batched_array(t) for t in d], axis=1)
+        items = [batched_array(t) for t in d]
+        return namespace(*items).stack(items, axis=1)
     return d
 
 
 def direction(d, k: int):
     """Direction ``k`` of a batched tangent (of each item, for a list)."""
-    if isinstance(d, np.ndarray):
+    if _array(d):
         return d[k]
     if isinstance(d, (list, tuple)):
         return [direction(item, k) for item in d]
@@ -116,12 +124,13 @@ def stack_like(tangents: list, like):
     if isinstance(like, dict):
         return {key: stack_like([take(t, key) for t in tangents], item) for key, item in like.items()}
     shape = np.shape(like)
-    return np.stack([np.broadcast_to(t, shape) for t in tangents])
+    xp = namespace(*tangents)
+    return xp.stack([xp.broadcast_to(t, shape) for t in tangents])
 
 
 def unbroadcast_batched(d, x):
     """``unbroadcast`` of each direction of ``d`` to x's shape."""
-    if type(d) is not np.ndarray:
+    if not _array(d):
         return d
     shape = np.shape(x)
     if d.shape[1:] == shape:
@@ -133,7 +142,7 @@ def unbroadcast_batched(d, x):
     axes = tuple(range(1, extra + 1)) + tuple(i + extra + 1 for i, n in enumerate(shape)
                                               if n == 1 and gshape[i + extra] != 1)
     out = sum_axes(d, axes) if axes else d
-    return np.reshape(out, d.shape[:1] + shape)
+    return out.reshape(d.shape[:1] + shape)
 
 
 def unreduce_batched(d, x, axis=None, keepdims=False):
@@ -141,7 +150,7 @@ def unreduce_batched(d, x, axis=None, keepdims=False):
     shape = np.shape(x)
     n = d.shape[0]
     if axis is None:
-        return np.broadcast_to(d.reshape((n,) + (1,) * len(shape)), (n,) + shape)
+        return namespace(d).broadcast_to(d.reshape((n,) + (1,) * len(shape)), (n,) + shape)
     return unreduce(d, np.broadcast_to(0.0, (n,) + shape), shift_axis(axis, len(shape)), keepdims)
 
 
@@ -157,10 +166,11 @@ def shift_axis(axis, ndim: int):
 
 def add_at_batched(x, index, d):
     """The tangent of ``add_at(0.0, x, index, g)``: ``d`` (batched) scattered at ``x[index]``."""
-    if not isinstance(x, np.ndarray):
+    if not _array(x):
         return add_at(0.0, x, index, d)
     n = batch_size(d)
-    return np.stack([add_at(0.0, x, index, direction(d, k)) for k in range(n)])
+    columns = [add_at(0.0, x, index, direction(d, k)) for k in range(n)]
+    return namespace(*columns).stack(columns)
 
 
 def _lifted(d, ndim: int):
@@ -171,7 +181,7 @@ def _lifted(d, ndim: int):
 
 def matmul_left(d, b):
     """``da @ b`` for each direction ``da`` of the batched tangent ``d`` of ``a``."""
-    if type(d) is not np.ndarray:
+    if not _array(d):
         return d
     if np.ndim(b) <= 2:  # one matrix product of every direction's rows with b (BLAS, not a loop over B)
         return (d.reshape(-1, d.shape[-1]) @ b).reshape(d.shape[:-1] + np.shape(b)[1:])
@@ -183,7 +193,7 @@ def matmul_left(d, b):
 
 def matmul_right(a, d):
     """``a @ db`` for each direction ``db`` of the batched tangent ``d`` of ``b``."""
-    if type(d) is not np.ndarray:
+    if not _array(d):
         return d
     if np.ndim(a) == 2 and d.ndim == 2:  # b is a vector: every direction's a @ db is a row of db @ a.T
         return d @ a.T
@@ -200,9 +210,9 @@ def matmul_right(a, d):
 
 def reshape_batched(d, like):
     """A batched tangent reshaped to ``(B,) + like.shape`` (reshape, ravel, squeeze, expand_dims)."""
-    if type(d) is not np.ndarray:
+    if not _array(d):
         return d
-    return np.reshape(d, d.shape[:1] + np.shape(like))
+    return d.reshape(d.shape[:1] + np.shape(like))
 
 
 def transpose_axes(axes, ndim: int):
@@ -213,12 +223,12 @@ def transpose_axes(axes, ndim: int):
 
 
 def _each(fn, d, *args):
-    return np.stack([fn(d[k], *args) for k in range(d.shape[0])])
+    return namespace(d).stack([fn(d[k], *args) for k in range(d.shape[0])])
 
 
 def dot_left(d, a, b):
     """``np.dot(da, b)`` per direction."""
-    if type(d) is not np.ndarray:
+    if not _array(d):
         return d
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return lift(d, np.empty(np.broadcast_shapes(np.shape(a), np.shape(b)))) * b
@@ -229,54 +239,57 @@ def dot_left(d, a, b):
 
 def dot_right(a, b, d):
     """``np.dot(a, db)`` per direction."""
-    if type(d) is not np.ndarray:
+    if not _array(d):
         return d
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return a * lift(d, np.empty(np.broadcast_shapes(np.shape(a), np.shape(b))))
     if np.ndim(a) <= 2 and np.ndim(b) <= 2:
         return matmul_right(a, d)
-    return np.stack([np.dot(a, d[k]) for k in range(d.shape[0])])
+    return _each(lambda dk, a: np.dot(a, dk), d, a)
 
 
 def outer_left(d, b):
     """``np.outer(da, b)`` per direction."""
-    if type(d) is not np.ndarray:
+    if not _array(d):
         return d
     return d.reshape(d.shape[0], -1, 1) * np.ravel(b)
 
 
 def outer_right(a, d):
     """``np.outer(a, db)`` per direction."""
-    if type(d) is not np.ndarray:
+    if not _array(d):
         return d
     return np.ravel(a)[:, None] * d.reshape(d.shape[0], 1, -1)
 
 
 def _items(d, arrays):
     """The batched tangents of the items of ``arrays`` (a list of tangents, or one batched array)."""
-    if isinstance(d, np.ndarray):
+    if _array(d):
         return [d[:, i] for i in range(d.shape[1])]
     n = batch_size(*d)
-    return [np.broadcast_to(t, (n,) + np.shape(a)) for t, a in zip(d, arrays)]
+    return [namespace(t).broadcast_to(t, (n,) + np.shape(a)) for t, a in zip(d, arrays)]
 
 
 def concatenate_batched(d, arrays, axis=0):
     """``np.concatenate`` per direction."""
     items = _items(d, arrays)
+    xp = namespace(*items)
     if axis is None:
-        return np.concatenate([t.reshape(t.shape[0], -1) for t in items], axis=1)
-    return np.concatenate(items, axis=shift_axis(axis, items[0].ndim - 1))
+        return xp.concatenate([t.reshape(t.shape[0], -1) for t in items], axis=1)
+    return xp.concatenate(items, axis=shift_axis(axis, items[0].ndim - 1))
 
 
 def stack_batched(d, arrays, axis=0):
     """``np.stack`` per direction."""
     items = _items(d, arrays)
-    return np.stack(items, axis=shift_axis(axis, items[0].ndim))
+    return namespace(*items).stack(items, axis=shift_axis(axis, items[0].ndim))
 
 
 def array_batched(d, ans):
     """``np.array`` of a tangent per direction: an array's copy, or a list's items stacked."""
-    if isinstance(d, np.ndarray):
+    if type(d) is np.ndarray:
         return np.array(d, dtype=float).reshape(d.shape[:1] + np.shape(ans))
+    if _array(d):  # (Dask, JAX: arrays nobody writes into, no copy needed)
+        return d.reshape(d.shape[:1] + np.shape(ans))
     n = batch_size(d)
     return np.stack([np.broadcast_to(np.array(direction(d, k), dtype=float), np.shape(ans)) for k in range(n)])
