@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 from collections import deque
+from types import MappingProxyType
 from typing import Iterable, Iterator
 
 import gast
@@ -93,6 +94,27 @@ def is_atom(node: gast.AST) -> bool:
     return isinstance(node, (gast.Name, gast.Constant))
 
 
+# Node classes without fields of their own (``Load()``, ``Add()``, ``Lt()``, ...): nothing below them, and
+# nothing in sct mutates or annotates one, so a copy of a tree may share them (as CPython's parser does).
+_LEAVES = (gast.expr_context, gast.operator, gast.unaryop, gast.cmpop, gast.boolop)
+
+# Fields that never hold a node with a Name below it: identifiers, flags, and the leaves above.
+_PLAIN_FIELDS = frozenset({"id", "attr", "arg", "ctx", "op", "ops", "kind", "type_comment", "level", "is_async",
+                           "simple", "conversion", "module", "asname", "tag"})
+
+
+def _searched_fields(cls: type) -> tuple[str, ...]:
+    """The fields of ``cls`` that may hold nodes with a Name below them."""
+    if issubclass(cls, _LEAVES) or cls is gast.Constant:
+        return ()
+    return tuple(f for f in cls._fields if f not in _PLAIN_FIELDS)
+
+
+# (computed once, at import; read-only afterwards)
+_SEARCHED = MappingProxyType({cls: _searched_fields(cls) for cls in vars(gast).values()
+                              if isinstance(cls, type) and issubclass(cls, ast.AST)})
+
+
 def walk(node: gast.AST) -> Iterator[gast.AST]:
     """``ast.walk`` (same nodes, same breadth-first order), without its generator per node."""
     todo = deque([node])
@@ -111,30 +133,70 @@ def walk(node: gast.AST) -> Iterator[gast.AST]:
 
 
 def names_in(node: gast.AST, ctx: type | None = None) -> Iterator[str]:
-    """Every Name id under ``node`` (optionally only those with context ``ctx``)."""
+    """Every Name id under ``node`` (optionally only those with context ``ctx``), in ``walk``'s order."""
     for sub in walk(node):
         if isinstance(sub, gast.Name) and (ctx is None or isinstance(sub.ctx, ctx)):
             yield sub.id
 
 
+def _name_set(node: gast.AST, ctx: type | tuple) -> set[str]:
+    """``set(names_in(node, ctx))``, depth first and without visiting the leaves (every pass asks this of
+    every statement, often more than once)."""
+    found: set[str] = set()
+    todo = [node]
+    pop, push, AST, Name, searched = todo.pop, todo.append, ast.AST, gast.Name, _SEARCHED
+    while todo:
+        node = pop()
+        cls = node.__class__
+        if cls is Name:
+            if isinstance(node.ctx, ctx):
+                found.add(node.id)
+            if node.annotation is not None:
+                push(node.annotation)
+            continue
+        fields = searched.get(cls)
+        if fields is None:  # (not a gast class: search it all)
+            if isinstance(node, Name) and isinstance(node.ctx, ctx):
+                found.add(node.id)
+            fields = node._fields
+        for name in fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, AST):
+                        push(item)
+            elif isinstance(value, AST):
+                push(value)
+    return found
+
+
 def loads(node: gast.AST) -> set[str]:
-    return set(names_in(node, gast.Load))
+    return _name_set(node, gast.Load)
 
 
 def stores(node: gast.AST) -> set[str]:
-    return set(names_in(node, (gast.Store, gast.Param)))
+    return _name_set(node, (gast.Store, gast.Param))
 
 
 def clone(node):
-    """A deep copy of a tree that shares (does not copy) sct's annotations (``sct_*`` attributes)."""
-    if isinstance(node, list):
+    """A deep copy of a tree that shares (does not copy) sct's annotations (``sct_*`` attributes) and the
+    field-less leaves (``Load()``, ``Add()``)."""
+    if node.__class__ is list:
         return [clone(n) for n in node]
-    if not isinstance(node, gast.AST):
+    if not isinstance(node, gast.AST) or isinstance(node, _LEAVES):
         return node
-    new = node.__class__.__new__(node.__class__)  # (copy.copy, without its pickling protocol)
-    new.__dict__.update(node.__dict__)
-    for field in node._fields:
-        setattr(new, field, clone(getattr(node, field, None)))
+    cls = node.__class__
+    new = cls.__new__(cls)  # (copy.copy, without its pickling protocol)
+    fields = dict(node.__dict__)
+    for field in cls._fields:
+        value = fields.get(field)
+        if value.__class__ is list:
+            fields[field] = [clone(n) for n in value]
+        elif isinstance(value, gast.AST):
+            fields[field] = clone(value)
+        elif value is None:
+            fields[field] = None  # (a missing field becomes None)
+    new.__dict__ = fields
     return new
 
 
@@ -150,18 +212,34 @@ def origin_of(node: gast.AST):
 
 def substitute(expr: gast.AST, mapping: dict[str, gast.expr]) -> gast.AST:
     """A copy of ``expr`` (or a statement) with every loaded Name in ``mapping`` replaced by a copy of its value."""
+    if not mapping:
+        return clone(expr)
+    return _substituted(expr, mapping)
 
-    return _Substitute(mapping).visit(clone(expr))
 
-
-class _Substitute(gast.NodeTransformer):
-    def __init__(self, mapping: dict[str, gast.expr]):
-        self.mapping = mapping
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, gast.Load) and node.id in self.mapping:
-            return clone(self.mapping[node.id])
+def _substituted(node, mapping: dict[str, gast.expr]):
+    """:func:`clone`, with loaded Names in ``mapping`` replaced (one pass; a Name's annotation is copied as is)."""
+    cls = node.__class__
+    if cls is list:
+        return [_substituted(n, mapping) for n in node]
+    if not isinstance(node, gast.AST) or isinstance(node, _LEAVES):
         return node
+    if cls is gast.Name:
+        if node.id in mapping and isinstance(node.ctx, gast.Load):
+            return clone(mapping[node.id])
+        return clone(node)
+    new = cls.__new__(cls)
+    fields = dict(node.__dict__)
+    for field in cls._fields:
+        value = fields.get(field)
+        if value.__class__ is list:
+            fields[field] = [_substituted(n, mapping) for n in value]
+        elif isinstance(value, gast.AST):
+            fields[field] = _substituted(value, mapping)
+        elif value is None:
+            fields[field] = None
+    new.__dict__ = fields
+    return new
 
 
 def unparse(node: gast.AST) -> str:
