@@ -16,6 +16,7 @@ import hashlib
 import linecache
 import math
 import re
+import sys
 import types
 from typing import Any, Callable
 
@@ -112,8 +113,7 @@ def load(source: str, name: str, symbols: dict, user_globals: dict,
     digest = hashlib.sha1(source.encode()).hexdigest()[:10]
     filename = f"<sct {name} {digest}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-    tree = ast.parse(source, filename)
-    code = compile(tree, filename, "exec")
+    code = compile(source, filename, "exec")  # (from the text: compiling an ast.Module costs 5x more)
     namespace = {"__name__": "sct.generated", "__builtins__": builtins, **symbols}
     reads = _global_reads(code)
     free = {n: cells[n] for n in sorted(reads & (cells or {}).keys())}
@@ -125,7 +125,7 @@ def load(source: str, name: str, symbols: dict, user_globals: dict,
         elif not hasattr(builtins, global_name):
             deps.append((user_globals, global_name, ABSENT))
     if free:
-        namespace[name] = _closure(tree, name, filename, namespace, free)
+        namespace[name] = _closure(ast.parse(source, filename), name, filename, namespace, free)
     else:
         exec(code, namespace)  # noqa: S102 - this is a compiler
     return namespace[name], deps
@@ -151,9 +151,29 @@ def _closure(tree: ast.Module, name: str, filename: str, namespace: dict, cells:
 
 def _global_reads(code) -> set[str]:
     """Every name ``code`` (and the code nested in it) reads as a global (the module level's ``LOAD_NAME``:
-    a default value written as a module constant, ``def f_grad(x, n=STEPS)``)."""
-    names = {ins.argval for ins in dis.get_instructions(code) if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+    a default value written as a module constant, ``def f_grad(x, n=STEPS)``).
+
+    Read off the raw bytecode (``dis.get_instructions`` builds an object per instruction: a tenth of the
+    transformation of a long function): two bytes per instruction, ``EXTENDED_ARG`` prefixes widening the
+    next one's argument, the inline caches of Python >= 3.11 being ``CACHE`` (opcode 0) entries.
+    """
+    names = set()
+    raw, co_names, extended = code.co_code, code.co_names, 0
+    for i in range(0, len(raw), 2):
+        op = raw[i]
+        if op == _EXTENDED_ARG:
+            extended = (extended | raw[i + 1]) << 8
+            continue
+        arg, extended = extended | raw[i + 1], 0
+        if op == _LOAD_GLOBAL:
+            names.add(co_names[arg >> _GLOBAL_SHIFT])
+        elif op == _LOAD_NAME:
+            names.add(co_names[arg])
     for const in code.co_consts:
         if hasattr(const, "co_code"):
             names |= _global_reads(const)
     return names
+
+
+_EXTENDED_ARG, _LOAD_GLOBAL, _LOAD_NAME = dis.opmap["EXTENDED_ARG"], dis.opmap["LOAD_GLOBAL"], dis.opmap["LOAD_NAME"]
+_GLOBAL_SHIFT = 1 if sys.version_info >= (3, 11) else 0  # (3.11: the low bit of LOAD_GLOBAL's argument says "push NULL")

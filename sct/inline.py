@@ -56,7 +56,7 @@ def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index:
     # numbers in, a number out: no broadcasting to undo (np.full(3, x) has a number in, an array out)
     scalars = target is not None and analysis.kind(S.name(target)) == SCALAR and \
         all(analysis.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
-    expr = _resolve_globals(ctx, expr, parsed.globals, set(parsed.params), scalars)
+    expr = _resolved(ctx, parsed, index, scalars)
     expr = fold(S.substitute(expr, mapping))
     linear = {name for name, obj in ctx.symbols.items() if getattr(REGISTRY.helper_info(obj), "linear", False)}
     expr = _zero_through(expr, linear)
@@ -70,7 +70,7 @@ def _zero_through(expr: gast.expr, linear: set[str]) -> gast.expr:
     return _Zero(linear).visit(expr)
 
 
-class _Zero(gast.NodeTransformer):
+class _Zero(S.Transformer):
     def __init__(self, linear: set[str]):
         self.linear = linear
 
@@ -104,6 +104,17 @@ def _default(ctx: Context, value) -> gast.expr:
     return ctx.symbol(value, "default")
 
 
+def _resolved(ctx: Context, parsed, index: int, scalars: bool) -> gast.expr:
+    """Expression ``index`` of a parsed rule with its free names bound (:func:`_resolve_globals`), made once
+    per transformation: binding gives the same symbols every time (the first time registers them)."""
+    key = (id(parsed), index, scalars)
+    entry = ctx.resolved_rules.get(key)
+    if entry is None or entry[0] is not parsed:
+        expr = _resolve_globals(ctx, parsed.exprs[index], parsed.globals, set(parsed.params), scalars)
+        entry = ctx.resolved_rules[key] = (parsed, expr)
+    return entry[1]  # (shared: callers copy it, by substitution)
+
+
 def _resolve_globals(ctx: Context, expr: gast.expr, module_globals: dict, params: set[str],
                      scalars: bool) -> gast.expr:
     """Bind the rule's free names to symbols of the generated code; drop broadcasting if scalar."""
@@ -114,7 +125,7 @@ def _resolve_globals(ctx: Context, expr: gast.expr, module_globals: dict, params
     return resolver.visit(expr)
 
 
-class _Resolve(gast.NodeTransformer):
+class _Resolve(S.Transformer):
     """A rule's free names become symbols of the generated code."""
 
     def __init__(self, ctx: Context, module_globals: dict, params: set[str]):
@@ -131,7 +142,7 @@ class _Resolve(gast.NodeTransformer):
         return node
 
 
-class _Drop(gast.NodeTransformer):
+class _Drop(S.Transformer):
     """``unbroadcast(e, x)`` and ``expand(e, x)`` become ``e`` (numbers only)."""
 
     def __init__(self, resolver: _Resolve):
@@ -162,7 +173,7 @@ def _boolean(expr: gast.expr) -> bool:
         (isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.Not))
 
 
-class _Fold(gast.NodeTransformer):
+class _Fold(S.Transformer):
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right = node.left, node.right

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from collections import deque
 from types import MappingProxyType
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 import gast
 
@@ -240,6 +240,48 @@ def _substituted(node, mapping: dict[str, gast.expr]):
             fields[field] = None
     new.__dict__ = fields
     return new
+
+
+class Transformer(gast.NodeTransformer):
+    """``gast.NodeTransformer`` (same contract, same order), faster: each subclass's visitors are looked up
+    once, by node class, and the leaves (``Load()``, ``Add()``) are not visited -- so a subclass must not
+    define a visitor for one."""
+
+    _visitors: Mapping[type, Callable] = MappingProxyType({})
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._visitors = MappingProxyType({node: getattr(cls, f"visit_{node.__name__}") for node in _SEARCHED
+                                          if hasattr(cls, f"visit_{node.__name__}")})
+        assert not any(issubclass(node, _LEAVES) for node in cls._visitors), "leaves are not visited"
+
+    def visit(self, node):
+        visitor = self._visitors.get(node.__class__)
+        return self.generic_visit(node) if visitor is None else visitor(self, node)
+
+    def generic_visit(self, node):
+        fields = _SEARCHED.get(node.__class__)
+        for field in node._fields if fields is None else fields:
+            old = getattr(node, field, None)
+            if isinstance(old, list):
+                new_values = []
+                for value in old:
+                    if isinstance(value, ast.AST):
+                        value = self.visit(value)
+                        if value is None:
+                            continue
+                        if not isinstance(value, ast.AST):
+                            new_values.extend(value)
+                            continue
+                    new_values.append(value)
+                old[:] = new_values
+            elif isinstance(old, ast.AST):
+                new = self.visit(old)
+                if new is None:
+                    delattr(node, field)
+                else:
+                    setattr(node, field, new)
+        return node
 
 
 def unparse(node: gast.AST) -> str:
