@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import dis
 import hashlib
 import linecache
@@ -53,14 +54,23 @@ def annotate(stmts: list[gast.stmt], parsed) -> list[gast.stmt]:
     return out
 
 
-def _fill_empty_blocks(node: gast.AST) -> None:
+def _fill_empty_blocks(stmts: list[gast.stmt]) -> None:
     """Optimisation may empty a block: give it a ``pass`` (comments alone do not count)."""
-    for sub in S.walk(node):
+    for sub in stmts:
         if isinstance(sub, (gast.If, gast.For, gast.While, gast.With, gast.FunctionDef)):
             if all(_is_comment(s) for s in sub.body):
                 sub.body = sub.body + [gast.Pass()]
             if getattr(sub, "orelse", None) and all(_is_comment(s) for s in sub.orelse):
                 sub.orelse = []
+        for field in _BLOCKS:  # (statements sit in statement lists only)
+            inner = getattr(sub, field, None)
+            if inner:
+                _fill_empty_blocks(inner)
+        for handler in getattr(sub, "handlers", None) or ():
+            _fill_empty_blocks(handler.body)
+
+
+_BLOCKS = ("body", "orelse", "finalbody")
 
 
 def _is_comment(stmt) -> bool:
@@ -70,9 +80,8 @@ def _is_comment(stmt) -> bool:
 
 def render(fn: gast.FunctionDef) -> str:
     """Python source of ``fn``, with comment markers turned into comments."""
-    _fill_empty_blocks(fn)
-    tree = _NegativeConstants().visit(gast.gast_to_ast(gast.Module(body=[fn], type_ignores=[])))
-    ast.fix_missing_locations(tree)
+    _fill_empty_blocks([fn])
+    tree = ast.Module(body=[_to_ast(fn)], type_ignores=[])  # (ast.unparse needs no locations)
     lines = []
     for line in ast.unparse(tree).splitlines():
         match = _COMMENT_LINE.match(line)
@@ -92,6 +101,64 @@ class _NegativeConstants(ast.NodeTransformer):
         if type(value) in (int, float) and math.copysign(1, value) < 0:
             return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
         return node
+
+
+def _to_ast(node):
+    """``gast.gast_to_ast`` of ``node`` with each negative number written ``-(number)`` (``_NegativeConstants``),
+    without locations, for ``ast.unparse``.
+
+    Most gast nodes are their ast namesakes field for field; those are copied here (gast's own converter,
+    a NodeTransformer, took a sixth of the transformation of a long function).  The others (a Name that
+    is a parameter, ``arguments``, a ``def``, an ``except`` naming the exception, ...) are converted by gast,
+    their statement lists emptied first and converted here.
+    """
+    new = _converted(node)
+    if isinstance(new, ast.stmt):
+        new.lineno = 1  # (ast.unparse looks a statement's type comment up by line; there are none)
+    return new
+
+
+def _converted(node):
+    cls = node.__class__
+    if cls is gast.Name and not isinstance(node.ctx, gast.Param):
+        return ast.Name(node.id, _CONTEXTS[node.ctx.__class__])
+    if cls is gast.Constant:
+        value = node.value
+        if type(value) in (int, float) and math.copysign(1, value) < 0:
+            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
+        return ast.Constant(value, node.kind)
+    if cls is gast.Assign:  # (gast leaves the type comment out)
+        return ast.Assign(targets=[_to_ast(t) for t in node.targets], value=_to_ast(node.value))
+    if cls in _SAME_FIELDS:
+        return _SAME_FIELDS[cls](**{field: _to_ast_value(getattr(node, field)) for field in cls._fields
+                                    if hasattr(node, field)})
+    blocks = {field: getattr(node, field) for field in _BLOCKS + ("handlers",) if getattr(node, field, None)}
+    shell = copy.copy(node)  # (a shallow copy: the statement lists are replaced, not changed)
+    for field in blocks:
+        setattr(shell, field, [])
+    new = _NegativeConstants().visit(gast.gast_to_ast(shell))
+    for field, stmts in blocks.items():
+        setattr(new, field, [_to_ast(s) for s in stmts])
+    return new
+
+
+def _to_ast_value(value):
+    if value.__class__ is list:
+        return [_to_ast(v) if isinstance(v, gast.AST) else v for v in value]
+    return _to_ast(value) if isinstance(value, gast.AST) else value
+
+
+_CONTEXTS = {gast.Load: ast.Load(), gast.Store: ast.Store(), gast.Del: ast.Del()}
+# gast classes whose ast namesake has the same fields and which gast converts field by field (a Name is one
+# unless it is a parameter; Constants are numbers to write -(number), statements with an `except` are not)
+_SAME_FIELDS = {cls: getattr(ast, cls.__name__) for cls in (
+    gast.BinOp, gast.UnaryOp, gast.BoolOp, gast.Compare, gast.Call, gast.keyword, gast.Attribute, gast.Subscript,
+    gast.Slice, gast.Tuple, gast.List, gast.Dict, gast.IfExp, gast.Starred, gast.ListComp, gast.GeneratorExp,
+    gast.DictComp, gast.comprehension, gast.Expr, gast.Return, gast.AugAssign, gast.Delete, gast.Pass,
+    gast.Break, gast.Continue, gast.If, gast.For, gast.While, gast.With, gast.withitem, gast.Module,
+    gast.Add, gast.Sub, gast.Mult, gast.MatMult, gast.Div, gast.Mod, gast.Pow, gast.FloorDiv, gast.USub,
+    gast.UAdd, gast.Not, gast.Invert, gast.And, gast.Or, gast.Eq, gast.NotEq, gast.Lt, gast.LtE, gast.Gt,
+    gast.GtE, gast.Is, gast.IsNot, gast.In, gast.NotIn, gast.Load, gast.Store, gast.Del)}
 
 
 ABSENT = object()  # marks a global name that was not defined when a program was loaded
