@@ -58,26 +58,27 @@ def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index:
         all(analysis.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
     expr = _resolved(ctx, parsed, index, scalars)
     expr = fold(S.substitute(expr, mapping))
-    linear = {name for name, obj in ctx.symbols.items() if getattr(REGISTRY.helper_info(obj), "linear", False)}
-    expr = _zero_through(expr, linear)
+    expr = _zero_through(expr, ctx.symbols)
     if isinstance(expr, gast.Constant) and expr.value == 0:
         return None  # no contribution
     return expr
 
 
-def _zero_through(expr: gast.expr, linear: set[str]) -> gast.expr:
-    """``unbroadcast(0.0, x)`` and ``-0.0`` are zero too."""
-    return _Zero(linear).visit(expr)
+def _zero_through(expr: gast.expr, symbols: dict) -> gast.expr:
+    """``unbroadcast(0.0, x)`` (a call of a helper declared linear, ``symbols`` binding its name) and ``-0.0``
+    are zero too."""
+    return _Zero(symbols).visit(expr)
 
 
 class _Zero(S.Transformer):
-    def __init__(self, linear: set[str]):
-        self.linear = linear
+    def __init__(self, symbols: dict):
+        self.symbols = symbols
 
     def visit_Call(self, node):
         self.generic_visit(node)
-        if isinstance(node.func, gast.Name) and node.func.id in self.linear and node.args \
-                and isinstance(node.args[0], gast.Constant) and node.args[0].value == 0:
+        if isinstance(node.func, gast.Name) and node.args and isinstance(node.args[0], gast.Constant) \
+                and node.args[0].value == 0 and node.func.id in self.symbols \
+                and getattr(REGISTRY.helper_info(self.symbols[node.func.id]), "linear", False):
             return S.const(0.0)
         return node
 
@@ -90,6 +91,8 @@ class _Zero(S.Transformer):
 
 def index_value(ctx: Context, index: gast.expr) -> gast.expr:
     """An index as a value: ``x[:, 0]``'s index is ``np.s_[:, 0]`` (plain ``i`` stays ``i``)."""
+    if isinstance(index, (gast.Name, gast.Constant)):  # (most operands: nothing to search)
+        return S.clone(index)
     if any(isinstance(n, gast.Slice) for n in S.walk(index)):
         import numpy
         return gast.Subscript(value=S.attr(ctx.symbol(numpy, "np"), "s_"), slice=S.clone(index), ctx=gast.Load())

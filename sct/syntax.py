@@ -251,8 +251,13 @@ class Transformer(gast.NodeTransformer):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._visitors = MappingProxyType({node: getattr(cls, f"visit_{node.__name__}") for node in _SEARCHED
-                                          if hasattr(cls, f"visit_{node.__name__}")})
+        visitors = {}
+        for node in _SEARCHED:
+            method = getattr(cls, f"visit_{node.__name__}", None)
+            # (not ast.NodeVisitor's own visit_Constant: it looks for an old Python's visit_Num, then generic_visit)
+            if method is not None and method is not getattr(ast.NodeVisitor, method.__name__, None):
+                visitors[node] = method
+        cls._visitors = MappingProxyType(visitors)
         assert not any(issubclass(node, _LEAVES) for node in cls._visitors), "leaves are not visited"
 
     def visit(self, node):
