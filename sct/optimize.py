@@ -339,9 +339,8 @@ def _name_counts(stmts: list[gast.stmt], ctx: type) -> dict[str, int]:
     """How often each name occurs with context ``ctx`` (Load: read, Store: assigned) in ``stmts``."""
     counts: dict[str, int] = {}
     for stmt in stmts:
-        for node in S.walk(stmt):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, ctx):
-                counts[node.id] = counts.get(node.id, 0) + 1
+        for name in S.name_list(stmt, ctx):
+            counts[name] = counts.get(name, 0) + 1
     return counts
 
 
