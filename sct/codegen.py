@@ -85,8 +85,9 @@ def render(fn: gast.FunctionDef) -> str:
     lines = []
     for line in ast.unparse(tree).splitlines():
         match = _COMMENT_LINE.match(line)
-        if match:  # (the string as ast.unparse quoted it: '...', "..." or triple quotes)
-            text = ast.literal_eval(match.group(2))[len(_COMMENT):]
+        if match:  # (the string as ast.unparse quoted it: '...', "..." or triple quotes; read without
+            # ast.literal_eval, whose closures make a reference cycle per call for the collector to find)
+            text = ast.parse(match.group(2), mode="eval").body.value[len(_COMMENT):]
             line = f"{match.group(1)}# {text}"
         lines.append(line)
     return "\n".join(lines) + "\n"
