@@ -13,8 +13,26 @@ from typing import Callable, Iterable, Iterator, Mapping
 import gast
 
 
+def _node(cls: type, **fields) -> gast.AST:
+    """``cls(**fields)`` without gast's constructor (a Python function per node: passes build tens of
+    thousands of nodes); the same node, its fields in its ``__dict__``."""
+    node = cls.__new__(cls)
+    node.__dict__ = fields
+    return node
+
+
+def _context(ctx: type) -> gast.expr_context:
+    """The shared instance of a context class (CPython's parser shares them too: a leaf, which nothing in sct
+    changes), or a new one of another class."""
+    shared = _CONTEXTS.get(ctx)
+    return ctx() if shared is None else shared
+
+
+_CONTEXTS = MappingProxyType({ctx: ctx() for ctx in (gast.Load, gast.Store, gast.Del, gast.Param)})
+
+
 def name(id_: str, ctx: type = gast.Load) -> gast.Name:
-    return gast.Name(id=id_, ctx=ctx(), annotation=None, type_comment=None)
+    return _node(gast.Name, id=id_, ctx=_context(ctx), annotation=None, type_comment=None)
 
 
 def store(id_: str) -> gast.Name:
@@ -22,18 +40,18 @@ def store(id_: str) -> gast.Name:
 
 
 def const(value) -> gast.Constant:
-    return gast.Constant(value=value, kind=None)
+    return _node(gast.Constant, value=value, kind=None)
 
 
 def attr(value: gast.expr, attr_: str) -> gast.Attribute:
-    return gast.Attribute(value=value, attr=attr_, ctx=gast.Load())
+    return _node(gast.Attribute, value=value, attr=attr_, ctx=_context(gast.Load))
 
 
 def call(func: gast.expr | str, args: Iterable[gast.expr] = (), keywords: dict | None = None) -> gast.Call:
     if isinstance(func, str):
         func = dotted(func)
-    kws = [gast.keyword(arg=k, value=v) for k, v in (keywords or {}).items()]
-    return gast.Call(func=func, args=list(args), keywords=kws)
+    kws = [_node(gast.keyword, arg=k, value=v) for k, v in (keywords or {}).items()]
+    return _node(gast.Call, func=func, args=list(args), keywords=kws)
 
 
 def dotted(path: str) -> gast.expr:
@@ -48,11 +66,11 @@ def dotted(path: str) -> gast.expr:
 def assign(target: str | gast.expr, value: gast.expr) -> gast.Assign:
     if isinstance(target, str):
         target = store(target)
-    return gast.Assign(targets=[target], value=value, type_comment=None)
+    return _node(gast.Assign, targets=[target], value=value, type_comment=None)
 
 
 def binop(left: gast.expr, op: gast.operator, right: gast.expr) -> gast.BinOp:
-    return gast.BinOp(left=left, op=op, right=right)
+    return _node(gast.BinOp, left=left, op=op, right=right)
 
 
 def add(left: gast.expr, right: gast.expr) -> gast.BinOp:
@@ -60,7 +78,7 @@ def add(left: gast.expr, right: gast.expr) -> gast.BinOp:
 
 
 def tuple_(elts: Iterable[gast.expr], ctx: type = gast.Load) -> gast.Tuple:
-    return gast.Tuple(elts=list(elts), ctx=ctx())
+    return _node(gast.Tuple, elts=list(elts), ctx=_context(ctx))
 
 
 def expr_stmt(value: gast.expr) -> gast.Expr:
