@@ -154,9 +154,23 @@ def walk(node: gast.AST) -> Iterator[gast.AST]:
 
 def names_in(node: gast.AST, ctx: type | None = None) -> Iterator[str]:
     """Every Name id under ``node`` (optionally only those with context ``ctx``), in ``walk``'s order."""
-    for sub in walk(node):
-        if isinstance(sub, gast.Name) and (ctx is None or isinstance(sub.ctx, ctx)):
-            yield sub.id
+    found = []
+    todo = deque([node])
+    pop, push, AST, Name, searched = todo.popleft, todo.append, ast.AST, gast.Name, _SEARCHED
+    while todo:  # (walk, inline: a Name's id is all this wants of the nodes)
+        node = pop()
+        if isinstance(node, Name) and (ctx is None or isinstance(node.ctx, ctx)):
+            found.append(node.id)
+        fields = searched.get(node.__class__)
+        for name in node._fields if fields is None else fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, AST):
+                        push(item)
+            elif isinstance(value, AST):
+                push(value)
+    return iter(found)
 
 
 def _collect_names(node: gast.AST, ctx: type | tuple, add: Callable[[str], None]) -> None:
