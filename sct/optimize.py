@@ -283,10 +283,10 @@ class _Block:
         self.stops: list[int] = []                  # compound statements, returns, calls other than appends
         for k, stmt in enumerate(self.stmts):
             compound = isinstance(stmt, (gast.If, gast.While, gast.For))
-            self.loads.append(set() if compound else S.loads(stmt))
-            for name in self.loads[k]:
+            loads, changed = (set(), set()) if compound else S.loads_and_stores(stmt)
+            self.loads.append(loads)
+            for name in loads:
                 self.loaded_at.setdefault(name, []).append(k)
-            changed = set() if compound else S.stores(stmt)
             if isinstance(stmt, gast.Assign):
                 changed |= {t.value.id for t in stmt.targets
                             if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name)}

@@ -173,24 +173,24 @@ def names_in(node: gast.AST, ctx: type | None = None) -> Iterator[str]:
     return iter(found)
 
 
-def _collect_names(node: gast.AST, ctx: type | tuple, add: Callable[[str], None]) -> None:
-    """``add(id)`` for every Name under ``node`` with context ``ctx``, depth first (every pass asks this of
-    every statement, often more than once)."""
+def _name_nodes(node: gast.AST) -> list[gast.Name]:
+    """The Names under ``node``, depth first, without a walk's visits of the leaves (every pass asks for
+    the names of every statement, often more than once)."""
+    found: list[gast.Name] = []
     todo = [node]
-    pop, push, AST, Name, searched = todo.pop, todo.append, ast.AST, gast.Name, _SEARCHED
+    pop, push, add, AST, Name, searched = todo.pop, todo.append, found.append, ast.AST, gast.Name, _SEARCHED
     while todo:
         node = pop()
         cls = node.__class__
         if cls is Name:
-            if isinstance(node.ctx, ctx):
-                add(node.id)
+            add(node)
             if node.annotation is not None:
                 push(node.annotation)
             continue
         fields = searched.get(cls)
         if fields is None:  # (not a gast class: search it all)
-            if isinstance(node, Name) and isinstance(node.ctx, ctx):
-                add(node.id)
+            if isinstance(node, Name):
+                add(node)
             fields = node._fields
         for name in fields:
             value = getattr(node, name, None)
@@ -200,21 +200,18 @@ def _collect_names(node: gast.AST, ctx: type | tuple, add: Callable[[str], None]
                         push(item)
             elif isinstance(value, AST):
                 push(value)
+    return found
 
 
 def name_set(node: gast.AST, ctx: type | tuple = gast.expr_context) -> set[str]:
     """``set(names_in(node, ctx))`` (every Name's id if no ``ctx``), faster."""
-    found: set[str] = set()
-    _collect_names(node, ctx, found.add)
-    return found
+    return {n.id for n in _name_nodes(node) if isinstance(n.ctx, ctx)}
 
 
 def name_list(node: gast.AST, ctx: type | tuple = gast.expr_context) -> list[str]:
     """The ids of the Names under ``node`` with context ``ctx``, each as often as it occurs (in no
     particular order)."""
-    found: list[str] = []
-    _collect_names(node, ctx, found.append)
-    return found
+    return [n.id for n in _name_nodes(node) if isinstance(n.ctx, ctx)]
 
 
 def loads(node: gast.AST) -> set[str]:
@@ -223,6 +220,13 @@ def loads(node: gast.AST) -> set[str]:
 
 def stores(node: gast.AST) -> set[str]:
     return name_set(node, (gast.Store, gast.Param))
+
+
+def loads_and_stores(node: gast.AST) -> tuple[set[str], set[str]]:
+    """``(loads(node), stores(node))``, in one search."""
+    names = _name_nodes(node)
+    return ({n.id for n in names if isinstance(n.ctx, gast.Load)},
+            {n.id for n in names if isinstance(n.ctx, (gast.Store, gast.Param))})
 
 
 def clone(node):
