@@ -133,7 +133,8 @@ def _converted(node):
     if cls in _SAME_FIELDS:
         return _SAME_FIELDS[cls](**{field: _to_ast_value(getattr(node, field)) for field in cls._fields
                                     if hasattr(node, field)})
-    blocks = {field: getattr(node, field) for field in _BLOCKS + ("handlers",) if getattr(node, field, None)}
+    blocks = {field: getattr(node, field) for field in _BLOCKS + ("handlers",)
+              if isinstance(getattr(node, field, None), list) and getattr(node, field)}  # (a lambda's body: not one)
     shell = copy.copy(node)  # (a shallow copy: the statement lists are replaced, not changed)
     for field in blocks:
         setattr(shell, field, [])
