@@ -40,7 +40,6 @@ from typing import Any, Callable
 import gast
 import numpy as np
 
-from .. import syntax as S
 from ..runtime.broadcast import expand
 
 _NOT_GIVEN = object()
@@ -166,23 +165,6 @@ def _module_tree(filename: str) -> ast.Module | None:
     return trees[key]
 
 
-def _module_lambdas(filename: str) -> dict[int, list[ast.Lambda]] | None:
-    """The lambdas of a source file by the line they start on, each line's in ``ast.walk`` order (indexed
-    once per content, kept by the registry: a rules module holds hundreds of them)."""
-    module = _module_tree(filename)
-    if module is None:
-        return None
-    key = ("lambdas", id(module))
-    trees = REGISTRY.source_trees
-    if key not in trees or trees[key][0] is not module:
-        by_line: dict[int, list[ast.Lambda]] = {}
-        for node in S.walk(module):  # (ast.walk's order, faster)
-            if isinstance(node, ast.Lambda):
-                by_line.setdefault(node.lineno, []).append(node)
-        trees[key] = (module, by_line)
-    return trees[key][1]
-
-
 def _inside(node: ast.AST, spot: tuple[int, int]) -> bool:
     return (node.lineno, node.col_offset) <= spot < (node.end_lineno, node.end_col_offset)
 
@@ -237,7 +219,7 @@ class Registry:
         self.views: set = set()                 # primals whose result may share memory with their first argument
         self.view_attributes: set[str] = set()  # names of methods/attributes without a rule that may (x.view())
         self.helpers: dict[Any, Helper] = {}    # runtime and rule helpers generated code calls
-        self.source_trees: dict = {}           # (file, content hash) -> tree, for lambda rules; ("lambdas", id(tree)) -> (tree, its lambdas by line)
+        self.source_trees: dict = {}           # lambda rules: (file, content hash) -> tree, ("lambdas", id(tree)) -> (tree, lambdas by line)
         self.deferred: dict[str, Callable] = {}  # module -> registers its rules once it is imported
         self.contexts: dict[Any, str | None] = {}  # context manager -> None (its block is followed) or why refused
         self.effects: dict[Any, bool] = {}       # called for an effect alone (print, logging) -> a scoped setting?
@@ -845,3 +827,20 @@ def _globals(primal, fn: Callable) -> ChainMap:
 
 def S_call(func, args, keywords: dict):
     return gast.Call(func, list(args), [gast.keyword(k, v) for k, v in keywords.items()])
+
+
+def _module_lambdas(filename: str) -> dict[int, list[ast.Lambda]] | None:
+    """The lambdas of a source file by the line they start on, each line's in ``ast.walk`` order (indexed
+    once per content, kept by the registry: a rules module holds hundreds of them)."""
+    module = _module_tree(filename)
+    if module is None:
+        return None
+    key = ("lambdas", id(module))
+    trees = REGISTRY.source_trees
+    if key not in trees or trees[key][0] is not module:
+        by_line: dict[int, list[ast.Lambda]] = {}
+        for node in ast.walk(module):
+            if isinstance(node, ast.Lambda):
+                by_line.setdefault(node.lineno, []).append(node)
+        trees[key] = (module, by_line)
+    return trees[key][1]
