@@ -245,4 +245,4 @@ def _global_reads(code) -> set[str]:
 
 
 _EXTENDED_ARG, _LOAD_GLOBAL, _LOAD_NAME = dis.opmap["EXTENDED_ARG"], dis.opmap["LOAD_GLOBAL"], dis.opmap["LOAD_NAME"]
-_GLOBAL_SHIFT = 1 if sys.version_info >= (3, 11) else 0  # (3.11: the low bit of LOAD_GLOBAL's argument says "push NULL")
+_GLOBAL_SHIFT = 1 if sys.version_info >= (3, 11) else 0  # (3.11: LOAD_GLOBAL's low bit says "push NULL")

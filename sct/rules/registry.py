@@ -219,7 +219,7 @@ class Registry:
         self.views: set = set()                 # primals whose result may share memory with their first argument
         self.view_attributes: set[str] = set()  # names of methods/attributes without a rule that may (x.view())
         self.helpers: dict[Any, Helper] = {}    # runtime and rule helpers generated code calls
-        self.source_trees: dict = {}           # lambda rules: (file, content hash) -> tree, ("lambdas", id(tree)) -> (tree, lambdas by line)
+        self.source_trees: dict = {}           # (file, content hash) -> tree; ("lambdas", id(tree)) -> by line
         self.deferred: dict[str, Callable] = {}  # module -> registers its rules once it is imported
         self.contexts: dict[Any, str | None] = {}  # context manager -> None (its block is followed) or why refused
         self.effects: dict[Any, bool] = {}       # called for an effect alone (print, logging) -> a scoped setting?
