@@ -151,16 +151,9 @@ def _to_ast_value(value):
 
 
 _CONTEXTS = {gast.Load: ast.Load(), gast.Store: ast.Store(), gast.Del: ast.Del()}
-# gast classes whose ast namesake has the same fields and which gast converts field by field (a Name is one
-# unless it is a parameter; Constants are numbers to write -(number), statements with an `except` are not)
-_SAME_FIELDS = {cls: getattr(ast, cls.__name__) for cls in (
-    gast.BinOp, gast.UnaryOp, gast.BoolOp, gast.Compare, gast.Call, gast.keyword, gast.Attribute, gast.Subscript,
-    gast.Slice, gast.Tuple, gast.List, gast.Dict, gast.IfExp, gast.Starred, gast.ListComp, gast.GeneratorExp,
-    gast.DictComp, gast.comprehension, gast.Expr, gast.Return, gast.AugAssign, gast.Delete, gast.Pass,
-    gast.Break, gast.Continue, gast.If, gast.For, gast.While, gast.With, gast.withitem, gast.Module,
-    gast.Add, gast.Sub, gast.Mult, gast.MatMult, gast.Div, gast.Mod, gast.Pow, gast.FloorDiv, gast.USub,
-    gast.UAdd, gast.Not, gast.Invert, gast.And, gast.Or, gast.Eq, gast.NotEq, gast.Lt, gast.LtE, gast.Gt,
-    gast.GtE, gast.Is, gast.IsNot, gast.In, gast.NotIn, gast.Load, gast.Store, gast.Del)}
+# gast classes gast converts field by field (a Name is one unless it is a parameter; an Assign loses its type
+# comment; a Constant may be a negative number, written -(number))
+_SAME_FIELDS = S.plain_classes("GAstToAst3", S.COMMON_CLASSES, gast, ast)
 
 
 ABSENT = object()  # marks a global name that was not defined when a program was loaded

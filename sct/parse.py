@@ -290,16 +290,7 @@ def _to_gast_value(value):
 
 
 _GAST_CONTEXTS = {ast.Load: gast.Load, ast.Store: gast.Store, ast.Del: gast.Del}
-# ast classes whose gast namesake has the same fields and which gast converts field by field
-_SAME_FIELDS = {cls: getattr(gast, cls.__name__) for cls in (
-    ast.Module, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, ast.keyword, ast.Attribute,
-    ast.Subscript, ast.Slice, ast.Tuple, ast.List, ast.Dict, ast.Set, ast.IfExp, ast.Starred, ast.ListComp,
-    ast.SetComp, ast.GeneratorExp, ast.DictComp, ast.comprehension, ast.Expr, ast.Return, ast.Assign,
-    ast.AugAssign, ast.AnnAssign, ast.Delete, ast.Pass, ast.Break, ast.Continue, ast.If, ast.For, ast.While,
-    ast.With, ast.withitem, ast.Constant, ast.Add, ast.Sub, ast.Mult, ast.MatMult, ast.Div, ast.Mod, ast.Pow,
-    ast.FloorDiv, ast.USub, ast.UAdd, ast.Not, ast.Invert, ast.And, ast.Or, ast.Eq, ast.NotEq, ast.Lt, ast.LtE,
-    ast.Gt, ast.GtE, ast.Is, ast.IsNot, ast.In, ast.NotIn, ast.Load, ast.Store, ast.Del)
-    if sys.version_info >= (3, 9)}  # (3.8's Index and ExtSlice are gast's business)
+_SAME_FIELDS = S.plain_classes("Ast3ToGAst", S.COMMON_CLASSES, ast, gast)  # (ast classes gast copies as they are)
 
 
 def _lambda_def(fn: Callable, lines: list[str], start: int, indent: int) -> gast.FunctionDef | None:

@@ -340,6 +340,31 @@ class Transformer(gast.NodeTransformer):
         return node
 
 
+def plain_classes(converter: str, names: Iterable[str], source, target) -> Mapping[type, type]:
+    """Of the node classes ``names``, those gast's converter ``converter`` (``"GAstToAst3"``, ``"Ast3ToGAst"``)
+    copies field by field, from module ``source`` (gast or ast) to ``target``: no visitor of its own there,
+    the same fields on both sides (whatever the versions of Python and gast) -- class -> its namesake."""
+    translator = getattr(getattr(gast, "ast3", None), converter, None)
+    out = {}
+    for node in names:
+        from_cls, to_cls = getattr(source, node, None), getattr(target, node, None)
+        visitor = getattr(translator, f"visit_{node}", None)
+        if translator is not None and from_cls is not None and to_cls is not None \
+                and visitor is getattr(ast.NodeVisitor, f"visit_{node}", None) and from_cls._fields == to_cls._fields:
+            out[from_cls] = to_cls
+    return MappingProxyType(out)
+
+
+# what a generated program or a user's function is made of, mostly
+COMMON_CLASSES = (
+    "Module", "Expr", "Return", "Assign", "AugAssign", "AnnAssign", "Delete", "Pass", "Break", "Continue", "If",
+    "For", "While", "With", "withitem", "BinOp", "UnaryOp", "BoolOp", "Compare", "Call", "keyword", "Attribute",
+    "Subscript", "Slice", "Tuple", "List", "Dict", "Set", "IfExp", "Starred", "ListComp", "SetComp",
+    "GeneratorExp", "DictComp", "comprehension", "Constant", "Add", "Sub", "Mult", "MatMult", "Div", "Mod", "Pow",
+    "FloorDiv", "USub", "UAdd", "Not", "Invert", "And", "Or", "Eq", "NotEq", "Lt", "LtE", "Gt", "GtE", "Is",
+    "IsNot", "In", "NotIn", "Load", "Store", "Del")
+
+
 def unparse(node: gast.AST) -> str:
     """Python source of an expression (for messages)."""
     return ast.unparse(gast.gast_to_ast(node))
