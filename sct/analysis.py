@@ -484,6 +484,12 @@ def _local_operands(ctx, args, keywords):
 
 
 def _label(func: gast.expr) -> str:
+    parts, node = [], func
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, gast.Name):  # (most calls: np.sum, math.sin -- as ast.unparse writes them, at less cost)
+        return ".".join([node.id] + parts[::-1])
     import ast
     return ast.unparse(gast.gast_to_ast(func))
 

@@ -28,6 +28,7 @@ it.  At most ``s`` snapshots and one step's tape, for the fewest re-run steps
 from __future__ import annotations
 
 import builtins
+import weakref
 from dataclasses import dataclass
 
 import gast
@@ -129,7 +130,7 @@ class Checkpoints:
     """Which loops of one program are checkpointed, and their sweeps."""
 
     def __init__(self, reverse, option):
-        self.reverse = reverse
+        self.reverse = weakref.proxy(reverse)  # (its owner: a strong reference would be a cycle)
         self.option = option
         self.plans: dict[int, Plan] = {}
 
@@ -177,6 +178,7 @@ class Checkpoints:
                     visit(stmt.body, outer)
                     visit(stmt.orelse, outer)
         visit(body, True)
+        visit = None  # (a closure calling itself is a reference cycle: it would keep the program's trees)
         return out
 
     def _schedule(self, stmt, outer: bool):

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import dis
 import hashlib
 import linecache
 import math
 import re
+import sys
 import types
 from typing import Any, Callable
 
@@ -52,14 +54,23 @@ def annotate(stmts: list[gast.stmt], parsed) -> list[gast.stmt]:
     return out
 
 
-def _fill_empty_blocks(node: gast.AST) -> None:
+def _fill_empty_blocks(stmts: list[gast.stmt]) -> None:
     """Optimisation may empty a block: give it a ``pass`` (comments alone do not count)."""
-    for sub in S.walk(node):
+    for sub in stmts:
         if isinstance(sub, (gast.If, gast.For, gast.While, gast.With, gast.FunctionDef)):
             if all(_is_comment(s) for s in sub.body):
                 sub.body = sub.body + [gast.Pass()]
             if getattr(sub, "orelse", None) and all(_is_comment(s) for s in sub.orelse):
                 sub.orelse = []
+        for field in _BLOCKS:  # (statements sit in statement lists only)
+            inner = getattr(sub, field, None)
+            if inner:
+                _fill_empty_blocks(inner)
+        for handler in getattr(sub, "handlers", None) or ():
+            _fill_empty_blocks(handler.body)
+
+
+_BLOCKS = ("body", "orelse", "finalbody")
 
 
 def _is_comment(stmt) -> bool:
@@ -69,14 +80,14 @@ def _is_comment(stmt) -> bool:
 
 def render(fn: gast.FunctionDef) -> str:
     """Python source of ``fn``, with comment markers turned into comments."""
-    _fill_empty_blocks(fn)
-    tree = _NegativeConstants().visit(gast.gast_to_ast(gast.Module(body=[fn], type_ignores=[])))
-    ast.fix_missing_locations(tree)
+    _fill_empty_blocks([fn])
+    tree = ast.Module(body=[_to_ast(fn)], type_ignores=[])  # (ast.unparse needs no locations)
     lines = []
     for line in ast.unparse(tree).splitlines():
         match = _COMMENT_LINE.match(line)
-        if match:  # (the string as ast.unparse quoted it: '...', "..." or triple quotes)
-            text = ast.literal_eval(match.group(2))[len(_COMMENT):]
+        if match:  # (the string as ast.unparse quoted it: '...', "..." or triple quotes; read without
+            # ast.literal_eval, whose closures make a reference cycle per call for the collector to find)
+            text = ast.parse(match.group(2), mode="eval").body.value[len(_COMMENT):]
             line = f"{match.group(1)}# {text}"
         lines.append(line)
     return "\n".join(lines) + "\n"
@@ -91,6 +102,58 @@ class _NegativeConstants(ast.NodeTransformer):
         if type(value) in (int, float) and math.copysign(1, value) < 0:
             return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
         return node
+
+
+def _to_ast(node):
+    """``gast.gast_to_ast`` of ``node`` with each negative number written ``-(number)`` (``_NegativeConstants``),
+    without locations, for ``ast.unparse``.
+
+    Most gast nodes are their ast namesakes field for field; those are copied here (gast's own converter,
+    a NodeTransformer, took a sixth of the transformation of a long function).  The others (a Name that
+    is a parameter, ``arguments``, a ``def``, an ``except`` naming the exception, ...) are converted by gast,
+    their statement lists emptied first and converted here.
+    """
+    new = _converted(node)
+    if isinstance(new, ast.stmt):
+        new.lineno = 1  # (ast.unparse looks a statement's type comment up by line; there are none)
+    return new
+
+
+def _converted(node):
+    cls = node.__class__
+    if cls is gast.Name and not isinstance(node.ctx, gast.Param):
+        return ast.Name(node.id, _CONTEXTS[node.ctx.__class__])
+    if cls is gast.Constant:
+        value = node.value
+        if type(value) in (int, float) and math.copysign(1, value) < 0:
+            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
+        return ast.Constant(value, node.kind)
+    if cls is gast.Assign:  # (gast leaves the type comment out)
+        return ast.Assign(targets=[_to_ast(t) for t in node.targets], value=_to_ast(node.value))
+    if cls in _SAME_FIELDS:
+        return _SAME_FIELDS[cls](**{field: _to_ast_value(getattr(node, field)) for field in cls._fields
+                                    if hasattr(node, field)})
+    blocks = {field: getattr(node, field) for field in _BLOCKS + ("handlers",)
+              if isinstance(getattr(node, field, None), list) and getattr(node, field)}  # (a lambda's body: not one)
+    shell = copy.copy(node)  # (a shallow copy: the statement lists are replaced, not changed)
+    for field in blocks:
+        setattr(shell, field, [])
+    new = _NegativeConstants().visit(gast.gast_to_ast(shell))
+    for field, stmts in blocks.items():
+        setattr(new, field, [_to_ast(s) for s in stmts])
+    return new
+
+
+def _to_ast_value(value):
+    if value.__class__ is list:
+        return [_to_ast(v) if isinstance(v, gast.AST) else v for v in value]
+    return _to_ast(value) if isinstance(value, gast.AST) else value
+
+
+_CONTEXTS = {gast.Load: ast.Load(), gast.Store: ast.Store(), gast.Del: ast.Del()}
+# gast classes gast converts field by field (a Name is one unless it is a parameter; an Assign loses its type
+# comment; a Constant may be a negative number, written -(number))
+_SAME_FIELDS = S.plain_classes("GAstToAst3", S.COMMON_CLASSES, gast, ast)
 
 
 ABSENT = object()  # marks a global name that was not defined when a program was loaded
@@ -112,8 +175,7 @@ def load(source: str, name: str, symbols: dict, user_globals: dict,
     digest = hashlib.sha1(source.encode()).hexdigest()[:10]
     filename = f"<sct {name} {digest}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-    tree = ast.parse(source, filename)
-    code = compile(tree, filename, "exec")
+    code = compile(source, filename, "exec")  # (from the text: compiling an ast.Module costs 5x more)
     namespace = {"__name__": "sct.generated", "__builtins__": builtins, **symbols}
     reads = _global_reads(code)
     free = {n: cells[n] for n in sorted(reads & (cells or {}).keys())}
@@ -125,7 +187,7 @@ def load(source: str, name: str, symbols: dict, user_globals: dict,
         elif not hasattr(builtins, global_name):
             deps.append((user_globals, global_name, ABSENT))
     if free:
-        namespace[name] = _closure(tree, name, filename, namespace, free)
+        namespace[name] = _closure(ast.parse(source, filename), name, filename, namespace, free)
     else:
         exec(code, namespace)  # noqa: S102 - this is a compiler
     return namespace[name], deps
@@ -151,9 +213,29 @@ def _closure(tree: ast.Module, name: str, filename: str, namespace: dict, cells:
 
 def _global_reads(code) -> set[str]:
     """Every name ``code`` (and the code nested in it) reads as a global (the module level's ``LOAD_NAME``:
-    a default value written as a module constant, ``def f_grad(x, n=STEPS)``)."""
-    names = {ins.argval for ins in dis.get_instructions(code) if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+    a default value written as a module constant, ``def f_grad(x, n=STEPS)``).
+
+    Read off the raw bytecode (``dis.get_instructions`` builds an object per instruction: a tenth of the
+    transformation of a long function): two bytes per instruction, ``EXTENDED_ARG`` prefixes widening the
+    next one's argument, the inline caches of Python >= 3.11 being ``CACHE`` (opcode 0) entries.
+    """
+    names = set()
+    raw, co_names, extended = code.co_code, code.co_names, 0
+    for i in range(0, len(raw), 2):
+        op = raw[i]
+        if op == _EXTENDED_ARG:
+            extended = (extended | raw[i + 1]) << 8
+            continue
+        arg, extended = extended | raw[i + 1], 0
+        if op == _LOAD_GLOBAL:
+            names.add(co_names[arg >> _GLOBAL_SHIFT])
+        elif op == _LOAD_NAME:
+            names.add(co_names[arg])
     for const in code.co_consts:
         if hasattr(const, "co_code"):
             names |= _global_reads(const)
     return names
+
+
+_EXTENDED_ARG, _LOAD_GLOBAL, _LOAD_NAME = dis.opmap["EXTENDED_ARG"], dis.opmap["LOAD_GLOBAL"], dis.opmap["LOAD_NAME"]
+_GLOBAL_SHIFT = 1 if sys.version_info >= (3, 11) else 0  # (3.11: LOAD_GLOBAL's low bit says "push NULL")

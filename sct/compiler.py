@@ -519,7 +519,7 @@ def _reverse_sweeps(ctx, analysis, body, derived):
     recomputed = ctx.locals - ctx.user_locals  # temporaries the backward sweep recomputes, when nobody reads them
     backward, _ = drop_dead(backward, adjoint_names | recomputed, set(), _pure_call(ctx))
     backward = prune_empty(backward)
-    _, protected = drop_dead(S.clone(backward), set(), set())  # what the backward sweep reads before writing
+    protected = _live(backward)  # what the backward sweep reads before writing
     temporaries = ctx.locals - ctx.user_locals
     temporary_adjoints = {ctx.namer.adjoint(t) for t in temporaries if t in analysis.active}
     backward = fuse_temporaries(backward, temporaries | temporary_adjoints, set(), _pure_call(ctx))
@@ -544,7 +544,7 @@ def _split_bodies(ctx, analysis, body, derived, args: gast.arguments):
     bars = final.value.elts[1:]
     final.value = bars[0] if len(bars) == 1 else S.tuple_(bars)  # the backward sweep returns the adjoints only
     params = param_names(ctx.parsed.node)
-    _, live = drop_dead(S.clone(backward), set(), set())
+    live = _live(backward)
     made = set().union(*map(S.stores, forward)) if forward else set()
     order = _first_stores(forward)
     saved = sorted((n for n in live if n in made and n != derived.seed_name),
@@ -578,6 +578,12 @@ def _split_bodies(ctx, analysis, body, derived, args: gast.arguments):
                  + codegen.annotate(backward, ctx.parsed))
     back_args = _backward_args(args, taken, record if saved else None, derived.seed_name)
     return fwd, S.function_def(back.name, back_args, back_body)
+
+
+def _live(stmts) -> set[str]:
+    """The names ``stmts`` read before writing them.  (``drop_dead`` with no names to drop: it drops
+    nothing, and gives each compound statement a new list of the same statements, so it needs no copy.)"""
+    return drop_dead(stmts, set(), set())[1]
 
 
 def _first_stores(stmts) -> dict[str, int]:
@@ -671,19 +677,23 @@ def _release(ctx, analysis, body, forward, backward, derived) -> list[gast.stmt]
     shape holding no data (``shape_only``).  Only names bound once at the top
     level (so certainly bound) that may hold arrays; numbers cost nothing to keep.
     """
-    read, shape_read = set(), set()
-    for stmt in backward:
-        read |= S.loads(stmt)
-        shape_read |= _shape_reads(ctx, stmt)
+    top = [t.id for stmt in body if isinstance(stmt, gast.Assign) for t in stmt.targets if isinstance(t, gast.Name)]
+    params = set(param_names(ctx.parsed.node))
+    names = [n for n in dict.fromkeys(top) if n not in params and analysis.kinds.get(n) not in ("scalar",)]
+    if not names:
+        return []  # (numbers only, say: nothing to count or look up)
     counts: dict[str, int] = {}
     for stmt in forward:
         for n in S.stores(stmt):
             counts[n] = counts.get(n, 0) + 1
-    top = [t.id for stmt in body if isinstance(stmt, gast.Assign) for t in stmt.targets if isinstance(t, gast.Name)]
-    params = set(param_names(ctx.parsed.node))
     nested = set().union(*(S.stores(s) for s in forward if not isinstance(s, gast.Assign)))  # in loops, branches
-    names = [n for n in dict.fromkeys(top) if counts.get(n) == 1 and n not in params
-             and analysis.kinds.get(n) not in ("scalar",) and n not in nested]
+    names = [n for n in names if counts.get(n) == 1 and n not in nested]
+    if not names:
+        return []
+    read, shape_read = set(), set()
+    for stmt in backward:
+        read |= S.loads(stmt)
+        shape_read |= _shape_reads(ctx, stmt)
     unread = [n for n in names if n not in read]
     value_read = _value_reads(backward, shape_read)
     shapes = [n for n in names if n in read and n not in value_read]

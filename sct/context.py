@@ -37,6 +37,9 @@ class Context:
     # source positions of the iterated expressions (see normalize._Lowering.iterated and analysis.dict_loops)
     dict_loops: frozenset = frozenset()
     _by_id: dict[int, str] = field(default_factory=dict)
+    # (id of a parsed rule, expression index, numbers only) -> (the parsed rule, its expression with the free
+    # names bound to symbols): see inline._resolved
+    resolved_rules: dict = field(default_factory=dict)
 
     @classmethod
     def create(cls, parsed: Parsed) -> "Context":

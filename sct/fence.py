@@ -48,15 +48,23 @@ if _TRYSTAR is not None:
 def check(parsed: Parsed) -> None:
     """Raise UnsupportedSyntaxError at the first construct sct cannot differentiate."""
     fn = parsed.node
-    spread = {id(a) for node in S.walk(fn) if isinstance(node, gast.Call) for a in node.args
+    nodes = list(S.walk(fn))  # (walked once for the checks below that look at the whole function)
+    spread = {id(a) for node in nodes if isinstance(node, gast.Call) for a in node.args
               if isinstance(a, gast.Starred)}  # f(*args): passed on as they are
     for stmt in fn.body:
         for node in S.walk(stmt):
+            if not isinstance(node, _CHECKED):
+                continue
             if isinstance(node, gast.Starred) and id(node) not in spread:
                 _refuse(parsed, node, "a starred expression outside a call's arguments",
                         "unpack by index, or pass *args on to a call")
             _check_node(parsed, node)
-    _check_aliasing(parsed)
+    _check_aliasing(parsed, nodes)
+
+
+# the nodes _check_node (or the starred check) may refuse: the others are passed over
+_CHECKED = tuple(_REFUSED) + (gast.Starred, gast.Delete, gast.For, gast.While, gast.Assign, gast.AugAssign, gast.With,
+                              gast.Dict, gast.ListComp, gast.GeneratorExp, gast.DictComp)
 
 
 def _refuse(parsed: Parsed, node: gast.AST, what: str, hint: str | None = None):
@@ -163,9 +171,9 @@ def _locals(fn: gast.FunctionDef) -> set[str]:
     return names
 
 
-def _mutations(fn: gast.FunctionDef, local: set[str]):
-    """(name, node) for every in-place write to a local name."""
-    for node in S.walk(fn):
+def _mutations(fn: gast.FunctionDef, local: set[str], nodes: list | None = None):
+    """(name, node) for every in-place write to a local name (``nodes``: ``fn``'s, if walked already)."""
+    for node in S.walk(fn) if nodes is None else nodes:
         if isinstance(node, gast.Assign):
             for target in node.targets:
                 for sub in S.walk(target):
@@ -200,26 +208,28 @@ def _aliases(value: gast.expr, name: str) -> bool:
     return False
 
 
-def _check_aliasing(parsed: Parsed) -> None:
-    """Refuse in-place writes sct could not follow (see the comment above ``_MUTATORS``)."""
+def _check_aliasing(parsed: Parsed, nodes: list) -> None:
+    """Refuse in-place writes sct could not follow (see the comment above ``_MUTATORS``); ``nodes``: the
+    function's nodes in ``S.walk`` order."""
     fn = parsed.node
     local = _locals(fn)
-    _mark_calls_returning_arguments(parsed, fn)
-    mutated = _written(parsed, local)
-    _check_loops_over_written(parsed, local)
-    _check_loop_items(parsed, mutated)
+    _mark_calls_returning_arguments(parsed, nodes)
+    mutations = list(_mutations(fn, local, nodes))
+    mutated = _written(parsed, mutations)
+    _check_loops_over_written(parsed, local, nodes)
+    _check_loop_items(parsed, mutated, nodes)
     if not parsed.filename.startswith("<sct "):  # sct's own programs put arrays on their tape on purpose
-        _check_held(parsed, mutated)
+        _check_held(parsed, mutated, nodes, mutations)
     _check_arguments(parsed, mutated, local)
-    _check_shared(parsed, mutated, local - _private_temporaries(fn))
+    _check_shared(parsed, mutated, local - _private_temporaries(nodes), nodes)
     if not parsed.filename.startswith("<sct "):  # (sct's own programs index into arrays they write on purpose)
-        _check_indexed_views(parsed, local)
+        _check_indexed_views(parsed, nodes, mutations)
 
 
-def _mark_calls_returning_arguments(parsed: Parsed, fn: gast.FunctionDef) -> None:
+def _mark_calls_returning_arguments(parsed: Parsed, nodes: list) -> None:
     """Mark ``sct_returned_arguments`` on each call of a user function that may return one of its arguments
     or a view of one (``def h(a): return a.T``): the argument nodes its result may share memory with."""
-    for node in S.walk(fn):
+    for node in nodes:
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
             _mark_call(node, parsed.namespace.lookup(node.func.id, None), set())
 
@@ -285,10 +295,10 @@ def _returned_parameters(callee, seen: set) -> frozenset:
     return frozenset(returned)
 
 
-def _written(parsed: Parsed, local: set[str]) -> dict[str, gast.AST]:
+def _written(parsed: Parsed, mutations: list) -> dict[str, gast.AST]:
     """Names written into in place, each with its first write; refused in-place methods raise here."""
     mutated: dict[str, gast.AST] = {}
-    for name, node in _mutations(parsed.node, local):
+    for name, node in mutations:
         if isinstance(node, gast.Call) and (node.func.attr in _REFUSED_MUTATORS
                                             or (node.func.attr == "pop" and (node.args or node.keywords))):
             hint = "build a new list or array instead (xs = xs + [v], np.concatenate, ...)"
@@ -300,10 +310,10 @@ def _written(parsed: Parsed, local: set[str]) -> dict[str, gast.AST]:
     return mutated
 
 
-def _check_loops_over_written(parsed: Parsed, local: set[str]) -> None:
+def _check_loops_over_written(parsed: Parsed, local: set[str], nodes: list) -> None:
     """``for a in u: u *= 0.5`` (or ``u[0] = ...``) changes what the loop is running over; sct loops over the
     value ``u`` had when the loop began."""
-    for loop in S.walk(parsed.node):
+    for loop in nodes:
         if not isinstance(loop, gast.For):
             continue
         iterated = _bases(loop.iter) & local
@@ -318,10 +328,10 @@ def _check_loops_over_written(parsed: Parsed, local: set[str]) -> None:
                         f"or write `{name} = {name} * ...` (a new value)")
 
 
-def _check_loop_items(parsed: Parsed, mutated: dict) -> None:
+def _check_loop_items(parsed: Parsed, mutated: dict, nodes: list) -> None:
     """``for row in b: row[1] = ...`` writes into an item of the sequence (a row of ``b``, an array in a
     list), which is not a copy: ``b`` changes too, and sct would follow ``row`` alone."""
-    for loop in S.walk(parsed.node):
+    for loop in nodes:
         if not isinstance(loop, (gast.For, gast.comprehension)):
             continue
         for name in sorted({n.id for n in S.walk(loop.target) if isinstance(n, gast.Name)} & set(mutated)):
@@ -351,9 +361,9 @@ def _bases(value: gast.expr) -> set[str]:
     return set()
 
 
-def _check_held(parsed: Parsed, mutated: dict) -> None:
+def _check_held(parsed: Parsed, mutated: dict, nodes: list, mutations: list) -> None:
     """xs inside [xs] or ys.append(xs) would be changed through ys too."""
-    for node in S.walk(parsed.node):
+    for node in nodes:
         held = []
         if isinstance(node, (gast.List, gast.Tuple)) and isinstance(node.ctx, gast.Load):
             held = node.elts
@@ -367,12 +377,11 @@ def _check_held(parsed: Parsed, mutated: dict) -> None:
                                     f"sct cannot follow a write through two names", parsed.location(node),
                                     f"store a copy: list({elt.id}) or {elt.id}.copy()")
     # c[k] = xs stores xs itself: a write into xs after it (later, or in a loop around both) changes c[k] too
-    fn = parsed.node
     writes: dict[str, list] = {}
-    for name, node in _mutations(fn, _locals(fn)):
+    for name, node in mutations:
         writes.setdefault(name, []).append(node)
-    loops = [n for n in S.walk(fn) if isinstance(n, (gast.For, gast.While))]
-    for node in S.walk(fn):
+    loops = [n for n in nodes if isinstance(n, (gast.For, gast.While))]
+    for node in nodes:
         if not (isinstance(node, gast.Assign) and isinstance(node.value, gast.Name) and node.value.id in writes
                 and any(isinstance(t, gast.Subscript) for t in node.targets)):
             continue
@@ -395,9 +404,9 @@ def _check_arguments(parsed: Parsed, mutated: dict, local: set[str]) -> None:
                 f"write into a copy: {name} = {name}.copy() (or list({name}), dict({name})) before changing it")
 
 
-def _check_shared(parsed: Parsed, mutated: dict, others: set[str]) -> None:
+def _check_shared(parsed: Parsed, mutated: dict, others: set[str], nodes: list) -> None:
     """A written name must not be bound to, or from, another name or a view of one."""
-    for node in S.walk(parsed.node):
+    for node in nodes:
         if not isinstance(node, gast.Assign):
             continue
         targets = [t for t in node.targets if isinstance(t, gast.Name)]
@@ -413,31 +422,32 @@ def _check_shared(parsed: Parsed, mutated: dict, others: set[str]) -> None:
                     f"start from a fresh copy: {name} = ....copy()")
 
 
-def _check_indexed_views(parsed: Parsed, local: set[str]) -> None:
+def _check_indexed_views(parsed: Parsed, nodes: list, mutations: list) -> None:
     """``c = a[:, 1]`` (or ``a[1]`` of a matrix) is a view: a write into ``a`` after it (later in the
     source, or anywhere in a loop around both) changes ``c``, which the backward sweep would not follow.
     Which indexings make views depends on shapes sct does not know here, so any indexing counts; a plain
     ``row = y[i]`` is marked ``sct_unshared`` instead, and the generated code checks it when it runs."""
-    fn = parsed.node
     writes: dict[str, list] = {}
-    for name, node in _mutations(fn, local):
+    for name, node in mutations:
         if not isinstance(node, gast.Call):  # (.append/.pop change a list, not the items a name took from it)
             writes.setdefault(name, []).append(node)
+    if not writes:
+        return
     enclosing: dict[int, list] = {}  # id(assignment) -> the loops around it (one walk per loop)
-    for loop in S.walk(fn):
+    for loop in nodes:
         if isinstance(loop, (gast.For, gast.While)):
             for sub in S.walk(loop):
                 if isinstance(sub, gast.Assign):
                     enclosing.setdefault(id(sub), []).append(loop)
-    for node in S.walk(fn):
+    for node in nodes:
         if not isinstance(node, gast.Assign):
             continue
         targets = {n.id for t in node.targets for n in S.walk(t) if isinstance(n, gast.Name)}
         around = enclosing.get(id(node), [])
-        for name, nodes in writes.items():
+        for name, written in writes.items():
             if not (_indexes(node.value, name) and targets - {name}):
                 continue
-            if any(_position(w) > _position(node) or any(_inside(w, loop) for loop in around) for w in nodes):
+            if any(_position(w) > _position(node) or any(_inside(w, loop) for loop in around) for w in written):
                 if _plain_indexing(node, name):  # `row = y[i]`: a copy or a view, as the shapes decide at run time
                     node.sct_unshared = True
                     continue
@@ -474,11 +484,12 @@ def _indexes(value: gast.expr, name: str) -> bool:
     return False
 
 
-def _private_temporaries(fn: gast.FunctionDef) -> set[str]:
-    """Names assigned once from a new value and read once (as in generated code): they share nothing."""
+def _private_temporaries(nodes: list) -> set[str]:
+    """Names assigned once from a new value and read once (as in generated code): they share nothing
+    (``nodes``: the function's)."""
     loads: dict[str, int] = {}
     values: dict[str, list] = {}
-    for node in S.walk(fn):
+    for node in nodes:
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
             loads[node.id] = loads.get(node.id, 0) + 1
         if isinstance(node, gast.Assign):

@@ -56,28 +56,29 @@ def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index:
     # numbers in, a number out: no broadcasting to undo (np.full(3, x) has a number in, an array out)
     scalars = target is not None and analysis.kind(S.name(target)) == SCALAR and \
         all(analysis.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
-    expr = _resolve_globals(ctx, expr, parsed.globals, set(parsed.params), scalars)
+    expr = _resolved(ctx, parsed, index, scalars)
     expr = fold(S.substitute(expr, mapping))
-    linear = {name for name, obj in ctx.symbols.items() if getattr(REGISTRY.helper_info(obj), "linear", False)}
-    expr = _zero_through(expr, linear)
+    expr = _zero_through(expr, ctx.symbols)
     if isinstance(expr, gast.Constant) and expr.value == 0:
         return None  # no contribution
     return expr
 
 
-def _zero_through(expr: gast.expr, linear: set[str]) -> gast.expr:
-    """``unbroadcast(0.0, x)`` and ``-0.0`` are zero too."""
-    return _Zero(linear).visit(expr)
+def _zero_through(expr: gast.expr, symbols: dict) -> gast.expr:
+    """``unbroadcast(0.0, x)`` (a call of a helper declared linear, ``symbols`` binding its name) and ``-0.0``
+    are zero too."""
+    return _Zero(symbols).visit(expr)
 
 
-class _Zero(gast.NodeTransformer):
-    def __init__(self, linear: set[str]):
-        self.linear = linear
+class _Zero(S.Transformer):
+    def __init__(self, symbols: dict):
+        self.symbols = symbols
 
     def visit_Call(self, node):
         self.generic_visit(node)
-        if isinstance(node.func, gast.Name) and node.func.id in self.linear and node.args \
-                and isinstance(node.args[0], gast.Constant) and node.args[0].value == 0:
+        if isinstance(node.func, gast.Name) and node.args and isinstance(node.args[0], gast.Constant) \
+                and node.args[0].value == 0 and node.func.id in self.symbols \
+                and getattr(REGISTRY.helper_info(self.symbols[node.func.id]), "linear", False):
             return S.const(0.0)
         return node
 
@@ -90,6 +91,8 @@ class _Zero(gast.NodeTransformer):
 
 def index_value(ctx: Context, index: gast.expr) -> gast.expr:
     """An index as a value: ``x[:, 0]``'s index is ``np.s_[:, 0]`` (plain ``i`` stays ``i``)."""
+    if isinstance(index, (gast.Name, gast.Constant)):  # (most operands: nothing to search)
+        return S.clone(index)
     if any(isinstance(n, gast.Slice) for n in S.walk(index)):
         import numpy
         return gast.Subscript(value=S.attr(ctx.symbol(numpy, "np"), "s_"), slice=S.clone(index), ctx=gast.Load())
@@ -104,6 +107,17 @@ def _default(ctx: Context, value) -> gast.expr:
     return ctx.symbol(value, "default")
 
 
+def _resolved(ctx: Context, parsed, index: int, scalars: bool) -> gast.expr:
+    """Expression ``index`` of a parsed rule with its free names bound (:func:`_resolve_globals`), made once
+    per transformation: binding gives the same symbols every time (the first time registers them)."""
+    key = (id(parsed), index, scalars)
+    entry = ctx.resolved_rules.get(key)
+    if entry is None or entry[0] is not parsed:
+        expr = _resolve_globals(ctx, parsed.exprs[index], parsed.globals, set(parsed.params), scalars)
+        entry = ctx.resolved_rules[key] = (parsed, expr)
+    return entry[1]  # (shared: callers copy it, by substitution)
+
+
 def _resolve_globals(ctx: Context, expr: gast.expr, module_globals: dict, params: set[str],
                      scalars: bool) -> gast.expr:
     """Bind the rule's free names to symbols of the generated code; drop broadcasting if scalar."""
@@ -114,7 +128,7 @@ def _resolve_globals(ctx: Context, expr: gast.expr, module_globals: dict, params
     return resolver.visit(expr)
 
 
-class _Resolve(gast.NodeTransformer):
+class _Resolve(S.Transformer):
     """A rule's free names become symbols of the generated code."""
 
     def __init__(self, ctx: Context, module_globals: dict, params: set[str]):
@@ -131,7 +145,7 @@ class _Resolve(gast.NodeTransformer):
         return node
 
 
-class _Drop(gast.NodeTransformer):
+class _Drop(S.Transformer):
     """``unbroadcast(e, x)`` and ``expand(e, x)`` become ``e`` (numbers only)."""
 
     def __init__(self, resolver: _Resolve):
@@ -162,7 +176,7 @@ def _boolean(expr: gast.expr) -> bool:
         (isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.Not))
 
 
-class _Fold(gast.NodeTransformer):
+class _Fold(S.Transformer):
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right = node.left, node.right

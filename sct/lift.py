@@ -64,6 +64,8 @@ _MADE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def lift(parsed) -> None:
     """Replace ``parsed``'s nested functions by lifted ones (in place: its tree and its namespace)."""
     fn_node = parsed.node
+    if not any(isinstance(node, _SCOPES) for stmt in fn_node.body for node in S.walk(stmt)):
+        return  # (most functions have none: one walk instead of _find's four)
     nested = _find(parsed, fn_node)
     if not nested:
         return

@@ -100,7 +100,7 @@ def _sink_loop(stmt, names, adders, pending: set[str]) -> list[gast.stmt]:
     touched = set(S.names_in(stmt)) & pending
     candidates = set(touched)
     while True:
-        body, still = _sink(S.clone(stmt.body), names, adders, candidates)
+        body, still = _sink(_blocks_copied(stmt.body), names, adders, candidates)
         if candidates <= still:
             break
         candidates &= still
@@ -138,7 +138,7 @@ def drop_dead(stmts: list[gast.stmt], names: set[str], live_after: set[str],
         elif isinstance(stmt, (gast.For, gast.While)):
             loop_live = set(live)
             for _ in range(3):  # a loop's body sees what its next iteration reads
-                body, before = drop_dead(S.clone(stmt.body), names, loop_live | live, pure)
+                body, before = drop_dead(_blocks_copied(stmt.body), names, loop_live | live, pure)
                 if before <= loop_live:
                     break
                 loop_live |= before
@@ -283,10 +283,10 @@ class _Block:
         self.stops: list[int] = []                  # compound statements, returns, calls other than appends
         for k, stmt in enumerate(self.stmts):
             compound = isinstance(stmt, (gast.If, gast.While, gast.For))
-            self.loads.append(set() if compound else S.loads(stmt))
-            for name in self.loads[k]:
+            loads, changed = (set(), set()) if compound else S.loads_and_stores(stmt)
+            self.loads.append(loads)
+            for name in loads:
                 self.loaded_at.setdefault(name, []).append(k)
-            changed = set() if compound else S.stores(stmt)
             if isinstance(stmt, gast.Assign):
                 changed |= {t.value.id for t in stmt.targets
                             if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name)}
@@ -339,9 +339,8 @@ def _name_counts(stmts: list[gast.stmt], ctx: type) -> dict[str, int]:
     """How often each name occurs with context ``ctx`` (Load: read, Store: assigned) in ``stmts``."""
     counts: dict[str, int] = {}
     for stmt in stmts:
-        for node in S.walk(stmt):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, ctx):
-                counts[node.id] = counts.get(node.id, 0) + 1
+        for name in S.name_list(stmt, ctx):
+            counts[name] = counts.get(name, 0) + 1
     return counts
 
 
@@ -505,6 +504,21 @@ def move_scales(stmts: list[gast.stmt], widening: set[str], narrowing: set[str])
         for block in _blocks(stmt):
             setattr(stmt, block, move_scales(getattr(stmt, block), widening, narrowing))
     return stmts
+
+
+def _blocks_copied(stmts: list[gast.stmt]) -> list[gast.stmt]:
+    """``stmts`` for a trial run of a pass that changes compound statements' blocks but never a simple
+    statement (``_sink`` copies one before changing it; ``drop_dead`` only drops them): the compound
+    statements are copied, block by block, the simple ones shared -- not a copy of every expression."""
+    out = []
+    for stmt in stmts:
+        fields = _blocks(stmt)
+        if fields:
+            stmt = copy.copy(stmt)
+            for field in fields:
+                setattr(stmt, field, _blocks_copied(getattr(stmt, field)))
+        out.append(stmt)
+    return out
 
 
 def _blocks(stmt) -> tuple[str, ...]:

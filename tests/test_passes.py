@@ -123,3 +123,71 @@ def test_codegen_renders_comments_and_loads_through_linecache():
     assert h(np.float64(3.0)) == 6.0
     import inspect
     assert inspect.getsource(h) == text
+
+
+# -- the fast paths of the transformation (issue 14) agree with the library functions they replace ----------
+
+_SAMPLE = '''
+def f(x, y: float = -1.5, *args, k=STEP, **kw):
+    """doc"""
+    a, b = x * -2, [y, -0.0]
+    for i in range(3):
+        if a < b[0] and not x:
+            a = a ** -1 - np.sum(b[1:i], axis=0)
+        else:
+            del a
+    with np.errstate(all="ignore") as e:
+        c = {"u": a, **kw} if x else lambda t: t + G
+    try:
+        d = [v for v in args if v > 0]
+    except ValueError as err:
+        d = -x
+    return f"{a!r:>4}" + c(d)[..., None].T
+'''
+
+
+def test_syntax_name_searches_agree_with_a_walk():
+    tree = gast.parse(_SAMPLE)
+    for node in S.walk(tree):
+        every = [n for n in ast.walk(node) if isinstance(n, gast.Name)]
+        assert S.loads(node) == {n.id for n in every if isinstance(n.ctx, gast.Load)}
+        assert S.stores(node) == {n.id for n in every if isinstance(n.ctx, (gast.Store, gast.Param))}
+        assert S.loads_and_stores(node) == (S.loads(node), S.stores(node))
+        assert sorted(S.name_list(node, gast.Load)) == sorted(n.id for n in every if isinstance(n.ctx, gast.Load))
+        assert list(S.names_in(node)) == [n.id for n in ast.walk(node) if isinstance(n, gast.Name)]
+        leaves = (gast.expr_context, gast.operator, gast.unaryop, gast.cmpop, gast.boolop)
+        assert list(S.walk(node)) == [n for n in ast.walk(node) if not isinstance(n, leaves)]
+
+
+def test_syntax_clone_and_substitute_copy_the_tree():
+    tree = gast.parse(_SAMPLE)
+    copy = S.clone(tree)
+    assert ast.dump(gast.gast_to_ast(copy)) == ast.dump(gast.gast_to_ast(tree))
+    assert not {id(n) for n in S.walk(copy)} & {id(n) for n in S.walk(tree)}
+    replaced = S.substitute(tree, {"a": S.name("z")})
+    expected = _SAMPLE.replace("a < b", "z < b").replace("a ** -1", "z ** -1").replace('"u": a', '"u": z') \
+        .replace("{a!r", "{z!r")
+    assert ast.dump(gast.gast_to_ast(replaced)) == ast.dump(gast.gast_to_ast(gast.parse(expected)))
+
+
+def test_codegen_renders_as_gasts_own_conversion_does():
+    # negative numbers (as passes fold them) in plain expressions, a default value and a lambda
+    tree = S.substitute(gast.parse(_SAMPLE), {"b": S.const(-3), "STEP": S.const(-1), "G": S.const(-2.5)})
+    reference = codegen._NegativeConstants().visit(gast.gast_to_ast(S.clone(tree)))
+    assert codegen.render(tree.body[0]) == ast.unparse(ast.fix_missing_locations(reference)) + "\n"
+
+
+def test_codegen_reads_global_loads_off_the_bytecode_as_dis_does():
+    import dis
+
+    def reference(code):
+        names = {i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+        for const in code.co_consts:
+            if hasattr(const, "co_code"):
+                names |= reference(const)
+        return names
+
+    many = "def g():\n" + "".join(f"    v{i} = G{i}\n" for i in range(300))  # (EXTENDED_ARG)
+    for text in (_SAMPLE, many, "N = 3\ndef h(x, n=N):\n    return [x + M for _ in range(n)]\n"):
+        code = compile(text, "<test>", "exec")
+        assert codegen._global_reads(code) == reference(code)

@@ -134,12 +134,12 @@ def function_tree(fn: Callable) -> gast.FunctionDef | gast.Lambda | None:
         except (OSError, TypeError, SyntaxError, IndexError):
             return None
     code = fn.__code__
-    module = _module_tree(code.co_filename)
-    if module is None:
+    lambdas = _module_lambdas(code.co_filename)
+    if lambdas is None:
         return None
     names = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
-    candidates = [n for n in ast.walk(module) if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno
-                  and [a.arg for a in n.args.posonlyargs + n.args.args + n.args.kwonlyargs] == names]
+    candidates = [n for n in lambdas.get(code.co_firstlineno, ())
+                  if [a.arg for a in n.args.posonlyargs + n.args.args + n.args.kwonlyargs] == names]
     if len(candidates) > 1:
         spots = [(l, c) for l, _, c, e in code.co_positions() if l is not None and c is not None and e]
         # the lambda whose body holds the most of its code's positions; the innermost among equals
@@ -219,7 +219,7 @@ class Registry:
         self.views: set = set()                 # primals whose result may share memory with their first argument
         self.view_attributes: set[str] = set()  # names of methods/attributes without a rule that may (x.view())
         self.helpers: dict[Any, Helper] = {}    # runtime and rule helpers generated code calls
-        self.source_trees: dict = {}           # (file, content hash) -> tree, for lambda rules
+        self.source_trees: dict = {}           # (file, content hash) -> tree; ("lambdas", id(tree)) -> by line
         self.deferred: dict[str, Callable] = {}  # module -> registers its rules once it is imported
         self.contexts: dict[Any, str | None] = {}  # context manager -> None (its block is followed) or why refused
         self.effects: dict[Any, bool] = {}       # called for an effect alone (print, logging) -> a scoped setting?
@@ -827,3 +827,20 @@ def _globals(primal, fn: Callable) -> ChainMap:
 
 def S_call(func, args, keywords: dict):
     return gast.Call(func, list(args), [gast.keyword(k, v) for k, v in keywords.items()])
+
+
+def _module_lambdas(filename: str) -> dict[int, list[ast.Lambda]] | None:
+    """The lambdas of a source file by the line they start on, each line's in ``ast.walk`` order (indexed
+    once per content, kept by the registry: a rules module holds hundreds of them)."""
+    module = _module_tree(filename)
+    if module is None:
+        return None
+    key = ("lambdas", id(module))
+    trees = REGISTRY.source_trees
+    if key not in trees or trees[key][0] is not module:
+        by_line: dict[int, list[ast.Lambda]] = {}
+        for node in ast.walk(module):
+            if isinstance(node, ast.Lambda):
+                by_line.setdefault(node.lineno, []).append(node)
+        trees[key] = (module, by_line)
+    return trees[key][1]
