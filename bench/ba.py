@@ -38,7 +38,8 @@ import inspect
 import numpy as np
 
 from bench import adbench_ba as ba
-from bench.run import fmt_ratio, fmt_time, interleaved, short, table, timed
+from bench.lstm import _timed_or_error
+from bench.run import fmt_ratio, fmt_time, short, table, timed
 
 SAMPLE = 200
 TINY = dict(n=3, m=10, p=24)
@@ -360,14 +361,17 @@ def run(peers, opts, log):
             rec["status"] = "ERROR"
             rec["error"] = short(exc)
             rec["error_message"] = str(exc)
+            rec["refused"] = type(exc).__module__.startswith("sct")
     fns = {}
     for name, t in live.items():
         fns[(name, "jacobian")] = t["jacobian"]
         if not t.get("no_residuals"):
             fns[(name, "residuals")] = t["residuals"]
-    timings = interleaved(fns, opts.budget, opts.rounds) if fns else {}
+    timings = _timed_or_error(fns, opts, result["tools"])
     for name, t in live.items():
         rec = result["tools"][name]
+        if (name, "jacobian") not in timings:
+            continue
         k = t["count"]
         for kind in ("residuals", "jacobian"):
             if (name, kind) in timings:

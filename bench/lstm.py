@@ -284,6 +284,16 @@ def check_tool(rec, t, f_ref, fd, v, g_ref):
     return g if ok else None
 
 
+def _timed_or_error(fns, opts, records):
+    """``interleaved`` timings, or {} with every timed tool marked ERROR if timing itself fails."""
+    try:
+        return interleaved(fns, opts.budget, opts.rounds) if fns else {}
+    except Exception as exc:  # noqa: BLE001 - report, do not lose the other benchmark
+        for name, _ in fns:
+            records[name].update(status="ERROR", error="while timing: " + short(exc))
+        return {}
+
+
 def run_lstm_case(l, c, tools, opts, log):
     data = lstm.make_lstm_data(l, c, B, seed=0)
     f_ref = float(lstm.lstm_objective(*data))
@@ -306,9 +316,11 @@ def run_lstm_case(l, c, tools, opts, log):
             rec["error_message"] = str(exc)
             rec["refused"] = type(exc).__module__.startswith("sct")
     fns = {(name, kind): t[kind] for name, t in live.items() for kind in ("objective", "gradient")}
-    timings = interleaved(fns, opts.budget, opts.rounds) if fns else {}
+    timings = _timed_or_error(fns, opts, case["tools"])
     for name, t in live.items():
         rec = case["tools"][name]
+        if (name, "gradient") not in timings:
+            continue
         for kind in ("objective", "gradient"):
             rec[kind + "_s"], rec[kind + "_min_s"], rec[kind + "_samples"] = timings[(name, kind)]
         rec["grad_over_obj"] = rec["gradient_s"] / rec["objective_s"]
