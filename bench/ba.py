@@ -38,8 +38,7 @@ import inspect
 import numpy as np
 
 from bench import adbench_ba as ba
-from bench.lstm import _timed_or_error
-from bench.run import fmt_ratio, fmt_time, short, table, timed
+from bench.run import fmt_ratio, fmt_time, interleaved_or_error, short, table, timed
 
 SAMPLE = 200
 TINY = dict(n=3, m=10, p=24)
@@ -367,7 +366,7 @@ def run(peers, opts, log):
         fns[(name, "jacobian")] = t["jacobian"]
         if not t.get("no_residuals"):
             fns[(name, "residuals")] = t["residuals"]
-    timings = _timed_or_error(fns, opts, result["tools"])
+    timings = interleaved_or_error(fns, opts, result["tools"])
     for name, t in live.items():
         rec = result["tools"][name]
         if (name, "jacobian") not in timings:

@@ -32,7 +32,7 @@ import numpy as np
 
 from bench import adbench_lstm as lstm
 from bench.adbench_lstm import lstm_model
-from bench.run import fmt_ratio, fmt_time, interleaved, rel_err, short, table, timed
+from bench.run import fmt_ratio, fmt_time, interleaved_or_error, rel_err, short, table, timed
 
 B = 14
 SIZES = [(2, 256), (2, 1024), (4, 256), (4, 1024)]  # (layers l, characters c)
@@ -284,16 +284,6 @@ def check_tool(rec, t, f_ref, fd, v, g_ref):
     return g if ok else None
 
 
-def _timed_or_error(fns, opts, records):
-    """``interleaved`` timings, or {} with every timed tool marked ERROR if timing itself fails."""
-    try:
-        return interleaved(fns, opts.budget, opts.rounds) if fns else {}
-    except Exception as exc:  # noqa: BLE001 - report, do not lose the other benchmark
-        for name, _ in fns:
-            records[name].update(status="ERROR", error="while timing: " + short(exc))
-        return {}
-
-
 def run_lstm_case(l, c, tools, opts, log):
     data = lstm.make_lstm_data(l, c, B, seed=0)
     f_ref = float(lstm.lstm_objective(*data))
@@ -316,7 +306,7 @@ def run_lstm_case(l, c, tools, opts, log):
             rec["error_message"] = str(exc)
             rec["refused"] = type(exc).__module__.startswith("sct")
     fns = {(name, kind): t[kind] for name, t in live.items() for kind in ("objective", "gradient")}
-    timings = _timed_or_error(fns, opts, case["tools"])
+    timings = interleaved_or_error(fns, opts, case["tools"])
     for name, t in live.items():
         rec = case["tools"][name]
         if (name, "gradient") not in timings:

@@ -91,6 +91,16 @@ def interleaved(fns, budget, rounds, max_samples=50, min_sample=0.02):
     return {key: (statistics.median(v), min(v), len(v)) for key, v in samples.items()}
 
 
+def interleaved_or_error(fns, opts, records):
+    """``interleaved`` timings, or {} with every timed tool marked ERROR if timing itself fails."""
+    try:
+        return interleaved(fns, opts.budget, opts.rounds) if fns else {}
+    except Exception as exc:  # noqa: BLE001 - report, do not lose the other benchmark
+        for name, _ in fns:
+            records[name].update(status="ERROR", error="while timing: " + short(exc))
+        return {}
+
+
 def traced_peak(fn):
     """Peak bytes allocated through Python/NumPy allocators during one call
     (tracemalloc; sees NumPy data buffers, not torch's or XLA's)."""
