@@ -4,6 +4,7 @@ and on scalar Python code, in one run.
     python -m bench.run                    # quick subset (a few minutes)
     python -m bench.run --full             # ADBench grid D x K x N
     python -m bench.run --json out.json    # also write every number as JSON
+    python -m bench.run --lstm --ba        # ADBench's LSTM and bundle adjustment instead
 
 For each tool and size: objective time, gradient time, gradient/objective
 ratio, and sct's gradient time relative to the tool; compile (JAX jit) and
@@ -88,6 +89,16 @@ def interleaved(fns, budget, rounds, max_samples=50, min_sample=0.02):
         if gc_was_on:
             gc.enable()
     return {key: (statistics.median(v), min(v), len(v)) for key, v in samples.items()}
+
+
+def interleaved_or_error(fns, opts, records):
+    """``interleaved`` timings, or {} with every timed tool marked ERROR if timing itself fails."""
+    try:
+        return interleaved(fns, opts.budget, opts.rounds) if fns else {}
+    except Exception as exc:  # noqa: BLE001 - report, do not lose the other benchmark
+        for name, _ in fns:
+            records[name].update(status="ERROR", error="while timing: " + short(exc))
+        return {}
 
 
 def traced_peak(fn):
@@ -666,6 +677,11 @@ def parse_sizes(text):
     return sizes
 
 
+def parse_pairs(text):
+    """ "l,c;l,c" -> [(l, c), ...]"""
+    return [tuple(int(v) for v in part.split(",")) for part in text.split(";") if part.strip()]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     grid = ap.add_mutually_exclusive_group()
@@ -685,6 +701,12 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, help="limit every library to this many threads "
                     "(BLAS via threadpoolctl, torch.set_num_threads, XLA flags when 1); "
                     "default: each library's own default")
+    ap.add_argument("--lstm", action="store_true", help="ADBench's LSTM (bench/lstm.py) instead of GMM/scalars")
+    ap.add_argument("--ba", action="store_true", help="ADBench's bundle adjustment (bench/ba.py) instead of "
+                    "GMM/scalars")
+    ap.add_argument("--lstm-sizes", type=parse_pairs, help='--lstm: explicit "l,c;l,c" (b = 14)')
+    ap.add_argument("--ba-sample", type=int, help="--ba: observations per per-observation call (default 200)")
+    ap.add_argument("--tiny", action="store_true", help="--lstm/--ba: tiny sizes, little timing (smoke test)")
     ap.add_argument("--scale", action="store_true", help="the GMM gradient at N = 1e6 ... 1e8 on NumPy, Dask "
                     "(threaded and distributed) and JAX (bench/scale.py); nothing else")
     ap.add_argument("--scale-n", default="1e6,1e7", help="--scale: comma-separated N (default 1e6,1e7)")
@@ -702,6 +724,11 @@ def main(argv=None):
     if opts.threads:
         limit_threads(opts.threads)
 
+    adbench = opts.lstm or opts.ba
+    if adbench:
+        opts.budget = opts.budget or (0.01 if opts.tiny else 1.5)
+        if opts.tiny:
+            opts.rounds = 1
     if opts.full:
         sizes = [(D, K, N) for N in FULL_N for D in FULL_D for K in FULL_K]
     else:
@@ -730,9 +757,13 @@ def main(argv=None):
     if load and load[0] > 0.5:
         log(f"warning: load average {load[0]:.2f} before the run; other processes compete for the "
             f"{info['cores']} cores and the numbers will be noisy")
+    checked = ("checked (see bench/lstm.py, bench/ba.py)" if adbench
+               else f"checked against the hand-written one (rel err <= {RTOL:g})")
     log(f"budget {budget} s per measurement over {opts.rounds} interleaved rounds; gradients "
-        f"checked against the hand-written one (rel err <= {RTOL:g}) before timing\n")
+        f"{checked} before timing\n")
 
+    if adbench:
+        return run_adbench(opts, peers, info, log)
     sct_transform = SctTransform()
     results = {"machine": info, "config": {"budget_s": budget, "rtol": RTOL, "sizes": sizes,
                                            "threads": opts.threads or "library defaults",
@@ -760,6 +791,27 @@ def main(argv=None):
     log("peak memory: tracemalloc peak of one call for numpy (hand), sct, autograd; XLA's compiled "
         "memory_analysis (temp + output) for jax, not comparable; torch not measured")
     log("sct/tool: sct's time / the tool's time for the same derivative (> 1: sct slower)")
+    if opts.json:
+        with open(opts.json, "w") as f:
+            json.dump(results, f, indent=1, default=_json_default)
+        log(f"wrote {opts.json}")
+    return results
+
+
+def run_adbench(opts, peers, info, log):
+    """``--lstm`` / ``--ba``: ADBench's LSTM and bundle adjustment (bench/lstm.py, bench/ba.py)."""
+    from bench import ba, lstm
+    results = {"machine": info, "config": {"budget_s": opts.budget, "rounds": opts.rounds, "tiny": opts.tiny,
+                                           "threads": opts.threads or "library defaults"}}
+    t_start = time.perf_counter()
+    if opts.lstm:
+        results["lstm"] = lstm.run(peers, opts, log, opts.lstm_sizes)
+    if opts.ba:
+        results["ba"] = ba.run(peers, opts, log)
+    results["total_seconds"] = time.perf_counter() - t_start
+    results["machine"]["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    log(f"total {results['total_seconds']:.1f} s; load average at start {info['load_average_at_start']}, "
+        f"at end {results['machine']['load_average_at_end']}")
     if opts.json:
         with open(opts.json, "w") as f:
             json.dump(results, f, indent=1, default=_json_default)

@@ -222,3 +222,51 @@ def test_calls_bench_runs_at_a_tiny_size(tmp_path, capsys):
     assert {row["scheme"] for row in result["ode"]} == {"Euler", "RK4"}
     assert result["gmm"]["times_s"]["sct gradient"] > 0
     assert "Per-call overhead" in capsys.readouterr().out
+
+
+# -- ADBench's LSTM and bundle adjustment (bench/lstm.py, bench/ba.py) ----------
+
+ADBENCH_PEERS = ("sct", "autograd", "jax", "torch")
+
+
+def test_adbench_lstm_and_ba_at_tiny_sizes(tmp_path):
+    """`bench.run --lstm --ba --tiny`: every installed peer computes the NumPy objective / residuals and
+    gradient / Jacobian blocks (central differences of the NumPy code, and agreement between the tools) at
+    tiny sizes.  sct's rows (the LSTM as written, a batched BA Jacobian when sct has one) are either checked or
+    sct's own refusal, never a wrong number; its rows of the LSTM copy workaround and the per-observation BA
+    Jacobian are checked."""
+    from bench import run
+    path = tmp_path / "adbench.json"
+    run.main(["--lstm", "--ba", "--tiny", "--json", str(path)])
+    result = json.loads(path.read_text())
+    (case,) = result["lstm"]
+    rows = {"lstm": case["tools"], "ba": result["ba"]["tools"]}
+    for bench_name, tools in rows.items():
+        for name, rec in tools.items():
+            peer = name.split()[0]
+            if peer == "sct" and name != "sct (copy)" and rec["status"] == "ERROR":
+                assert rec["refused"], rec["error"]  # sct's own refusal (the LSTM as written, today), never a crash
+                continue
+            assert rec["status"] == "ok", (bench_name, name, rec)
+            assert installed(peer)
+        for peer in ADBENCH_PEERS:
+            if installed(peer):
+                assert any(n.split()[0] == peer for n in tools), (bench_name, peer)
+    assert case["tools"]["sct (copy)"]["gradient_s"] > 0
+    assert result["ba"]["tools"]["sct"]["jacobian_per_observation_s"] > 0
+
+
+def test_adbench_ba_tries_a_batched_sct(monkeypatch, capsys):
+    """When sct offers `sct.vmap`, the BA harness times a batched sct row (here a stand-in that loops)."""
+    import sct
+    from bench import run
+
+    def vmap(fn):
+        def batched(*args):
+            blocks = [fn(*row) for row in zip(*args)]
+            return tuple(np.stack(parts) for parts in zip(*blocks))
+        return batched
+    monkeypatch.setattr(sct, "vmap", vmap, raising=False)
+    result = run.main(["--ba", "--tiny", "--tools", "sct"])
+    rec = result["ba"]["tools"]["sct (sct.vmap(sct.jacobian(...)))"]
+    assert rec["status"] == "ok" and rec["form"] == "batched" and rec["observations_per_call"] == 24
