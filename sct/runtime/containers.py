@@ -182,6 +182,30 @@ def add_at(acc, x, index, g):
     return out
 
 
+def add_into(acc, x, index, g):
+    """``add_at(acc, x, index, g)`` where no other name holds ``acc`` (the compiler proved it: ``acc`` is
+    ``0.0`` or what an earlier ``add_into`` returned, read by nothing since).  A NumPy adjoint is written in
+    place (``acc[index] += g``), allocated once at the first slice's adjoint; a list's item is replaced in
+    place; anything else goes through ``add_at``.  What it returns is held by no other name either."""
+    if type(x) is np.ndarray and (type(g) is np.ndarray or is_numpy(g)):
+        if type(acc) is np.ndarray:
+            if acc.shape != x.shape or acc.dtype.char not in "dDgG" or not acc.flags.writeable:
+                return add_at(acc, x, index, g)  # (float64 or wider, as add_at's copy would be)
+        elif _is_zero(acc):
+            acc = np.zeros(x.shape, dtype=np.result_type(x.dtype, float))
+        else:
+            return add_at(acc, x, index, g)
+        if type(index) is int or type(index) is slice or not _fancy(index):
+            acc[index] += g
+        else:
+            _scatter_add(acc, index, g)
+        return acc
+    if type(acc) is list and type(x) in (list, tuple) and type(index) is int and len(acc) == len(x):
+        acc[index] = add(acc[index], g)
+        return acc
+    return add_at(acc, x, index, g)
+
+
 def _foreign(value) -> bool:
     """An array of another library than NumPy (Dask, JAX): adjoints of it are built without writes."""
     return not isinstance(value, np.ndarray) and is_array(value)
