@@ -18,6 +18,7 @@ from . import syntax as S
 from .analysis import SCALAR, Analysis, Op
 from .context import Context
 from .rules import REGISTRY
+from .runtime import unbroadcast as _unbroadcast
 
 
 def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index: int,
@@ -58,11 +59,36 @@ def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index:
         all(analysis.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
     expr = _resolve_globals(ctx, expr, parsed.globals, set(parsed.params), scalars)
     expr = fold(S.substitute(expr, mapping))
+    if which == "adjoint" and not scalars and (rule.kind == "elementwise" or rule.batched == "broadcast"):
+        expr = _drop_shaped(ctx, analysis, op, expr)
     linear = {name for name, obj in ctx.symbols.items() if getattr(REGISTRY.helper_info(obj), "linear", False)}
     expr = _zero_through(expr, linear)
     if isinstance(expr, gast.Constant) and expr.value == 0:
         return None  # no contribution
     return expr
+
+
+def _drop_shaped(ctx: Context, analysis: Analysis, op: Op, expr: gast.expr) -> gast.expr:
+    """``unbroadcast(e, x)`` becomes ``e`` where the result is shaped like ``x`` for certain: an elementwise
+    (broadcasting) function whose other operands are all numbers (``x * 2.0``, ``1.0 / x``)."""
+    operands = [(p, a) for p, a in op.bound.items() if p != op.rule.varargs]
+    shaped = {a.id for p, a in operands if isinstance(a, gast.Name)
+              and all(analysis.kind(b) == SCALAR for q, b in operands if q != p)}
+    identity = {name for name, obj in ctx.symbols.items()
+                if obj is _unbroadcast or getattr(obj, "__wrapped__", None) is _unbroadcast}
+    return _DropShaped(shaped, identity).visit(expr) if shaped and identity else expr
+
+
+class _DropShaped(gast.NodeTransformer):
+    def __init__(self, shaped: set[str], identity: set[str]):
+        self.shaped, self.identity = shaped, identity
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, gast.Name) and node.func.id in self.identity and len(node.args) == 2 \
+                and isinstance(node.args[1], gast.Name) and node.args[1].id in self.shaped:
+            return node.args[0]
+        return node
 
 
 def _zero_through(expr: gast.expr, linear: set[str]) -> gast.expr:

@@ -496,7 +496,8 @@ def move_scales(stmts: list[gast.stmt], widening: set[str], narrowing: set[str])
     is a pass over a full array.  Factors multiply out (here to ``-1``) and move
     into the argument of a ``widening`` call (``unreduce``, which spreads a small
     array over a large one) or out of a ``narrowing`` one (``unbroadcast``, which
-    sums a large array into a small one): ``unreduce(-g, t13, 2, False) * Qxc``.
+    sums a large array into a small one): ``unreduce(-g, t13, 2, False) * Qxc``;
+    two minus signs cancel (``-(-(g * t4 / t3) * t2)`` is ``g * t4 / t3 * t2``).
     Sums and other calls are boundaries; their operands are rewritten separately.
     """
     for stmt in stmts:
@@ -529,8 +530,15 @@ class _Scales:
             and bool(node.args) and not node.keywords
 
     def rewrite(self, node: gast.expr) -> gast.expr:
-        if not any(self._call_to(n, self.widening | self.narrowing) for n in S.walk(node)):
-            return node  # nothing to move past: keep the expression as the rules wrote it
+        moving = self.widening | self.narrowing
+        signs = 0
+        for n in S.walk(node):
+            if self._call_to(n, moving):
+                break
+            signs += isinstance(n, gast.UnaryOp) and isinstance(n.op, gast.USub)
+        else:
+            if signs < 2:
+                return node  # nothing to move past or cancel: keep the expression as the rules wrote it
         core, factor = self.split(node)
         return self.join(core, factor)
 
