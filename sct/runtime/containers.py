@@ -117,7 +117,7 @@ def take_written(acc, index):
     if isinstance(acc, dict):
         return acc.get(index, 0.0)
     g = acc[index]
-    if isinstance(acc, np.ndarray) and _fancy(index):
+    if type(index) is not int and isinstance(acc, np.ndarray) and _fancy(index):
         order = np.full(acc.shape, -1)
         writes = np.arange(np.size(g)).reshape(np.shape(g))
         order[index] = writes          # NumPy keeps the last of repeated writes, as it did for the values
@@ -200,7 +200,11 @@ def add_into(acc, x, index, g):
         else:
             _scatter_add(acc, index, g)
         return acc
-    if type(acc) is list and type(x) in (list, tuple) and type(index) is int and len(acc) == len(x):
+    if (type(x) is tuple or type(x) is list) and type(index) is int:  # (a tuple a helper returned, say)
+        if _is_zero(acc):
+            acc = [0.0] * len(x)
+        elif type(acc) is not list or len(acc) != len(x):
+            return add_at(acc, x, index, g)
         acc[index] = add(acc[index], g)
         return acc
     return add_at(acc, x, index, g)
