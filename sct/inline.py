@@ -15,7 +15,7 @@ import operator
 import gast
 
 from . import syntax as S
-from .analysis import SCALAR, Analysis, Op
+from .analysis import ARRAY, SCALAR, Analysis, Op
 from .context import Context
 from .rules import REGISTRY
 from .runtime import unbroadcast as _unbroadcast
@@ -69,11 +69,12 @@ def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index:
 
 
 def _drop_shaped(ctx: Context, analysis: Analysis, op: Op, expr: gast.expr) -> gast.expr:
-    """``unbroadcast(e, x)`` becomes ``e`` where the result is shaped like ``x`` for certain: an elementwise
-    (broadcasting) function whose other operands are all numbers (``x * 2.0``, ``1.0 / x``)."""
+    """``unbroadcast(e, x)`` becomes ``e`` where the result is shaped like ``x`` for certain: ``x`` is an array
+    or a number, the function elementwise (broadcasting), its other operands all numbers (``x * 2.0``,
+    ``1.0 / x``)."""
     operands = [(p, a) for p, a in op.bound.items() if p != op.rule.varargs]
-    shaped = {a.id for p, a in operands if isinstance(a, gast.Name)
-              and all(analysis.kind(b) == SCALAR for q, b in operands if q != p)}
+    shaped = {a.id for p, a in operands if isinstance(a, gast.Name) and analysis.kind(a) in (ARRAY, SCALAR)
+              and all(analysis.kind(b) == SCALAR for q, b in operands if q != p)}  # (a list: `xs * 2` repeats)
     identity = {name for name, obj in ctx.symbols.items()
                 if obj is _unbroadcast or getattr(obj, "__wrapped__", None) is _unbroadcast}
     return _DropShaped(shaped, identity).visit(expr) if shaped and identity else expr
