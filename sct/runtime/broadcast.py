@@ -66,6 +66,8 @@ def expand(dx, like):
 
 def unreduce(g, x, axis=None, keepdims=False):
     """The adjoint of a reduction over ``axis`` spread back over x's shape."""
+    if axis is None and type(x) is np.ndarray and x.size <= 4096 and type(g) in (float, np.float64):
+        return np.full(x.shape, g)  # (a small array: filling one costs less than NumPy's broadcast_to)
     shape = np.shape(x)
     xp = namespace(g)
     if axis is not None and not keepdims:
