@@ -210,10 +210,10 @@ class Reverse:
     def _recomputable(self, body) -> set[str]:
         """Temporaries the backward sweep can recompute from values it has restored.
 
-        A scalar temporary assigned once, by a rule, from parameters that are never
-        reassigned, constants, the index of an enclosing loop, values the tape
-        restores, or other such temporaries, costs less to recompute than to push
-        and pop.  Its recomputation goes where the backward sweep has restored
+        A scalar temporary assigned once, by a rule, from numbers (parameters that are
+        never reassigned, constants, the index of an enclosing loop, values the tape
+        restores, or other such temporaries), costs less to recompute than to push
+        and pop; one made from an array (a reduction) does not.  Its recomputation goes where the backward sweep has restored
         every value it reads (``self.anchors``): the start of its block's backward
         part, or -- when the block later overwrites a value it reads, as
         ``x = x + dt * sin(x)`` overwrites ``x`` -- right after that overwrite has
@@ -235,7 +235,7 @@ class Reverse:
                     name = stmt.targets[0].id
                     op = self.an.ops.get(id(stmt))
                     cheap = op is not None and (
-                        (op.kind == "rule" and self.an.kinds.get(name) == SCALAR)
+                        (op.kind == "rule" and self.an.kinds.get(name) == SCALAR and self._reads_numbers(stmt))
                         or (op.kind == "nondiff" and isinstance(stmt.value, gast.Compare)))  # a branch test
                     if name not in self.ctx.user_locals and cheap and len(self.sites.get(name, [])) == 1:
                         candidates[name] = (stmt, loops, stmts, j)
@@ -289,6 +289,11 @@ class Reverse:
                     frontier.append(n)
         self.anchors = {n: anchor_of(n)[1] for n in chosen}
         return chosen
+
+    def _reads_numbers(self, stmt: gast.Assign) -> bool:
+        """Does ``stmt`` read only numbers (locals of kind scalar, or names from outside)?  A number made from an
+        array (``np.sum(t6)``) costs a pass over the array to recompute: it is taped instead."""
+        return all(self.an.kinds.get(n) == SCALAR for n in S.loads(stmt.value) if n in self.ctx.locals)
 
     # -- cores: the adjoint statements of each primal statement ----------------
     def _cores(self, stmts):

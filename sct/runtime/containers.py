@@ -192,7 +192,7 @@ def add_into(acc, x, index, g):
             if acc.shape != x.shape or acc.dtype.char not in "dDgG" or not acc.flags.writeable:
                 return add_at(acc, x, index, g)  # (float64 or wider, as add_at's copy would be)
         elif _is_zero(acc):
-            acc = np.zeros(x.shape, dtype=np.result_type(x.dtype, float))
+            acc = np.zeros(x.shape, dtype=x.dtype if x.dtype.char in "dDgG" else np.result_type(x.dtype, float))
         else:
             return add_at(acc, x, index, g)
         if type(index) is int or type(index) is slice or not _fancy(index):
