@@ -113,6 +113,12 @@ def test_add_into_writes_only_its_own_float_array_in_place():
         out = add_into(other, x, 0, 1.0)
         assert out is not other and np.array_equal(other, before)
         assert np.array_equal(out, add_at(before, x, 0, 1.0))
+    # x[:, None]'s adjoint from zero is g reshaped (no new array): a view of g, never written afterwards
+    m, column = np.zeros((3, 2)), np.ones((3, 1, 2))
+    view = add_into(0.0, m, np.s_[:, None], column)
+    assert view.base is not None and np.array_equal(view, np.ones((3, 2)))
+    out = add_into(view, m, 0, np.array([1.0, 2.0]))
+    assert out is not view and np.array_equal(column, np.ones((3, 1, 2))) and out[0].tolist() == [2.0, 3.0]
     # a list's adjoint: the item replaced in place; a zero builds a new list
     items = add_into(0.0, (x, x), 1, g)
     assert items[0] == 0.0 and items[1] is g

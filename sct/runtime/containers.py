@@ -186,12 +186,16 @@ def add_into(acc, x, index, g):
     """``add_at(acc, x, index, g)`` where no other name holds ``acc`` (the compiler proved it: ``acc`` is
     ``0.0`` or what an earlier ``add_into`` returned, read by nothing since).  A NumPy adjoint is written in
     place (``acc[index] += g``), allocated once at the first slice's adjoint; a list's item is replaced in
-    place; anything else goes through ``add_at``.  What it returns is held by no other name either."""
+    place; anything else goes through ``add_at``.  What it returns is held by no other name, or is a view of
+    ``g`` (``x[:, None]``'s adjoint from zero), which a later call copies rather than writes."""
     if type(x) is np.ndarray and (type(g) is np.ndarray or is_numpy(g)):
         if type(acc) is np.ndarray:
-            if acc.shape != x.shape or acc.dtype.char not in "dDgG" or not acc.flags.writeable:
-                return add_at(acc, x, index, g)  # (float64 or wider, as add_at's copy would be)
+            if acc.base is not None or acc.shape != x.shape or acc.dtype.char not in "dDgG" \
+                    or not acc.flags.writeable:  # (a view: g reshaped, below; a narrower dtype than add_at's)
+                return add_at(acc, x, index, g)
         elif _is_zero(acc):
+            if type(index) is not int and _whole(index):
+                return add_at(acc, x, index, g)  # (x[:, None]: g reshaped, a view of g, no new array)
             acc = np.zeros(x.shape, dtype=x.dtype if x.dtype.char in "dDgG" else np.result_type(x.dtype, float))
         else:
             return add_at(acc, x, index, g)
