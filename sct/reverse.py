@@ -404,12 +404,12 @@ class Reverse:
         if (self.calls == "split" or (self.calls is None and id(stmt) not in self.joint_region)) \
                 and not _passes_on(op.callee, stmt.value):
             got = self.derive(op.callee, "split", wrt, kinds, stmt)
-            # (None: a recursive call, which stays joint; by default, so does a call on numbers of a function
-            # without loops or calls that keeps a record: running it again costs less than keeping the record,
-            # where a NumPy call on an array costs more than the record)
-            numbers = all(k == SCALAR for k in kinds.values())
+            # (None: a recursive call, which stays joint; by default, so does a call without arrays of a
+            # function without loops or calls that keeps a record: running it again costs less than keeping the
+            # record, where a NumPy call on an array costs more than the record)
+            arrays = any(isinstance(k, str) and ARRAY in k for k in kinds.values())
             if got is not None and (self.calls == "split" or not got[1].straight or not got[1].saved
-                                    or not numbers):
+                                    or arrays):
                 return self.split_adjoint(stmt, op, active, g, wrt, *got)
         fn, derived = self.derive(op.callee, "reverse", wrt, kinds, stmt)
         call = stmt.value
