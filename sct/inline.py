@@ -18,7 +18,6 @@ from . import syntax as S
 from .analysis import ARRAY, SCALAR, Analysis, Op
 from .context import Context
 from .rules import REGISTRY
-from .runtime import unbroadcast as _unbroadcast
 
 
 def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index: int,
@@ -75,8 +74,8 @@ def _drop_shaped(ctx: Context, analysis: Analysis, op: Op, expr: gast.expr) -> g
     operands = [(p, a) for p, a in op.bound.items() if p != op.rule.varargs]
     shaped = {a.id for p, a in operands if isinstance(a, gast.Name) and analysis.kind(a) in (ARRAY, SCALAR)
               and all(analysis.kind(b) == SCALAR for q, b in operands if q != p)}  # (a list: `xs * 2` repeats)
-    identity = {name for name, obj in ctx.symbols.items()
-                if obj is _unbroadcast or getattr(obj, "__wrapped__", None) is _unbroadcast}
+    identity = {name for name, obj in ctx.symbols.items()  # (unbroadcast, expand: shaped like x already)
+                if getattr(REGISTRY.helper_info(obj), "scalar_identity", False)}
     return _DropShaped(shaped, identity).visit(expr) if shaped and identity else expr
 
 
