@@ -658,7 +658,7 @@ class _Owned:
         if target is not None and isinstance(call, gast.Call) and isinstance(call.func, gast.Name) \
                 and call.func.id in self.scatters and len(call.args) == 4 and not call.keywords:
             acc = call.args[0]
-            owned = owned - set().union(*(S.loads(a) for a in call.args[1:]))
+            owned = owned - set().union(*(S.loads(a) | S.stores(a) for a in call.args[1:]))
             if _is_zero(acc) or (isinstance(acc, gast.Name) and acc.id == target and target in owned):
                 if rewrite:
                     call.func = self.into()

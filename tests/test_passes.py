@@ -126,6 +126,8 @@ def test_slice_adjoints_accumulate_in_place_only_where_nothing_else_holds_the_ad
         "a = add_at(0.0, x, 0, g)\nb = a\na = add_at(a, x, 1, h)":
             "a = add_into(0.0, x, 0, g)\nb = a\na = add_at(a, x, 1, h)",
         "a = add_at(0.0, x, 0, g)\na = add_at(a, x, 1, a)": "a = add_into(0.0, x, 0, g)\na = add_at(a, x, 1, a)",
+        "b = add_at(0.0, x, 0, g)\na = add_at(0.0, x, 1, (b := h))\nb = add_at(b, x, 1, g)":
+            "b = add_into(0.0, x, 0, g)\na = add_into(0.0, x, 1, (b := h))\nb = add_at(b, x, 1, g)",
         # an adjoint from elsewhere (a parameter, a sum) is not ours to write into
         "a = add_at(a, x, 0, g)": "a = add_at(a, x, 0, g)",
         "a = a + g\na = add_at(a, x, 0, g)": "a = a + g\na = add_at(a, x, 0, g)",
