@@ -241,6 +241,10 @@ def _as_items(g, n):
 
 def zero_at(acc, index):
     """A copy of the adjoint ``acc`` with ``acc[index]`` set to zero (it was overwritten)."""
+    if type(acc) is np.ndarray:  # (the common case, first)
+        out = acc.copy()
+        out[index] = 0.0
+        return out
     if _is_zero(acc):
         return acc
     if isinstance(acc, dict):
