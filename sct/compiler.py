@@ -30,7 +30,7 @@ from .errors import TransformError
 from .checkpoint import describe
 from .forward import BatchedForward, Forward
 from .normalize import normalize
-from .optimize import (drop_dead, fuse_temporaries, move_scales, propagate_constants, propagate_copies, prune_empty,
+from .optimize import (accumulate_in_place, drop_dead, fuse_temporaries, move_scales, propagate_constants, propagate_copies, prune_empty,
                        sink_zeros, sum_before_product)
 from .parse import parse_function
 from .reverse import Reverse
@@ -527,6 +527,8 @@ def _reverse_sweeps(ctx, analysis, body, derived):
     backward = move_scales(backward, _symbols_for(ctx, runtime.unreduce, runtime.expand), narrowing)
     products = {name: n for fn, n in REGISTRY.narrowing_helpers().items() for name in _symbols_for(ctx, fn)}
     backward = sum_before_product(backward, products, narrowing, adjoint_names)
+    backward = accumulate_in_place(backward, _symbols_for(ctx, runtime.add_at),
+                                   lambda: ctx.symbol(runtime.add_into, "add_into"))
     fused = fuse_temporaries(program.forward, temporaries, protected, _pure_call(ctx))
     return program, program.prologue + fused, backward
 

@@ -362,35 +362,24 @@ def _bases(value: gast.expr) -> set[str]:
 
 
 def _check_held(parsed: Parsed, mutated: dict, nodes: list, mutations: list) -> None:
-    """xs inside [xs] or ys.append(xs) would be changed through ys too."""
-    for node in nodes:
-        held = []
-        if isinstance(node, (gast.List, gast.Tuple)) and isinstance(node.ctx, gast.Load):
-            held = node.elts
-        elif isinstance(node, gast.Dict):
-            held = node.values
-        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr == "append":
-            held = node.args
-        for elt in held:
-            if isinstance(elt, gast.Name) and elt.id in mutated:
-                raise AliasingError(f"`{elt.id}` is written into and also stored inside another list or tuple; "
-                                    f"sct cannot follow a write through two names", parsed.location(node),
-                                    f"store a copy: list({elt.id}) or {elt.id}.copy()")
-    # c[k] = xs stores xs itself: a write into xs after it (later, or in a loop around both) changes c[k] too
+    """``[xs]``, ``(xs, y)``, ``{"k": xs}``, ``ys.append(xs)``, ``c[k] = xs`` store ``xs`` itself: a write into
+    ``xs`` after that would change the container too, which sct would not follow.  A write that certainly
+    ran before (earlier in the source, ended before the store began, and in no loop around the store) changes
+    nothing the container holds: ``s = x.copy(); s[0] = v; return y, s`` is fine."""
     writes: dict[str, list] = {}
     for name, node in mutations:
         writes.setdefault(name, []).append(node)
-    loops = [n for n in nodes if isinstance(n, (gast.For, gast.While))]
+    loops = [n for n in nodes if isinstance(n, (gast.For, gast.While, gast.ListComp, gast.GeneratorExp,
+                                                 gast.DictComp))]
     for node in nodes:
-        if not (isinstance(node, gast.Assign) and isinstance(node.value, gast.Name) and node.value.id in writes
-                and any(isinstance(t, gast.Subscript) for t in node.targets)):
-            continue
-        around = [loop for loop in loops if _inside(node, loop)]
-        name = node.value.id
-        if any(_position(w) > _position(node) or any(_inside(w, loop) for loop in around) for w in writes[name]):
-            raise AliasingError(f"`{name}` is stored inside another container and written into after that; "
-                                f"sct cannot follow a write through two names", parsed.location(node),
-                                f"store a copy: list({name}), dict({name}) or {name}.copy()")
+        for name in _held_names(node, writes):
+            around = [loop for loop in loops if _inside(node, loop)]
+            if any(not _ends_before(w, node) or any(_inside(w, loop) for loop in around) for w in writes[name]):
+                raise AliasingError(f"`{name}` is stored inside another container and written into after that; "
+                                    f"sct cannot follow a write through two names", parsed.location(node),
+                                    f"store a copy: list({name}), dict({name}) or {name}.copy()")
+
+
 
 
 def _check_arguments(parsed: Parsed, mutated: dict, local: set[str]) -> None:

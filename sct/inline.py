@@ -15,7 +15,7 @@ import operator
 import gast
 
 from . import syntax as S
-from .analysis import SCALAR, Analysis, Op
+from .analysis import ARRAY, SCALAR, Analysis, Op
 from .context import Context
 from .rules import REGISTRY
 
@@ -58,10 +58,36 @@ def rule_expression(ctx: Context, analysis: Analysis, op: Op, which: str, index:
         all(analysis.kind(a) == SCALAR for p, a in op.bound.items() if p != rule.varargs)
     expr = _resolved(ctx, parsed, index, scalars)
     expr = fold(S.substitute(expr, mapping))
+    if which == "adjoint" and not scalars and (rule.kind == "elementwise" or rule.batched == "broadcast"):
+        expr = _drop_shaped(ctx, analysis, op, expr)
     expr = _zero_through(expr, ctx.symbols)
     if isinstance(expr, gast.Constant) and expr.value == 0:
         return None  # no contribution
     return expr
+
+
+def _drop_shaped(ctx: Context, analysis: Analysis, op: Op, expr: gast.expr) -> gast.expr:
+    """``unbroadcast(e, x)`` becomes ``e`` where the result is shaped like ``x`` for certain: ``x`` is an array
+    or a number, the function elementwise (broadcasting), its other operands all numbers (``x * 2.0``,
+    ``1.0 / x``)."""
+    operands = [(p, a) for p, a in op.bound.items() if p != op.rule.varargs]
+    shaped = {a.id for p, a in operands if isinstance(a, gast.Name) and analysis.kind(a) in (ARRAY, SCALAR)
+              and all(analysis.kind(b) == SCALAR for q, b in operands if q != p)}  # (a list: `xs * 2` repeats)
+    identity = {name for name, obj in ctx.symbols.items()  # (unbroadcast, expand: shaped like x already)
+                if getattr(REGISTRY.helper_info(obj), "scalar_identity", False)}
+    return _DropShaped(shaped, identity).visit(expr) if shaped and identity else expr
+
+
+class _DropShaped(S.Transformer):
+    def __init__(self, shaped: set[str], identity: set[str]):
+        self.shaped, self.identity = shaped, identity
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, gast.Name) and node.func.id in self.identity and len(node.args) == 2 \
+                and isinstance(node.args[1], gast.Name) and node.args[1].id in self.shaped:
+            return node.args[0]
+        return node
 
 
 def _zero_through(expr: gast.expr, symbols: dict) -> gast.expr:

@@ -495,7 +495,8 @@ def move_scales(stmts: list[gast.stmt], widening: set[str], narrowing: set[str])
     is a pass over a full array.  Factors multiply out (here to ``-1``) and move
     into the argument of a ``widening`` call (``unreduce``, which spreads a small
     array over a large one) or out of a ``narrowing`` one (``unbroadcast``, which
-    sums a large array into a small one): ``unreduce(-g, t13, 2, False) * Qxc``.
+    sums a large array into a small one): ``unreduce(-g, t13, 2, False) * Qxc``;
+    two minus signs cancel (``-(-(g * t4 / t3) * t2)`` is ``g * t4 / t3 * t2``).
     Sums and other calls are boundaries; their operands are rewritten separately.
     """
     for stmt in stmts:
@@ -543,8 +544,15 @@ class _Scales:
             and bool(node.args) and not node.keywords
 
     def rewrite(self, node: gast.expr) -> gast.expr:
-        if not any(self._call_to(n, self.widening | self.narrowing) for n in S.walk(node)):
-            return node  # nothing to move past: keep the expression as the rules wrote it
+        moving = self.widening | self.narrowing
+        signs = 0
+        for n in S.walk(node):
+            if self._call_to(n, moving):
+                break
+            signs += isinstance(n, gast.UnaryOp) and isinstance(n.op, gast.USub)
+        else:
+            if signs < 2:
+                return node  # nothing to move past or cancel: keep the expression as the rules wrote it
         core, factor = self.split(node)
         return self.join(core, factor)
 
@@ -608,3 +616,88 @@ class _Scales:
     def _with_first(call: gast.Call, first: gast.expr) -> gast.Call:
         call.args = [first] + list(call.args[1:])
         return call
+
+
+# ---------------------------------------------------------------- adjoints accumulated in place
+
+def accumulate_in_place(stmts: list[gast.stmt], scatters: set[str], into) -> list[gast.stmt]:
+    """``x_bar = add_at(x_bar, x, i, g)`` (``x_bar`` plus ``g`` at ``x[i]``, a new array) becomes
+    ``x_bar = add_into(x_bar, x, i, g)`` (``x_bar[i] += g``) where ``x_bar`` certainly holds ``0.0`` or an
+    adjoint no other name holds: what an earlier ``add_into`` (or ``add_at`` from ``0.0``) returned, with
+    nothing reading ``x_bar`` since, on every path (a read may keep a reference: ``y_bar = x_bar``,
+    ``tape.append(x_bar)``, ``unbroadcast(x_bar, y)`` returns it).  So the adjoint of an array read by
+    several slices or rows is allocated once and each slice's adjoint added into it.
+
+    ``scatters``: the names bound to ``add_at``; ``into()``: a Name for ``add_into`` (asked for only if used).
+    """
+    _Owned(scatters, into).block(stmts, frozenset(), True)
+    return stmts
+
+
+class _Owned:
+    """Which names hold an adjoint nobody else holds, statement by statement (a forward data-flow
+    analysis: a set, intersected where paths join, iterated to a fixed point around loops)."""
+
+    def __init__(self, scatters: set[str], into):
+        self.scatters, self.into = scatters, into
+        self.exits: list[list] = []  # per enclosing loop: (Break or Continue, the set there)
+
+    def block(self, stmts, owned: frozenset, rewrite: bool) -> frozenset:
+        for stmt in stmts:
+            owned = self.statement(stmt, owned, rewrite)
+        return owned
+
+    def statement(self, stmt, owned: frozenset, rewrite: bool) -> frozenset:
+        if isinstance(stmt, gast.Assign):
+            return self.assign(stmt, owned, rewrite)
+        if isinstance(stmt, gast.If):
+            owned = owned - S.loads(stmt.test)
+            return self.block(stmt.body, owned, rewrite) & self.block(stmt.orelse, owned, rewrite)
+        if isinstance(stmt, gast.For):
+            return self.loop(stmt, owned - S.loads(stmt.iter), S.stores(stmt.target), frozenset(), rewrite)
+        if isinstance(stmt, gast.While):
+            return self.loop(stmt, owned, frozenset(), S.loads(stmt.test), rewrite)
+        if isinstance(stmt, gast.With):
+            owned = owned - set().union(*(S.loads(item) for item in stmt.items))
+            return self.block(stmt.body, owned - set().union(*(S.stores(item) for item in stmt.items)), rewrite)
+        if isinstance(stmt, (gast.Break, gast.Continue)) and self.exits:
+            self.exits[-1].append((type(stmt), owned))
+        return owned - S.loads(stmt) - S.stores(stmt)  # (anything else: whatever it reads or binds is shared)
+
+    def assign(self, stmt: gast.Assign, owned: frozenset, rewrite: bool) -> frozenset:
+        target = stmt.targets[0].id if len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) else None
+        call = stmt.value
+        if target is not None and _is_zero(call):
+            return owned | {target}
+        if target is not None and isinstance(call, gast.Call) and isinstance(call.func, gast.Name) \
+                and call.func.id in self.scatters and len(call.args) == 4 and not call.keywords:
+            acc = call.args[0]
+            owned = owned - set().union(*(S.loads(a) | S.stores(a) for a in call.args[1:]))
+            if _is_zero(acc) or (isinstance(acc, gast.Name) and acc.id == target and target in owned):
+                if rewrite:
+                    call.func = self.into()
+                return owned | {target}
+        return owned - S.loads(stmt) - S.stores(stmt)
+
+    def loop(self, stmt, owned: frozenset, targets: frozenset, test: frozenset, rewrite: bool) -> frozenset:
+        """At the loop's head: what holds before it, after each iteration and at each ``continue``."""
+        head = owned - test
+        while True:
+            self.exits.append([])
+            end = self.block(stmt.body, head - targets, False)
+            exits = self.exits.pop()
+            again = head & (end - test)
+            for kind, at in exits:
+                if kind is gast.Continue:
+                    again &= at - test
+            if again == head:
+                break
+            head = again
+        self.exits.append([])
+        self.block(stmt.body, head - targets, rewrite)
+        exits = self.exits.pop()
+        after = self.block(stmt.orelse, head - targets, rewrite)
+        for kind, at in exits:
+            if kind is gast.Break:
+                after &= at
+        return after - targets

@@ -210,10 +210,10 @@ class Reverse:
     def _recomputable(self, body) -> set[str]:
         """Temporaries the backward sweep can recompute from values it has restored.
 
-        A scalar temporary assigned once, by a rule, from parameters that are never
-        reassigned, constants, the index of an enclosing loop, values the tape
-        restores, or other such temporaries, costs less to recompute than to push
-        and pop.  Its recomputation goes where the backward sweep has restored
+        A scalar temporary assigned once, by a rule, from numbers (parameters that are
+        never reassigned, constants, the index of an enclosing loop, values the tape
+        restores, or other such temporaries), costs less to recompute than to push
+        and pop; one made from an array (a reduction) does not.  Its recomputation goes where the backward sweep has restored
         every value it reads (``self.anchors``): the start of its block's backward
         part, or -- when the block later overwrites a value it reads, as
         ``x = x + dt * sin(x)`` overwrites ``x`` -- right after that overwrite has
@@ -235,7 +235,7 @@ class Reverse:
                     name = stmt.targets[0].id
                     op = self.an.ops.get(id(stmt))
                     cheap = op is not None and (
-                        (op.kind == "rule" and self.an.kinds.get(name) == SCALAR)
+                        (op.kind == "rule" and self.an.kinds.get(name) == SCALAR and self._reads_numbers(stmt))
                         or (op.kind == "nondiff" and isinstance(stmt.value, gast.Compare)))  # a branch test
                     if name not in self.ctx.user_locals and cheap and len(self.sites.get(name, [])) == 1:
                         candidates[name] = (stmt, loops, stmts, j)
@@ -292,6 +292,11 @@ class Reverse:
         # until the garbage collector looks for them: a tenth of the time at 10 000 statements)
         visit = anchor_of = restored = None
         return chosen
+
+    def _reads_numbers(self, stmt: gast.Assign) -> bool:
+        """Does ``stmt`` read only numbers (locals of kind scalar, or names from outside)?  A number made from an
+        array (``np.sum(t6)``) costs a pass over the array to recompute: it is taped instead."""
+        return all(self.an.kinds.get(n) == SCALAR for n in S.loads(stmt.value) if n in self.ctx.locals)
 
     # -- cores: the adjoint statements of each primal statement ----------------
     def _cores(self, stmts):
@@ -402,9 +407,12 @@ class Reverse:
         if (self.calls == "split" or (self.calls is None and id(stmt) not in self.joint_region)) \
                 and not _passes_on(op.callee, stmt.value):
             got = self.derive(op.callee, "split", wrt, kinds, stmt)
-            # (None: a recursive call, which stays joint; by default, so does a call of a function without
-            # loops or calls that keeps a record: running it again costs less than keeping the record)
-            if got is not None and (self.calls == "split" or not got[1].straight or not got[1].saved):
+            # (None: a recursive call, which stays joint; by default, so does a call without arrays of a
+            # function without loops or calls that keeps a record: running it again costs less than keeping the
+            # record, where a NumPy call on an array costs more than the record)
+            arrays = any(isinstance(k, str) and ARRAY in k for k in kinds.values())
+            if got is not None and (self.calls == "split" or not got[1].straight or not got[1].saved
+                                    or arrays):
                 return self.split_adjoint(stmt, op, active, g, wrt, *got)
         fn, derived = self.derive(op.callee, "reverse", wrt, kinds, stmt)
         call = stmt.value

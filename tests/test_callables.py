@@ -273,7 +273,9 @@ def test_a_method_called_through_self_is_followed(mode):
         sct.grad(Q.through_class, mode=mode)(W) / Q.scale, rel=1e-12)
     text = sct.source(sct.grad(Q.through_self, mode=mode), W)
     assert "self object Quadratic" in text and ("residual_jvp(self, w" in text if mode == "forward"
-                                                 else "Quadratic_residual(self, w)" in text)
+                                                 else "residual_fwd(self, w)" in text)
+    if mode == "reverse":
+        assert "Quadratic_residual(self, w)" in sct.source(sct.grad(Q.through_self, calls="joint"), W)
     other = c.Quadratic(2.0 * A, B)  # another instance of the class: the same program, its own attributes
     assert sct.grad(other.through_self, mode=mode)(W) == pytest.approx(
         numerical_grad(other.through_self, (W,))[0], rel=1e-6)

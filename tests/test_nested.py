@@ -84,11 +84,17 @@ def test_captured_value_is_read_when_the_call_runs():
 # -- the generated text ----------------------------------------------------------------
 
 def test_generated_source_reads_well():
-    text = sct.source(sct.grad(N.loss), W, X, Y)
+    text = sct.source(sct.grad(N.loss, calls="joint"), W, X, Y)
     assert "    p = sigmoid(t1)\n" in text
     assert "        t4 = act(t3)\n        tape.append(t5)\n        t5 = penalty(scale, t4)\n" in text
     assert "    t11 = penalty(scale, w)\n" in text  # the rebound scale, read at the call
     assert "_, scale_bar_penalty, v_bar_penalty = penalty_vjp(scale, t4, penalty_bar=" in text
+    text = sct.source(sct.grad(N.loss), W, X, Y)  # (by default split: the helpers work on arrays)
+    assert "    p, sigmoid_saved = sigmoid_fwd(t1)\n" in text
+    assert "        t4, act_saved = act_fwd(t3)\n" in text
+    assert "        t5, penalty_saved = penalty_fwd(scale, t4)\n" in text
+    assert "    t11, penalty_saved_1 = penalty_fwd(scale, w)\n" in text  # the rebound scale, read at the call
+    assert "scale_bar_penalty, v_bar_penalty = penalty_bwd(penalty_saved, scale, t4, penalty_bar=" in text
     forward = sct.source(sct.grad(N.loss, mode="forward"), W, X, Y)
     assert "t5, dt5 = penalty_jvp(scale, t4, dscale=dscale, dv=dt4)" in forward
     callee = sct.source(sct.grad(N.passed_binding), 0.7, 1.3)

@@ -9,7 +9,7 @@ from sct.analysis import SCALAR, analyze
 from sct.context import Context
 from sct.names import Namer
 from sct.normalize import normalize
-from sct.optimize import drop_dead, move_scales, propagate_copies, sink_zeros
+from sct.optimize import accumulate_in_place, drop_dead, move_scales, propagate_copies, sink_zeros
 from sct.parse import parse_function
 
 from programs import passes
@@ -107,10 +107,46 @@ def test_constant_factors_move_to_the_smallest_array():
         "a = f(unreduce(g, x) * 2) * 3": "a = f(unreduce(g * 2, x)) * 3",
         "a = x_bar - t * y": "a = x_bar - t * y",
         "a = -(-unbroadcast(g, x))": "a = unbroadcast(g, x)",
+        # two minus signs cancel, also with no call to move past
+        "a = -(-(g * t / s) * t2)": "a = g * t / s * t2",
+        "a = -(g * t)": "a = -(g * t)",
     }
     for before, after in cases.items():
         stmts = gast.parse(before).body
         assert _text(move_scales(stmts, {"unreduce"}, {"unbroadcast"})) == after
+
+
+def test_slice_adjoints_accumulate_in_place_only_where_nothing_else_holds_the_adjoint():
+    into = lambda: S.name("add_into")
+    cases = {
+        # a chain from 0.0: one buffer
+        "a = add_at(0.0, x, 0, g)\na = add_at(a, x, 1, h)":
+            "a = add_into(0.0, x, 0, g)\na = add_into(a, x, 1, h)",
+        # a read in between may keep a reference (b is a): a new array after it
+        "a = add_at(0.0, x, 0, g)\nb = a\na = add_at(a, x, 1, h)":
+            "a = add_into(0.0, x, 0, g)\nb = a\na = add_at(a, x, 1, h)",
+        "a = add_at(0.0, x, 0, g)\na = add_at(a, x, 1, a)": "a = add_into(0.0, x, 0, g)\na = add_at(a, x, 1, a)",
+        "b = add_at(0.0, x, 0, g)\na = add_at(0.0, x, 1, (b := h))\nb = add_at(b, x, 1, g)":
+            "b = add_into(0.0, x, 0, g)\na = add_into(0.0, x, 1, (b := h))\nb = add_at(b, x, 1, g)",
+        # an adjoint from elsewhere (a parameter, a sum) is not ours to write into
+        "a = add_at(a, x, 0, g)": "a = add_at(a, x, 0, g)",
+        "a = a + g\na = add_at(a, x, 0, g)": "a = a + g\na = add_at(a, x, 0, g)",
+        # around a loop: only if every iteration leaves it ours
+        "a = 0.0\nfor i in r:\n    a = add_at(a, x, i, g)":
+            "a = 0.0\nfor i in r:\n    a = add_into(a, x, i, g)",
+        "a = 0.0\nfor i in r:\n    a = add_at(a, x, i, g)\n    tape.append(a)":
+            "a = 0.0\nfor i in r:\n    a = add_at(a, x, i, g)\n    tape.append(a)",
+        "a = 0.0\nfor i in r:\n    if c:\n        continue\n    a = add_at(a, x, i, g)":
+            "a = 0.0\nfor i in r:\n    if c:\n        continue\n    a = add_into(a, x, i, g)",
+        "a = 0.0\nfor i in r:\n    a = add_at(a, x, i, g)\n    if c:\n        b = a\n        continue":
+            "a = 0.0\nfor i in r:\n    a = add_at(a, x, i, g)\n    if c:\n        b = a\n        continue",
+        # paths join: ours only if ours on both
+        "a = add_at(0.0, x, 0, g)\nif c:\n    b = a\na = add_at(a, x, 1, h)":
+            "a = add_into(0.0, x, 0, g)\nif c:\n    b = a\na = add_at(a, x, 1, h)",
+    }
+    for before, after in cases.items():
+        stmts = gast.parse(before).body
+        assert _text(accumulate_in_place(stmts, {"add_at"}, into)) == after, before
 
 
 def test_codegen_renders_comments_and_loads_through_linecache():

@@ -95,3 +95,31 @@ def test_add_at_accumulates_repeated_indices_like_numpy(shape, index):
     acc = rng.normal(size=shape)
     np.add.at(acc_copy := acc.copy(), index, g)
     assert np.allclose(add_at(acc, x, index, g), acc_copy, rtol=1e-13)
+
+
+def test_add_into_writes_only_its_own_float_array_in_place():
+    from sct.runtime import add_at, add_into
+    x, g = np.arange(6.0), np.array([1.0, 2.0])
+    acc = add_into(0.0, x, slice(1, 3), g)
+    assert acc.tolist() == [0, 1, 2, 0, 0, 0]
+    assert add_into(acc, x, np.s_[-1:-5:-2], g) is acc  # written in place
+    assert acc.tolist() == [0, 1, 2, 2, 0, 1]
+    assert add_into(acc, x, np.array([0, 0]), g) is acc and acc[0] == 3.0  # repeated indices accumulate
+    # what add_at would have copied (read-only, narrower dtype, another shape) goes through add_at
+    frozen = np.zeros(6)
+    frozen.flags.writeable = False
+    for other in (frozen, np.zeros(6, dtype=np.float32), np.zeros((1, 6))):
+        before = other.copy()
+        out = add_into(other, x, 0, 1.0)
+        assert out is not other and np.array_equal(other, before)
+        assert np.array_equal(out, add_at(before, x, 0, 1.0))
+    # x[:, None]'s adjoint from zero is g reshaped (no new array): a view of g, never written afterwards
+    m, column = np.zeros((3, 2)), np.ones((3, 1, 2))
+    view = add_into(0.0, m, np.s_[:, None], column)
+    assert view.base is not None and np.array_equal(view, np.ones((3, 2)))
+    out = add_into(view, m, 0, np.array([1.0, 2.0]))
+    assert out is not view and np.array_equal(column, np.ones((3, 1, 2))) and out[0].tolist() == [2.0, 3.0]
+    # a list's adjoint: the item replaced in place; a zero builds a new list
+    items = add_into(0.0, (x, x), 1, g)
+    assert items[0] == 0.0 and items[1] is g
+    assert add_into(items, (x, x), 0, g) is items and items[0] is g

@@ -113,6 +113,12 @@ def _einsum_exact(x, y):
     return 2 * dots * y, 2 * dots * x
 
 
+def _written_then_stored_in_list_grad(x):
+    """d/dx of x0 x1 x0 + x1 x1 + x2 x2 + (x0 x1)^2 + x1^2 + x2^2."""
+    x0, x1, x2 = x
+    return np.array([2 * x0 * x1 + 2 * x0 * x1 ** 2, x0 ** 2 + 4 * x1 + 2 * x0 ** 2 * x1, 4 * x2])
+
+
 # should work: the issue says each of these must give the right gradient, not be refused.
 # (id, function, arguments, wrt, the hand-derived gradient or None)
 SHOULD_WORK = [
@@ -150,6 +156,9 @@ SHOULD_WORK = [
     ("3-flatten-is-a-copy", p.flatten_is_a_copy, (X23,), 0, lambda x: 4 * x + 1),
     ("3-copies-written-in-place", p.copies_written_in_place, (V3,), 0,
      lambda x: 12 * x + np.array([6.0, 0, 0]) + 2 * x + np.array([1.0, 0, 0])),
+    ("15-written-then-stored-in-tuple", p.written_then_stored_in_tuple, (np.vstack([X23, V3]) / 2, V3), (0, 1), None),
+    ("15-written-then-stored-in-list", p.written_then_stored_in_list, (V3,), 0,
+     _written_then_stored_in_list_grad),
 ]
 
 # Right or refused: a TransformError (or the subclass named) is an acceptable answer here.
@@ -277,6 +286,16 @@ def test_first_call_from_several_threads(mode, threads, frequent_thread_switches
         assert not errors, f"trial {trial}: {[f'{type(e).__name__}: {e}' for e in errors]}"
         for r in results:
             np.testing.assert_allclose(r, expected, rtol=1e-12, err_msg=f"trial {trial}")
+
+
+# (issue 15) a write into an array after it was stored in a container (later, in the same statement, or in
+# a loop around both) stays refused; a write that certainly ran before the store is accepted (SHOULD_WORK)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fn", [p.stored_then_written, p.stored_and_written_in_one_statement,
+                                p.written_in_loop_around_store], ids=lambda fn: fn.__name__)
+def test_write_after_store_is_refused(fn, mode):
+    with pytest.raises(sct.AliasingError, match="stored inside another container and written into after that"):
+        sct.grad(fn, mode=mode)(V3)
 
 
 # fuzzer finds

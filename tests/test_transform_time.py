@@ -58,7 +58,7 @@ PINNED = {
     ('helpers', 20, 'forward'): '9e22178985f6e24e',
     ('helpers', 20, 'reverse'): 'bbd679e47ba999ba',
     ('lists', 20, 'forward'): '74b692cf43f61854',
-    ('lists', 20, 'reverse'): '1723184e669c50a0',
+    ('lists', 20, 'reverse'): '01d5c8b0661cab5d',
     ('loop', 20, 'forward'): '6688aaf37a7616b5',
     ('loop', 20, 'reverse'): '8e020825356fbee3',
     ('straight', 60, 'forward'): '104bac4cc9e4e170',

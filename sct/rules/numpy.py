@@ -808,6 +808,10 @@ linear(np.broadcast_to, lambda g, ans, array, shape: unbroadcast(g, array), like
 def _join_adjoint(g, arrays, axis, prepare=np.asarray):
     """Pieces of ``g`` shaped like ``arrays``, which were joined along ``axis`` after ``prepare``
     (the adjoint of concatenate, hstack, vstack, column_stack)."""
+    if type(g) is np.ndarray and type(axis) is int:
+        least = _least_ndim(prepare)  # (arrays with that many axes are joined as they are: slices of g)
+        if all(type(a) is np.ndarray and a.ndim >= least for a in arrays):
+            return _join_slices(g, arrays, axis)
     prepared = [prepare(a) for a in arrays]
     if axis is None:
         sizes = [np.size(a) for a in prepared]
@@ -817,6 +821,25 @@ def _join_adjoint(g, arrays, axis, prepare=np.asarray):
         pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
     out = [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays)]
     return np.reshape(np.stack(out), np.shape(arrays)) if isinstance(arrays, np.ndarray) else out
+
+def _least_ndim(prepare) -> int:
+    """How many axes an array needs for ``prepare`` (``np.atleast_2d``, ...) to leave it as it is."""
+    if prepare is np.atleast_3d:
+        return 3
+    return 2 if prepare is np.atleast_2d or prepare is _as_column else 1
+
+
+def _join_slices(g, arrays, axis: int):
+    """``g`` cut along ``axis`` into views shaped like ``arrays`` (arrays of at least one dimension)."""
+    out, start = [], 0
+    before = (slice(None),) * (axis % g.ndim)
+    for a in arrays:
+        stop = start + a.shape[axis]
+        out.append(g[before + (slice(start, stop),)] if before else g[start:stop])
+        start = stop
+    if isinstance(arrays, np.ndarray):
+        return np.reshape(np.stack(out), np.shape(arrays))
+    return out
 
 linear(np.concatenate, lambda g, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind":
        _join_adjoint(g, arrays, axis, np.atleast_1d))  # (not np.asarray: it would compute a Dask array)

@@ -570,6 +570,8 @@ def _like(g, ans):
     a number); rules that move g's elements around (contractions, reshapes, joins)
     need it as a full array, so it is broadcast (a free view) when its shape differs.
     """
+    if type(g) is np.ndarray and type(ans) is np.ndarray and g.shape == ans.shape:
+        return g  # (the common case, decided without a NumPy call)
     return g if np.shape(g) == np.shape(ans) else expand(g, ans)
 
 

@@ -5,7 +5,7 @@ the adjoint program calls ``unbroadcast``, ``add_at`` and friends, which are all
 linear in the adjoints they move, so their tangents are the same helpers applied
 to the tangents.  Families: broadcasting, containers, non-differentiable.
 """
-from ..runtime import (add, add_at, drop_last, entry, expand, indices, last, number_at, refill, restore_entry,
+from ..runtime import (add, add_at, add_into, drop_last, entry, expand, indices, last, number_at, refill, restore_entry,
                        shape_only, snapshot, take, take_written, unbroadcast, unreduce, unshared, zero_at, zeros_like)
 from ..runtime.containers import entry_tangent, field_index, field_of, restore_tangent
 from ..runtime.batched import (add_at_batched, batch_index, expand_batched, take_batched,
@@ -20,6 +20,7 @@ REGISTRY.helper(unbroadcast, shape_args=(1,), linear=True, scalar_identity=True)
 REGISTRY.helper(expand, linear=True, scalar_identity=True)
 REGISTRY.helper(unreduce, shape_args=(1,), linear=True)
 REGISTRY.helper(add_at, shape_args=(1,))
+REGISTRY.helper(add_into, shape_args=(1,))
 REGISTRY.helper(unshared, shape_args=(2,))  # (the container is read for its type only)
 
 # ---------------------------------------------------------------- broadcasting
@@ -56,6 +57,10 @@ def take_written_(da, ans, a, index):
 
 @tangent_rule(add_at)
 def add_at_(dtotal, dx, dindex, dg, ans, total, x, index, g):
+    return dtotal, None, None, add_at(0.0, x, index, dg)
+
+@tangent_rule(add_into)  # (add_at written in place: the same tangent, a new value)
+def add_into_(dtotal, dx, dindex, dg, ans, total, x, index, g):
     return dtotal, None, None, add_at(0.0, x, index, dg)
 
 @tangent_rule(zero_at)
@@ -132,6 +137,10 @@ def take_written_(da, ans, a, index):
 
 @batched_tangent_rule(add_at, lists=True)
 def add_at_(dtotal, dx, dindex, dg, ans, total, x, index, g):
+    return 0.0 if isinstance(total, float) else dtotal, None, None, add_at_batched(x, index, dg)  # (a float: zero)
+
+@batched_tangent_rule(add_into, lists=True)
+def add_into_(dtotal, dx, dindex, dg, ans, total, x, index, g):
     return 0.0 if isinstance(total, float) else dtotal, None, None, add_at_batched(x, index, dg)  # (a float: zero)
 
 @batched_tangent_rule(zero_at, lists=True)

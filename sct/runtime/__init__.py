@@ -2,15 +2,16 @@
 
 ``broadcast`` sums adjoints back to an argument's shape and widens tangents;
 ``containers`` updates adjoints of arrays, lists and dicts functionally (a new value,
-never an in-place write on a value another name may hold).  The tape itself is
+never an in-place write on a value another name may hold; ``add_into`` writes in place
+only where the compiler proved no other name holds the adjoint).  The tape itself is
 a plain Python list in the generated code: ``tape.append(x)`` / ``x = tape.pop()``.
 ``checkpoint`` cuts a checkpointed loop's steps into segments.
 """
 from . import checkpoint
 from .broadcast import expand, shape_only, unbroadcast, unreduce, zeros_like
-from .containers import (add, add_at, drop_last, entry, indices, last, number_at, refill, restore_entry, snapshot, take,
-                         take_written, unshared, zero_at)
+from .containers import (add, add_at, add_into, drop_last, entry, indices, last, number_at, refill, restore_entry,
+                         snapshot, take, take_written, unshared, zero_at)
 
-__all__ = ["add", "add_at", "drop_last", "entry", "expand", "indices", "last", "number_at", "refill", "restore_entry",
-           "shape_only", "snapshot", "take", "take_written", "unbroadcast", "unreduce", "unshared", "zero_at",
-           "zeros_like"]
+__all__ = ["add", "add_at", "add_into", "drop_last", "entry", "expand", "indices", "last", "number_at", "refill",
+           "restore_entry", "shape_only", "snapshot", "take", "take_written", "unbroadcast", "unreduce", "unshared",
+           "zero_at", "zeros_like"]

@@ -11,8 +11,11 @@ from .namespace import broadcast_to, is_array, is_numpy, namespace, zeros
 
 def unbroadcast(g, x):
     """Sum the adjoint ``g`` over the axes along which ``x`` was broadcast: x̄ has x's shape."""
-    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
-        return g  # the common case, decided without a NumPy call
+    if type(g) is np.ndarray:
+        if type(x) is np.ndarray and g.shape == x.shape:
+            return g  # the common case, decided without a NumPy call
+        if (type(x) is float or type(x) is np.float64) and g.size < 4096:
+            return g.sum()  # (a number's adjoint: every element summed)
     if isinstance(g, (list, tuple)):
         raise TypeError("sct: an operator was applied to lists whose kind sct could not tell at transform time; "
                         "convert them with np.array(...) or keep them in a variable that is a list throughout")
@@ -66,6 +69,8 @@ def expand(dx, like):
 
 def unreduce(g, x, axis=None, keepdims=False):
     """The adjoint of a reduction over ``axis`` spread back over x's shape."""
+    if axis is None and type(x) is np.ndarray and x.size <= 4096 and type(g) in (float, np.float64):
+        return np.full(x.shape, g)  # (a small array: filling one costs less than NumPy's broadcast_to)
     shape = np.shape(x)
     xp = namespace(g)
     if axis is not None and not keepdims:

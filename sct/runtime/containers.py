@@ -117,7 +117,7 @@ def take_written(acc, index):
     if isinstance(acc, dict):
         return acc.get(index, 0.0)
     g = acc[index]
-    if isinstance(acc, np.ndarray) and _fancy(index):
+    if type(index) is not int and isinstance(acc, np.ndarray) and _fancy(index):
         order = np.full(acc.shape, -1)
         writes = np.arange(np.size(g)).reshape(np.shape(g))
         order[index] = writes          # NumPy keeps the last of repeated writes, as it did for the values
@@ -182,6 +182,38 @@ def add_at(acc, x, index, g):
     return out
 
 
+def add_into(acc, x, index, g):
+    """``add_at(acc, x, index, g)`` where no other name holds ``acc`` (the compiler proved it: ``acc`` is
+    ``0.0`` or what an earlier ``add_into`` returned, read by nothing since).  A NumPy adjoint is written in
+    place (``acc[index] += g``), allocated once at the first slice's adjoint; a list's item is replaced in
+    place; anything else goes through ``add_at``.  What it returns is held by no other name, or is a view of
+    ``g`` (``x[:, None]``'s adjoint from zero), which a later call copies rather than writes."""
+    if type(x) is np.ndarray and (type(g) is np.ndarray or is_numpy(g)):
+        if type(acc) is np.ndarray:
+            if acc.base is not None or acc.shape != x.shape or acc.dtype.char not in "dDgG" \
+                    or not acc.flags.writeable:  # (a view: g reshaped, below; a narrower dtype than add_at's)
+                return add_at(acc, x, index, g)
+        elif _is_zero(acc):
+            if type(index) is not int and _whole(index):
+                return add_at(acc, x, index, g)  # (x[:, None]: g reshaped, a view of g, no new array)
+            acc = np.zeros(x.shape, dtype=x.dtype if x.dtype.char in "dDgG" else np.result_type(x.dtype, float))
+        else:
+            return add_at(acc, x, index, g)
+        if type(index) is int or type(index) is slice or not _fancy(index):
+            acc[index] += g
+        else:
+            _scatter_add(acc, index, g)
+        return acc
+    if (type(x) is tuple or type(x) is list) and type(index) is int:  # (a tuple a helper returned, say)
+        if _is_zero(acc):
+            acc = [0.0] * len(x)
+        elif type(acc) is not list or len(acc) != len(x):
+            return add_at(acc, x, index, g)
+        acc[index] = add(acc[index], g)
+        return acc
+    return add_at(acc, x, index, g)
+
+
 def _foreign(value) -> bool:
     """An array of another library than NumPy (Dask, JAX): adjoints of it are built without writes."""
     return not isinstance(value, np.ndarray) and is_array(value)
@@ -209,6 +241,10 @@ def _as_items(g, n):
 
 def zero_at(acc, index):
     """A copy of the adjoint ``acc`` with ``acc[index]`` set to zero (it was overwritten)."""
+    if type(acc) is np.ndarray:  # (the common case, first)
+        out = acc.copy()
+        out[index] = 0.0
+        return out
     if _is_zero(acc):
         return acc
     if isinstance(acc, dict):

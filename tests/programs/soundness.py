@@ -531,3 +531,59 @@ def array_times_unknown_updated(y):
     b = np.ones(3) * _twice(y)[0]
     b[0] += b[1]
     return np.sum(b)
+
+
+# -- an unnecessary refusal lifted: an array written into, then stored in a tuple ------------------
+# (issue 15, ADBench's LSTM) `new_state[i] = hidden` before `return y, new_state` was refused as a write
+# through two names; the writes all ran before the tuple was built, so it holds the final value.
+
+def _step_state(state, x):
+    new_state = state.copy()
+    for i in range(state.shape[0]):
+        new_state[i] = np.tanh(state[i] * x[i])
+    return x * new_state[0], new_state
+
+
+def written_then_stored_in_tuple(state, x):
+    total = 0.0
+    for _ in range(3):
+        x, state = _step_state(state, x)
+        total = total + np.sum(x * state[1:3]) + np.sum(state)
+    return total
+
+
+def written_then_stored_in_list(x):
+    s = x.copy()
+    s[0] = s[0] * x[1]
+    held = [s, x]
+    held.append(s)
+    return np.sum(held[0] * held[1]) + np.sum(held[2] ** 2)
+
+
+# ... and what stays refused: a write after the store (later in the source, in the same statement, or in a
+# loop around both) changes what the container holds, which sct would not follow.
+
+def stored_then_written(x):
+    s = x.copy()
+    held = (s, x)
+    s[0] = 5.0
+    return np.sum(held[0] * held[1])
+
+
+def stored_and_written_in_one_statement(x):
+    s = x.copy()
+    s[0] = np.sum(_first((s, x)) * x)
+    return np.sum(s)
+
+
+def _first(pair):
+    return pair[0]
+
+
+def written_in_loop_around_store(x):
+    s = x.copy()
+    out = []
+    for i in range(3):
+        s[i] = x[i] * 2.0
+        out.append(s)
+    return np.sum(out[0] * x)
