@@ -63,13 +63,13 @@ class _Spec:
         return derived
 
     def quick_program(self, mode: str, args: tuple) -> Derived | None:
-        """The program for a plain call (every parameter passed positionally, each a float or a
-        float64 array) when it is already built and fresh; else None (take the general path)."""
+        """The program for a plain call (every parameter passed positionally, each a float (or NumPy float64)
+        or a float64 array) when it is already built and fresh; else None (take the general path)."""
         if len(args) != len(self.signature.parameters) or not self.all_positional:
             return None
         kinds = [kind_of_value(a) for a in args[:self.fixed]]  # (self, or a partial's arguments)
         for a in args[self.fixed:]:
-            if type(a) is float:
+            if type(a) is float or type(a) is np.float64:
                 kinds.append(SCALAR)
             elif type(a) is np.ndarray and a.dtype == np.float64:
                 kinds.append(ARRAY)
@@ -411,12 +411,10 @@ def _forward_quick(spec: _Spec, args: tuple) -> tuple[Any, list] | None:
 
 
 def _forward(spec: _Spec, bound, chunk_size: int | None = None) -> tuple[Any, list]:
-    grads, value = [], None
-    for name in spec.wrt:
-        value, columns = _columns(spec, bound, name, chunk_size)
-        _check_scalar(spec.fn, value)
-        grads.append(_jacobian_block(columns, value, bound.arguments[name]))
-    return value, grads
+    """f's value and gradient: one batched sweep carrying every element of every wrt argument."""
+    value, columns = _columns(spec, bound, spec.wrt, chunk_size)
+    _check_scalar(spec.fn, value)
+    return value, _split_columns(spec, bound, columns, value)
 
 
 CHUNK_ELEMENTS = 1 << 20  # default directions per batched sweep: tangents of the wrt arguments up to ~8 MB
@@ -455,18 +453,21 @@ def _chunks(size: int, like, chunk_size: int | None) -> list[tuple[int, int]]:
     return [(start, min(size, start + step)) for start in range(0, size, step)]
 
 
-def _unit_directions(x, start: int, stop: int):
+def _unit_directions(x, start: int, stop: int, offset: int = 0):
     """The unit tangents ``start .. stop - 1`` of ``x``, on a leading axis (of a pytree: its elements
-    counted leaf after leaf, each leaf's batched tangent cut from the same unit vectors)."""
+    counted leaf after leaf, each leaf's batched tangent cut from the same unit vectors).  With ``offset``,
+    x's elements are numbered from ``offset`` among several arguments' (directions outside them are zero)."""
     size = pytree.size(x)
     e = np.zeros((stop - start, size))
-    e[np.arange(stop - start), np.arange(start, stop)] = 1.0
+    first, last = max(start, offset), min(stop, offset + size)
+    if first < last:
+        e[np.arange(first - start, last - start), np.arange(first - offset, last - offset)] = 1.0
     if not pytree.is_container(x):
         return e.reshape((stop - start,) + np.shape(x))
-    parts, offset = [], 0
+    parts, at = [], 0
     for leaf in pytree.leaves(x):
-        parts.append(e[:, offset:offset + np.size(leaf)].reshape((stop - start,) + np.shape(leaf)))
-        offset += np.size(leaf)
+        parts.append(e[:, at:at + np.size(leaf)].reshape((stop - start,) + np.shape(leaf)))
+        at += np.size(leaf)
     return pytree.unflatten(x, parts, records_as_dicts=True)
 
 
@@ -476,20 +477,40 @@ def _zero_directions(x, n: int):
     return pytree.unflatten(x, zeros, records_as_dicts=True) if pytree.is_container(x) else zeros[0]
 
 
-def _columns(spec: _Spec, bound, name: str, chunk_size: int | None):
-    """f's value and its derivatives along every unit direction of the wrt argument ``name`` (leading axis),
-    the other wrt tangents zero, in batched sweeps."""
-    x = bound.arguments[name]
+def _columns(spec: _Spec, bound, names, chunk_size: int | None):
+    """f's value and its derivatives along every unit direction of the wrt argument(s) ``names`` (a name, or
+    a tuple of names whose elements are counted one argument after another), on a leading axis, the other
+    wrt tangents zero: in batched sweeps, one for all of them unless ``chunk_size`` cuts them."""
+    names = (names,) if isinstance(names, str) else tuple(names)
+    sizes = [pytree.size(bound.arguments[n]) for n in names]
+    total = sum(sizes)
     parts, value = [], None
-    if pytree.size(x) == 0:  # (an empty list or dict: no directions)
+    if total == 0:  # (an empty list or dict: no directions)
         value = spec.fn(*bound.args, **bound.kwargs)
         return value, np.zeros((0,) + np.shape(value))
-    for start, stop in _chunks(pytree.size(x), x, chunk_size):
+    step = chunk_size or max(1, CHUNK_ELEMENTS // max(1, total))
+    for start in range(0, total, step):
+        stop = min(total, start + step)
         tangents = {w: _zero_directions(bound.arguments[w], stop - start) for w in spec.wrt}
-        tangents[name] = _unit_directions(x, start, stop)
+        offset = 0
+        for name, size in zip(names, sizes):
+            if offset < stop and start < offset + size:
+                tangents[name] = _unit_directions(bound.arguments[name], start, stop, offset)
+            offset += size
         value, d = _batched(spec, bound, tangents)
         parts.append(np.asarray(d, dtype=float))
     return value, np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _split_columns(spec: _Spec, bound, columns, value) -> list:
+    """The blocks of each wrt argument, cut from the columns of all of them (``_columns`` over spec.wrt)."""
+    blocks, offset = [], 0
+    for name in spec.wrt:
+        x = bound.arguments[name]
+        size = pytree.size(x)
+        blocks.append(_jacobian_block(columns[offset:offset + size], value, x))
+        offset += size
+    return blocks
 
 
 def _jacobian_block(columns, value, x):
@@ -767,7 +788,8 @@ def jacobian(fn: Callable, *, wrt: Wrt = 0, mode: str = "auto", chunk_size: int 
     element of the ``wrt`` arguments as a direction (in chunks of ``chunk_size``
     directions; by default as many as keep a batched tangent under about 8 MB);
     ``"reverse"`` the adjoint program once per element of the output; ``"auto"``
-    forward when the inputs are no more than the outputs.  A tuple ``wrt`` gives a
+    forward when the inputs are no more than the outputs, or no more than 64 elements (one batched sweep of
+    that many directions costs less than adjoint sweeps).  A tuple ``wrt`` gives a
     tuple of Jacobians; a pytree argument its structure, with one block
     ``out.shape + leaf.shape`` per leaf.
     """
@@ -776,14 +798,52 @@ def jacobian(fn: Callable, *, wrt: Wrt = 0, mode: str = "auto", chunk_size: int 
         raise ArgumentError(f"mode must be 'forward', 'reverse' or 'auto', not {mode!r}")
 
     def call(*args, **kwargs):
+        if mode != REVERSE and not kwargs:
+            done = _jacobian_quick(spec, args, chunk_size)
+            if done is not None:
+                return spec.pack(done)
         bound = spec.bind(args, kwargs)
         chosen = mode
         if mode == "auto":
             size = sum(pytree.size(bound.arguments[n]) for n in spec.wrt)
-            chosen = FORWARD if size <= np.size(_output(spec, bound)) else REVERSE
+            chosen = FORWARD if size <= AUTO_FORWARD or size <= np.size(_output(spec, bound)) else REVERSE
         blocks = _jacobian_forward(spec, bound, chunk_size) if chosen == FORWARD else _jacobian_reverse(spec, bound)
         return spec.pack(blocks)
     return _wrap(spec, call, "jacobian", REVERSE if mode == REVERSE else BATCHED, mode=mode, chunk_size=chunk_size)
+
+
+# mode="auto" runs forward mode for up to this many input elements whatever the output: one batched sweep
+# of <= 64 directions costs less than the adjoint sweep(s) here (bench/README.md, "Jacobian mode choice")
+AUTO_FORWARD = 64
+
+
+def _jacobian_quick(spec: _Spec, args: tuple, chunk_size: int | None) -> list | None:
+    """The forward Jacobian of a plain call (positional numbers and float64 arrays, the batched program
+    built, at most AUTO_FORWARD input elements, one sweep): the unit directions are the columns of one
+    identity matrix, and no binding.  None: take the general path."""
+    derived = spec.quick_program(BATCHED, args)
+    if derived is None:
+        return None
+    xs = [args[i] for i in spec.wrt_positions]
+    sizes = [x.size if type(x) is np.ndarray else 1 for x in xs]
+    total = sum(sizes)
+    if not 0 < total <= AUTO_FORWARD or chunk_size is not None and chunk_size < total:
+        return None
+    eye, tangents, offset = np.eye(total), {}, 0
+    for name, x, size in zip(spec.wrt, xs, sizes):
+        block = eye[:, offset:offset + size]
+        tangents[derived.tangent_names[name]] = block.reshape((total,) + x.shape) if type(x) is np.ndarray \
+            else block[:, 0]
+        offset += size
+    value, d = derived.fn(*args, **tangents)
+    _check_output(spec, value)
+    shape = (total,) + np.shape(value)
+    columns = np.broadcast_to(d, shape) if np.shape(d) != shape else np.asarray(d, dtype=float)
+    blocks, offset = [], 0
+    for x, size in zip(xs, sizes):
+        blocks.append(_jacobian_block(columns[offset:offset + size], value, x))
+        offset += size
+    return blocks
 
 
 def jacfwd(fn: Callable, *, wrt: Wrt = 0, chunk_size: int | None = None) -> Callable:
@@ -809,12 +869,10 @@ def _check_output(spec: _Spec, value):
 
 
 def _jacobian_forward(spec: _Spec, bound, chunk_size: int | None = None) -> list:
-    blocks = []
-    for name in spec.wrt:
-        value, columns = _columns(spec, bound, name, chunk_size)
-        _check_output(spec, value)
-        blocks.append(_jacobian_block(columns, value, bound.arguments[name]))
-    return blocks
+    """One batched sweep (or one per chunk) carrying every element of every wrt argument as a direction."""
+    value, columns = _columns(spec, bound, spec.wrt, chunk_size)
+    _check_output(spec, value)
+    return _split_columns(spec, bound, columns, value)
 
 
 def _jacobian_reverse(spec: _Spec, bound) -> list:

@@ -238,6 +238,40 @@ def dot_right(a, b, d):
     return np.stack([np.dot(a, d[k]) for k in range(d.shape[0])])
 
 
+def cross_left(d, a, b, axis=None):
+    """``np.cross(da, b)`` per direction, in one call: the directions broadcast once ``da`` has the axes of
+    the wider operand (vectors on the last axis; another ``axis`` runs once per direction)."""
+    if type(d) is not np.ndarray:
+        return d
+    if axis is not None and axis != -1:
+        return np.stack([np.cross(d[k], b, axis=axis) for k in range(d.shape[0])])
+    return cross_last(_lifted(d, max(np.ndim(a), np.ndim(b))), b)
+
+
+def cross_right(a, b, d, axis=None):
+    """``np.cross(a, db)`` per direction, in one call (see :func:`cross_left`)."""
+    if type(d) is not np.ndarray:
+        return d
+    if axis is not None and axis != -1:
+        return np.stack([np.cross(a, d[k], axis=axis) for k in range(d.shape[0])])
+    return cross_last(a, _lifted(d, max(np.ndim(a), np.ndim(b))))
+
+
+def cross_last(a, b):
+    """``np.cross(a, b)`` of vectors on the last axis, broadcast: for 3-vectors a × b by gathering the
+    components (without np.cross's axis bookkeeping, which costs more than the arithmetic on small
+    arrays); 2-vectors give a₀b₁ − a₁b₀; anything else goes to np.cross."""
+    n, m = np.shape(a)[-1:], np.shape(b)[-1:]
+    if n == m == (3,):
+        return a[..., _NEXT] * b[..., _AFTER] - a[..., _AFTER] * b[..., _NEXT]
+    if n == m == (2,):
+        return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    return np.cross(a, b)
+
+
+_NEXT, _AFTER = (1, 2, 0), (2, 0, 1)  # (a × b)ᵢ = a_next(i) b_after(i) − a_after(i) b_next(i)
+
+
 def outer_left(d, b):
     """``np.outer(da, b)`` per direction."""
     if type(d) is not np.ndarray:
