@@ -26,7 +26,7 @@ import numpy as np
 from . import pytree
 from .analysis import ARRAY, SCALAR, kind_of_value
 from .checkpoint import check_option
-from .compiler import BATCHED, CALLS, FORWARD, GRADIENT, REVERSE, Derived, called_programs, cached, derive
+from .compiler import BATCHED, CALLS, FORWARD, GRADIENT, REVERSE, VMAP, Derived, called_programs, cached, derive
 from .errors import ArgumentError, NotBatchable, SourceError
 from .runtime import zeros_like
 from .runtime.batched import direction
@@ -1094,6 +1094,8 @@ def source(fn: Callable, *args, **kwargs) -> str:
         if extra and len(args) == len(spec.signature.parameters) + extra:
             args = args[:-extra]
         bound = spec.bind(args, kwargs)
+        if role == "vmap":  # (specialised to each example's kinds)
+            return _with_callees(_vmap_program(spec, bound))
         return _with_callees(derive(spec.fn, mode, spec.wrt, spec.kinds(bound), spec.checkpoint, spec.calls))
     reverse = mode not in (FORWARD, BATCHED)
     checkpoint = spec.checkpoint if reverse else None
@@ -1120,5 +1122,106 @@ def derived_programs(fn: Callable) -> list[Derived]:
     return cached(marker[0].fn if marker else fn)
 
 
+InAxes = Union[int, None, Sequence[Union[int, None]]]
+
+
+def vmap(fn: Callable, in_axes: InAxes = 0) -> Callable:
+    """``fn`` run on a batch of examples at once (JAX's ``vmap``), from ``fn`` written for one example.
+
+    ``in_axes`` says which positional arguments carry one example per row of their leading axis: ``0``
+    (all of them), or one entry per positional parameter, ``0`` (batched) or ``None`` (shared by every
+    example).  ``vmap(f)(X, W)`` returns ``np.stack([f(X[i], W[i]) for i in range(B)])``, computed by a
+    generated program in which every value depending on a batched argument carries the examples on a
+    leading axis (``sct.source`` shows it; see :mod:`sct.vmap` for what it vectorises and what it
+    refuses with :class:`~sct.errors.VmapError`).
+
+    ``vmap(jacobian(f, wrt=...))`` (or ``jacfwd``/``jacrev``) is the Jacobian of every example, in one
+    batched tangent sweep of the vmapped program: its directions are the unit vectors of one example's
+    ``wrt`` arguments, the same for every example (examples are independent, so one sweep gives every
+    example's block).  Each block has shape ``(B,) + out.shape + x.shape`` (``x.shape`` of one example).
+    """
+    if isinstance(fn, Derivative) and fn._made[0] == "jacobian" and fn._full is None:
+        return _vmap_jacobian(fn, in_axes)
+    if isinstance(fn, Derivative):
+        raise ArgumentError(f"sct.vmap takes a function, or a jacobian sct made; not {fn!r}")
+    spec = _Spec.of(fn, _batched_params(fn, in_axes))
+
+    def call(*args, **kwargs):
+        bound = spec.bind(args, kwargs)
+        derived = _vmap_program(spec, bound)
+        return derived.fn(*bound.args, **bound.kwargs)
+    return _wrap(spec, call, "vmap", VMAP, in_axes=in_axes)
+
+
+def _batched_params(fn: Callable, in_axes: InAxes) -> tuple[str, ...]:
+    """The names of the positional parameters ``in_axes`` batches."""
+    shown = _target(fn).signature
+    positional = [p.name for p in shown.parameters.values() if p.kind in (p.POSITIONAL_ONLY,
+                                                                          p.POSITIONAL_OR_KEYWORD)]
+    axes = [in_axes] * len(positional) if in_axes is None or isinstance(in_axes, int) else list(in_axes)
+    if len(axes) != len(positional):
+        raise ArgumentError(f"in_axes has {len(axes)} entries; {_name(fn)}{shown} has {len(positional)} "
+                            f"positional parameters")
+    if any(a not in (0, None) or isinstance(a, bool) for a in axes):
+        raise ArgumentError(f"in_axes entries are 0 (batched on the leading axis) or None (shared); got {in_axes!r}")
+    names = tuple(n for n, a in zip(positional, axes) if a == 0)
+    if not names:
+        raise ArgumentError("in_axes batches no argument")
+    return names
+
+
+def _vmap_program(spec: _Spec, bound) -> Derived:
+    """The vmapped program of spec.fn batched in spec.wrt, for these arguments' per-example kinds."""
+    kinds = {}
+    for name, value in bound.arguments.items():
+        if name in spec.wrt:
+            if not isinstance(value, np.ndarray) or value.ndim == 0:
+                raise ArgumentError(f"sct.vmap: argument {_shown(name)} is batched, so it needs a NumPy array "
+                                    f"with the examples on its leading axis; got {type(value).__name__}")
+            kinds[name] = SCALAR if value.ndim == 1 else ARRAY
+        else:
+            kinds[name] = kind_of_value(value)
+    key = (VMAP, tuple(kinds.values()))
+    derived = spec.programs.get(key)
+    if derived is None or derived.fn is None or not derived.fresh():
+        derived = spec.programs[key] = derive(spec.fn, VMAP, spec.wrt, kinds)
+    return derived
+
+
+def _vmap_jacobian(jac: "Derivative", in_axes: InAxes) -> Callable:
+    """``vmap(jacobian(f, wrt=...))``: see :func:`vmap`."""
+    _, original, options = jac._made
+    inner = jac.__sct_spec__[0]
+    vspec = _Spec.of(original, _batched_params(original, in_axes))
+    if vspec.fn is not inner.fn:
+        raise ArgumentError("sct.vmap of a jacobian of a bound method or partial: vmap the function itself")
+
+    def call(*args, **kwargs):
+        bound = inner.bind(args, kwargs)
+        for name in inner.wrt:
+            if pytree.is_container(bound.arguments[name]):
+                raise ArgumentError(f"sct.vmap(jacobian): argument {_shown(name)} is a container; pass arrays")
+        program = _vmap_program(vspec, bound)
+        batched = set(vspec.wrt)
+        shapes = [np.shape(bound.arguments[n])[1:] if n in batched else np.shape(bound.arguments[n])
+                  for n in inner.wrt]
+        sizes = [int(np.prod(s)) for s in shapes]
+        total, nb = sum(sizes), len(bound.arguments[vspec.wrt[0]])
+        eye, tangents, offset = np.eye(total), {}, 0
+        for name, shape, size in zip(inner.wrt, shapes, sizes):
+            unit = eye[:, offset:offset + size].reshape((total,) + shape)
+            tangents[name] = np.broadcast_to(unit[:, None], (total, nb) + shape) if name in batched else unit
+            offset += size
+        value, d = _batched(_Spec.of(program.fn, inner.wrt), _Spec.of(program.fn, inner.wrt).bind(
+            bound.args, bound.kwargs), tangents)
+        columns = np.moveaxis(np.broadcast_to(d, (total,) + np.shape(value)), 0, -1)
+        blocks, offset = [], 0
+        for shape, size in zip(shapes, sizes):
+            blocks.append(columns[..., offset:offset + size].reshape(np.shape(value) + shape))
+            offset += size
+        return inner.pack(blocks)
+    return _wrap(vspec, call, "vmap", BATCHED, in_axes=in_axes)
+
+
 _FACTORIES = {"grad": grad, "value_and_grad": value_and_grad, "jvp": jvp, "vjp": vjp, "hessian": hessian,
-              "hvp": hvp, "jacobian": jacobian}
+              "hvp": hvp, "jacobian": jacobian, "vmap": lambda fn, wrt=None, **options: vmap(fn, **options)}
