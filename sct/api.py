@@ -1147,7 +1147,11 @@ def vmap(fn: Callable, in_axes: InAxes = 0) -> Callable:
     spec = _Spec.of(fn, _batched_params(fn, in_axes))
 
     def call(*args, **kwargs):
-        bound = spec.bind(args, kwargs)
+        try:  # (not spec.bind: a batched argument may hold integers, as any argument of a function may)
+            bound = spec.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ArgumentError(f"{_name(spec.fn)}{spec.signature}: {exc}") from None
+        bound.apply_defaults()
         derived = _vmap_program(spec, bound)
         return derived.fn(*bound.args, **bound.kwargs)
     return _wrap(spec, call, "vmap", VMAP, in_axes=in_axes)
@@ -1188,39 +1192,61 @@ def _vmap_program(spec: _Spec, bound) -> Derived:
     return derived
 
 
+VMAP_ELEMENTS = 1 << 16  # vmap(jacobian): directions x examples per batched sweep (measured: bench/README.md)
+
+
 def _vmap_jacobian(jac: "Derivative", in_axes: InAxes) -> Callable:
-    """``vmap(jacobian(f, wrt=...))``: see :func:`vmap`."""
-    _, original, options = jac._made
+    """``vmap(jacobian(f, wrt=...))``: see :func:`vmap`.
+
+    Every ``wrt`` argument is batched in the vmapped program, a shared one as ``nb`` views of itself: then
+    every value carrying a derivative is batched, and every tangent has the directions first and the
+    examples second (a shared value's tangent would line its directions up with the examples)."""
+    _, original, _ = jac._made
     inner = jac.__sct_spec__[0]
-    vspec = _Spec.of(original, _batched_params(original, in_axes))
-    if vspec.fn is not inner.fn:
+    shared = set(_Spec.of(original, 0).signature.parameters) - set(_batched_params(original, in_axes))
+    batched = _batched_params(original, in_axes)
+    spec = _Spec.of(original, batched + tuple(n for n in inner.wrt if n not in batched))
+    if spec.fn is not inner.fn:
         raise ArgumentError("sct.vmap of a jacobian of a bound method or partial: vmap the function itself")
+    tangent_specs: dict = {}  # the vmapped program -> the _Spec of its batched tangent program
 
     def call(*args, **kwargs):
         bound = inner.bind(args, kwargs)
         for name in inner.wrt:
             if pytree.is_container(bound.arguments[name]):
                 raise ArgumentError(f"sct.vmap(jacobian): argument {_shown(name)} is a container; pass arrays")
-        program = _vmap_program(vspec, bound)
-        batched = set(vspec.wrt)
-        shapes = [np.shape(bound.arguments[n])[1:] if n in batched else np.shape(bound.arguments[n])
+        nb = len(next(bound.arguments[n] for n in spec.wrt if n not in shared))
+        shapes = [np.shape(bound.arguments[n]) if n in shared else np.shape(bound.arguments[n])[1:]
                   for n in inner.wrt]
+        for name, shape in zip(inner.wrt, shapes):
+            if name in shared:  # (views: nb rows of the one value)
+                bound.arguments[name] = np.broadcast_to(np.asarray(bound.arguments[name], dtype=float),
+                                                        (nb,) + shape)
+        program = _vmap_program(spec, bound)
+        tspec = tangent_specs.get(program.fn)
+        if tspec is None:
+            tangent_specs.clear()
+            tspec = tangent_specs[program.fn] = _Spec.of(program.fn, inner.wrt)
         sizes = [int(np.prod(s)) for s in shapes]
-        total, nb = sum(sizes), len(bound.arguments[vspec.wrt[0]])
-        eye, tangents, offset = np.eye(total), {}, 0
+        total, units, offset = sum(sizes), {}, 0
         for name, shape, size in zip(inner.wrt, shapes, sizes):
-            unit = eye[:, offset:offset + size].reshape((total,) + shape)
-            tangents[name] = np.broadcast_to(unit[:, None], (total, nb) + shape) if name in batched else unit
+            units[name] = np.eye(total)[:, offset:offset + size].reshape((total,) + shape)
             offset += size
-        value, d = _batched(_Spec.of(program.fn, inner.wrt), _Spec.of(program.fn, inner.wrt).bind(
-            bound.args, bound.kwargs), tangents)
-        columns = np.moveaxis(np.broadcast_to(d, (total,) + np.shape(value)), 0, -1)
+        step = max(1, VMAP_ELEMENTS // max(1, total))
+        parts = []
+        for start in range(0, nb, step):  # (examples in blocks: the batched tangents stay in cache)
+            stop = min(nb, start + step)
+            rows = {n: v[start:stop] if n in spec.wrt else v for n, v in bound.arguments.items()}
+            tangents = {n: np.broadcast_to(u[:, None], (total, stop - start) + u.shape[1:]) for n, u in units.items()}
+            value, d = _batched(tspec, inspect.BoundArguments(tspec.signature, rows), tangents)
+            parts.append(np.moveaxis(np.broadcast_to(d, (total,) + np.shape(value)), 0, -1))
+        columns = np.concatenate(parts) if len(parts) > 1 else parts[0]
         blocks, offset = [], 0
         for shape, size in zip(shapes, sizes):
-            blocks.append(columns[..., offset:offset + size].reshape(np.shape(value) + shape))
+            blocks.append(columns[..., offset:offset + size].reshape(columns.shape[:-1] + shape))
             offset += size
         return inner.pack(blocks)
-    return _wrap(vspec, call, "vmap", BATCHED, in_axes=in_axes)
+    return _wrap(spec, call, "vmap", BATCHED, in_axes=in_axes)
 
 
 _FACTORIES = {"grad": grad, "value_and_grad": value_and_grad, "jvp": jvp, "vjp": vjp, "hessian": hessian,

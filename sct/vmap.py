@@ -49,6 +49,7 @@ _REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin}
 # Python operators that work elementwise on arrays (the builtins float, max, min, ... do not)
 _OPERATORS = {operator.add, operator.sub, operator.mul, operator.truediv, operator.pow, operator.mod,
               operator.neg, operator.pos, builtins.abs}
+_SELECTIONS = {np.where, np.clip}  # elementwise over all their (broadcast) arguments, not ufuncs
 
 
 class Vmap:
@@ -170,7 +171,7 @@ class Vmap:
     def elementwise(op, primal) -> bool:
         """An operation applied to each element of its (broadcast) operands: declared elementwise (or
         batching by broadcasting) and NumPy's, or a Python operator that is elementwise on arrays."""
-        if primal in _OPERATORS or isinstance(primal, np.ufunc):
+        if primal in _OPERATORS or primal in _SELECTIONS or isinstance(primal, np.ufunc):
             return True
         rule = op.rule
         return rule is not None and (rule.kind == "elementwise" or rule.batched == "broadcast") and \
@@ -245,27 +246,32 @@ class Vmap:
         return [made], b1 | b2, d1 & d2
 
     def branches(self, stmt, batched: set, nb: str, defined: set):
-        """``if`` on a batched test: each side on the examples taking it, the results merged in order."""
+        """``if`` on a batched test: each side on the examples taking it, the results merged in order.  Where
+        both sides end in ``return`` (directly or in branches of their own), the returns assign one result,
+        merged like any other name, and returned after the merge."""
         sides = (stmt.body, stmt.orelse)
         ends = [_returns(side) for side in sides]
         if ends[0] != ends[1]:
             self.refuse(stmt, "sct.vmap: a branch on a batched test where one side returns and the other "
                               "does not", "return from both sides, or from neither")
+        result = self.ctx.namer.fresh("result") if ends[0] else None
+        if result is not None:
+            for side in sides:
+                _assign_returns(side, result)
         for side in sides:
             for inner in side:
                 for node in S.walk(inner):
-                    if isinstance(node, (gast.For, gast.While, gast.With, gast.Return)) and \
-                            not (node is side[-1] and isinstance(node, gast.Return)):
+                    if isinstance(node, (gast.For, gast.While, gast.With, gast.Return)):
                         self.refuse(stmt, "sct.vmap: a branch on a batched test may hold assignments, other "
-                                          "branches and a final return", None)
+                                          "branches and returns that end both sides", None)
         namer = self.ctx.namer
         rows, rest = namer.fresh("rows"), namer.fresh("rest")
         split = S.call(self.symbol(V.branch_rows), [S.name(stmt.test.id), S.name(nb)])
         out = [S.assign(S.tuple_([S.store(rows), S.store(rest)], gast.Store), split)]
         assigned = set().union(*(S.stores(s) for side in sides for s in side)) if any(sides) else set()
         results = []
-        for side, which in zip(sides, (rows, rest)):
-            made, finals = self.side(side, which, batched, defined, assigned, ends[0])
+        for side, which, label in zip(sides, (rows, rest), ("then", "else")):
+            made, finals = self.side(side, which, label, batched, defined, assigned)
             out.extend(made)
             results.append(finals)
         names = sorted(n for n in assigned if n in results[0] and n in results[1])
@@ -276,23 +282,21 @@ class Vmap:
         after_b, after_d = batched | set(names), defined | set(names)
         after_b -= {n for n in assigned if n not in names}  # (defined on one side only: not read after)
         after_d -= {n for n in assigned if n not in names}
-        if ends[0]:
-            merged = S.call(self.symbol(V.merge_rows), [S.name(results[0][None]), S.name(results[1][None]),
-                                                        S.name(rows), S.name(rest)])
-            out.append(S.ret(merged))
+        if result is not None:
+            out.append(S.ret(S.name(result)))
         return out, after_b, after_d
 
-    def side(self, stmts, rows: str, batched: set, defined: set, assigned: set, returns: bool):
+    def side(self, stmts, rows: str, label: str, batched: set, defined: set, assigned: set):
         """One side of a batched branch on its examples ``rows``: the batched names it reads gathered
-        (``x_1 = x[rows]``), every name it uses renamed, its statements vmapped; and the batched name holding
-        each merged name's value on these examples (``None``: the returned value)."""
+        (``x_then = x[rows]``), every name it uses renamed, its statements vmapped; and the batched name
+        holding each assigned name's value on these examples."""
         namer, ctx = self.ctx.namer, self.ctx
         nb = namer.fresh("nb")
-        out = [S.assign(nb, S.call(S.name("len"), [S.name(rows)]))]
+        out = [S.assign(nb, S.call(self.symbol(V.count_rows), [S.name(rows)]))]
         used = set().union(*(S.loads(s) | S.stores(s) for s in stmts)) if stmts else set()
         mapping = {}
         for n in sorted((used | assigned) & (batched | assigned)):
-            fresh = mapping[n] = namer.fresh(f"{n}_{'then' if rows.startswith('rows') else 'else'}")
+            fresh = mapping[n] = namer.fresh(f"{n}_{label}")
             ctx.locals.add(fresh)
             if n in self.an.kinds:
                 self.an.kinds[fresh] = self.an.kinds[n]
@@ -300,31 +304,22 @@ class Vmap:
                 out.append(S.assign(fresh, gast.Subscript(value=S.name(n), slice=S.name(rows), ctx=gast.Load())))
             elif n in defined:
                 out.append(S.assign(fresh, S.name(n)))
-        body = list(stmts)
-        final = body.pop() if returns else None
-        for s in body + ([final] if final is not None else []):
+        for s in stmts:
             _rename(s, mapping)
         inner_b = {mapping[n] for n in batched if n in mapping}
         inner_d = {mapping.get(n, n) for n in defined}
-        made, inner_b, inner_d = self.block(body, inner_b, nb, inner_d)
+        made, inner_b, inner_d = self.block(stmts, inner_b, nb, inner_d)
         out.extend(made)
         finals = {}
-        for n in assigned:
+        for n in sorted(assigned):
             held = mapping[n]
             if held not in inner_d:
                 continue
             if held not in inner_b:
                 out.append(S.assign(held, S.call(self.symbol(V.to_batch), [S.name(held), S.name(nb)])))
             finals[n] = held
-        if final is not None:
-            value = final.value
-            held = namer.fresh("result")
-            if isinstance(value, gast.Name) and value.id in inner_b:
-                out.append(S.with_origin(S.assign(held, value), final))
-            else:
-                out.append(S.with_origin(S.assign(held, S.call(self.symbol(V.to_batch), [value, S.name(nb)])),
-                                         final))
-            finals[None] = held
+        if not any(isinstance(m, gast.Assign) and S.stores(m) != {nb} and nb in S.loads(m) for m in out):
+            out.pop(0)  # (nb unused)
         return out, finals
 
     # ---------------------------------------------------------------- helpers
@@ -337,7 +332,24 @@ class Vmap:
 
 
 def _returns(stmts) -> bool:
-    return bool(stmts) and isinstance(stmts[-1], gast.Return)
+    """Does every path through ``stmts`` end in a ``return`` (the last statement, or a last ``if`` whose
+    sides both do)?"""
+    if not stmts:
+        return False
+    last = stmts[-1]
+    return isinstance(last, gast.Return) or isinstance(last, gast.If) and _returns(last.body) and \
+        _returns(last.orelse)
+
+
+def _assign_returns(stmts, result: str) -> None:
+    """The returns ending ``stmts`` (see ``_returns``) as assignments to ``result``, in place."""
+    last = stmts[-1]
+    if isinstance(last, gast.Return):
+        value = last.value if last.value is not None else S.const(None)
+        stmts[-1] = S.with_origin(S.assign(result, value), S.origin_of(last) or last)
+    else:
+        _assign_returns(last.body, result)
+        _assign_returns(last.orelse, result)
 
 
 def _rename(node, mapping: dict) -> None:

@@ -11,8 +11,9 @@ from ..runtime.containers import entry_tangent, field_index, field_of, restore_t
 from ..runtime.batched import (add_at_batched, batch_index, expand_batched, take_batched,
                                unbroadcast_batched, unreduce_batched)
 from ..runtime.namespace import is_numpy
-from ..runtime.vmapped import (align, align_batched, batch_axes, branch_rows, merge_rows, merge_rows_batched, to_batch,
-                               to_batch_batched, vcross, vdot, vmap_size)
+from ..runtime.vmapped import (align, align_batched, batch_axes, branch_rows, count_rows, merge_rows, merge_rows_batched,
+                               to_batch, to_batch_batched, vcross, vcross_left, vcross_right, vdot, vdot_left,
+                               vdot_right, vmap_size)
 from ..runtime.batched import reshape_batched
 from .registry import (REGISTRY, adjoint_rule, batched_tangent_rule, broadcasts, nondifferentiable, result_kind,
                        tangent_rule)
@@ -183,6 +184,14 @@ def vcross_(da, db, ans, a, b, a_batched, b_batched):
 def align_(dx, ans, x, like):
     return reshape_batched(dx, ans)
 
+@batched_tangent_rule(vdot)
+def vdot_(da, db, ans, a, b, a_batched, b_batched):
+    return vdot_left(da, a, b, a_batched, b_batched), vdot_right(a, b, db, a_batched, b_batched)
+
+@batched_tangent_rule(vcross)
+def vcross_(da, db, ans, a, b, a_batched, b_batched):
+    return vcross_left(da, a, b, a_batched, b_batched), vcross_right(a, b, db, a_batched, b_batched)
+
 @batched_tangent_rule(to_batch)
 def to_batch_(dx, ans, x, nb):
     return to_batch_batched(dx, nb)
@@ -193,4 +202,4 @@ def merge_rows_(da, db, ans, a, b, rows, rest):
 
 # ---------------------------------------------------------------- non-differentiable
 
-nondifferentiable(zeros_like, indices, field_index, refill, is_numpy, vmap_size, batch_axes, branch_rows)
+nondifferentiable(zeros_like, indices, field_index, refill, is_numpy, vmap_size, batch_axes, branch_rows, count_rows)

@@ -59,17 +59,33 @@ def to_batch(x, nb: int):
 
 
 def branch_rows(test, nb: int):
-    """The examples taking each side of a branch on a batched test: ``(rows where true, rows where false)``."""
+    """The examples taking each side of a branch on a batched test: ``(rows where true, rows where false)``
+    (slices where every example takes one side: its values are then views, and nothing is merged)."""
     test = np.asarray(test)
     if test.shape != (nb,):
         raise ValueError(f"sct.vmap: a branch needs one truth value per example, shape ({nb},); got {test.shape}")
+    taken = int(np.count_nonzero(test))
+    if taken == nb:
+        return slice(0, nb), slice(0, 0)
+    if taken == 0:
+        return slice(0, 0), slice(0, nb)
     return np.flatnonzero(test), np.flatnonzero(~test.astype(bool))
+
+
+def count_rows(rows) -> int:
+    """How many examples ``rows`` (from ``branch_rows``) holds."""
+    return rows.stop - rows.start if isinstance(rows, slice) else len(rows)
 
 
 def merge_rows(a, b, rows, rest):
     """The examples ``rows`` from the batched ``a`` and ``rest`` from the batched ``b``, in order
     (``a`` or ``b`` may be the number 0.0: zeros)."""
-    shape = (len(rows) + len(rest),) + np.broadcast_shapes(np.shape(a)[1:], np.shape(b)[1:])
+    n = count_rows(rows) + count_rows(rest)
+    shape = (n,) + np.broadcast_shapes(np.shape(a)[1:], np.shape(b)[1:])
+    if count_rows(rest) == 0 and np.shape(a) == shape:  # (every example took the first side)
+        return a
+    if count_rows(rows) == 0 and np.shape(b) == shape:
+        return b
     out = np.empty(shape, dtype=np.result_type(a, b, float))
     out[rows] = a
     out[rest] = b
@@ -81,8 +97,12 @@ def merge_rows_batched(da, db, rows, rest):
     if np.ndim(da) == 0 and np.ndim(db) == 0:  # (two zeros)
         return 0.0
     nd = np.shape(da)[0] if np.ndim(da) else np.shape(db)[0]
-    inner = np.broadcast_shapes(np.shape(da)[2:], np.shape(db)[2:])
-    out = np.empty((nd, len(rows) + len(rest)) + inner, dtype=np.result_type(da, db, float))
+    shape = (nd, count_rows(rows) + count_rows(rest)) + np.broadcast_shapes(np.shape(da)[2:], np.shape(db)[2:])
+    if count_rows(rest) == 0 and np.shape(da) == shape:
+        return da
+    if count_rows(rows) == 0 and np.shape(db) == shape:
+        return db
+    out = np.empty(shape, dtype=np.result_type(da, db, float))
     out[:, rows] = da
     out[:, rest] = db
     return out
@@ -107,6 +127,8 @@ def vdot(a, b, a_batched: bool, b_batched: bool):
     if ra > 2 or rb > 2:
         raise NotImplementedError("sct.vmap: np.dot of numbers, vectors and matrices per example")
     if a_batched and b_batched:
+        if ra == rb == 1:
+            return np.einsum("...i,...i->...", a, b)
         left = a[:, np.newaxis, :] if ra == 1 else a
         right = b[..., np.newaxis] if rb == 1 else b
         out = np.matmul(left, right)
@@ -128,3 +150,46 @@ def vcross(a, b, a_batched: bool, b_batched: bool):
     elif b_batched:
         b = align(b, a)
     return cross_last(a, b)
+
+
+def _operands(a, b, a_batched: bool, b_batched: bool):
+    """``a`` and ``b`` with the per-example axes lined up, as vcross and vdot's tangents see them."""
+    if a_batched and b_batched:
+        return align_batched(a, b), align_batched(b, a)
+    if a_batched:
+        return align(a, b), b
+    return a, align(b, a) if b_batched else b
+
+
+def vcross_left(d, a, b, a_batched: bool, b_batched: bool):
+    """``vcross(da, b)`` for each direction ``da`` of the batched tangent ``d`` of ``a`` (directions first)."""
+    if type(d) is not np.ndarray:
+        return d
+    a2, b2 = _operands(a, b, a_batched, b_batched)
+    return cross_last(np.reshape(d, d.shape[:1] + np.shape(a2)), b2)
+
+
+def vcross_right(a, b, d, a_batched: bool, b_batched: bool):
+    """``vcross(a, db)`` for each direction ``db`` of the batched tangent ``d`` of ``b``."""
+    if type(d) is not np.ndarray:
+        return d
+    a2, b2 = _operands(a, b, a_batched, b_batched)
+    return cross_last(a2, np.reshape(d, d.shape[:1] + np.shape(b2)))
+
+
+def vdot_left(d, a, b, a_batched: bool, b_batched: bool):
+    """``vdot(da, b)`` for each direction of the batched tangent ``d`` of ``a``."""
+    if type(d) is not np.ndarray:
+        return d
+    if np.ndim(a) - a_batched == 1 and np.ndim(b) - b_batched == 1 and (a_batched or not b_batched):
+        return np.einsum("...i,...i->...", d, b)  # (vectors: b lines up with each direction's examples)
+    return np.stack([vdot(d[k], b, a_batched, b_batched) for k in range(d.shape[0])])
+
+
+def vdot_right(a, b, d, a_batched: bool, b_batched: bool):
+    """``vdot(a, db)`` for each direction of the batched tangent ``d`` of ``b``."""
+    if type(d) is not np.ndarray:
+        return d
+    if np.ndim(a) - a_batched == 1 and np.ndim(b) - b_batched == 1 and (b_batched or not a_batched):
+        return np.einsum("...i,...i->...", a, d)
+    return np.stack([vdot(a, d[k], a_batched, b_batched) for k in range(d.shape[0])])

@@ -1,0 +1,338 @@
+"""sct.vmap: a per-example function run on a batch equals the loop over examples, for each construct the
+vectorised program supports; vmap(jacobian(f)) equals the per-example Jacobians and finite differences
+(ADBench's bundle adjustment, with an observation on each side of its branch); unsupported code is
+refused, located."""
+import os
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import sct
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from bench.adbench_ba import make_ba_data, reprojection_error  # noqa: E402
+
+RNG = np.random.default_rng(11)
+B = 6
+
+
+def looped(fn, args, in_axes):
+    """What vmap must return: fn on each example, stacked."""
+    n = next(len(a) for a, ax in zip(args, in_axes) if ax == 0)
+    return np.stack([np.asarray(fn(*[a[i] if ax == 0 else a for a, ax in zip(args, in_axes)]), dtype=float)
+                     for i in range(n)])
+
+
+def check(fn, args, in_axes=None):
+    in_axes = in_axes or (0,) * len(args)
+    got = sct.vmap(fn, in_axes=in_axes)(*args)
+    expected = looped(fn, args, in_axes)
+    assert np.shape(got) == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13)
+
+
+# ---------------------------------------------------------------- constructs, one small program each
+
+def scale_vector(s, v):  # a number per example times a vector per example: (B,) against (B, 3)
+    return s * v + np.sin(s) - v / (1.0 + s * s)
+
+
+def matrix_times_number(M, s):
+    return np.exp(M) * s - M ** 2
+
+
+def reductions(M):
+    return np.sum(M, axis=0) + np.mean(M, axis=1) * np.max(M) - np.prod(M[0:2, 0]) + np.min(M, axis=-1)
+
+
+def keepdims(M):
+    return M / np.sum(M * M, axis=1, keepdims=True)
+
+
+def indexing(M, v):
+    return M[1, 0:2] * v[2] + M[:, 1][0:2] - v[0:2]
+
+
+def dots(a, b, M):
+    return np.dot(a, b) * np.dot(M, a) + np.dot(a, M) + np.dot(M, M)[0]
+
+
+def crosses(a, b):
+    return np.cross(a, b) + np.cross(a, np.cross(b, a))
+
+
+def comparison_select(x, y):
+    return np.where(x > y, x * y, x - y)
+
+
+def branch_return(x, v):
+    s = np.sum(x * x)
+    if s > 1.0:
+        return v / np.sqrt(s)
+    return v * s
+
+
+def branch_assign(x, v):
+    y = v * 2.0
+    if np.sum(x) > 0.0:
+        y = v * x
+        z = np.sum(y)
+    else:
+        z = np.max(v)
+    return y * z
+
+
+def nested_branches(x):
+    s = np.sum(x)
+    if s > 0.0:
+        if x[0] > 0.5:
+            return x * 3.0
+        return x - 1.0
+    return x * x
+
+
+def shared_branch(x, flag):
+    if flag > 0.0:
+        y = x * 2.0
+    else:
+        y = flag
+    return y + x
+
+
+def helper(x, s):
+    return np.tanh(x) * s
+
+
+def calls(x, s):
+    return helper(x, s) + helper(x, 2.0)
+
+
+def unit_or_zero(x):
+    n = np.sqrt(np.sum(x * x))
+    if n != 0.0:
+        return x / n  # 0/0 for the examples with x == 0: never computed for them
+    return x
+
+
+CASES = [
+    (scale_vector, lambda: (RNG.uniform(0.5, 2, B), RNG.normal(size=(B, 3))), None),
+    (matrix_times_number, lambda: (RNG.normal(size=(B, 2, 3)), RNG.normal(size=B)), None),
+    (reductions, lambda: (RNG.normal(size=(B, 3, 3)),), None),
+    (keepdims, lambda: (RNG.normal(size=(B, 3, 2)),), None),
+    (indexing, lambda: (RNG.normal(size=(B, 3, 3)), RNG.normal(size=(B, 3))), None),
+    (indexing, lambda: (RNG.normal(size=(3, 3)), RNG.normal(size=(B, 3))), (None, 0)),
+    (dots, lambda: (RNG.normal(size=(B, 3)), RNG.normal(size=(B, 3)), RNG.normal(size=(B, 3, 3))), None),
+    (dots, lambda: (RNG.normal(size=(B, 3)), RNG.normal(size=3), RNG.normal(size=(3, 3))), (0, None, None)),
+    (dots, lambda: (RNG.normal(size=3), RNG.normal(size=(B, 3)), RNG.normal(size=(B, 3, 3))), (None, 0, 0)),
+    (crosses, lambda: (RNG.normal(size=(B, 3)), RNG.normal(size=(B, 3))), None),
+    (crosses, lambda: (RNG.normal(size=3), RNG.normal(size=(B, 3))), (None, 0)),
+    (comparison_select, lambda: (RNG.normal(size=(B, 2)), RNG.normal(size=(B, 2))), None),
+    (branch_return, lambda: (RNG.uniform(0, 0.9, (B, 2)), RNG.normal(size=(B, 2))), None),
+    (branch_assign, lambda: (RNG.normal(size=(B, 2)), RNG.normal(size=(B, 2))), None),
+    (nested_branches, lambda: (RNG.uniform(-1, 1, (B, 2)),), None),
+    (shared_branch, lambda: (RNG.normal(size=(B, 2)), 1.0), (0, None)),
+    (shared_branch, lambda: (RNG.normal(size=(B, 2)), -1.0), (0, None)),
+    (calls, lambda: (RNG.normal(size=(B, 2)), RNG.normal(size=B)), None),
+]
+
+
+@pytest.mark.parametrize("fn, make, in_axes", CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)])
+def test_vmap_equals_loop(fn, make, in_axes):
+    check(fn, make(), in_axes)
+
+
+def test_branch_sides_run_only_on_their_examples():
+    x = RNG.normal(size=(B, 3))
+    x[2] = 0.0
+    with np.errstate(all="raise"):  # 0/0 would raise: the first side never sees example 2
+        got = sct.vmap(unit_or_zero)(x)
+    np.testing.assert_allclose(got, looped(unit_or_zero, (x,), (0,)))
+    x[:] = 0.0  # every example on the second side
+    with np.errstate(all="raise"):
+        np.testing.assert_array_equal(sct.vmap(unit_or_zero)(x), x)
+
+
+def test_branch_derivative_has_no_nan_from_the_other_side():
+    x = RNG.normal(size=(B, 3))
+    x[1] = 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):  # (d sqrt at 0, before the branch: as per example)
+        J = sct.vmap(sct.jacobian(unit_or_zero))(x)
+    assert np.all(np.isfinite(J))
+    np.testing.assert_array_equal(J[1], np.eye(3))
+    for i in (0, 2):
+        np.testing.assert_allclose(J[i], sct.jacobian(unit_or_zero)(x[i]), rtol=1e-12, atol=1e-14)
+
+
+def test_source_shows_the_vmapped_program():
+    text = sct.source(sct.vmap(branch_return), RNG.normal(size=(B, 2)), RNG.normal(size=(B, 2)))
+    assert "def branch_return_vmap(x, v):" in text
+    assert "branch_rows(" in text and "merge_rows(" in text
+
+
+# ---------------------------------------------------------------- Jacobians: ADBench's bundle adjustment
+
+def ba_batch(p=30):
+    cams, X, w, obs, feats = make_ba_data(n=4, m=9, p=p, seed=3)
+    C, P = cams[obs[:, 0]].copy(), X[obs[:, 1]].copy()
+    C[5, 0:3] = 0.0  # rot = 0: rodrigues_rotate_point's other branch
+    return C, P, w.copy(), feats
+
+
+def central_differences(fn, args, k, h=1e-6):
+    x = np.asarray(args[k], dtype=float)
+    cols = []
+    for j in range(x.size):
+        e = np.zeros(x.size)
+        e[j] = h
+        plus = list(args)
+        minus = list(args)
+        plus[k] = (x.ravel() + e).reshape(x.shape) if x.ndim else float(x) + h
+        minus[k] = (x.ravel() - e).reshape(x.shape) if x.ndim else float(x) - h
+        cols.append((fn(*plus) - fn(*minus)) / (2 * h))
+    return np.stack(cols, axis=-1).reshape(np.shape(fn(*args)) + x.shape)
+
+
+def test_ba_batched_jacobian_equals_per_observation_and_finite_differences():
+    C, P, w, F = ba_batch()
+    batched = sct.vmap(sct.jacobian(reprojection_error, wrt=(0, 1, 2)))(C, P, w, F)
+    assert [b.shape for b in batched] == [(len(w), 2, 11), (len(w), 2, 3), (len(w), 2)]
+    forward = sct.jacobian(reprojection_error, wrt=(0, 1, 2), mode="forward")
+    reverse = sct.jacobian(reprojection_error, wrt=(0, 1, 2), mode="reverse")
+    for i in range(len(w)):
+        args = (C[i], P[i], w[i], F[i])
+        for block, f_block, r_block, k in zip(batched, forward(*args), reverse(*args), range(3)):
+            np.testing.assert_allclose(block[i], f_block, rtol=1e-12, atol=1e-10)
+            np.testing.assert_allclose(block[i], r_block, rtol=1e-12, atol=1e-10)
+            if i in (0, 5):  # (5: rot = 0)
+                fd = central_differences(reprojection_error, args, k)
+                np.testing.assert_allclose(block[i], fd, rtol=1e-6, atol=1e-4 * max(1.0, np.abs(fd).max()))
+
+
+def test_ba_vmapped_values():
+    C, P, w, F = ba_batch()
+    np.testing.assert_allclose(sct.vmap(reprojection_error)(C, P, w, F),
+                               looped(reprojection_error, (C, P, w, F), (0, 0, 0, 0)), rtol=1e-14)
+
+
+def test_jacobian_with_respect_to_a_shared_argument():
+    x, s = RNG.normal(size=(B, 3)), RNG.normal(size=3)
+    J = sct.vmap(sct.jacobian(crosses, wrt=(0, 1)), in_axes=(None, 0))(s, x)
+    assert J[0].shape == (B, 3, 3) and J[1].shape == (B, 3, 3)
+    for i in range(B):
+        Ja, Jb = sct.jacobian(crosses, wrt=(0, 1))(s, x[i])
+        np.testing.assert_allclose(J[0][i], Ja, atol=1e-13)
+        np.testing.assert_allclose(J[1][i], Jb, atol=1e-13)
+
+
+def test_jacobian_chunks_examples():
+    C, P, w, F = ba_batch(p=80)
+    whole = sct.vmap(sct.jacobian(reprojection_error, wrt=(0, 1, 2)))(C, P, w, F)
+    from sct import api
+    saved, api.VMAP_ELEMENTS = api.VMAP_ELEMENTS, 15 * 7  # 7 examples per sweep
+    try:
+        chunked = sct.vmap(sct.jacobian(reprojection_error, wrt=(0, 1, 2)))(C, P, w, F)
+    finally:
+        api.VMAP_ELEMENTS = saved
+    for a, b in zip(whole, chunked):
+        np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- refusals, located at the user's line
+
+def loop_over_batched(x):
+    s = 0.0
+    for i in range(3):
+        s = s + x[i]
+    return s
+
+
+def batched_index(x, i):
+    return x[i]
+
+
+def write_into(x):
+    y = np.zeros(3)
+    y[0] = x[0]
+    return y
+
+
+def sorts(x):
+    return np.sort(x)
+
+
+def one_side_returns(x):
+    if np.sum(x) > 0.0:
+        return x
+    y = x * 2.0
+    return y + 1.0
+
+
+def one_side_returns_inside(x):
+    if np.sum(x) > 0.0:
+        if x[0] > 0.0:
+            return x
+        y = x
+    else:
+        y = x * 2.0
+    return y
+
+
+def chained(x):
+    return np.sum(x) if 0.0 < x[0] < 1.0 else 0.0
+
+
+def printing(x):
+    print(x)
+    return x
+
+
+def method_sum(x):
+    return x.sum()
+
+
+@pytest.mark.parametrize("fn, args, line", [
+    (loop_over_batched, (RNG.normal(size=(B, 3)),), "for i in range(3):"),
+    (batched_index, (RNG.normal(size=(B, 3)), np.arange(B) % 3), "return x[i]"),
+    (write_into, (RNG.normal(size=(B, 3)),), "y[0] = x[0]"),
+    (sorts, (RNG.normal(size=(B, 3)),), "return np.sort(x)"),
+    (printing, (RNG.normal(size=(B, 3)),), "print(x)"),
+    (method_sum, (RNG.normal(size=(B, 3)),), "return x.sum()"),
+])
+def test_refused_with_location(fn, args, line):
+    with pytest.raises(sct.TransformError) as info:
+        sct.vmap(fn)(*args)
+    err = info.value
+    assert err.location is not None and line in err.location.text, str(err)
+
+
+def test_chained_comparison_refused_or_right():
+    x = RNG.uniform(-1, 2, size=(B, 3))
+    try:
+        got = sct.vmap(chained)(x)
+    except sct.TransformError:
+        return
+    np.testing.assert_allclose(got, looped(chained, (x,), (0,)))
+
+
+@pytest.mark.parametrize("fn", [one_side_returns, one_side_returns_inside])
+def test_one_side_returning_is_not_wrong(fn):
+    x = RNG.normal(size=(B, 3))
+    try:
+        got = sct.vmap(fn)(x)
+    except sct.TransformError as err:
+        assert err.location is not None
+        return
+    np.testing.assert_allclose(got, looped(fn, (x,), (0,)))
+
+
+@pytest.mark.parametrize("in_axes", [1, (0, 1), (0,), (True, 0)])
+def test_in_axes_checked(in_axes):
+    with pytest.raises(sct.ArgumentError):
+        sct.vmap(scale_vector, in_axes=in_axes)
+
+
+def test_batched_argument_must_be_an_array():
+    with pytest.raises(sct.ArgumentError):
+        sct.vmap(scale_vector)(1.0, RNG.normal(size=(B, 3)))
