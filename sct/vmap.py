@@ -64,25 +64,29 @@ class Vmap:
     def run(self, body: list[gast.stmt], batched: list[str], params: list[str]) -> list[gast.stmt]:
         nb = self.ctx.namer.fresh("nb")
         size = S.assign(nb, S.call(self.symbol(V.vmap_size), [S.name(p) for p in batched]))
-        out, _, _ = self.block(body, set(batched), nb, set(params))
+        out, _, _ = self.block(body, set(batched), nb, set(params), set())
         return [S.with_origin(size, self.ctx.parsed.node)] + out
 
     # ---------------------------------------------------------------- statements
 
-    def block(self, stmts, batched: set, nb: str, defined: set):
-        """The statements' vmapped form, and the batched and defined names after them."""
+    def block(self, stmts, batched: set, nb: str, defined: set, live: set):
+        """The statements' vmapped form, and the batched and defined names after them (``live``: the names
+        read after the block)."""
         out = []
-        for stmt in stmts:
+        later = [set(live)]
+        for stmt in reversed(stmts[1:]):
+            later.append(later[-1] | S.loads(stmt))
+        for stmt, after in zip(stmts, reversed(later)):
             origin = S.origin_of(stmt)
-            made, batched, defined = self.statement(stmt, batched, nb, defined)
+            made, batched, defined = self.statement(stmt, batched, nb, defined, after)
             out.extend(S.with_origin(m, origin) for m in made)
         return out, batched, defined
 
-    def statement(self, stmt, batched: set, nb: str, defined: set):
+    def statement(self, stmt, batched: set, nb: str, defined: set, live: set):
         if isinstance(stmt, gast.If):
             if isinstance(stmt.test, gast.Name) and stmt.test.id in batched:
-                return self.branches(stmt, batched, nb, defined)
-            return self.shared_if(stmt, batched, nb, defined)
+                return self.branches(stmt, batched, nb, defined, live)
+            return self.shared_if(stmt, batched, nb, defined, live)
         if isinstance(stmt, gast.Return):
             value = stmt.value
             if value is None or isinstance(value, gast.Name) and value.id in batched:
@@ -100,8 +104,9 @@ class Vmap:
             return [stmt], batched, defined | S.stores(stmt)
         if isinstance(stmt, gast.Assign):
             return self.assignment(stmt, batched, nb, defined)
-        if isinstance(stmt, gast.Expr) and reads:
-            self.refuse(stmt, "sct.vmap does not run statements with effects on batched values", None)
+        if reads:
+            self.refuse(stmt, "sct.vmap does not run statements with effects on batched values (print, assert, "
+                              "...)", None)
         return [stmt], batched, defined
 
     def assignment(self, stmt, batched: set, nb: str, defined: set):
@@ -178,18 +183,20 @@ class Vmap:
             (getattr(primal, "__module__", "") or "").startswith("numpy") and primal not in _REDUCTIONS
 
     def aligned(self, value: gast.expr, operands: list, batched: set) -> gast.expr:
-        """``value`` with each batched operand given the per-example axes of the others."""
-        names = [a for a in operands if isinstance(a, gast.Name)]
+        """``value`` with each batched operand given the per-example axes of the others (any operand but a
+        number written in the code: a shared array, a module's constant, another batched value)."""
+        others = [a for a in operands if not (isinstance(a, gast.Constant) and np.ndim(a.value) == 0)]
         mapping = {}
-        for a in names:
-            if a.id not in batched or a.id in mapping:
+        for a in operands:
+            if not (isinstance(a, gast.Name) and a.id in batched) or a.id in mapping:
                 continue
             wrapped = S.name(a.id)
-            for other in names:
-                if other.id == a.id:
+            for other in others:
+                if isinstance(other, gast.Name) and other.id == a.id:
                     continue
-                helper = V.align_batched if other.id in batched else V.align
-                wrapped = S.call(self.symbol(helper), [wrapped, S.name(other.id)])
+                shared = not (isinstance(other, gast.Name) and other.id in batched)
+                helper = V.align if shared else V.align_batched
+                wrapped = S.call(self.symbol(helper), [wrapped, S.clone(other)])
             mapping[a.id] = wrapped
         return S.substitute(S.clone(value), mapping) if mapping else value
 
@@ -229,11 +236,11 @@ class Vmap:
 
     # ---------------------------------------------------------------- branches
 
-    def shared_if(self, stmt, batched: set, nb: str, defined: set):
+    def shared_if(self, stmt, batched: set, nb: str, defined: set, live: set):
         """``if`` on a test shared by the examples: both sides vmapped; a name batched after one side and
         not the other is made batched on that other side, so it is one or the other whichever runs."""
-        body, b1, d1 = self.block(stmt.body, set(batched), nb, set(defined))
-        orelse, b2, d2 = self.block(stmt.orelse, set(batched), nb, set(defined))
+        body, b1, d1 = self.block(stmt.body, set(batched), nb, set(defined), live)
+        orelse, b2, d2 = self.block(stmt.orelse, set(batched), nb, set(defined), live)
         ends1, ends2 = _returns(stmt.body), _returns(stmt.orelse)
         made = S.if_(stmt.test, body, orelse)
         if ends1 and ends2:  # (what follows does not run)
@@ -245,7 +252,7 @@ class Vmap:
                 side.append(S.assign(n, S.call(self.symbol(V.to_batch), [S.name(n), S.name(nb)])))
         return [made], b1 | b2, d1 & d2
 
-    def branches(self, stmt, batched: set, nb: str, defined: set):
+    def branches(self, stmt, batched: set, nb: str, defined: set, live: set):
         """``if`` on a batched test: each side on the examples taking it, the results merged in order.  Where
         both sides end in ``return`` (directly or in branches of their own), the returns assign one result,
         merged like any other name, and returned after the merge."""
@@ -271,10 +278,14 @@ class Vmap:
         assigned = set().union(*(S.stores(s) for side in sides for s in side)) if any(sides) else set()
         results = []
         for side, which, label in zip(sides, (rows, rest), ("then", "else")):
-            made, finals = self.side(side, which, label, batched, defined, assigned)
+            made, finals = self.side(side, which, label, batched, defined, assigned, live | {result} - {None})
             out.extend(made)
             results.append(finals)
         names = sorted(n for n in assigned if n in results[0] and n in results[1])
+        unmerged = sorted((assigned - set(names)) & live)
+        if unmerged:
+            self.refuse(stmt, f"sct.vmap: {', '.join(unmerged)} is assigned on one side of a branch on a batched "
+                              f"test and read after it, but has no value on the other side", None)
         for n in names:
             merged = S.call(self.symbol(V.merge_rows), [S.name(results[0][n]), S.name(results[1][n]),
                                                         S.name(rows), S.name(rest)])
@@ -286,7 +297,7 @@ class Vmap:
             out.append(S.ret(S.name(result)))
         return out, after_b, after_d
 
-    def side(self, stmts, rows: str, label: str, batched: set, defined: set, assigned: set):
+    def side(self, stmts, rows: str, label: str, batched: set, defined: set, assigned: set, live: set):
         """One side of a batched branch on its examples ``rows``: the batched names it reads gathered
         (``x_then = x[rows]``), every name it uses renamed, its statements vmapped; and the batched name
         holding each assigned name's value on these examples."""
@@ -308,7 +319,7 @@ class Vmap:
             _rename(s, mapping)
         inner_b = {mapping[n] for n in batched if n in mapping}
         inner_d = {mapping.get(n, n) for n in defined}
-        made, inner_b, inner_d = self.block(stmts, inner_b, nb, inner_d)
+        made, inner_b, inner_d = self.block(stmts, inner_b, nb, inner_d, {mapping.get(n, n) for n in live})
         out.extend(made)
         finals = {}
         for n in sorted(assigned):

@@ -116,6 +116,13 @@ def unit_or_zero(x):
     return x
 
 
+AXES = np.array([1.0, 2.0, 3.0])
+
+
+def shared_constant_operand(s):  # a module's array times a number per example
+    return s * AXES
+
+
 CASES = [
     (scale_vector, lambda: (RNG.uniform(0.5, 2, B), RNG.normal(size=(B, 3))), None),
     (matrix_times_number, lambda: (RNG.normal(size=(B, 2, 3)), RNG.normal(size=B)), None),
@@ -135,6 +142,7 @@ CASES = [
     (shared_branch, lambda: (RNG.normal(size=(B, 2)), 1.0), (0, None)),
     (shared_branch, lambda: (RNG.normal(size=(B, 2)), -1.0), (0, None)),
     (calls, lambda: (RNG.normal(size=(B, 2)), RNG.normal(size=B)), None),
+    (shared_constant_operand, lambda: (RNG.normal(size=3),), None),  # (B == 3: a misaligned broadcast would run)
 ]
 
 
@@ -288,6 +296,12 @@ def printing(x):
     return x
 
 
+def one_side_only(x):
+    if np.sum(x) > 0.0:
+        z = x * 2.0
+    return z
+
+
 def method_sum(x):
     return x.sum()
 
@@ -299,6 +313,7 @@ def method_sum(x):
     (sorts, (RNG.normal(size=(B, 3)),), "return np.sort(x)"),
     (printing, (RNG.normal(size=(B, 3)),), "print(x)"),
     (method_sum, (RNG.normal(size=(B, 3)),), "return x.sum()"),
+    (one_side_only, (RNG.normal(size=(B, 3)),), "if np.sum(x) > 0.0:"),
 ])
 def test_refused_with_location(fn, args, line):
     with pytest.raises(sct.TransformError) as info:
