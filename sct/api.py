@@ -524,7 +524,8 @@ def _jacobian_block(columns, value, x):
         return pytree.unflatten(x, blocks)
     if not isinstance(x, np.ndarray) and np.shape(value) == ():
         return float(columns[0])
-    return np.moveaxis(columns, 0, -1).reshape(np.shape(value) + np.shape(x))
+    moved = columns.transpose(tuple(range(1, columns.ndim)) + (0,))  # (np.moveaxis, without its checks)
+    return moved.reshape(np.shape(value) + np.shape(x))
 
 
 class Derivative:

@@ -60,7 +60,7 @@ def lift(d, like):
     plus one: its directions then broadcast against values shaped like ``like``."""
     if type(d) is not np.ndarray:
         return d
-    missing = np.ndim(like) + 1 - d.ndim
+    missing = (like.ndim if type(like) is np.ndarray else np.ndim(like)) + 1 - d.ndim  # (called per operation)
     if missing <= 0:
         return d
     return d.reshape(d.shape[:1] + (1,) * missing + d.shape[1:])
@@ -85,6 +85,8 @@ def batch_index(d, index):
 
 def take_batched(d, index):
     """``take`` (indexing) of a batched tangent."""
+    if type(d) is np.ndarray:  # (the common case, called per index: d[:, index])
+        return d[(slice(None),) + index if type(index) is tuple else (slice(None), index)]
     return take(d, batch_index(d, index))
 
 
