@@ -1193,7 +1193,7 @@ def _vmap_program(spec: _Spec, bound) -> Derived:
     return derived
 
 
-VMAP_ELEMENTS = 1 << 16  # vmap(jacobian): directions x examples per batched sweep (measured: bench/README.md)
+VMAP_ELEMENTS = 1 << 15  # vmap(jacobian): directions x examples per batched sweep (measured: bench/README.md)
 
 
 def _vmap_jacobian(jac: "Derivative", in_axes: InAxes) -> Callable:

@@ -14,7 +14,7 @@ Each statement reading a batched value becomes its batched form:
   ``align_batched(w, t2) * align_batched(t2, w)``: ``(B, 1) * (B, 2)``);
 * a reduction (``np.sum``, ``np.mean``, ``np.prod``, ``np.max``, ``np.min``): its
   ``axis`` shifted past the batch axis (``batch_axes(None, x)``: every axis of an
-  example);
+  example; ``vsum(x, axis=...)`` for a sum);
 * basic indexing with a shared index: ``x[:, 0:3]``;
 * ``np.dot`` and ``np.cross``: ``vdot``/``vcross``, the product of each example;
 * a call of another function of yours: its vmapped program (batched in the
@@ -219,6 +219,8 @@ class Vmap:
         for p, atom in zip(op.rule.params[1:], value.args[1:]):  # positional options as keywords
             if p != "axis":
                 keywords[p] = atom
+        if op.rule.primal is np.sum and set(keywords) <= {"keepdims"}:  # (a faster sum over an example's axes)
+            return S.call(self.symbol(V.vsum), [first], {"axis": S.clone(axis), **keywords})
         keywords["axis"] = S.call(self.symbol(V.batch_axes), [S.clone(axis), S.name(first.id)])
         return S.call(value.func, [first], keywords)
 

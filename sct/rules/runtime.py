@@ -13,7 +13,7 @@ from ..runtime.batched import (add_at_batched, batch_index, expand_batched, take
 from ..runtime.namespace import is_numpy
 from ..runtime.vmapped import (align, align_batched, batch_axes, branch_rows, count_rows, merge_rows, merge_rows_batched,
                                to_batch, to_batch_batched, vcross, vcross_left, vcross_right, vdot, vdot_left,
-                               vdot_right, vmap_size)
+                               vdot_right, vmap_size, vsum, vsum_batched)
 from ..runtime.batched import reshape_batched
 from .registry import (REGISTRY, adjoint_rule, batched_tangent_rule, broadcasts, nondifferentiable, result_kind,
                        tangent_rule)
@@ -172,6 +172,10 @@ def to_batch_(dx, ans, x, nb):
 def merge_rows_(da, db, ans, a, b, rows, rest):
     return merge_rows(da, 0.0, rows, rest), merge_rows(0.0, db, rows, rest)
 
+@tangent_rule(vsum)
+def vsum_(dx, ans, x, axis=None, keepdims=False):
+    return vsum(dx, axis, keepdims)
+
 @tangent_rule(vdot)
 def vdot_(da, db, ans, a, b, a_batched, b_batched):
     return vdot(da, b, a_batched, b_batched), vdot(a, db, a_batched, b_batched)
@@ -183,6 +187,10 @@ def vcross_(da, db, ans, a, b, a_batched, b_batched):
 @batched_tangent_rule(align, align_batched)
 def align_(dx, ans, x, like):
     return reshape_batched(dx, ans)
+
+@batched_tangent_rule(vsum)
+def vsum_(dx, ans, x, axis=None, keepdims=False):
+    return vsum_batched(dx, x, axis, keepdims)
 
 @batched_tangent_rule(vdot)
 def vdot_(da, db, ans, a, b, a_batched, b_batched):
