@@ -1247,7 +1247,9 @@ def _vmap_jacobian(jac: "Derivative", in_axes: InAxes) -> Callable:
             blocks.append(columns[..., offset:offset + size].reshape(columns.shape[:-1] + shape))
             offset += size
         return inner.pack(blocks)
-    return _wrap(spec, call, "vmap", BATCHED, in_axes=in_axes)
+    made = _wrap(spec, call, "vmap", BATCHED, in_axes=in_axes)
+    made._made = ("vmap", jac, {"in_axes": in_axes})  # (pickles as the vmap of that jacobian)
+    return made
 
 
 _FACTORIES = {"grad": grad, "value_and_grad": value_and_grad, "jvp": jvp, "vjp": vjp, "hessian": hessian,

@@ -351,3 +351,28 @@ def test_in_axes_checked(in_axes):
 def test_batched_argument_must_be_an_array():
     with pytest.raises(sct.ArgumentError):
         sct.vmap(scale_vector)(1.0, RNG.normal(size=(B, 3)))
+
+
+def test_pickles():
+    import pickle
+    x, s = RNG.normal(size=(B, 3)), RNG.normal(size=B)
+    for made in (sct.vmap(scale_vector), sct.vmap(sct.jacobian(scale_vector, wrt=(0, 1)))):
+        again = pickle.loads(pickle.dumps(made))
+        expected, got = made(s, x), again(s, x)
+        for a, b in zip(expected if isinstance(expected, tuple) else (expected,),
+                        got if isinstance(got, tuple) else (got,)):
+            np.testing.assert_array_equal(a, b)
+
+
+def sum_of_vmapped(s, x):
+    return np.sum(VMAPPED(s, x))
+
+
+VMAPPED = sct.vmap(scale_vector)
+
+
+def test_derivative_of_a_vmapped_function_is_refused():
+    with pytest.raises(sct.TransformError):
+        sct.grad(sum_of_vmapped)(RNG.normal(size=B), RNG.normal(size=(B, 3)))
+    with pytest.raises(sct.TransformError):
+        sct.jacobian(VMAPPED)(RNG.normal(size=B), RNG.normal(size=(B, 3)))
