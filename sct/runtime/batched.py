@@ -263,15 +263,20 @@ def cross_last(a, b):
     """``np.cross(a, b)`` of vectors on the last axis, broadcast: for 3-vectors a × b by gathering the
     components (without np.cross's axis bookkeeping, which costs more than the arithmetic on small
     arrays); 2-vectors give a₀b₁ − a₁b₀; anything else goes to np.cross."""
-    n, m = np.shape(a)[-1:], np.shape(b)[-1:]
+    a, b = np.asarray(a), np.asarray(b)
+    n, m = a.shape[-1:], b.shape[-1:]
     if n == m == (3,):
-        return a[..., _NEXT] * b[..., _AFTER] - a[..., _AFTER] * b[..., _NEXT]
+        out = np.empty(np.broadcast_shapes(np.shape(a), np.shape(b)), dtype=np.result_type(a, b))
+        for i, (j, k) in enumerate(_CYCLE):  # (a × b)ᵢ = a_j b_k − a_k b_j, written in place
+            np.multiply(a[..., j], b[..., k], out=out[..., i])
+            out[..., i] -= a[..., k] * b[..., j]
+        return out
     if n == m == (2,):
         return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
     return np.cross(a, b)
 
 
-_NEXT, _AFTER = (1, 2, 0), (2, 0, 1)  # (a × b)ᵢ = a_next(i) b_after(i) − a_after(i) b_next(i)
+_CYCLE = ((1, 2), (2, 0), (0, 1))
 
 
 def outer_left(d, b):

@@ -211,7 +211,7 @@ def vdot_left(d, a, b, a_batched: bool, b_batched: bool):
     if type(d) is not np.ndarray:
         return d
     if np.ndim(a) - a_batched == 1 and np.ndim(b) - b_batched == 1 and (a_batched or not b_batched):
-        return np.einsum("...i,...i->...", d, b)  # (vectors: b lines up with each direction's examples)
+        return _dot_last(d, b)  # (vectors: b lines up with each direction's examples)
     return np.stack([vdot(d[k], b, a_batched, b_batched) for k in range(d.shape[0])])
 
 
@@ -220,5 +220,13 @@ def vdot_right(a, b, d, a_batched: bool, b_batched: bool):
     if type(d) is not np.ndarray:
         return d
     if np.ndim(a) - a_batched == 1 and np.ndim(b) - b_batched == 1 and (b_batched or not a_batched):
-        return np.einsum("...i,...i->...", a, d)
+        return _dot_last(d, a)
     return np.stack([vdot(a, d[k], a_batched, b_batched) for k in range(d.shape[0])])
+
+
+def _dot_last(d, b):
+    """The dot products of ``d``'s and ``b``'s vectors on the last axis (broadcast): for a contiguous float
+    ``d`` a product with ones (BLAS), else einsum (which reads a broadcast ``d`` without copying it)."""
+    if type(d) is np.ndarray and d.flags.c_contiguous and d.dtype == np.float64:
+        return (d * b) @ np.ones(d.shape[-1])
+    return np.einsum("...i,...i->...", d, b)
