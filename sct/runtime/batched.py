@@ -266,8 +266,11 @@ def cross_last(a, b):
     a, b = np.asarray(a), np.asarray(b)
     n, m = a.shape[-1:], b.shape[-1:]
     if n == m == (3,):
-        out = np.empty(np.broadcast_shapes(np.shape(a), np.shape(b)), dtype=np.result_type(a, b))
-        for i, (j, k) in enumerate(_CYCLE):  # (a × b)ᵢ = a_j b_k − a_k b_j, written in place
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        if int(np.prod(shape)) < 3072:  # (small: few NumPy calls) (a × b)ᵢ = a_j b_k − a_k b_j, (i, j, k) cyclic
+            return a[..., _NEXT] * b[..., _AFTER] - a[..., _AFTER] * b[..., _NEXT]
+        out = np.empty(shape, dtype=np.result_type(a, b))
+        for i, (j, k) in enumerate(zip(_NEXT, _AFTER)):  # (large: each component written in place)
             np.multiply(a[..., j], b[..., k], out=out[..., i])
             out[..., i] -= a[..., k] * b[..., j]
         return out
@@ -276,7 +279,7 @@ def cross_last(a, b):
     return np.cross(a, b)
 
 
-_CYCLE = ((1, 2), (2, 0), (0, 1))
+_NEXT, _AFTER = (1, 2, 0), (2, 0, 1)
 
 
 def outer_left(d, b):
