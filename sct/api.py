@@ -837,12 +837,18 @@ def _jacobian_quick(spec: _Spec, args: tuple, chunk_size: int | None) -> list | 
             else block[:, 0]
         offset += size
     value, d = derived.fn(*args, **tangents)
-    _check_output(spec, value)
-    shape = (total,) + np.shape(value)
-    columns = np.broadcast_to(d, shape) if np.shape(d) != shape else np.asarray(d, dtype=float)
+    if type(value) is not np.ndarray or value.dtype != np.float64:
+        _check_output(spec, value)
+    out = np.shape(value)
+    if type(d) is not np.ndarray or d.shape != (total,) + out:
+        d = np.broadcast_to(np.asarray(d, dtype=float), (total,) + out)
+    columns = d.transpose(tuple(range(1, d.ndim)) + (0,))  # out.shape + (total,): JAX's layout
     blocks, offset = [], 0
     for x, size in zip(xs, sizes):
-        blocks.append(_jacobian_block(columns[offset:offset + size], value, x))
+        if type(x) is np.ndarray:
+            blocks.append(columns[..., offset:offset + size].reshape(out + x.shape))
+        else:  # (a number: the block has the output's shape; a float for a number output)
+            blocks.append(float(columns[..., offset]) if not out else np.array(columns[..., offset]))
         offset += size
     return blocks
 

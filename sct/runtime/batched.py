@@ -247,6 +247,8 @@ def cross_left(d, a, b, axis=None):
         return d
     if axis is not None and axis != -1:
         return np.stack([np.cross(d[k], b, axis=axis) for k in range(d.shape[0])])
+    if np.shape(b) == (3,) and np.shape(a)[-1:] == (3,):  # da × b = da @ [b]×, one product for every direction
+        return d @ _skew(b)
     return cross_last(_lifted(d, max(np.ndim(a), np.ndim(b))), b)
 
 
@@ -256,7 +258,15 @@ def cross_right(a, b, d, axis=None):
         return d
     if axis is not None and axis != -1:
         return np.stack([np.cross(a, d[k], axis=axis) for k in range(d.shape[0])])
+    if np.shape(a) == (3,) and np.shape(b)[-1:] == (3,):  # a × db = db @ [a]×ᵀ
+        return d @ _skew(a).T
     return cross_last(a, _lifted(d, max(np.ndim(a), np.ndim(b))))
+
+
+def _skew(v):
+    """The matrix [v]× with [v]× w = v × w, for a 3-vector v."""
+    v0, v1, v2 = v[0], v[1], v[2]
+    return np.array([[0.0, -v2, v1], [v2, 0.0, -v0], [-v1, v0, 0.0]])
 
 
 def cross_last(a, b):
