@@ -50,6 +50,7 @@ _REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin}
 _OPERATORS = {operator.add, operator.sub, operator.mul, operator.truediv, operator.pow, operator.mod,
               operator.neg, operator.pos, builtins.abs}
 _SELECTIONS = {np.where, np.clip}  # elementwise over all their (broadcast) arguments, not ufuncs
+_COMPARISONS = (gast.Eq, gast.NotEq, gast.Lt, gast.LtE, gast.Gt, gast.GtE)
 
 
 class Vmap:
@@ -104,9 +105,9 @@ class Vmap:
             return [stmt], batched, defined | S.stores(stmt)
         if isinstance(stmt, gast.Assign):
             return self.assignment(stmt, batched, nb, defined)
-        if reads:
-            self.refuse(stmt, "sct.vmap does not run statements with effects on batched values (print, assert, "
-                              "...)", None)
+        if reads or isinstance(stmt, gast.Expr) and not _is_comment(stmt):
+            self.refuse(stmt, "sct.vmap does not run statements with effects (print, assert, ...): they would "
+                              "run once, not once per example", None)
         return [stmt], batched, defined
 
     def assignment(self, stmt, batched: set, nb: str, defined: set):
@@ -133,6 +134,8 @@ class Vmap:
         if isinstance(value, gast.Compare):
             if len(value.ops) != 1:
                 self.refuse(stmt, "sct.vmap: a chained comparison of batched values", "compare two at a time")
+            if not isinstance(value.ops[0], _COMPARISONS):
+                self.refuse(stmt, "sct.vmap: `is` or `in` with a batched value", None)
             return self.aligned(value, [value.left, value.comparators[0]], batched)
         if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.Not):
             self.refuse(stmt, "sct.vmap: `not` of a batched value", "use np.logical_not")
@@ -154,6 +157,9 @@ class Vmap:
             if not (isinstance(value.value, gast.Name) and value.value.id in batched):
                 self.refuse(stmt, "sct.vmap: indexing of a batched value", None)
             return self.shifted_index(value)
+        if isinstance(value, gast.BinOp) and isinstance(value.op, gast.MatMult):
+            self.refuse(stmt, "sct.vmap: `@` of batched values (a matrix product of each example)",
+                        "use np.dot, which sct.vmap batches for numbers, vectors and matrices")
         if isinstance(value, (gast.BinOp, gast.UnaryOp)) or self.elementwise(op, primal):
             operands = [value.left, value.right] if isinstance(value, gast.BinOp) else \
                 [value.operand] if isinstance(value, gast.UnaryOp) else list(value.args)
@@ -268,11 +274,10 @@ class Vmap:
             for side in sides:
                 _assign_returns(side, result)
         for side in sides:
-            for inner in side:
-                for node in S.walk(inner):
-                    if isinstance(node, (gast.For, gast.While, gast.With, gast.Return)):
-                        self.refuse(stmt, "sct.vmap: a branch on a batched test may hold assignments, other "
-                                          "branches and returns that end both sides", None)
+            for inner in _statements(side):  # (each side runs once, on its examples, even on none of them)
+                if not isinstance(inner, (gast.Assign, gast.If)) and not _is_comment(inner):
+                    self.refuse(inner, "sct.vmap: a branch on a batched test may hold assignments, other "
+                                       "branches and returns that end both sides", None)
         namer = self.ctx.namer
         rows, rest = namer.fresh("rows"), namer.fresh("rest")
         split = S.call(self.symbol(V.branch_rows), [S.name(stmt.test.id), S.name(nb)])
@@ -342,6 +347,19 @@ class Vmap:
 
     def refuse(self, stmt, message: str, hint: str | None):
         raise VmapError(message, self.ctx.parsed.location(S.locate(stmt)), hint=hint)
+
+
+def _statements(stmts):
+    """Every statement in ``stmts``, those inside ``if`` blocks too."""
+    for stmt in stmts:
+        yield stmt
+        if isinstance(stmt, gast.If):
+            yield from _statements(stmt.body)
+            yield from _statements(stmt.orelse)
+
+
+def _is_comment(stmt) -> bool:
+    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant)
 
 
 def _returns(stmts) -> bool:

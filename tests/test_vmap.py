@@ -302,6 +302,22 @@ def one_side_only(x):
     return z
 
 
+def matmul_vectors(x, y):
+    return x @ y
+
+
+def raises_on_one_side(x):
+    if np.sum(x) > 0.0:
+        y = np.sqrt(x * x)
+    else:
+        raise ValueError("negative")
+    return y
+
+
+def shape_of(x):
+    return x * x.shape[0]
+
+
 def method_sum(x):
     return x.sum()
 
@@ -314,6 +330,9 @@ def method_sum(x):
     (printing, (RNG.normal(size=(B, 3)),), "print(x)"),
     (method_sum, (RNG.normal(size=(B, 3)),), "return x.sum()"),
     (one_side_only, (RNG.normal(size=(B, 3)),), "if np.sum(x) > 0.0:"),
+    (matmul_vectors, (RNG.normal(size=(B, 3)), RNG.normal(size=(B, 3))), "return x @ y"),
+    (raises_on_one_side, (RNG.normal(size=(B, 3)),), 'raise ValueError("negative")'),
+    (shape_of, (RNG.normal(size=(B, 3)),), "return x * x.shape[0]"),
 ])
 def test_refused_with_location(fn, args, line):
     with pytest.raises(sct.TransformError) as info:
