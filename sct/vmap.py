@@ -98,10 +98,12 @@ class Vmap:
             return [S.ret(S.call(self.symbol(V.to_batch), [value, S.name(nb)]))], batched, defined
         reads = S.loads(stmt) & batched
         if isinstance(stmt, (gast.For, gast.While, gast.With)):
+            what = "a loop" if not isinstance(stmt, gast.With) else "a with block"
             if reads or S.stores(stmt) & batched:
-                what = "a loop" if not isinstance(stmt, gast.With) else "a with block"
                 self.refuse(stmt, f"sct.vmap does not vectorise {what} that reads or writes batched values",
                             "write the loop's work on arrays, or call sct.vmap on the loop body's function")
+            if any(isinstance(n, gast.Return) for n in S.walk(stmt)):  # (its value would not be batched)
+                self.refuse(stmt, f"sct.vmap: a return inside {what}", "return after it")
             return [stmt], batched, defined | S.stores(stmt)
         if isinstance(stmt, gast.Assign):
             return self.assignment(stmt, batched, nb, defined)

@@ -116,6 +116,13 @@ def unit_or_zero(x):
     return x
 
 
+def early_return(x):  # (a shared value returned from a loop: made batched)
+    for i in range(3):
+        if i == 1:
+            return np.ones(2)
+    return x
+
+
 AXES = np.array([1.0, 2.0, 3.0])
 
 
@@ -142,7 +149,8 @@ CASES = [
     (shared_branch, lambda: (RNG.normal(size=(B, 2)), 1.0), (0, None)),
     (shared_branch, lambda: (RNG.normal(size=(B, 2)), -1.0), (0, None)),
     (calls, lambda: (RNG.normal(size=(B, 2)), RNG.normal(size=B)), None),
-    (shared_constant_operand, lambda: (RNG.normal(size=3),), None),  # (B == 3: a misaligned broadcast would run)
+    (shared_constant_operand, lambda: (RNG.normal(size=3),), None),
+    (early_return, lambda: (RNG.normal(size=(B, 2)),), None),  # (B == 3: a misaligned broadcast would run)
 ]
 
 
