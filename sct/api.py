@@ -1161,7 +1161,9 @@ def vmap(fn: Callable, in_axes: InAxes = 0) -> Callable:
         bound.apply_defaults()
         derived = _vmap_program(spec, bound)
         return derived.fn(*bound.args, **bound.kwargs)
-    return _wrap(spec, call, "vmap", VMAP, in_axes=in_axes)
+    made = _wrap(spec, call, "vmap", VMAP, in_axes=in_axes)
+    made._made = ("vmap", made._made[1], {"in_axes": in_axes})  # (its options: in_axes alone)
+    return made
 
 
 def _batched_params(fn: Callable, in_axes: InAxes) -> tuple[str, ...]:
@@ -1259,4 +1261,4 @@ def _vmap_jacobian(jac: "Derivative", in_axes: InAxes) -> Callable:
 
 
 _FACTORIES = {"grad": grad, "value_and_grad": value_and_grad, "jvp": jvp, "vjp": vjp, "hessian": hessian,
-              "hvp": hvp, "jacobian": jacobian, "vmap": lambda fn, wrt=None, **options: vmap(fn, **options)}
+              "hvp": hvp, "jacobian": jacobian, "vmap": vmap}
