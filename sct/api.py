@@ -446,13 +446,6 @@ def _batched(spec: _Spec, bound, tangents: dict) -> tuple[Any, Any]:
     return value, np.broadcast_to(d, (n,) + np.shape(value)) if np.shape(d) != (n,) + np.shape(value) else d
 
 
-def _chunks(size: int, like, chunk_size: int | None) -> list[tuple[int, int]]:
-    """Ranges of directions per batched sweep: ``chunk_size`` each, or by default as many as keep one
-    batched tangent of ``like`` under CHUNK_ELEMENTS elements."""
-    step = chunk_size or max(1, CHUNK_ELEMENTS // max(1, pytree.size(like)))
-    return [(start, min(size, start + step)) for start in range(0, size, step)]
-
-
 def _unit_directions(x, start: int, stop: int, offset: int = 0):
     """The unit tangents ``start .. stop - 1`` of ``x``, on a leading axis (of a pytree: its elements
     counted leaf after leaf, each leaf's batched tangent cut from the same unit vectors).  With ``offset``,

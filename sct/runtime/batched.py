@@ -270,9 +270,9 @@ def _skew(v):
 
 
 def cross_last(a, b):
-    """``np.cross(a, b)`` of vectors on the last axis, broadcast: for 3-vectors a × b by gathering the
-    components (without np.cross's axis bookkeeping, which costs more than the arithmetic on small
-    arrays); 2-vectors give a₀b₁ − a₁b₀; anything else goes to np.cross."""
+    """``np.cross(a, b)`` of vectors on the last axis, broadcast, without np.cross's axis bookkeeping (which
+    costs more than the arithmetic on small arrays): for 3-vectors by their components (gathered for small
+    arrays, written in place for large ones); 2-vectors give a₀b₁ − a₁b₀; anything else goes to np.cross."""
     a, b = np.asarray(a), np.asarray(b)
     n, m = a.shape[-1:], b.shape[-1:]
     if n == m == (3,):
