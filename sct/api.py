@@ -1093,9 +1093,9 @@ def source(fn: Callable, *args, **kwargs) -> str:
         extra = {"jvp": len(spec.wrt), "vjp": 1}.get(role, 0)  # the call's tangents or seed, if given
         if extra and len(args) == len(spec.signature.parameters) + extra:
             args = args[:-extra]
-        bound = spec.bind(args, kwargs)
         if role == "vmap":  # (specialised to each example's kinds)
-            return _with_callees(_vmap_program(spec, bound))
+            return _with_callees(_vmap_program(spec, *_vmap_bind(spec, args, kwargs)))
+        bound = spec.bind(args, kwargs)
         return _with_callees(derive(spec.fn, mode, spec.wrt, spec.kinds(bound), spec.checkpoint, spec.calls))
     reverse = mode not in (FORWARD, BATCHED)
     checkpoint = spec.checkpoint if reverse else None
@@ -1130,7 +1130,7 @@ def vmap(fn: Callable, in_axes: InAxes = 0) -> Callable:
 
     ``in_axes`` says which positional arguments carry one example per row of their leading axis: ``0``
     (all of them), or one entry per positional parameter, ``0`` (batched) or ``None`` (shared by every
-    example).  ``vmap(f)(X, W)`` returns ``np.stack([f(X[i], W[i]) for i in range(B)])``, computed by a
+    example); a parameter the call leaves to its default is shared.  ``vmap(f)(X, W)`` returns ``np.stack([f(X[i], W[i]) for i in range(B)])``, computed by a
     generated program in which every value depending on a batched argument carries the examples on a
     leading axis (``sct.source`` shows it; see :mod:`sct.vmap` for what it vectorises and what it
     refuses with :class:`~sct.errors.VmapError`).
@@ -1147,12 +1147,8 @@ def vmap(fn: Callable, in_axes: InAxes = 0) -> Callable:
     spec = _Spec.of(fn, _batched_params(fn, in_axes))
 
     def call(*args, **kwargs):
-        try:  # (not spec.bind: a batched argument may hold integers, as any argument of a function may)
-            bound = spec.signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise ArgumentError(f"{_name(spec.fn)}{spec.signature}: {exc}") from None
-        bound.apply_defaults()
-        derived = _vmap_program(spec, bound)
+        bound, batched = _vmap_bind(spec, args, kwargs)
+        derived = _vmap_program(spec, bound, batched)
         return derived.fn(*bound.args, **bound.kwargs)
     made = _wrap(spec, call, "vmap", VMAP, in_axes=in_axes)
     made._made = ("vmap", made._made[1], {"in_axes": in_axes})  # (its options: in_axes alone)
@@ -1176,21 +1172,38 @@ def _batched_params(fn: Callable, in_axes: InAxes) -> tuple[str, ...]:
     return names
 
 
-def _vmap_program(spec: _Spec, bound) -> Derived:
-    """The vmapped program of spec.fn batched in spec.wrt, for these arguments' per-example kinds."""
+def _vmap_bind(spec: _Spec, args: tuple, kwargs: dict) -> tuple[inspect.BoundArguments, tuple[str, ...]]:
+    """A call's arguments (defaults applied), and the batched parameters it passes (a parameter left to its
+    default is shared by the examples).  Not spec.bind: a batched argument may hold integers."""
+    try:
+        bound = spec.signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise ArgumentError(f"{_name(spec.fn)}{spec.signature}: {exc}") from None
+    batched = tuple(n for n in spec.wrt if n in bound.arguments)
+    bound.apply_defaults()
+    return bound, batched
+
+
+def _vmap_program(spec: _Spec, bound, batched: tuple | None = None) -> Derived:
+    """The vmapped program of spec.fn batched in ``batched`` (default: spec.wrt), for these arguments'
+    per-example kinds."""
+    batched = spec.wrt if batched is None else batched
+    if not batched:
+        raise ArgumentError("sct.vmap: the call passes no batched argument (in_axes batches only arguments "
+                            "given in the call; defaults are shared)")
     kinds = {}
     for name, value in bound.arguments.items():
-        if name in spec.wrt:
+        if name in batched:
             if not isinstance(value, np.ndarray) or value.ndim == 0:
                 raise ArgumentError(f"sct.vmap: argument {_shown(name)} is batched, so it needs a NumPy array "
                                     f"with the examples on its leading axis; got {type(value).__name__}")
             kinds[name] = SCALAR if value.ndim == 1 else ARRAY
         else:
             kinds[name] = kind_of_value(value)
-    key = (VMAP, tuple(kinds.values()))
+    key = (VMAP, batched, tuple(kinds.values()))
     derived = spec.programs.get(key)
     if derived is None or derived.fn is None or not derived.fresh():
-        derived = spec.programs[key] = derive(spec.fn, VMAP, spec.wrt, kinds)
+        derived = spec.programs[key] = derive(spec.fn, VMAP, batched, kinds)
     return derived
 
 

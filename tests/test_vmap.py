@@ -403,3 +403,20 @@ def test_derivative_of_a_vmapped_function_is_refused():
         sct.grad(sum_of_vmapped)(RNG.normal(size=B), RNG.normal(size=(B, 3)))
     with pytest.raises(sct.TransformError):
         sct.jacobian(VMAPPED)(RNG.normal(size=B), RNG.normal(size=(B, 3)))
+
+
+def constant(x, scale=2.0):
+    return np.ones(2) * scale
+
+
+def with_keyword(x, *, power=2.0):
+    return x ** power
+
+
+def test_constant_result_keywords_and_unused_arguments():
+    x = RNG.normal(size=(B, 3))
+    np.testing.assert_array_equal(sct.vmap(constant)(x), np.full((B, 2), 2.0))
+    np.testing.assert_array_equal(sct.vmap(constant, in_axes=(0, None))(x, scale=3.0), np.full((B, 2), 3.0))
+    np.testing.assert_allclose(sct.vmap(with_keyword)(x, power=3.0), x ** 3.0)
+    with pytest.raises(ValueError):  # batched arguments of different lengths
+        sct.vmap(scale_vector)(RNG.normal(size=B + 1), x)
