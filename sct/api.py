@@ -1261,7 +1261,7 @@ def _vmap_jacobian(jac: "Derivative", in_axes: InAxes) -> Callable:
             blocks.append(columns[..., offset:offset + size].reshape(columns.shape[:-1] + shape))
             offset += size
         return inner.pack(blocks)
-    made = _wrap(spec, call, "vmap", BATCHED, in_axes=in_axes)
+    made = _wrap(spec, call, "vmap", VMAP, in_axes=in_axes)
     made._made = ("vmap", jac, {"in_axes": in_axes})  # (pickles as the vmap of that jacobian)
     return made
 
