@@ -23,7 +23,6 @@ LOOP_OBSERVATIONS = 400  # per-observation rows: the first 400 observations
 
 
 def measure(repeats: int) -> dict:
-    import numpy as np
     import sct
     from bench.adbench_ba import make_ba_data, reprojection_error
 

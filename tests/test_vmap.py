@@ -4,7 +4,6 @@ vectorised program supports; vmap(jacobian(f)) equals the per-example Jacobians 
 refused, located."""
 import os
 import sys
-import warnings
 
 import numpy as np
 import pytest
