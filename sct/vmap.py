@@ -12,7 +12,7 @@ Each statement reading a batched value becomes its batched form:
   batched operands get unit axes after the batch axis so that the examples line
   up (``w * t2`` with ``w`` a number and ``t2`` a vector per example reads
   ``align_batched(w, t2) * align_batched(t2, w)``: ``(B, 1) * (B, 2)``);
-* a reduction (``np.sum``, ``np.mean``, ``np.prod``, ``np.max``, ``np.min``): its
+* a reduction (``np.sum``, ``np.mean``, ``np.prod``, ``np.max``, ``np.min``, ``np.var``, ``np.std``): its
   ``axis`` shifted past the batch axis (``batch_axes(None, x)``: every axis of an
   example; ``vsum(x, axis=...)`` for a sum);
 * basic indexing with a shared index: ``x[:, 0:3]``;
@@ -45,7 +45,7 @@ from .errors import VmapError
 from .runtime import vmapped as V
 
 # reductions whose ``axis`` argument shifts past the batch axis (``keepdims`` works as it is)
-_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin}
+_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std}
 # Python operators that work elementwise on arrays (the builtins float, max, min, ... do not)
 _OPERATORS = {operator.add, operator.sub, operator.mul, operator.truediv, operator.pow, operator.mod,
               operator.neg, operator.pos, builtins.abs}
@@ -176,9 +176,12 @@ class Vmap:
             helper = V.vdot if primal is np.dot else V.vcross
             flags = [S.const(isinstance(a, gast.Name) and a.id in batched) for a in value.args]
             return S.call(self.symbol(helper), list(value.args) + flags)
+        if getattr(primal, "__module__", None) == "math":
+            self.refuse(stmt, f"sct.vmap: {label} of a batched value (math functions take one number)",
+                        f"use np.{getattr(primal, '__name__', 'the NumPy function')}, which works elementwise")
         self.refuse(stmt, f"sct.vmap has no batched form of {label}",
-                    "sct.vmap batches elementwise operations, reductions (sum, mean, prod, max, min), basic "
-                    "indexing, np.dot, np.cross and calls of your functions")
+                    "sct.vmap batches elementwise operations, reductions (sum, mean, prod, max, min, var, std), "
+                    "basic indexing, np.dot, np.cross and calls of your functions")
 
     @staticmethod
     def elementwise(op, primal) -> bool:

@@ -2,6 +2,7 @@
 vectorised program supports; vmap(jacobian(f)) equals the per-example Jacobians and finite differences
 (ADBench's bundle adjustment, with an observation on each side of its branch); unsupported code is
 refused, located."""
+import math
 import os
 import sys
 
@@ -44,6 +45,10 @@ def matrix_times_number(M, s):
 
 def reductions(M):
     return np.sum(M, axis=0) + np.mean(M, axis=1) * np.max(M) - np.prod(M[0:2, 0]) + np.min(M, axis=-1)
+
+
+def spreads(M):
+    return np.var(M, axis=0) + np.std(M, ddof=1) * np.var(M)
 
 
 def keepdims(M):
@@ -134,6 +139,7 @@ CASES = [
     (matrix_times_number, lambda: (RNG.normal(size=(B, 2, 3)), RNG.normal(size=B)), None),
     (reductions, lambda: (RNG.normal(size=(B, 3, 3)),), None),
     (keepdims, lambda: (RNG.normal(size=(B, 3, 2)),), None),
+    (spreads, lambda: (RNG.normal(size=(B, 3, 2)),), None),
     (indexing, lambda: (RNG.normal(size=(B, 3, 3)), RNG.normal(size=(B, 3))), None),
     (indexing, lambda: (RNG.normal(size=(3, 3)), RNG.normal(size=(B, 3))), (None, 0)),
     (dots, lambda: (RNG.normal(size=(B, 3)), RNG.normal(size=(B, 3)), RNG.normal(size=(B, 3, 3))), None),
@@ -325,6 +331,10 @@ def shape_of(x):
     return x * x.shape[0]
 
 
+def math_on_batched(x):
+    return math.sin(x)
+
+
 def method_sum(x):
     return x.sum()
 
@@ -336,6 +346,7 @@ def method_sum(x):
     (sorts, (RNG.normal(size=(B, 3)),), "return np.sort(x)"),
     (printing, (RNG.normal(size=(B, 3)),), "print(x)"),
     (method_sum, (RNG.normal(size=(B, 3)),), "return x.sum()"),
+    (math_on_batched, (RNG.normal(size=B),), "return math.sin(x)"),
     (one_side_only, (RNG.normal(size=(B, 3)),), "if np.sum(x) > 0.0:"),
     (matmul_vectors, (RNG.normal(size=(B, 3)), RNG.normal(size=(B, 3))), "return x @ y"),
     (raises_on_one_side, (RNG.normal(size=(B, 3)),), 'raise ValueError("negative")'),
@@ -419,3 +430,20 @@ def test_constant_result_keywords_and_unused_arguments():
     np.testing.assert_allclose(sct.vmap(with_keyword)(x, power=3.0), x ** 3.0)
     with pytest.raises(ValueError):  # batched arguments of different lengths
         sct.vmap(scale_vector)(RNG.normal(size=B + 1), x)
+
+
+JACOBIAN_CASES = [c for c in CASES if c[2] is None and c[0] not in (early_return,)]
+
+
+@pytest.mark.parametrize("fn, make, in_axes", JACOBIAN_CASES,
+                         ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(JACOBIAN_CASES)])
+def test_vmapped_jacobian_equals_each_example_s(fn, make, in_axes):
+    args = make()
+    wrt = tuple(range(len(args)))
+    batched = sct.vmap(sct.jacobian(fn, wrt=wrt))(*args)
+    batched = batched if isinstance(batched, tuple) else (batched,)
+    single = sct.jacobian(fn, wrt=wrt, mode="reverse")
+    for i in range(len(args[0])):
+        example = [a[i] if a.ndim > 1 else float(a[i]) for a in args]
+        for got, want in zip(batched, single(*example)):
+            np.testing.assert_allclose(got[i], want, rtol=1e-11, atol=1e-12)
