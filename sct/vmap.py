@@ -15,7 +15,7 @@ Each statement reading a batched value becomes its batched form:
 * a reduction (``np.sum``, ``np.mean``, ``np.prod``, ``np.max``, ``np.min``, ``np.var``, ``np.std``): its
   ``axis`` shifted past the batch axis (``batch_axes(None, x)``: every axis of an
   example; ``vsum(x, axis=...)`` for a sum);
-* basic indexing with a shared index: ``x[:, 0:3]``;
+* basic indexing with a shared index: ``x[:, 0:3]``; ``x.T`` and ``np.transpose`` of each example;
 * ``np.dot`` and ``np.cross``: ``vdot``/``vcross``, the product of each example;
 * a call of another function of yours: its vmapped program (batched in the
   parameters the call passes batched values to);
@@ -171,6 +171,9 @@ class Vmap:
             return self.aligned(value, operands, batched)
         if primal in _REDUCTIONS and isinstance(value, gast.Call):
             return self.reduction(stmt, op, batched)
+        transposed = self.transposed(stmt, value, primal, batched)
+        if transposed is not None:
+            return transposed
         if primal in (np.dot, np.cross) and isinstance(value, gast.Call) and len(value.args) == 2 \
                 and not value.keywords:
             helper = V.vdot if primal is np.dot else V.vcross
@@ -234,6 +237,21 @@ class Vmap:
             return S.call(self.symbol(V.vsum), [first], {"axis": S.clone(axis), **keywords})
         keywords["axis"] = S.call(self.symbol(V.batch_axes), [S.clone(axis), S.name(first.id)])
         return S.call(value.func, [first], keywords)
+
+    def transposed(self, stmt, value, primal, batched: set) -> gast.expr | None:
+        """``x.T`` and ``np.transpose(x[, axes])`` of each example: the batch axis stays first (None: another
+        operation)."""
+        if isinstance(value, gast.Attribute) and value.attr == "T":
+            x, axes, func = value.value, S.const(None), self.symbol(np.transpose)
+        elif primal is np.transpose and isinstance(value, gast.Call) and not value.keywords and \
+                1 <= len(value.args) <= 2:
+            x, axes, func = value.args[0], value.args[1] if len(value.args) == 2 else S.const(None), value.func
+        else:
+            return None
+        if not (isinstance(x, gast.Name) and x.id in batched) or S.loads(axes) & batched:
+            self.refuse(stmt, "sct.vmap: a transpose with batched axes", None)
+        axes = S.call(self.symbol(V.batch_transpose), [S.clone(axes), S.name(x.id)])
+        return S.call(S.clone(func), [S.name(x.id), axes])
 
     def user_call(self, stmt, op, batched: set) -> gast.expr:
         """``y = g(a, b)`` with ``a`` batched calls g's vmapped program (batched in g's parameter for ``a``)."""

@@ -51,6 +51,10 @@ def spreads(M):
     return np.var(M, axis=0) + np.std(M, ddof=1) * np.var(M)
 
 
+def transposes(M, v):
+    return M.T * v + np.transpose(M, (1, 0)) * 2.0 - np.transpose(M)[1]
+
+
 def keepdims(M):
     return M / np.sum(M * M, axis=1, keepdims=True)
 
@@ -140,6 +144,8 @@ CASES = [
     (reductions, lambda: (RNG.normal(size=(B, 3, 3)),), None),
     (keepdims, lambda: (RNG.normal(size=(B, 3, 2)),), None),
     (spreads, lambda: (RNG.normal(size=(B, 3, 2)),), None),
+    (transposes, lambda: (RNG.normal(size=(B, 3, 2)), RNG.normal(size=(B, 3))), None),
+    (transposes, lambda: (RNG.normal(size=(B, 3, 2)), RNG.normal(size=3)), (0, None)),
     (indexing, lambda: (RNG.normal(size=(B, 3, 3)), RNG.normal(size=(B, 3))), None),
     (indexing, lambda: (RNG.normal(size=(3, 3)), RNG.normal(size=(B, 3))), (None, 0)),
     (dots, lambda: (RNG.normal(size=(B, 3)), RNG.normal(size=(B, 3)), RNG.normal(size=(B, 3, 3))), None),

@@ -11,7 +11,7 @@ from ..runtime.containers import entry_tangent, field_index, field_of, restore_t
 from ..runtime.batched import (add_at_batched, batch_index, expand_batched, take_batched,
                                unbroadcast_batched, unreduce_batched)
 from ..runtime.namespace import is_numpy
-from ..runtime.vmapped import (align, align_batched, batch_axes, branch_rows, count_rows, merge_rows, merge_rows_batched,
+from ..runtime.vmapped import (align, align_batched, batch_axes, batch_transpose, branch_rows, count_rows, merge_rows, merge_rows_batched,
                                to_batch, to_batch_batched, vcross, vcross_left, vcross_right, vdot, vdot_left,
                                vdot_right, vmap_size, vsum, vsum_batched)
 from ..runtime.batched import reshape_batched
@@ -210,4 +210,4 @@ def merge_rows_(da, db, ans, a, b, rows, rest):
 
 # ---------------------------------------------------------------- non-differentiable
 
-nondifferentiable(zeros_like, indices, field_index, refill, is_numpy, vmap_size, batch_axes, branch_rows, count_rows)
+nondifferentiable(zeros_like, indices, field_index, refill, is_numpy, vmap_size, batch_axes, batch_transpose, branch_rows, count_rows)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .batched import cross_last, shift_axis
+from .batched import cross_last, shift_axis, transpose_axes
 
 
 def vmap_size(*batched) -> int:
@@ -76,6 +76,12 @@ def _sum_axes(x, axes, keepdims: bool):
     lead = x.shape[:x.ndim - n]
     width = int(np.prod(x.shape[x.ndim - n:]))
     return np.reshape(x, lead + (width,)) @ np.ones(width)
+
+
+def batch_transpose(axes, x):
+    """The ``axes`` of ``np.transpose`` of each example of the batched ``x`` (``None``: reversed): the batch
+    axis stays first."""
+    return transpose_axes(axes, np.ndim(x) - 1)
 
 
 def to_batch(x, nb: int):
