@@ -5,10 +5,10 @@ derivative, in forward (tangent) or reverse (adjoint) mode; ``sct.source`` shows
 """
 from . import pytree
 from .api import (derived_programs, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, source, value_and_grad,
-                  vjp)
+                  vjp, vmap)
 from .checkpoint import checkpointed
 from .errors import (AliasingError, ArgumentError, ExportError, NoRuleError, NotBatchable, SourceError,
-                     TransformError, UnsupportedSyntaxError)
+                     TransformError, UnsupportedSyntaxError, VmapError)
 from .export import export
 from . import testing  # sct.testing.check_grad, check_dot_product: checks users run on their functions
 from .rules import adjoint_rule, context_manager, effect_only, nondifferentiable, tangent_rule
@@ -16,11 +16,11 @@ from .parse import follow
 from .rules.registry import batched_tangent_rule, broadcasts, not_batchable
 
 __all__ = [
-    "grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp", "jacobian", "jacfwd", "jacrev", "source", "derived_programs", "export",
+    "grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp", "jacobian", "jacfwd", "jacrev", "vmap", "source", "derived_programs", "export",
     "follow",
     "checkpointed",
     "adjoint_rule", "tangent_rule", "nondifferentiable", "context_manager", "effect_only", "batched_tangent_rule", "broadcasts", "not_batchable",
     "TransformError", "UnsupportedSyntaxError", "SourceError", "NoRuleError", "AliasingError", "ArgumentError", "ExportError",
-    "NotBatchable", "testing",
+    "NotBatchable", "VmapError", "testing",
 ]
 __version__ = "0.1.0"

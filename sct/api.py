@@ -26,7 +26,7 @@ import numpy as np
 from . import pytree
 from .analysis import ARRAY, SCALAR, kind_of_value
 from .checkpoint import check_option
-from .compiler import BATCHED, CALLS, FORWARD, GRADIENT, REVERSE, Derived, called_programs, cached, derive
+from .compiler import BATCHED, CALLS, FORWARD, GRADIENT, REVERSE, VMAP, Derived, called_programs, cached, derive
 from .errors import ArgumentError, NotBatchable, SourceError
 from .runtime import zeros_like
 from .runtime.batched import direction
@@ -63,13 +63,13 @@ class _Spec:
         return derived
 
     def quick_program(self, mode: str, args: tuple) -> Derived | None:
-        """The program for a plain call (every parameter passed positionally, each a float or a
-        float64 array) when it is already built and fresh; else None (take the general path)."""
+        """The program for a plain call (every parameter passed positionally, each a float (or NumPy float64)
+        or a float64 array) when it is already built and fresh; else None (take the general path)."""
         if len(args) != len(self.signature.parameters) or not self.all_positional:
             return None
         kinds = [kind_of_value(a) for a in args[:self.fixed]]  # (self, or a partial's arguments)
         for a in args[self.fixed:]:
-            if type(a) is float:
+            if type(a) is float or type(a) is np.float64:
                 kinds.append(SCALAR)
             elif type(a) is np.ndarray and a.dtype == np.float64:
                 kinds.append(ARRAY)
@@ -413,12 +413,10 @@ def _forward_quick(spec: _Spec, args: tuple) -> tuple[Any, list] | None:
 
 
 def _forward(spec: _Spec, bound, chunk_size: int | None = None) -> tuple[Any, list]:
-    grads, value = [], None
-    for name in spec.wrt:
-        value, columns = _columns(spec, bound, name, chunk_size)
-        _check_scalar(spec.fn, value)
-        grads.append(_jacobian_block(columns, value, bound.arguments[name]))
-    return value, grads
+    """f's value and gradient: one batched sweep carrying every element of every wrt argument."""
+    value, columns = _columns(spec, bound, spec.wrt, chunk_size)
+    _check_scalar(spec.fn, value)
+    return value, _split_columns(spec, bound, columns, value)
 
 
 CHUNK_ELEMENTS = 1 << 20  # default directions per batched sweep: tangents of the wrt arguments up to ~8 MB
@@ -450,25 +448,21 @@ def _batched(spec: _Spec, bound, tangents: dict) -> tuple[Any, Any]:
     return value, np.broadcast_to(d, (n,) + np.shape(value)) if np.shape(d) != (n,) + np.shape(value) else d
 
 
-def _chunks(size: int, like, chunk_size: int | None) -> list[tuple[int, int]]:
-    """Ranges of directions per batched sweep: ``chunk_size`` each, or by default as many as keep one
-    batched tangent of ``like`` under CHUNK_ELEMENTS elements."""
-    step = chunk_size or max(1, CHUNK_ELEMENTS // max(1, pytree.size(like)))
-    return [(start, min(size, start + step)) for start in range(0, size, step)]
-
-
-def _unit_directions(x, start: int, stop: int):
+def _unit_directions(x, start: int, stop: int, offset: int = 0):
     """The unit tangents ``start .. stop - 1`` of ``x``, on a leading axis (of a pytree: its elements
-    counted leaf after leaf, each leaf's batched tangent cut from the same unit vectors)."""
+    counted leaf after leaf, each leaf's batched tangent cut from the same unit vectors).  With ``offset``,
+    x's elements are numbered from ``offset`` among several arguments' (directions outside them are zero)."""
     size = pytree.size(x)
     e = np.zeros((stop - start, size))
-    e[np.arange(stop - start), np.arange(start, stop)] = 1.0
+    first, last = max(start, offset), min(stop, offset + size)
+    if first < last:
+        e[np.arange(first - start, last - start), np.arange(first - offset, last - offset)] = 1.0
     if not pytree.is_container(x):
         return e.reshape((stop - start,) + np.shape(x))
-    parts, offset = [], 0
+    parts, at = [], 0
     for leaf in pytree.leaves(x):
-        parts.append(e[:, offset:offset + np.size(leaf)].reshape((stop - start,) + np.shape(leaf)))
-        offset += np.size(leaf)
+        parts.append(e[:, at:at + np.size(leaf)].reshape((stop - start,) + np.shape(leaf)))
+        at += np.size(leaf)
     return pytree.unflatten(x, parts, records_as_dicts=True)
 
 
@@ -478,20 +472,40 @@ def _zero_directions(x, n: int):
     return pytree.unflatten(x, zeros, records_as_dicts=True) if pytree.is_container(x) else zeros[0]
 
 
-def _columns(spec: _Spec, bound, name: str, chunk_size: int | None):
-    """f's value and its derivatives along every unit direction of the wrt argument ``name`` (leading axis),
-    the other wrt tangents zero, in batched sweeps."""
-    x = bound.arguments[name]
+def _columns(spec: _Spec, bound, names, chunk_size: int | None):
+    """f's value and its derivatives along every unit direction of the wrt argument(s) ``names`` (a name, or
+    a tuple of names whose elements are counted one argument after another), on a leading axis, the other
+    wrt tangents zero: in batched sweeps, one for all of them unless ``chunk_size`` cuts them."""
+    names = (names,) if isinstance(names, str) else tuple(names)
+    sizes = [pytree.size(bound.arguments[n]) for n in names]
+    total = sum(sizes)
     parts, value = [], None
-    if pytree.size(x) == 0:  # (an empty list or dict: no directions)
+    if total == 0:  # (an empty list or dict: no directions)
         value = spec.fn(*bound.args, **bound.kwargs)
         return value, np.zeros((0,) + np.shape(value))
-    for start, stop in _chunks(pytree.size(x), x, chunk_size):
+    step = chunk_size or max(1, CHUNK_ELEMENTS // max(1, total))
+    for start in range(0, total, step):
+        stop = min(total, start + step)
         tangents = {w: _zero_directions(bound.arguments[w], stop - start) for w in spec.wrt}
-        tangents[name] = _unit_directions(x, start, stop)
+        offset = 0
+        for name, size in zip(names, sizes):
+            if offset < stop and start < offset + size:
+                tangents[name] = _unit_directions(bound.arguments[name], start, stop, offset)
+            offset += size
         value, d = _batched(spec, bound, tangents)
         parts.append(d if is_array(d) and not is_numpy(d) else np.asarray(d, dtype=float))  # (Dask stays lazy)
     return value, namespace(*parts).concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _split_columns(spec: _Spec, bound, columns, value) -> list:
+    """The blocks of each wrt argument, cut from the columns of all of them (``_columns`` over spec.wrt)."""
+    blocks, offset = [], 0
+    for name in spec.wrt:
+        x = bound.arguments[name]
+        size = pytree.size(x)
+        blocks.append(_jacobian_block(columns[offset:offset + size], value, x))
+        offset += size
+    return blocks
 
 
 def _jacobian_block(columns, value, x):
@@ -505,7 +519,8 @@ def _jacobian_block(columns, value, x):
         return pytree.unflatten(x, blocks)
     if not is_array(x) and np.shape(value) == ():
         return float(columns[0])
-    return namespace(columns).moveaxis(columns, 0, -1).reshape(np.shape(value) + np.shape(x))
+    moved = columns.transpose(tuple(range(1, columns.ndim)) + (0,))  # (np.moveaxis without its checks; any library)
+    return moved.reshape(np.shape(value) + np.shape(x))
 
 
 class Derivative:
@@ -769,7 +784,8 @@ def jacobian(fn: Callable, *, wrt: Wrt = 0, mode: str = "auto", chunk_size: int 
     element of the ``wrt`` arguments as a direction (in chunks of ``chunk_size``
     directions; by default as many as keep a batched tangent under about 8 MB);
     ``"reverse"`` the adjoint program once per element of the output; ``"auto"``
-    forward when the inputs are no more than the outputs.  A tuple ``wrt`` gives a
+    forward when the inputs are no more than the outputs, or no more than 64 elements (one batched sweep of
+    that many directions costs less than adjoint sweeps).  A tuple ``wrt`` gives a
     tuple of Jacobians; a pytree argument its structure, with one block
     ``out.shape + leaf.shape`` per leaf.
     """
@@ -778,14 +794,58 @@ def jacobian(fn: Callable, *, wrt: Wrt = 0, mode: str = "auto", chunk_size: int 
         raise ArgumentError(f"mode must be 'forward', 'reverse' or 'auto', not {mode!r}")
 
     def call(*args, **kwargs):
+        if mode != REVERSE and not kwargs:
+            done = _jacobian_quick(spec, args, chunk_size)
+            if done is not None:
+                return spec.pack(done)
         bound = spec.bind(args, kwargs)
         chosen = mode
         if mode == "auto":
             size = sum(pytree.size(bound.arguments[n]) for n in spec.wrt)
-            chosen = FORWARD if size <= np.size(_output(spec, bound)) else REVERSE
+            chosen = FORWARD if size <= AUTO_FORWARD or size <= np.size(_output(spec, bound)) else REVERSE
         blocks = _jacobian_forward(spec, bound, chunk_size) if chosen == FORWARD else _jacobian_reverse(spec, bound)
         return spec.pack(blocks)
     return _wrap(spec, call, "jacobian", REVERSE if mode == REVERSE else BATCHED, mode=mode, chunk_size=chunk_size)
+
+
+# mode="auto" runs forward mode for up to this many input elements whatever the output: one batched sweep
+# of <= 64 directions costs less than the adjoint sweep(s) here (bench/README.md, "Jacobian mode choice")
+AUTO_FORWARD = 64
+
+
+def _jacobian_quick(spec: _Spec, args: tuple, chunk_size: int | None) -> list | None:
+    """The forward Jacobian of a plain call (positional numbers and float64 arrays, the batched program
+    built, at most AUTO_FORWARD input elements, one sweep): the unit directions are the columns of one
+    identity matrix, and no binding.  None: take the general path."""
+    derived = spec.quick_program(BATCHED, args)
+    if derived is None:
+        return None
+    xs = [args[i] for i in spec.wrt_positions]
+    sizes = [x.size if type(x) is np.ndarray else 1 for x in xs]
+    total = sum(sizes)
+    if not 0 < total <= AUTO_FORWARD or chunk_size is not None and chunk_size < total:
+        return None
+    eye, tangents, offset = np.eye(total), {}, 0
+    for name, x, size in zip(spec.wrt, xs, sizes):
+        block = eye[:, offset:offset + size]
+        tangents[derived.tangent_names[name]] = block.reshape((total,) + x.shape) if type(x) is np.ndarray \
+            else block[:, 0]
+        offset += size
+    value, d = derived.fn(*args, **tangents)
+    if type(value) is not np.ndarray or value.dtype != np.float64:
+        _check_output(spec, value)
+    out = np.shape(value)
+    if type(d) is not np.ndarray or d.shape != (total,) + out:
+        d = np.broadcast_to(np.asarray(d, dtype=float), (total,) + out)
+    columns = d.transpose(tuple(range(1, d.ndim)) + (0,))  # out.shape + (total,): JAX's layout
+    blocks, offset = [], 0
+    for x, size in zip(xs, sizes):
+        if type(x) is np.ndarray:
+            blocks.append(columns[..., offset:offset + size].reshape(out + x.shape))
+        else:  # (a number: the block has the output's shape; a float for a number output)
+            blocks.append(float(columns[..., offset]) if not out else np.array(columns[..., offset]))
+        offset += size
+    return blocks
 
 
 def jacfwd(fn: Callable, *, wrt: Wrt = 0, chunk_size: int | None = None) -> Callable:
@@ -816,12 +876,10 @@ def _check_output(spec: _Spec, value):
 
 
 def _jacobian_forward(spec: _Spec, bound, chunk_size: int | None = None) -> list:
-    blocks = []
-    for name in spec.wrt:
-        value, columns = _columns(spec, bound, name, chunk_size)
-        _check_output(spec, value)
-        blocks.append(_jacobian_block(columns, value, bound.arguments[name]))
-    return blocks
+    """One batched sweep (or one per chunk) carrying every element of every wrt argument as a direction."""
+    value, columns = _columns(spec, bound, spec.wrt, chunk_size)
+    _check_output(spec, value)
+    return _split_columns(spec, bound, columns, value)
 
 
 def _jacobian_reverse(spec: _Spec, bound) -> list:
@@ -1050,6 +1108,8 @@ def source(fn: Callable, *args, **kwargs) -> str:
         extra = {"jvp": len(spec.wrt), "vjp": 1}.get(role, 0)  # the call's tangents or seed, if given
         if extra and len(args) == len(spec.signature.parameters) + extra:
             args = args[:-extra]
+        if role == "vmap":  # (specialised to each example's kinds)
+            return _with_callees(_vmap_program(spec, *_vmap_bind(spec, args, kwargs)))
         bound = spec.bind(args, kwargs)
         return _with_callees(derive(spec.fn, mode, spec.wrt, spec.kinds(bound), spec.checkpoint, spec.calls))
     reverse = mode not in (FORWARD, BATCHED)
@@ -1077,5 +1137,149 @@ def derived_programs(fn: Callable) -> list[Derived]:
     return cached(marker[0].fn if marker else fn)
 
 
+InAxes = Union[int, None, Sequence[Union[int, None]]]
+
+
+def vmap(fn: Callable, in_axes: InAxes = 0) -> Callable:
+    """``fn`` run on a batch of examples at once (JAX's ``vmap``), from ``fn`` written for one example.
+
+    ``in_axes`` says which positional arguments carry one example per row of their leading axis: ``0``
+    (all of them), or one entry per positional parameter, ``0`` (batched) or ``None`` (shared by every
+    example); a parameter the call leaves to its default is shared.  ``vmap(f)(X, W)`` returns ``np.stack([f(X[i], W[i]) for i in range(B)])``, computed by a
+    generated program in which every value depending on a batched argument carries the examples on a
+    leading axis (``sct.source`` shows it; see :mod:`sct.vmap` for what it vectorises and what it
+    refuses with :class:`~sct.errors.VmapError`).
+
+    ``vmap(jacobian(f, wrt=...))`` (or ``jacfwd``/``jacrev``) is the Jacobian of every example, in one
+    batched tangent sweep of the vmapped program: its directions are the unit vectors of one example's
+    ``wrt`` arguments, the same for every example (examples are independent, so one sweep gives every
+    example's block).  Each block has shape ``(B,) + out.shape + x.shape`` (``x.shape`` of one example).
+    """
+    if isinstance(fn, Derivative) and fn._made[0] == "jacobian" and fn._full is None:
+        return _vmap_jacobian(fn, in_axes)
+    if isinstance(fn, Derivative):
+        raise ArgumentError(f"sct.vmap takes a function, or a jacobian sct made; not {fn!r}")
+    spec = _Spec.of(fn, _batched_params(fn, in_axes))
+
+    def call(*args, **kwargs):
+        bound, batched = _vmap_bind(spec, args, kwargs)
+        derived = _vmap_program(spec, bound, batched)
+        return derived.fn(*bound.args, **bound.kwargs)
+    made = _wrap(spec, call, "vmap", VMAP, in_axes=in_axes)
+    made._made = ("vmap", made._made[1], {"in_axes": in_axes})  # (its options: in_axes alone)
+    return made
+
+
+def _batched_params(fn: Callable, in_axes: InAxes) -> tuple[str, ...]:
+    """The names of the positional parameters ``in_axes`` batches."""
+    shown = _target(fn).signature
+    positional = [p.name for p in shown.parameters.values() if p.kind in (p.POSITIONAL_ONLY,
+                                                                          p.POSITIONAL_OR_KEYWORD)]
+    axes = [in_axes] * len(positional) if in_axes is None or isinstance(in_axes, int) else list(in_axes)
+    if len(axes) != len(positional):
+        raise ArgumentError(f"in_axes has {len(axes)} entries; {_name(fn)}{shown} has {len(positional)} "
+                            f"positional parameters")
+    if any(a not in (0, None) or isinstance(a, bool) for a in axes):
+        raise ArgumentError(f"in_axes entries are 0 (batched on the leading axis) or None (shared); got {in_axes!r}")
+    names = tuple(n for n, a in zip(positional, axes) if a == 0)
+    if not names:
+        raise ArgumentError("in_axes batches no argument")
+    return names
+
+
+def _vmap_bind(spec: _Spec, args: tuple, kwargs: dict) -> tuple[inspect.BoundArguments, tuple[str, ...]]:
+    """A call's arguments (defaults applied), and the batched parameters it passes (a parameter left to its
+    default is shared by the examples).  Not spec.bind: a batched argument may hold integers."""
+    try:
+        bound = spec.signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise ArgumentError(f"{_name(spec.fn)}{spec.signature}: {exc}") from None
+    batched = tuple(n for n in spec.wrt if n in bound.arguments)
+    bound.apply_defaults()
+    return bound, batched
+
+
+def _vmap_program(spec: _Spec, bound, batched: tuple | None = None) -> Derived:
+    """The vmapped program of spec.fn batched in ``batched`` (default: spec.wrt), for these arguments'
+    per-example kinds."""
+    batched = spec.wrt if batched is None else batched
+    if not batched:
+        raise ArgumentError("sct.vmap: the call passes no batched argument (in_axes batches only arguments "
+                            "given in the call; defaults are shared)")
+    kinds = {}
+    for name, value in bound.arguments.items():
+        if name in batched:
+            if not isinstance(value, np.ndarray) or value.ndim == 0:
+                raise ArgumentError(f"sct.vmap: argument {_shown(name)} is batched, so it needs a NumPy array "
+                                    f"with the examples on its leading axis; got {type(value).__name__}")
+            kinds[name] = SCALAR if value.ndim == 1 else ARRAY
+        else:
+            kinds[name] = kind_of_value(value)
+    key = (VMAP, batched, tuple(kinds.values()))
+    derived = spec.programs.get(key)
+    if derived is None or derived.fn is None or not derived.fresh():
+        derived = spec.programs[key] = derive(spec.fn, VMAP, batched, kinds)
+    return derived
+
+
+VMAP_ELEMENTS = 1 << 15  # vmap(jacobian): directions x examples per batched sweep (measured: bench/README.md)
+
+
+def _vmap_jacobian(jac: "Derivative", in_axes: InAxes) -> Callable:
+    """``vmap(jacobian(f, wrt=...))``: see :func:`vmap`.
+
+    Every ``wrt`` argument is batched in the vmapped program, a shared one as ``nb`` views of itself: then
+    every value carrying a derivative is batched, and every tangent has the directions first and the
+    examples second (a shared value's tangent would line its directions up with the examples)."""
+    _, original, _ = jac._made
+    inner = jac.__sct_spec__[0]
+    shared = set(_Spec.of(original, 0).signature.parameters) - set(_batched_params(original, in_axes))
+    batched = _batched_params(original, in_axes)
+    spec = _Spec.of(original, batched + tuple(n for n in inner.wrt if n not in batched))
+    if spec.fn is not inner.fn:
+        raise ArgumentError("sct.vmap of a jacobian of a bound method or partial: vmap the function itself")
+    tangent_specs: dict = {}  # the vmapped program -> the _Spec of its batched tangent program
+
+    def call(*args, **kwargs):
+        bound = inner.bind(args, kwargs)
+        for name in inner.wrt:
+            if pytree.is_container(bound.arguments[name]):
+                raise ArgumentError(f"sct.vmap(jacobian): argument {_shown(name)} is a container; pass arrays")
+        nb = len(next(bound.arguments[n] for n in spec.wrt if n not in shared))
+        shapes = [np.shape(bound.arguments[n]) if n in shared else np.shape(bound.arguments[n])[1:]
+                  for n in inner.wrt]
+        for name, shape in zip(inner.wrt, shapes):
+            if name in shared:  # (views: nb rows of the one value)
+                bound.arguments[name] = np.broadcast_to(np.asarray(bound.arguments[name], dtype=float),
+                                                        (nb,) + shape)
+        program = _vmap_program(spec, bound)
+        tspec = tangent_specs.get(program.fn)
+        if tspec is None:
+            tangent_specs.clear()
+            tspec = tangent_specs[program.fn] = _Spec.of(program.fn, inner.wrt)
+        sizes = [int(np.prod(s)) for s in shapes]
+        total, units, offset = sum(sizes), {}, 0
+        for name, shape, size in zip(inner.wrt, shapes, sizes):
+            units[name] = np.eye(total)[:, offset:offset + size].reshape((total,) + shape)
+            offset += size
+        step = max(1, VMAP_ELEMENTS // max(1, total))
+        parts = []
+        for start in range(0, nb, step):  # (examples in blocks: the batched tangents stay in cache)
+            stop = min(nb, start + step)
+            rows = {n: v[start:stop] if n in spec.wrt else v for n, v in bound.arguments.items()}
+            tangents = {n: np.broadcast_to(u[:, None], (total, stop - start) + u.shape[1:]) for n, u in units.items()}
+            value, d = _batched(tspec, inspect.BoundArguments(tspec.signature, rows), tangents)
+            parts.append(np.moveaxis(np.broadcast_to(d, (total,) + np.shape(value)), 0, -1))
+        columns = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        blocks, offset = [], 0
+        for shape, size in zip(shapes, sizes):
+            blocks.append(columns[..., offset:offset + size].reshape(columns.shape[:-1] + shape))
+            offset += size
+        return inner.pack(blocks)
+    made = _wrap(spec, call, "vmap", VMAP, in_axes=in_axes)
+    made._made = ("vmap", jac, {"in_axes": in_axes})  # (pickles as the vmap of that jacobian)
+    return made
+
+
 _FACTORIES = {"grad": grad, "value_and_grad": value_and_grad, "jvp": jvp, "vjp": vjp, "hessian": hessian,
-              "hvp": hvp, "jacobian": jacobian}
+              "hvp": hvp, "jacobian": jacobian, "vmap": vmap}

@@ -34,11 +34,13 @@ from .optimize import (accumulate_in_place, drop_dead, fuse_temporaries, move_sc
                        sink_zeros, sum_before_product)
 from .parse import parse_function
 from .reverse import Reverse
+from .vmap import Vmap
 from . import runtime
 
 FORWARD, REVERSE = "forward", "reverse"
 GRADIENT = "gradient"  # reverse mode with the result's adjoint fixed at 1.0 (what grad runs)
 BATCHED = "batched"    # forward mode with B directions per sweep (a leading batch axis on every tangent)
+VMAP = "vmap"          # not a derivative: the function run on B examples at once (wrt: the batched parameters)
 SPLIT = "split"        # reverse mode as two programs: the forward sweep (value and a record) and the backward sweep
 CALLS = (None, "joint", "split")  # how reverse mode treats calls to the user's functions (None: chosen per call)
 
@@ -192,11 +194,15 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
     parsed, ctx, body, analysis = _analyzed(derived.primal, _call_kinds(frozenset({derived.primal}), {}),
                                             list(derived.wrt), kinds)
     fn_name = parsed.node.name
-    suffix = {FORWARD: "jvp", BATCHED: "jvp_batched", REVERSE: "vjp", GRADIENT: "grad", SPLIT: "fwd"}[derived.mode]
+    suffix = {FORWARD: "jvp", BATCHED: "jvp_batched", REVERSE: "vjp", GRADIENT: "grad", SPLIT: "fwd",
+              VMAP: "vmap"}[derived.mode]
     derived.name = ctx.namer.fresh(f"{fn_name}_{suffix}")
     args = _copy_args(parsed.node.args)
     extra = []
-    if derived.mode in (FORWARD, BATCHED):
+    if derived.mode == VMAP:
+        stmts = Vmap(ctx, analysis, _callee(ctx)).run(body, list(derived.wrt), param_names(parsed.node))
+        stmts = _header(ctx, derived) + codegen.annotate(stmts, ctx.parsed)
+    elif derived.mode in (FORWARD, BATCHED):
         derived.tangent_names = {p: ctx.namer.tangent(p) for p in derived.wrt}
         extra = list(derived.tangent_names.values())
         stmts = _forward_body(ctx, analysis, body, derived)
@@ -409,7 +415,11 @@ def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
     wrt = ", ".join(derived.wrt) or "nothing"
     kinds = ", ".join(f"{p} {k}" for p, k in derived.kinds if k != "any")
     lines = []
-    if derived.mode == FORWARD:
+    if derived.mode == VMAP:
+        lines.append(f"sct vmap (vectorised program) of {parsed.node.name}({params}), {where}")
+        lines.append(f"batched in {wrt}: one example per row of a leading axis of nb examples")
+        lines.append(f"returns {parsed.node.name}({params}) of every example, on a leading axis")
+    elif derived.mode == FORWARD:
         tangents = ", ".join(derived.tangent_names.values())
         lines.append(f"sct forward mode (tangent program) of {parsed.node.name}({params}), {where}")
         lines.append(f"with respect to {wrt}; tangents {tangents}")
@@ -440,7 +450,7 @@ def _header(ctx: Context, derived: Derived) -> list[gast.stmt]:
             lines.append(f"with respect to {wrt}; {derived.seed_name} is the adjoint of the result")
         lines.append(f"returns ({parsed.node.name}({params}), {bars})")
     if kinds:
-        lines.append(f"specialised for {kinds}")
+        lines.append(f"specialised for {kinds}" + (" (each example's)" if derived.mode == VMAP else ""))
     free = _closure_reads(ctx)
     if free:
         lines.append(f"reads {', '.join(free)} from the closure of {parsed.fn.__qualname__} when it runs")

@@ -132,6 +132,11 @@ class ExportError(TransformError):
     """A derivative program that cannot be written as a stand-alone file (it reads a value sct cannot write out)."""
 
 
+class VmapError(TransformError):
+    """sct.vmap cannot vectorise this code soundly (a loop over batched values, an index that differs from
+    example to example, a function without a batched form, ...)."""
+
+
 class NotBatchable(NoRuleError):
     """A tangent program that cannot carry several directions in one sweep (a rule declared
     ``not_batchable``, a list argument); the batched entry points then run one sweep per direction."""

@@ -23,7 +23,7 @@ import types
 from typing import Any
 
 #: Modules whose module-level functions generated code may call (SciPy's rules only once SciPy is loaded).
-_MODULES = ("sct.runtime.namespace", "sct.runtime.broadcast", "sct.runtime.containers", "sct.runtime.checkpoint", "sct.runtime.batched", "sct.rules.registry", "sct.rules.builtins", "sct.rules.math",
+_MODULES = ("sct.runtime.namespace", "sct.runtime.broadcast", "sct.runtime.containers", "sct.runtime.checkpoint", "sct.runtime.batched", "sct.runtime.vmapped", "sct.rules.registry", "sct.rules.builtins", "sct.rules.math",
             "sct.rules.numpy", "sct.rules.linalg", "sct.rules.scipy")
 _CONSTANT = re.compile(r"_?[A-Z][A-Z0-9_]*$")  # module-level constants are named in capitals
 

@@ -155,3 +155,17 @@ def test_source_of_hvp_and_hessian_is_the_tangent_of_the_gradient_program():
         assert text.startswith("def cubes_grad_call_jvp(x, *, dx):")
     for text in (sct.source(H), sct.source(H, x)):  # the Hessian: all directions in one batched sweep
         assert text.startswith("def cubes_grad_call_jvp_batched(x, *, dx):")
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1, 2, 4])
+def test_one_sweep_for_several_wrt_cut_into_chunks(chunk_size):
+    """The forward Jacobian carries every wrt argument's elements in one sweep (or chunks of it, which may
+    straddle two arguments): the same blocks as the reverse Jacobian."""
+    x, s = RNG.normal(size=3), 0.7
+    forward = sct.jacobian(two_args, wrt=(0, 1), mode="forward", chunk_size=chunk_size)(x, s)
+    reverse = sct.jacobian(two_args, wrt=(0, 1), mode="reverse")(x, s)
+    for f, r in zip(forward, reverse):
+        np.testing.assert_allclose(f, r, rtol=1e-12, atol=1e-12)
+    grads = sct.grad(lambda x, s: np.sum(two_args(x, s)), wrt=(0, 1), mode="forward")(x, s)
+    np.testing.assert_allclose(grads[0], np.sum(reverse[0], axis=0), rtol=1e-12)
+    np.testing.assert_allclose(grads[1], np.sum(reverse[1]), rtol=1e-12)

@@ -15,9 +15,9 @@ import operator
 import numpy as np
 
 from ..runtime import add_at, expand, snapshot, unbroadcast, unreduce
-from ..runtime.batched import (array_batched, concatenate_batched, dot_left, dot_right, expand_batched, matmul_left,
-                               matmul_right, outer_left, outer_right, reshape_batched, shift_axis, stack_batched,
-                               transpose_axes)
+from ..runtime.batched import (array_batched, concatenate_batched, cross_left, cross_right, dot_left, dot_right,
+                               expand_batched, matmul_left, matmul_right, outer_left, outer_right, reshape_batched,
+                               shift_axis, stack_batched, transpose_axes)
 from ..runtime.broadcast import sum_axes
 from ..runtime.namespace import is_numpy
 from . import builtins as _ops
@@ -1854,6 +1854,10 @@ def matmul_(dx1, dx2, ans, x1, x2):
 @batched_tangent_rule(np.dot)
 def dot_(da, db, ans, a, b, out=None):
     return dot_left(da, a, b), dot_right(a, b, db)
+
+@batched_tangent_rule(np.cross)
+def cross_(da, db, ans, a, b, axis=None):
+    return cross_left(da, a, b, axis), cross_right(a, b, db, axis)
 
 @batched_tangent_rule(np.outer)
 def outer_(da, db, ans, a, b):

@@ -11,6 +11,10 @@ from ..runtime.containers import entry_tangent, field_index, field_of, restore_t
 from ..runtime.batched import (add_at_batched, batch_index, expand_batched, take_batched,
                                unbroadcast_batched, unreduce_batched)
 from ..runtime.namespace import is_numpy
+from ..runtime.vmapped import (align, align_batched, batch_axes, batch_transpose, branch_rows, count_rows, merge_rows, merge_rows_batched,
+                               to_batch, to_batch_batched, vcross, vcross_left, vcross_right, vdot, vdot_left,
+                               vdot_right, vmap_size, vsum, vsum_batched)
+from ..runtime.batched import reshape_batched
 from .registry import (REGISTRY, adjoint_rule, batched_tangent_rule, broadcasts, nondifferentiable, result_kind,
                        tangent_rule)
 
@@ -155,6 +159,64 @@ broadcasts(shape_only, add, last, drop_last, snapshot)
 for _structural in (entry, restore_entry, field_of):  # (they move batched tangents as they are)
     batched_tangent_rule(_structural, lists=True)(REGISTRY.lookup(_structural).tangent)
 
+# ---------------------------------------------------------------- the vmapped program's helpers (sct.vmap)
+# so that sct differentiates a vmapped program (what sct.vmap(sct.jacobian(f)) runs): forward mode only
+
+REGISTRY.helper(align, shape_args=(1,), linear=True)  # (like: read for its number of axes only)
+REGISTRY.helper(align_batched, shape_args=(1,), linear=True)
+
+@tangent_rule(align)
+def align_(dx, ans, x, like):
+    return align(dx, like)
+
+@tangent_rule(align_batched)
+def align_batched_(dx, ans, x, like):
+    return align_batched(dx, like)
+
+@tangent_rule(to_batch)
+def to_batch_(dx, ans, x, nb):
+    return to_batch(dx, nb)
+
+@tangent_rule(merge_rows)
+def merge_rows_(da, db, ans, a, b, rows, rest):
+    return merge_rows(da, 0.0, rows, rest), merge_rows(0.0, db, rows, rest)
+
+@tangent_rule(vsum)
+def vsum_(dx, ans, x, axis=None, keepdims=False):
+    return vsum(dx, axis, keepdims)
+
+@tangent_rule(vdot)
+def vdot_(da, db, ans, a, b, a_batched, b_batched):
+    return vdot(da, b, a_batched, b_batched), vdot(a, db, a_batched, b_batched)
+
+@tangent_rule(vcross)
+def vcross_(da, db, ans, a, b, a_batched, b_batched):
+    return vcross(da, b, a_batched, b_batched), vcross(a, db, a_batched, b_batched)
+
+@batched_tangent_rule(align, align_batched)
+def align_(dx, ans, x, like):
+    return reshape_batched(dx, ans)
+
+@batched_tangent_rule(vsum)
+def vsum_(dx, ans, x, axis=None, keepdims=False):
+    return vsum_batched(dx, x, axis, keepdims)
+
+@batched_tangent_rule(vdot)
+def vdot_(da, db, ans, a, b, a_batched, b_batched):
+    return vdot_left(da, a, b, a_batched, b_batched), vdot_right(a, b, db, a_batched, b_batched)
+
+@batched_tangent_rule(vcross)
+def vcross_(da, db, ans, a, b, a_batched, b_batched):
+    return vcross_left(da, a, b, a_batched, b_batched), vcross_right(a, b, db, a_batched, b_batched)
+
+@batched_tangent_rule(to_batch)
+def to_batch_(dx, ans, x, nb):
+    return to_batch_batched(dx, nb)
+
+@batched_tangent_rule(merge_rows)
+def merge_rows_(da, db, ans, a, b, rows, rest):
+    return merge_rows_batched(da, 0.0, rows, rest), merge_rows_batched(0.0, db, rows, rest)
+
 # ---------------------------------------------------------------- non-differentiable
 
-nondifferentiable(zeros_like, indices, field_index, refill, is_numpy)
+nondifferentiable(zeros_like, indices, field_index, refill, is_numpy, vmap_size, batch_axes, batch_transpose, branch_rows, count_rows)

@@ -67,7 +67,7 @@ def lift(d, like):
     plus one: its directions then broadcast against values shaped like ``like``."""
     if not _array(d):
         return d
-    missing = np.ndim(like) + 1 - d.ndim
+    missing = (like.ndim if type(like) is np.ndarray else np.ndim(like)) + 1 - d.ndim  # (called per operation)
     if missing <= 0:
         return d
     return d.reshape(d.shape[:1] + (1,) * missing + d.shape[1:])
@@ -92,6 +92,8 @@ def batch_index(d, index):
 
 def take_batched(d, index):
     """``take`` (indexing) of a batched tangent."""
+    if type(d) is np.ndarray:  # (the common case, called per index: d[:, index])
+        return d[(slice(None),) + index if type(index) is tuple else (slice(None), index)]
     return take(d, batch_index(d, index))
 
 
@@ -246,6 +248,58 @@ def dot_right(a, b, d):
     if np.ndim(a) <= 2 and np.ndim(b) <= 2:
         return matmul_right(a, d)
     return _each(lambda dk, a: np.dot(a, dk), d, a)
+
+
+def cross_left(d, a, b, axis=None):
+    """``np.cross(da, b)`` per direction, in one call: the directions broadcast once ``da`` has the axes of
+    the wider operand (vectors on the last axis; another ``axis`` runs once per direction)."""
+    if type(d) is not np.ndarray:
+        return d
+    if axis is not None and axis != -1:
+        return np.stack([np.cross(d[k], b, axis=axis) for k in range(d.shape[0])])
+    if np.shape(b) == (3,) and np.shape(a)[-1:] == (3,):  # da × b = da @ [b]×, one product for every direction
+        return d @ _skew(b)
+    return cross_last(_lifted(d, max(np.ndim(a), np.ndim(b))), b)
+
+
+def cross_right(a, b, d, axis=None):
+    """``np.cross(a, db)`` per direction, in one call (see :func:`cross_left`)."""
+    if type(d) is not np.ndarray:
+        return d
+    if axis is not None and axis != -1:
+        return np.stack([np.cross(a, d[k], axis=axis) for k in range(d.shape[0])])
+    if np.shape(a) == (3,) and np.shape(b)[-1:] == (3,):  # a × db = db @ [a]×ᵀ
+        return d @ _skew(a).T
+    return cross_last(a, _lifted(d, max(np.ndim(a), np.ndim(b))))
+
+
+def _skew(v):
+    """The matrix [v]× with [v]× w = v × w, for a 3-vector v."""
+    v0, v1, v2 = v[0], v[1], v[2]
+    return np.array([[0.0, -v2, v1], [v2, 0.0, -v0], [-v1, v0, 0.0]])
+
+
+def cross_last(a, b):
+    """``np.cross(a, b)`` of vectors on the last axis, broadcast, without np.cross's axis bookkeeping (which
+    costs more than the arithmetic on small arrays): for 3-vectors by their components (gathered for small
+    arrays, written in place for large ones); 2-vectors give a₀b₁ − a₁b₀; anything else goes to np.cross."""
+    a, b = np.asarray(a), np.asarray(b)
+    n, m = a.shape[-1:], b.shape[-1:]
+    if n == m == (3,):
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        if int(np.prod(shape)) < 3072:  # (small: few NumPy calls) (a × b)ᵢ = a_j b_k − a_k b_j, (i, j, k) cyclic
+            return a[..., _NEXT] * b[..., _AFTER] - a[..., _AFTER] * b[..., _NEXT]
+        out = np.empty(shape, dtype=np.result_type(a, b))
+        for i, (j, k) in enumerate(zip(_NEXT, _AFTER)):  # (large: each component written in place)
+            np.multiply(a[..., j], b[..., k], out=out[..., i])
+            out[..., i] -= a[..., k] * b[..., j]
+        return out
+    if n == m == (2,):
+        return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    return np.cross(a, b)
+
+
+_NEXT, _AFTER = (1, 2, 0), (2, 0, 1)
 
 
 def outer_left(d, b):
