@@ -380,6 +380,24 @@ def _check_held(parsed: Parsed, mutated: dict, nodes: list, mutations: list) -> 
                                     f"store a copy: list({name}), dict({name}) or {name}.copy()")
 
 
+def _held_names(node: gast.AST, writes: dict) -> list[str]:
+    """The names of written objects that ``node`` stores into a container (a display, an append, ``c[k] = xs``)."""
+    held = []
+    if isinstance(node, (gast.List, gast.Tuple)) and isinstance(node.ctx, gast.Load):
+        held = node.elts
+    elif isinstance(node, gast.Dict):
+        held = node.values
+    elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr == "append":
+        held = node.args
+    elif isinstance(node, gast.Assign) and any(isinstance(t, gast.Subscript) for t in node.targets):
+        held = [node.value]
+    return [elt.id for elt in held if isinstance(elt, gast.Name) and elt.id in writes]
+
+
+def _ends_before(write: gast.AST, node: gast.AST) -> bool:
+    """Does the write (a statement, or a call such as ``.append``) certainly finish before ``node`` runs?
+    It begins earlier in the source and does not contain ``node``: ``xs[0] = f((xs,))`` stores, then writes."""
+    return _position(write) < _position(node) and not _inside(node, write)
 
 
 def _check_arguments(parsed: Parsed, mutated: dict, local: set[str]) -> None:
