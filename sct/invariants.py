@@ -21,6 +21,7 @@ import ast
 import builtins
 import copy
 import keyword
+import operator
 import os
 
 ENV = "SCT_CHECK_INVARIANTS"
@@ -64,6 +65,24 @@ class _Canonical(ast.NodeTransformer):
 
     def visit_Constant(self, node):
         return ast.Constant(value=node.value)  # (drop `kind`)
+
+    def visit_BinOp(self, node):
+        """Arithmetic on two number literals, as the optimizer folds it in one sweep's copy of a test
+        (``math.sqrt(0.28 ** 2 + 0.5)`` becomes ``math.sqrt(0.07840000000000001 + 0.5)``)."""
+        self.generic_visit(node)
+        fold = _FOLDABLE.get(type(node.op))
+        if fold is not None and all(isinstance(v, ast.Constant) and type(v.value) in (int, float)
+                                    for v in (node.left, node.right)) \
+                and not (isinstance(node.op, ast.Pow) and abs(node.right.value) > 64):  # (no huge powers)
+            try:
+                return ast.Constant(value=fold(node.left.value, node.right.value))
+            except (ArithmeticError, ValueError):
+                return node
+        return node
+
+
+_FOLDABLE = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+             ast.Pow: operator.pow, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
 
 
 def _without_docstrings(tree):

@@ -50,3 +50,30 @@ def test_one_branch_test_folded_in_one_sweep_and_not_in_the_other_is_one_test():
     fn = tree.body[0]
     fn.body[1].test.comparators[0].left = ast.Constant(-0.82)  # as a pass folds it
     _Flow(_assigned_names(fn), "f_grad").block(fn.body, {"x"})  # the second `if` knows `t`: no InvariantError
+
+
+def test_a_branch_test_whose_arithmetic_one_sweep_folded_is_one_test():
+    # the backward sweep re-evaluates `math.sqrt(0.28 ** 2 + 0.5) > 0.36` with `0.28 ** 2` folded (fuzz 308/917)
+    _check("def f_grad(x):\n    if math.sqrt(0.28 ** 2 + 0.5) > 0.36:\n        t = x\n"
+           "    if math.sqrt(0.07840000000000001 + 0.5) > 0.36:\n        y = t\n    return x\n")
+    with pytest.raises(InvariantError, match="t"):  # a different number is a different test
+        _check("def f_grad(x):\n    if math.sqrt(0.28 ** 2 + 0.5) > 0.36:\n        t = x\n"
+               "    if math.sqrt(0.08 + 0.5) > 0.36:\n        y = t\n    return x\n")
+
+
+def test_a_program_whose_branch_test_is_folded_in_the_backward_sweep_differentiates():
+    import math
+    import numpy as np
+    import sct
+
+    def f(x, y):
+        if np.sum(x) >= -0.78:
+            for el in x:
+                y = np.tanh(y * el)
+        elif math.sqrt(0.28 ** 2 + 0.5) > 0.36:
+            x = x / (1.0 + ((-0.53) + np.sum(y)) ** 2)
+        return np.sum(x ** 2) + np.sum(y)
+
+    y = np.array([-0.72, 0.92])
+    for x in (np.array([0.675, 0.505]), np.array([-2.0, -1.5])):  # both branches
+        sct.testing.check_grad(f, (x, y), wrt=(0, 1))
