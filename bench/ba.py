@@ -38,7 +38,7 @@ import inspect
 import numpy as np
 
 from bench import adbench_ba as ba
-from bench.run import fmt_ratio, fmt_time, interleaved_or_error, short, table, timed
+from bench.run import failed_cell, fmt_ratio, fmt_time, interleaved_or_error, short, table, timed
 
 SAMPLE = 200
 TINY = dict(n=3, m=10, p=24)
@@ -393,11 +393,8 @@ def format_ba(result):
     rows, notes = [], []
     for name, r in result["tools"].items():
         if r.get("status") != "ok":
-            detail = r.get("error") or (f"residuals rel err {r.get('residuals_rel_err', float('nan')):.2g}, "
-                                        f"fd rel err {r.get('fd_rel_err', float('nan')):.2g}, "
-                                        f"rel err {r.get('rel_err', float('nan')):.2g}")
-            notes.append(f"  ({len(notes) + 1}) {name}: {detail}")
-            rows.append([name, r["form"], f"{r.get('status')} ({len(notes)})"] + [""] * 8)
+            errors = {"residuals rel err": "residuals_rel_err", "fd rel err": "fd_rel_err", "rel err": "rel_err"}
+            rows.append([name, r["form"], failed_cell(name, r, notes, errors)] + [""] * 8)
             continue
         rows.append([name, r["form"], str(r["observations_per_call"]),
                      fmt_time(r.get("residuals_per_observation_s")), fmt_time(r["jacobian_per_observation_s"]),

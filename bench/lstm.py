@@ -32,7 +32,7 @@ import numpy as np
 
 from bench import adbench_lstm as lstm
 from bench.adbench_lstm import lstm_model
-from bench.run import fmt_ratio, fmt_time, interleaved_or_error, rel_err, short, table, timed
+from bench.run import failed_cell, fmt_ratio, fmt_time, interleaved_or_error, rel_err, short, table, timed
 
 B = 14
 SIZES = [(2, 256), (2, 1024), (4, 256), (4, 1024)]  # (layers l, characters c)
@@ -329,11 +329,9 @@ def format_lstm_case(case):
     rows, notes = [], []
     for name, r in case["tools"].items():
         if r.get("status") != "ok":
-            detail = r.get("error") or (f"objective rel err {r.get('objective_rel_err', float('nan')):.2g}, "
-                                        f"fd rel err {r.get('fd_rel_err', float('nan')):.2g}, "
-                                        f"gradient rel err {r.get('gradient_rel_err', float('nan')):.2g}")
-            notes.append(f"  ({len(notes) + 1}) {name}: {detail}")
-            rows.append([name, f"{r.get('status')} ({len(notes)})"] + [""] * 7)
+            errors = {"objective rel err": "objective_rel_err", "fd rel err": "fd_rel_err",
+                      "gradient rel err": "gradient_rel_err"}
+            rows.append([name, failed_cell(name, r, notes, errors)] + [""] * 7)
             continue
         rows.append([name, fmt_time(r["objective_s"]), fmt_time(r["gradient_s"]), fmt_ratio(r["grad_over_obj"]),
                      fmt_ratio(r.get("sct_over_tool")), fmt_time(r.get("first_call_overhead_s")),

@@ -447,14 +447,20 @@ def run_gmm_case(D, K, N, tools, opts, sct_transform, log):
     return case
 
 
+def failed_cell(name: str, r: dict, notes: list, errors: dict) -> str:
+    """The table cell of a tool that failed its checks, "STATUS (n)", with note n appended to ``notes``: its
+    error, or its measured errors (``errors`` maps a label to the record's key)."""
+    detail = r.get("error") or ", ".join(f"{label} {r.get(key, float('nan')):.2g}" for label, key in errors.items())
+    notes.append(f"  ({len(notes) + 1}) {name}: {detail}")
+    return f"{r.get('status')} ({len(notes)})"
+
+
 def format_gmm_case(case):
     rows, notes = [], []
     for name, r in case["tools"].items():
         if r.get("status") != "ok":
-            detail = r.get("error") or (f"objective rel err {r.get('objective_rel_err', float('nan')):.2g}, "
-                                        f"gradient rel err {r.get('gradient_rel_err', float('nan')):.2g}")
-            notes.append(f"  ({len(notes) + 1}) {name}: {detail}")
-            rows.append([name, f"{r.get('status')} ({len(notes)})"] + [""] * 9)
+            errors = {"objective rel err": "objective_rel_err", "gradient rel err": "gradient_rel_err"}
+            rows.append([name, failed_cell(name, r, notes, errors)] + [""] * 9)
             continue
         compile_ = r.get("compile_gradient_s", r.get("first_call_overhead_s"))
         rows.append([
