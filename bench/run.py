@@ -403,12 +403,7 @@ def run_gmm_case(D, K, N, tools, opts, sct_transform, log):
         gc.collect()
 
     fns = {(name, kind): t[kind] for name, t in live.items() for kind in ("objective", "gradient")}
-    try:
-        timings = interleaved(fns, opts.budget, opts.rounds)
-    except Exception as exc:  # noqa: BLE001
-        timings = {}
-        for name in live:
-            case["tools"][name].update(status="ERROR", error="while timing: " + short(exc))
+    timings = interleaved_or_error(fns, opts, case["tools"])
     for name, t in live.items():
         rec = case["tools"][name]
         if (name, "gradient") not in timings:
