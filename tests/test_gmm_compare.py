@@ -1,5 +1,6 @@
 """The comparison driver of the GMM example (python -m examples.gmm)."""
 
+import importlib.util
 import numpy as np
 import pytest
 
@@ -31,7 +32,9 @@ def test_main_quick_runs_every_method_and_writes_figures(tmp_path, capsys):
     for method in METHODS:
         assert f"\n{method:>6s}  " in out
     assert "overlapping_k3" in out and "[####" in captured.err  # the progress bar
-    assert "python: autograd value_and_grad" in out and "s CPU" in out
+    assert "s CPU" in out
+    if importlib.util.find_spec("autograd") is not None:  # (an optional peer: the examples extra has it)
+        assert "python: autograd value_and_grad" in out
     for name in ("convergence_old_faithful_k2.png", "convergence_overlapping_k3.png",
                  "final_loglik.png", "ellipses_poor_start.png"):
         assert (tmp_path / name).stat().st_size > 10_000
