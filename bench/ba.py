@@ -38,7 +38,7 @@ import inspect
 import numpy as np
 
 from bench import adbench_ba as ba
-from bench.run import failed_cell, fmt_ratio, fmt_time, interleaved_or_error, short, table, timed
+from bench.run import failed_cell, fmt_ratio, fmt_time, interleaved_or_error, ratios_to, short, table, timed
 
 SAMPLE = 200
 TINY = dict(n=3, m=10, p=24)
@@ -381,10 +381,8 @@ def run(peers, opts, log):
             rec["jacobian_over_residuals"] = rec["jacobian_call_s"] / rec["residuals_call_s"]
         if t.get("compiled") or t.get("first_call_is_transform"):
             rec["first_call_overhead_s"] = max(rec["jacobian_first_call_s"] - rec["jacobian_call_s"], 0.0)
-    sct_s = result["tools"].get("sct", {}).get("jacobian_per_observation_s")
-    for rec in result["tools"].values():
-        if sct_s and rec.get("jacobian_per_observation_s"):
-            rec["sct_over_tool"] = sct_s / rec["jacobian_per_observation_s"]
+    ratios_to(result["tools"].get("sct", {}).get("jacobian_per_observation_s"), result["tools"],
+              "jacobian_per_observation_s")
     log(format_ba(result))
     return result
 

@@ -32,7 +32,8 @@ import numpy as np
 
 from bench import adbench_lstm as lstm
 from bench.adbench_lstm import lstm_model
-from bench.run import failed_cell, fmt_ratio, fmt_time, interleaved_or_error, rel_err, short, table, timed
+from bench.run import (failed_cell, fmt_ratio, fmt_time, interleaved_or_error, ratios_to, record_times, rel_err,
+                       short, table, timed)
 
 B = 14
 SIZES = [(2, 256), (2, 1024), (4, 256), (4, 1024)]  # (layers l, characters c)
@@ -307,20 +308,13 @@ def run_lstm_case(l, c, tools, opts, log):
             rec["refused"] = type(exc).__module__.startswith("sct")
     fns = {(name, kind): t[kind] for name, t in live.items() for kind in ("objective", "gradient")}
     timings = interleaved_or_error(fns, opts, case["tools"])
-    for name, t in live.items():
-        rec = case["tools"][name]
-        if (name, "gradient") not in timings:
-            continue
-        for kind in ("objective", "gradient"):
-            rec[kind + "_s"], rec[kind + "_min_s"], rec[kind + "_samples"] = timings[(name, kind)]
-        rec["grad_over_obj"] = rec["gradient_s"] / rec["objective_s"]
+    for name in record_times(live, timings, case["tools"]):
+        t, rec = live[name], case["tools"][name]
         if t.get("compiled") or t.get("first_call_is_transform"):
             rec["first_call_overhead_s"] = max(rec["gradient_first_call_s"] - rec["gradient_s"], 0.0)
     sct_s = next((case["tools"][n].get("gradient_s") for n in ("sct", "sct (copy)")
                   if case["tools"].get(n, {}).get("gradient_s")), None)
-    for rec in case["tools"].values():
-        if sct_s and rec.get("gradient_s"):
-            rec["sct_over_tool"] = sct_s / rec["gradient_s"]
+    ratios_to(sct_s, case["tools"], "gradient_s")
     log(format_lstm_case(case))
     return case
 

@@ -101,6 +101,28 @@ def interleaved_or_error(fns, opts, records):
         return {}
 
 
+def record_times(live: dict, timings: dict, records: dict) -> list[str]:
+    """Each live tool's objective and gradient times (median, minimum, samples) and their ratio into its
+    record; the names that were timed."""
+    timed = []
+    for name in live:
+        if (name, "gradient") not in timings:
+            continue
+        rec = records[name]
+        for kind in ("objective", "gradient"):
+            rec[kind + "_s"], rec[kind + "_min_s"], rec[kind + "_samples"] = timings[(name, kind)]
+        rec["grad_over_obj"] = rec["gradient_s"] / rec["objective_s"]
+        timed.append(name)
+    return timed
+
+
+def ratios_to(base_s: float | None, records: dict, key: str, out: str = "sct_over_tool") -> None:
+    """``records[...][out] = base_s / records[...][key]`` wherever both are known (sct's time over each tool's)."""
+    for rec in records.values():
+        if base_s and rec.get(key):
+            rec[out] = base_s / rec[key]
+
+
 def traced_peak(fn):
     """Peak bytes allocated through Python/NumPy allocators during one call
     (tracemalloc; sees NumPy data buffers, not torch's or XLA's)."""
@@ -404,13 +426,8 @@ def run_gmm_case(D, K, N, tools, opts, sct_transform, log):
 
     fns = {(name, kind): t[kind] for name, t in live.items() for kind in ("objective", "gradient")}
     timings = interleaved_or_error(fns, opts, case["tools"])
-    for name, t in live.items():
-        rec = case["tools"][name]
-        if (name, "gradient") not in timings:
-            continue
-        for kind in ("objective", "gradient"):
-            rec[kind + "_s"], rec[kind + "_min_s"], rec[kind + "_samples"] = timings[(name, kind)]
-        rec["grad_over_obj"] = rec["gradient_s"] / rec["objective_s"]
+    for name in record_times(live, timings, case["tools"]):
+        t, rec = live[name], case["tools"][name]
         if t.get("compiled"):
             rec["compile_objective_s"] = max(rec["objective_first_call_s"] - rec["objective_s"], 0.0)
             rec["compile_gradient_s"] = max(rec["gradient_first_call_s"] - rec["gradient_s"], 0.0)
@@ -434,10 +451,7 @@ def run_gmm_case(D, K, N, tools, opts, sct_transform, log):
                 rec["memory_error"] = short(exc)
     live = fns = None
     gc.collect()
-    sct_rec = case["tools"].get("sct", {})
-    for name, rec in case["tools"].items():
-        if sct_rec.get("gradient_s") and rec.get("gradient_s"):
-            rec["sct_over_tool_gradient"] = sct_rec["gradient_s"] / rec["gradient_s"]
+    ratios_to(case["tools"].get("sct", {}).get("gradient_s"), case["tools"], "gradient_s", "sct_over_tool_gradient")
     log(format_gmm_case(case))
     return case
 
