@@ -30,8 +30,8 @@ from .errors import TransformError
 from .checkpoint import describe
 from .forward import BatchedForward, Forward
 from .normalize import normalize
-from .optimize import (accumulate_in_place, drop_dead, fuse_temporaries, move_scales, propagate_constants, propagate_copies, prune_empty,
-                       sink_zeros, sum_before_product)
+from .optimize import (accumulate_in_place, drop_dead, fuse_temporaries, join_slice_adjoints, move_scales,
+                       propagate_constants, propagate_copies, prune_empty, sink_zeros, sum_before_product)
 from .parse import parse_function
 from .reverse import Reverse
 from .vmap import Vmap
@@ -539,6 +539,8 @@ def _reverse_sweeps(ctx, analysis, body, derived):
     backward = sum_before_product(backward, products, narrowing, adjoint_names)
     backward = accumulate_in_place(backward, _symbols_for(ctx, runtime.add_at),
                                    lambda: ctx.symbol(runtime.add_into, "add_into"))
+    backward = join_slice_adjoints(backward, _symbols_for(ctx, runtime.add_into), _symbols_for(ctx, np),
+                                   lambda: ctx.symbol(runtime.join_slices, "join_slices"), ctx.namer.fresh)
     fused = fuse_temporaries(program.forward, temporaries, protected, _pure_call(ctx))
     return program, program.prologue + fused, backward
 

@@ -701,3 +701,110 @@ class _Owned:
             if kind is gast.Break:
                 after &= at
         return after - targets
+
+
+def join_slice_adjoints(stmts: list[gast.stmt], into: set[str], slicers: set[str], join, fresh) -> list[gast.stmt]:
+    """Two or more slices of one array read in a row (``x[0:b]``, ``x[b:2 * b]``, ...) have adjoints
+    added into one buffer, ``x_bar = add_into(0.0, x, np.s_[0:b], g1)``, ``x_bar = add_into(x_bar, x,
+    np.s_[b:t6], g2)``, ...; where nothing reads ``x_bar`` in between, the last becomes
+    ``x_bar = join_slices(x, (0, b, b, t6, ...), (g1, g2, ...))``: one concatenate where the slices tile
+    ``x`` (checked when it runs), the same additions otherwise.  Each earlier piece stays where it was
+    computed (a Name, or ``x_bar_part = g``), so the sweep's order and its line comments are unchanged.
+
+    ``into``: the names bound to ``add_into``; ``slicers``: those bound to NumPy (``np.s_``); ``join()``:
+    a Name for ``join_slices``; ``fresh(base)``: a new name."""
+    _SliceChains(into, slicers, join, fresh).block(stmts)
+    return stmts
+
+
+class _SliceChains:
+    """Chains of ``add_into`` of slices along the first axis into one adjoint, statement by statement in
+    one block (a compound statement ends every chain; its bodies are blocks of their own)."""
+
+    def __init__(self, into, slicers, join, fresh):
+        self.into, self.slicers, self.join, self.fresh = into, slicers, join, fresh
+        self.dropped: set[int] = set()  # the links whose piece is a name (ids of their statements)
+
+    def block(self, stmts: list[gast.stmt]) -> None:
+        open_: dict[str, list] = {}  # adjoint name -> its links: (position, lower, upper, piece, guarded names)
+        for i, stmt in enumerate(stmts):
+            link = self._link(stmt)
+            if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With, gast.Try)):
+                self._close_all(stmts, open_)
+                for field in ("body", "orelse", "finalbody"):
+                    if getattr(stmt, field, None):
+                        self.block(getattr(stmt, field))
+                for handler in getattr(stmt, "handlers", None) or ():
+                    self.block(handler.body)
+                continue
+            reads, stores = S.loads(stmt), S.stores(stmt)
+            target = link[0] if link else None
+            for name in list(open_):  # a chain ends where its adjoint is read, or what a link read changes
+                links = open_[name]
+                if name == target and self._continues(link, links):
+                    continue
+                if name in reads or name in stores or any(stores & guarded for *_, guarded in links):
+                    self._close(stmts, name, open_.pop(name))
+            if link is not None and link[1] is None:  # (from 0.0: a chain starts)
+                open_[target] = []
+            if link is not None and target in open_:
+                open_[target].append((i,) + link[2:])
+        self._close_all(stmts, open_)
+        if self.dropped:
+            stmts[:] = [s for s in stmts if id(s) not in self.dropped]
+
+    def _link(self, stmt):
+        """``(target, acc, x, lower, upper, piece, guarded)`` of ``t = add_into(acc, x, np.s_[lower:upper],
+        piece)`` (acc None for 0.0, else its name; guarded: the names the link reads), else None."""
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)):
+            return None
+        call = stmt.value
+        if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Name) and call.func.id in self.into
+                and len(call.args) == 4 and not call.keywords):
+            return None
+        acc, x, index, piece = call.args
+        if not (isinstance(x, gast.Name) and isinstance(index, gast.Subscript) and isinstance(index.slice, gast.Slice)
+                and index.slice.step is None and isinstance(index.value, gast.Attribute) and index.value.attr == "s_"
+                and isinstance(index.value.value, gast.Name) and index.value.value.id in self.slicers):
+            return None
+        if _is_zero(acc):
+            acc_name = None
+        elif isinstance(acc, gast.Name) and acc.id == stmt.targets[0].id:
+            acc_name = acc.id
+        else:
+            return None
+        guarded = S.loads(x) | S.loads(index) | S.loads(piece)
+        return stmt.targets[0].id, acc_name, x.id, index.slice.lower, index.slice.upper, piece, guarded
+
+    @staticmethod
+    def _continues(link, links) -> bool:
+        """Does ``link`` add into the chain's adjoint, of the same array, without reading that adjoint?"""
+        return link is not None and link[1] is not None and bool(links) and link[2] == links[0][1] \
+            and link[0] not in link[6]
+
+    def _close_all(self, stmts, open_) -> None:
+        for name in list(open_):
+            self._close(stmts, name, open_.pop(name))
+
+    def _close(self, stmts, name: str, links: list) -> None:
+        """The last link becomes ``join_slices``; the earlier ones keep their piece (a name) in place."""
+        if len(links) < 2:
+            return
+        ordered = links[::-1]  # (the backward sweep meets the slices last to first)
+        x = links[0][1]
+        bounds, pieces = [], []
+        for position, _, lower, upper, piece, _ in ordered:
+            bounds += [S.clone(lower) if lower is not None else S.const(None),
+                       S.clone(upper) if upper is not None else S.const(None)]
+            if position == links[-1][0] or isinstance(piece, gast.Name):
+                pieces.append(piece)
+                if position != links[-1][0]:
+                    self.dropped.add(id(stmts[position]))  # (nothing computed here: the piece has a name)
+                continue
+            part = self.fresh(f"{name}_part")
+            stmt = stmts[position]
+            stmt.targets = [S.store(part)]
+            stmt.value = piece
+            pieces.append(S.name(part))
+        last = stmts[links[-1][0]]
+        last.value = S.call(self.join(), [S.name(x), S.tuple_(bounds), S.tuple_(pieces)])

@@ -106,6 +106,40 @@ def concatenated_then_sliced(x, y):
     return np.sum(f * g[0:2]) - np.sum(g ** 2)
 
 
+def quarters(x):
+    """Four slices that tile x in order (an LSTM's gates): one concatenate for their adjoints."""
+    b = x.shape[0] // 4
+    return np.sum(np.sin(x[0:b]) * np.exp(x[b:2 * b])) + np.sum(np.tanh(x[2 * b:3 * b]) ** 2 * x[3 * b:])
+
+
+def slices_out_of_order(x):
+    """Read last to first, with a gap, a repeat and an overlap: the pieces are added one by one."""
+    tail = x[4:] * 3.0
+    head = x[:2] ** 2
+    middle = x[1:4] * x[2:5]
+    return np.sum(tail) + np.sum(head * x[0:2]) + np.sum(middle)
+
+
+def slices_past_the_end_and_negative(x):
+    """Bounds NumPy clips (x[5:100]) and counts from the end (x[-2:]): slices that do not tile as written."""
+    return np.sum(x[0:3] ** 2) + np.sum(np.cos(x[3:5])) + np.sum(x[5:100] * 2.0) + np.sum(x[-2:] * x[-2:])
+
+
+def rows_of_a_matrix(m):
+    """Rows of a matrix read as slices (the first axis), and columns (not joined)."""
+    top, bottom = m[0:2], m[2:]
+    return np.sum(top * top) + np.sum(np.exp(bottom)) + np.sum(m[:, 0:1] * m[:, 1:])
+
+
+def bound_rebound_between_slices(x):
+    """The bound's name is rebound between two reads: the chain takes each read's own value."""
+    b = 2
+    first = x[0:b]
+    b = 5
+    second = x[2:b]
+    return np.sum(first * 3.0) + np.sum(second ** 2) + np.sum(x[b:])
+
+
 V = np.array([0.3, -1.2, 0.7, 1.1, -0.4, 0.9, 0.2])
 M = np.array([[0.3, -1.2, 0.7], [1.1, 0.4, -0.6], [0.5, 0.8, -0.9], [-0.2, 0.6, 1.3]])
 PROGRAMS = [
@@ -118,6 +152,11 @@ PROGRAMS = [
     (rows_in_a_loop_with_early_exit, (M, 1), 0),
     (tuple_result_read_twice, (V[:5],), 0),
     (concatenated_then_sliced, (V[:2], V[2:5]), (0, 1)),
+    (quarters, (np.linspace(-1.0, 1.0, 8),), 0),
+    (slices_out_of_order, (V,), 0),
+    (slices_past_the_end_and_negative, (V,), 0),
+    (rows_of_a_matrix, (M,), 0),
+    (bound_rebound_between_slices, (V,), 0),
 ]
 
 
@@ -139,20 +178,23 @@ def test_slice_adjoints_in_a_checkpointed_loop():
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("fn, args, wrt", PROGRAMS[:4] + PROGRAMS[7:8], ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize("fn, args, wrt", PROGRAMS[:4] + PROGRAMS[7:8] + PROGRAMS[9:], ids=lambda v: getattr(v, "__name__", ""))
 def test_second_derivatives_through_in_place_adjoints(fn, args, wrt):
     """A Hessian differentiates the gradient program, add_into included (forward over reverse)."""
     x = args[0]
     h = sct.hessian(fn)(x)
     g = sct.grad(fn)
     eps = 1e-5
-    numeric = np.array([(g(x + eps * e) - g(x - eps * e)) / (2 * eps) for e in np.eye(x.size)])
-    np.testing.assert_allclose(h, numeric, rtol=1e-5, atol=1e-7)
+    numeric = np.array([(g(x + eps * e) - g(x - eps * e)) / (2 * eps)
+                        for e in np.eye(x.size).reshape((x.size,) + x.shape)])
+    np.testing.assert_allclose(h.reshape(x.size, x.size), numeric.reshape(x.size, x.size), rtol=1e-5, atol=1e-7)
 
 
 def test_generated_code_accumulates_slices_in_one_buffer():
     args = make_lstm_data(1, 3, 2)
     text = sct.source(sct.grad(lstm_objective, wrt=(0, 1, 2)), *args)
-    assert "gates_bar = add_into(0.0, gates, np.s_[t11:]" in text
-    assert "gates_bar = add_into(gates_bar, gates, np.s_[0:b], x_bar_sigmoid)" in text
+    # the four gates' adjoints joined by one concatenate; the last gate's piece computed where it was
+    assert "gates_bar_part = change_bar * (1.0 - change * change)" in text
+    assert ("gates_bar = join_slices(gates, (0, b, b, t6, t8, t9, t11, None), "
+            "(x_bar_sigmoid, x_bar_sigmoid_1, x_bar_sigmoid_2, gates_bar_part))") in text
     assert "x_bar = sigmoid_bar * t4 / t3 * t2" in text  # (no unbroadcast next to a number)

@@ -9,7 +9,8 @@ from sct.analysis import SCALAR, analyze
 from sct.context import Context
 from sct.names import Namer
 from sct.normalize import normalize
-from sct.optimize import accumulate_in_place, drop_dead, move_scales, propagate_copies, sink_zeros
+from sct.optimize import (accumulate_in_place, drop_dead, join_slice_adjoints, move_scales, propagate_copies,
+                          sink_zeros)
 from sct.parse import parse_function
 
 from programs import passes
@@ -114,6 +115,51 @@ def test_constant_factors_move_to_the_smallest_array():
     for before, after in cases.items():
         stmts = gast.parse(before).body
         assert _text(move_scales(stmts, {"unreduce"}, {"unbroadcast"})) == after
+
+
+def test_adjoints_of_slices_read_in_a_row_are_joined_in_one_call():
+    """``join_slice_adjoints``: a chain of ``add_into`` of slices from 0.0 becomes one ``join_slices`` where the
+    last link was (pieces in the forward sweep's order), as long as nothing reads the adjoint or rebinds
+    what a link read in between."""
+    def run(before):
+        namer = Namer()
+        stmts = gast.parse(before).body
+        return _text(join_slice_adjoints(stmts, {"add_into"}, {"np"}, lambda: S.name("join_slices"), namer.fresh))
+
+    cases = {
+        # pieces with names stay where they were computed; an expression gets a name (a_part) in place
+        "a = add_into(0.0, x, np.s_[b:], g)\nh = f(y)\na = add_into(a, x, np.s_[0:b], h)":
+            "h = f(y)\na = join_slices(x, (0, b, b, None), (h, g))",
+        "a = add_into(0.0, x, np.s_[b:], g * 2)\nh = f(y)\na = add_into(a, x, np.s_[:b], h * 3)":
+            "a_part = g * 2\nh = f(y)\na = join_slices(x, (None, b, b, None), (h * 3, a_part))",
+        # a read of the adjoint, or a new value of a bound, the array or a piece, ends the chain there
+        "a = add_into(0.0, x, np.s_[2:], g)\nk = a\na = add_into(a, x, np.s_[:2], h)":
+            "a = add_into(0.0, x, np.s_[2:], g)\nk = a\na = add_into(a, x, np.s_[:2], h)",
+        "a = add_into(0.0, x, np.s_[b:], g)\nb = 3\na = add_into(a, x, np.s_[:b], h)":
+            "a = add_into(0.0, x, np.s_[b:], g)\nb = 3\na = add_into(a, x, np.s_[:b], h)",
+        "a = add_into(0.0, x, np.s_[2:], g)\nx = tape.pop()\na = add_into(a, x, np.s_[:2], h)":
+            "a = add_into(0.0, x, np.s_[2:], g)\nx = tape.pop()\na = add_into(a, x, np.s_[:2], h)",
+        "a = add_into(0.0, x, np.s_[2:], g)\ng = g * 2\na = add_into(a, x, np.s_[:2], h)":
+            "a = add_into(0.0, x, np.s_[2:], g)\ng = g * 2\na = add_into(a, x, np.s_[:2], h)",
+        "a = add_into(0.0, x, np.s_[2:], g)\na = add_into(a, x, np.s_[:2], a)":
+            "a = add_into(0.0, x, np.s_[2:], g)\na = add_into(a, x, np.s_[:2], a)",
+        # only slices of the first axis without a step, of one array, from 0.0, in one block
+        "a = add_into(0.0, x, np.s_[:, 2:], g)\na = add_into(a, x, np.s_[:, :2], h)":
+            "a = add_into(0.0, x, np.s_[:, 2:], g)\na = add_into(a, x, np.s_[:, :2], h)",
+        "a = add_into(0.0, x, np.s_[::2], g)\na = add_into(a, x, np.s_[1::2], h)":
+            "a = add_into(0.0, x, np.s_[::2], g)\na = add_into(a, x, np.s_[1::2], h)",
+        "a = add_into(0.0, x, np.s_[2:], g)\na = add_into(a, y, np.s_[:2], h)":
+            "a = add_into(0.0, x, np.s_[2:], g)\na = add_into(a, y, np.s_[:2], h)",
+        "a = add_into(a, x, np.s_[2:], g)\na = add_into(a, x, np.s_[:2], h)":
+            "a = add_into(a, x, np.s_[2:], g)\na = add_into(a, x, np.s_[:2], h)",
+        "a = add_into(0.0, x, np.s_[2:], g)\nif c:\n    pass\na = add_into(a, x, np.s_[:2], h)":
+            "a = add_into(0.0, x, np.s_[2:], g)\nif c:\n    pass\na = add_into(a, x, np.s_[:2], h)",
+        # inside a loop's body: a chain of its own
+        "for i in r:\n    a = add_into(0.0, x, np.s_[i:], g)\n    a = add_into(a, x, np.s_[:i], h)":
+            "for i in r:\n    a = join_slices(x, (None, i, i, None), (h, g))",
+    }
+    for before, after in cases.items():
+        assert run(before) == after, before
 
 
 def test_slice_adjoints_accumulate_in_place_only_where_nothing_else_holds_the_adjoint():

@@ -123,3 +123,60 @@ def test_add_into_writes_only_its_own_float_array_in_place():
     items = add_into(0.0, (x, x), 1, g)
     assert items[0] == 0.0 and items[1] is g
     assert add_into(items, (x, x), 0, g) is items and items[0] is g
+
+
+def test_add_into_adds_through_views_and_assigns_into_a_new_buffer():
+    """The in-place fast paths (a row's view, a new buffer's assignment) add what ``acc[index] += g`` adds."""
+    from sct.runtime import add_into
+    m = np.arange(12.0).reshape(4, 3)
+    acc = add_into(0.0, m, 1, np.array([1.0, 2.0, 3.0]))
+    acc = add_into(acc, m, 1, np.array([1.0, 1.0, 1.0]))
+    acc = add_into(acc, m, slice(2, 4), np.ones((2, 3)))
+    acc = add_into(acc, m, (0, slice(0, 2)), np.array([5.0, 6.0]))
+    np.testing.assert_array_equal(acc, [[5, 6, 0], [2, 3, 4], [1, 1, 1], [1, 1, 1]])
+    v = np.zeros(4)
+    acc = add_into(0.0, v, 2, 1.5)  # (an element of a vector: a number, no view)
+    acc = add_into(acc, v, 2, 1.5)
+    np.testing.assert_array_equal(acc, [0, 0, 3.0, 0])
+    ints = add_into(0.0, np.arange(3), slice(0, 2), np.array([0.25, 0.5], dtype=np.float32))
+    assert ints.dtype == np.float64 and ints.tolist() == [0.25, 0.5, 0.0]
+
+
+@pytest.mark.parametrize("bounds, lengths", [
+    ((0, 2, 2, 5, 5, None), (2, 3, 3)),           # tiles: one concatenate
+    ((None, 2, 2, 5, 5, 8), (2, 3, 3)),
+    ((0, 2, 1, 4, 5, None), (2, 3, 3)),           # overlaps and leaves a gap
+    ((0, 3, 3, 5, 5, 100), (3, 2, 3)),            # past the end (NumPy clips)
+    ((0, 2, -6, -3, -3, None), (2, 3, 3)),        # from the end: the same elements, added one by one
+    ((5, None, 2, 5, 0, 2), (3, 3, 2)),           # out of order
+    ((0, 4, 4, 4, 4, None), (4, 0, 4)),           # an empty slice
+])
+def test_join_slices_equals_adding_each_piece(bounds, lengths):
+    from sct.runtime import add_at, join_slices
+    x = np.linspace(-1.0, 1.0, 8)
+    rng = np.random.default_rng(len(lengths))
+    pieces = tuple(rng.standard_normal(n) for n in lengths)
+    expected = 0.0
+    for k, g in enumerate(pieces):
+        expected = add_at(expected, x, slice(bounds[2 * k], bounds[2 * k + 1]), g)
+    got = join_slices(x, bounds, pieces)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-15)
+    assert all(not np.shares_memory(got, g) for g in pieces)
+
+
+def test_join_slices_with_zero_pieces_rows_and_other_dtypes():
+    from sct.runtime import add_into, join_slices
+    x = np.zeros(6)
+    np.testing.assert_array_equal(join_slices(x, (0, 2, 2, None), (np.ones(2), 0.0)), [1, 1, 0, 0, 0, 0])
+    assert join_slices(x, (0, 2, 2, None), 0.0) == 0.0  # (a tangent program's zero)
+    m = np.zeros((4, 2))
+    rows = join_slices(m, (0, 1, 1, None), (np.ones((1, 2)), 2 * np.ones((3, 2))))
+    np.testing.assert_array_equal(rows, [[1, 1], [2, 2], [2, 2], [2, 2]])
+    ints = join_slices(np.arange(4), (0, 2, 2, None), (np.ones(2), np.ones(2)))
+    assert ints.dtype == np.float64
+    for dtype in (np.float32, np.complex128):  # (add_into's dtype: x's if double or wider, else double)
+        z = np.zeros(4, dtype)
+        joined = join_slices(z, (0, 2, 2, None), (np.ones(2), np.ones(2)))
+        assert joined.dtype == add_into(add_into(0.0, z, slice(0, 2), np.ones(2)), z, slice(2, 4), np.ones(2)).dtype
+    wide = join_slices(x, (0, 3, 3, None), (np.ones(1), np.ones(3)))  # a piece that broadcasts over its slice
+    np.testing.assert_array_equal(wide, [1, 1, 1, 1, 1, 1])

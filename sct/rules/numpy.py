@@ -809,6 +809,10 @@ def _join_adjoint(g, arrays, axis, prepare=np.asarray):
     """Pieces of ``g`` shaped like ``arrays``, which were joined along ``axis`` after ``prepare``
     (the adjoint of concatenate, hstack, vstack, column_stack)."""
     if type(g) is np.ndarray and type(axis) is int:
+        if axis == 0 and type(arrays) is tuple and prepare is np.atleast_1d:  # (concatenate's, the common case)
+            pieces = _first_axis_pieces(g, arrays)
+            if pieces is not None:
+                return pieces
         least = _least_ndim(prepare)  # (arrays with that many axes are joined as they are: slices of g)
         if all(type(a) is np.ndarray and a.ndim >= least for a in arrays):
             return _join_slices(g, arrays, axis)
@@ -821,6 +825,18 @@ def _join_adjoint(g, arrays, axis, prepare=np.asarray):
         pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
     out = [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays)]
     return np.reshape(np.stack(out), np.shape(arrays)) if isinstance(arrays, np.ndarray) else out
+
+def _first_axis_pieces(g: np.ndarray, arrays: tuple):
+    """``g`` cut along its first axis into views of the arrays' lengths (each an array of one axis or
+    more), or None if one is not."""
+    out, start = [], 0
+    for a in arrays:
+        if type(a) is not np.ndarray or not a.ndim:
+            return None
+        stop = start + a.shape[0]
+        out.append(g[start:stop])
+        start = stop
+    return out
 
 def _least_ndim(prepare) -> int:
     """How many axes an array needs for ``prepare`` (``np.atleast_2d``, ...) to leave it as it is."""

@@ -5,10 +5,10 @@ the adjoint program calls ``unbroadcast``, ``add_at`` and friends, which are all
 linear in the adjoints they move, so their tangents are the same helpers applied
 to the tangents.  Families: broadcasting, containers, non-differentiable.
 """
-from ..runtime import (add, add_at, add_into, drop_last, entry, expand, indices, last, number_at, refill, restore_entry,
-                       shape_only, snapshot, take, take_written, unbroadcast, unreduce, unshared, zero_at, zeros_like)
+from ..runtime import (add, add_at, add_into, drop_last, entry, expand, indices, join_slices, last, number_at, refill,
+                       restore_entry, shape_only, snapshot, take, take_written, unbroadcast, unreduce, unshared, zero_at, zeros_like)
 from ..runtime.containers import entry_tangent, field_index, field_of, restore_tangent
-from ..runtime.batched import (add_at_batched, batch_index, expand_batched, take_batched,
+from ..runtime.batched import (add_at_batched, batch_index, expand_batched, join_slices_batched, take_batched,
                                unbroadcast_batched, unreduce_batched)
 from ..runtime.namespace import is_numpy
 from ..runtime.vmapped import (align, align_batched, batch_axes, batch_transpose, branch_rows, count_rows, merge_rows, merge_rows_batched,
@@ -25,6 +25,7 @@ REGISTRY.helper(expand, linear=True, scalar_identity=True)
 REGISTRY.helper(unreduce, shape_args=(1,), linear=True)
 REGISTRY.helper(add_at, shape_args=(1,))
 REGISTRY.helper(add_into, shape_args=(1,))
+REGISTRY.helper(join_slices, shape_args=(0,))
 REGISTRY.helper(unshared, shape_args=(2,))  # (the container is read for its type only)
 
 # ---------------------------------------------------------------- broadcasting
@@ -66,6 +67,10 @@ def add_at_(dtotal, dx, dindex, dg, ans, total, x, index, g):
 @tangent_rule(add_into)  # (add_at written in place: the same tangent, a new value)
 def add_into_(dtotal, dx, dindex, dg, ans, total, x, index, g):
     return dtotal, None, None, add_at(0.0, x, index, dg)
+
+@tangent_rule(join_slices)  # (linear in the pieces)
+def join_slices_(dx, dbounds, dpieces, ans, x, bounds, pieces):
+    return None, None, join_slices(x, bounds, dpieces)
 
 @tangent_rule(zero_at)
 def zero_at_(dtotal, ans, total, index):
@@ -146,6 +151,10 @@ def add_at_(dtotal, dx, dindex, dg, ans, total, x, index, g):
 @batched_tangent_rule(add_into, lists=True)
 def add_into_(dtotal, dx, dindex, dg, ans, total, x, index, g):
     return 0.0 if isinstance(total, float) else dtotal, None, None, add_at_batched(x, index, dg)  # (a float: zero)
+
+@batched_tangent_rule(join_slices, lists=True)
+def join_slices_(dx, dbounds, dpieces, ans, x, bounds, pieces):
+    return None, None, join_slices_batched(x, bounds, dpieces)
 
 @batched_tangent_rule(zero_at, lists=True)
 def zero_at_(dtotal, ans, total, index):

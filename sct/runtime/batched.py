@@ -175,6 +175,19 @@ def add_at_batched(x, index, d):
     return namespace(*columns).stack(columns)
 
 
+def join_slices_batched(x, bounds, d):
+    """The tangent of ``join_slices(x, bounds, pieces)``: each piece's batched tangent in ``d`` scattered at
+    its slice, summed (a float: no direction reaches that piece)."""
+    if type(d) is not tuple:
+        return d
+    total = 0.0
+    for k, piece in enumerate(d):
+        if not isinstance(piece, float):
+            scattered = add_at_batched(x, slice(bounds[2 * k], bounds[2 * k + 1]), piece)
+            total = scattered if isinstance(total, float) else total + scattered
+    return total
+
+
 def _lifted(d, ndim: int):
     """``d`` with unit axes after the batch axis up to ``ndim + 1`` axes."""
     missing = ndim + 1 - d.ndim

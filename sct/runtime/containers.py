@@ -136,8 +136,10 @@ def _materialize(acc, x):
 
 
 def _fancy(index) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (np.ndarray, list)) for p in parts)
+    for part in index if isinstance(index, tuple) else (index,):  # (a loop: a generator costs more here)
+        if isinstance(part, (np.ndarray, list)):
+            return True
+    return False
 
 
 def _whole(index) -> bool:
@@ -193,16 +195,25 @@ def add_into(acc, x, index, g):
             if acc.base is not None or acc.shape != x.shape or acc.dtype.char not in "dDgG" \
                     or not acc.flags.writeable:  # (a view: g reshaped, below; a narrower dtype than add_at's)
                 return add_at(acc, x, index, g)
+            fresh = False
         elif _is_zero(acc):
             if type(index) is not int and _whole(index):
                 return add_at(acc, x, index, g)  # (x[:, None]: g reshaped, a view of g, no new array)
-            acc = np.zeros(x.shape, dtype=x.dtype if x.dtype.char in "dDgG" else np.result_type(x.dtype, float))
+            acc = np.zeros(x.shape, dtype=_adjoint_dtype(x))
+            fresh = True
         else:
             return add_at(acc, x, index, g)
-        if type(index) is int or type(index) is slice or not _fancy(index):
-            acc[index] += g
+        # acc[index] += g, the cheapest way for small arrays (the call costs more than 14 additions)
+        kind = type(index)
+        if kind is not int and kind is not slice and _fancy(index):
+            _scatter_add(acc, index, g)  # (repeated indices accumulate)
+        elif fresh and (type(g) is float or type(g) is np.ndarray and g.dtype.kind == "f"):
+            acc[index] = g  # (acc is all zeros: an assignment, no read)
+        elif kind is slice or kind is int and acc.ndim > 1:
+            part = acc[index]  # (a view, a row or a slice, added to in place: no write back)
+            part += g
         else:
-            _scatter_add(acc, index, g)
+            acc[index] += g
         return acc
     if (type(x) is tuple or type(x) is list) and type(index) is int:  # (a tuple a helper returned, say)
         if _is_zero(acc):
@@ -212,6 +223,51 @@ def add_into(acc, x, index, g):
         acc[index] = add(acc[index], g)
         return acc
     return add_at(acc, x, index, g)
+
+
+def join_slices(x, bounds, pieces):
+    """The adjoint of ``x`` read by the slices ``x[bounds[0]:bounds[1]]``, ``x[bounds[2]:bounds[3]]``, ...
+    (along its first axis; ``None`` for an end left out) whose adjoints are ``pieces``: one concatenate
+    where the slices tile ``x`` in this order, each piece its slice's length (the gates of an LSTM cut into
+    four); else each piece added in turn, as ``add_into`` does.  A new array, held by no other name."""
+    if type(pieces) is not tuple:
+        return pieces  # (0.0: no piece has an adjoint; a tangent program's zero)
+    if type(x) is np.ndarray and x.ndim and _tiles(x, bounds, pieces):
+        out = np.concatenate(pieces)
+        if out.shape == x.shape and out.dtype == _adjoint_dtype(x):
+            return out
+    acc = 0.0
+    for k, g in enumerate(pieces):
+        acc = add_into(acc, x, slice(bounds[2 * k], bounds[2 * k + 1]), g)
+    return acc
+
+
+def _tiles(x: np.ndarray, bounds, pieces) -> bool:
+    """Do the slices, of the pieces' lengths, follow one another from x's start to its end?  (Each slice
+    starts where the one before stopped, at the sum of the pieces' lengths before it: so, from 0, every
+    slice is within x, of its piece's length, and none overlaps the next.)"""
+    at = 0
+    if bounds[0] is not None and bounds[0] != 0:
+        return False
+    ndim = x.ndim
+    for k, g in enumerate(pieces):
+        if type(g) is not np.ndarray or g.ndim != ndim:
+            return False  # (a number: a zero adjoint, or a piece that broadcasts)
+        start, stop = bounds[2 * k], bounds[2 * k + 1]
+        if k and start != at:
+            return False
+        at += g.shape[0]
+        if stop is None:
+            if at != x.shape[0]:
+                return False
+        elif stop != at:
+            return False
+    return at == x.shape[0]
+
+
+def _adjoint_dtype(x: np.ndarray):
+    """The dtype of an array adjoint of x (``add_into``'s): x's if inexact, else float's."""
+    return x.dtype if x.dtype.char in "dDgG" else np.result_type(x.dtype, float)
 
 
 def _foreign(value) -> bool:
