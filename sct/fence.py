@@ -64,7 +64,12 @@ def check(parsed: Parsed) -> None:
 
 # the nodes _check_node (or the starred check) may refuse: the others are passed over
 _CHECKED = tuple(_REFUSED) + (gast.Starred, gast.Delete, gast.For, gast.While, gast.Assign, gast.AugAssign, gast.With,
-                              gast.Dict, gast.ListComp, gast.GeneratorExp, gast.DictComp)
+                              gast.Dict, gast.ListComp, gast.GeneratorExp, gast.DictComp, gast.Constant, gast.Name,
+                              gast.Attribute)
+# complex values inside the function: sct's rules are those of real functions (no conjugates), so a complex
+# intermediate (np.abs(z) ** 2, a sum of x * 1j) would get wrong derivatives; its constants and dtypes refuse
+_COMPLEX_NAMES = {"complex", "complex64", "complex128", "complex256", "complex_", "cdouble", "csingle", "clongdouble",
+                  "cfloat", "longcomplex", "singlecomplex"}
 
 
 def _refuse(parsed: Parsed, node: gast.AST, what: str, hint: str | None = None):
@@ -72,6 +77,9 @@ def _refuse(parsed: Parsed, node: gast.AST, what: str, hint: str | None = None):
 
 
 def _check_node(parsed: Parsed, node: gast.AST) -> None:
+    if isinstance(node, (gast.Constant, gast.Name, gast.Attribute)):
+        _check_complex(parsed, node)
+        return
     for kind, (what, hint) in _REFUSED.items():
         if isinstance(node, kind):
             _refuse(parsed, node, what, hint)
@@ -96,6 +104,15 @@ def _check_node(parsed: Parsed, node: gast.AST) -> None:
             if gen.is_async:
                 _refuse(parsed, node, "an async comprehension")
             _check_target(parsed, gen.target)
+
+
+def _check_complex(parsed: Parsed, node: gast.AST) -> None:
+    """Refuse a complex constant (``1j``) or a complex dtype (``complex``, ``np.complex128``, ``"complex64"``)."""
+    value = getattr(node, "value", None) if isinstance(node, gast.Constant) else None
+    name = node.id if isinstance(node, gast.Name) else node.attr if isinstance(node, gast.Attribute) else value
+    if isinstance(value, complex) or isinstance(name, str) and name in _COMPLEX_NAMES:
+        _refuse(parsed, node, "complex numbers (sct's derivative rules are those of real functions)",
+                "split the computation into real and imaginary parts, as two real arrays")
 
 
 def _check_with(parsed: Parsed, node: gast.With) -> None:

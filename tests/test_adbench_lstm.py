@@ -140,6 +140,19 @@ def bound_rebound_between_slices(x):
     return np.sum(first * 3.0) + np.sum(second ** 2) + np.sum(x[b:])
 
 
+def slices_of_a_tuple_of_arrays(x):
+    """Slices of a tuple (its adjoint a list): joined item by item, also in a Hessian's batched tangents."""
+    t = (x[0:2], x[2:4], x[4:])
+    p, q = t[0:2], t[2:]
+    return np.sum(p[0] * p[1]) + np.sum(q[0] ** 2) + np.sum(p[1] * q[0])
+
+
+def slices_of_a_tuple_of_numbers(x):
+    v = (x[0], x[1], x[2], x[3])
+    a, b = v[0:2], v[2:]
+    return a[0] * b[1] + a[1] * b[0] + a[0] ** 3
+
+
 V = np.array([0.3, -1.2, 0.7, 1.1, -0.4, 0.9, 0.2])
 M = np.array([[0.3, -1.2, 0.7], [1.1, 0.4, -0.6], [0.5, 0.8, -0.9], [-0.2, 0.6, 1.3]])
 PROGRAMS = [
@@ -157,6 +170,8 @@ PROGRAMS = [
     (slices_past_the_end_and_negative, (V,), 0),
     (rows_of_a_matrix, (M,), 0),
     (bound_rebound_between_slices, (V,), 0),
+    (slices_of_a_tuple_of_arrays, (V[:6],), 0),
+    (slices_of_a_tuple_of_numbers, (V[:4],), 0),
 ]
 
 

@@ -294,3 +294,26 @@ def test_sct_follow_lets_calls_into_an_installed_package_be_followed(installed):
     np.testing.assert_allclose(sct.grad(_calls_installed, mode="forward")(x), 2.0 * x)
     with pytest.raises(TypeError):
         sct.follow("userpkg.helpers")
+
+
+def _complex_constant(x):
+    return np.abs(np.sum(x[0:3] * (1 + 1j)))
+
+
+def _complex_dtype(x):
+    return np.sum(np.abs(x.astype(np.complex128)) ** 2)
+
+
+def _complex_dtype_by_name(x):
+    return np.sum(np.abs(np.asarray(x, dtype="complex")) ** 2)
+
+
+@pytest.mark.parametrize("fn, column", [(_complex_constant, 39), (_complex_dtype, 34), (_complex_dtype_by_name, 45)])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_complex_intermediates_are_refused_where_they_are_written(fn, column, mode):
+    """sct's rules are those of real functions: a complex intermediate (|z|², a sum times 1j) would get a
+    wrong derivative (no conjugates), so the constant or dtype that makes it is refused, located."""
+    with pytest.raises(sct.UnsupportedSyntaxError, match="complex numbers") as info:
+        sct.grad(fn, mode=mode)(np.array([0.3, 0.6, 0.9, 1.2]))
+    assert info.value.location.col == column
+    assert info.value.location.text.strip() == inspect.getsource(fn).splitlines()[1].strip()

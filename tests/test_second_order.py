@@ -93,3 +93,18 @@ def test_hessian_through_a_recomputed_temporary():
             minus[j] -= eps
             expected = (g(*plus)[i] - g(*minus)[i]) / (2 * eps)
             assert H[i][j] == pytest.approx(expected, rel=1e-6, abs=1e-8)
+
+
+def _list_of_an_array(x):
+    v = list(x)
+    return v[0] * v[3] + v[1] * v[2] + v[0] ** 3
+
+
+def test_hessian_through_a_list_of_an_arrays_elements():
+    """``list(x)`` is a list (its adjoint added item by item), not an array: the tangent of its adjoint once
+    concatenated two lists instead of adding them, and the Hessian lost every cross term."""
+    x = np.array([0.3, 0.6, 0.9, 1.2])
+    expected = np.array([[6 * x[0], 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0]])
+    np.testing.assert_allclose(sct.hessian(_list_of_an_array)(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(sct.hvp(_list_of_an_array)(x, np.eye(4)[3]), expected[3], rtol=1e-12)
+    np.testing.assert_allclose(sct.grad(_list_of_an_array)(x), [x[3] + 3 * x[0] ** 2, x[2], x[1], x[0]])

@@ -304,6 +304,9 @@ def list_(diterable, ans, iterable):
     return list(diterable)
 
 alias(builtins.tuple, builtins.list, name="tuple")
+# a list of the items (an array's rows): not an array, whose adjoint is added with + (a list's is added item by item)
+result_kind(builtins.list, "items")
+result_kind(builtins.tuple, "items")
 
 # ---------------------------------------------------------------- order: sorted, reversed
 # A permutation of the items: differentiable in the items; where they go (the key, the comparisons) is not.

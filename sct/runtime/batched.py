@@ -16,7 +16,7 @@ import dataclasses
 import numpy as np
 
 from .broadcast import sum_axes, unreduce
-from .containers import add_at, take
+from .containers import add, add_at, take
 from .namespace import is_array, namespace
 
 
@@ -184,7 +184,7 @@ def join_slices_batched(x, bounds, d):
     for k, piece in enumerate(d):
         if not isinstance(piece, float):
             scattered = add_at_batched(x, slice(bounds[2 * k], bounds[2 * k + 1]), piece)
-            total = scattered if isinstance(total, float) else total + scattered
+            total = add(total, scattered)  # (lists and tuples item by item)
     return total
 
 

@@ -81,6 +81,8 @@ def _is_zero(a) -> bool:
 def add(a, b):
     """``a + b`` for adjoints of any structure: numbers and arrays add, lists add elementwise (also
     to an array adjoint of the same list, which NumPy read as an array), dicts entry by entry."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:  # (the common case, without a call)
+        return a + b
     if _is_zero(a) and not isinstance(b, float):
         return b
     if _is_zero(b) and not isinstance(a, float):
@@ -103,6 +105,9 @@ def add(a, b):
 
 def take(a, index):
     """``a[index]`` of an adjoint that may still be the zero ``0.0`` (of a dict's: 0.0 for a missing entry)."""
+    kind = type(a)
+    if kind is tuple or kind is list or kind is np.ndarray:  # (the common cases first, without a call)
+        return a[index]
     if _is_zero(a):
         return 0.0
     if isinstance(a, dict):
