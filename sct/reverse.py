@@ -124,6 +124,10 @@ class Reverse:
             if self.an.kinds.get(name) != SCALAR:  # (numbers are immutable: `x = t3` shares nothing to undo)
                 needed |= {n for n in self.an.shared.get(name, set()) if self.an.kinds.get(n) != SCALAR}
         needed |= self.split_keep
+        for stmt in _walk(body):  # a write undone (a[i, j] = tape.pop()) reads its index where it is undone
+            target = stmt.targets[0] if isinstance(stmt, gast.Assign) else None
+            if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and target.value.id in needed:
+                needed |= S.loads(target.slice)
         self.needed = needed & primal
         self.needed |= self.checkpoints.plan(body) & primal  # what checkpointed loops re-run must be restored
         self.recompute = self._recomputable(body)

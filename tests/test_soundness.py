@@ -307,3 +307,30 @@ def test_fuzzer_finds(fn, args, wrt, exact, refusal, mode):
         assert_right(fn, args, wrt, mode, exact)
     else:
         assert_right_or_refused(fn, args, wrt, mode, exact, refusal)
+
+
+def _entries_written_then_index_reused(x):
+    """The index of ``a[i, j] = ...`` is read after its loop, then rebound by another loop: undoing the write
+    reads the index's own value (fuzz seed 409, program 1078, as generated: an IndexError in the backward
+    sweep, and program 2352 likewise)."""
+    a = np.full((2, 2), 0.67)
+    for i in range(2):
+        for j in range(2):
+            a[i, j] = math.cos(a[i][j])
+    b = a[i][i]
+    b = b if not x > 0.54 else a[1, i]
+    for i in range(3):
+        b, x = x, b
+    for k, el in enumerate(a):
+        m = 0
+        while m < 4 and float(k) <= 0.61:
+            m = m + 1
+            c = np.array(el)
+        d = x
+    return math.sin(x) + math.sin(b)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_an_undone_write_reads_its_index_where_it_is_undone(mode):
+    got = sct.grad(_entries_written_then_index_reused, mode=mode)(0.7)
+    np.testing.assert_allclose(got, numerical_grad(_entries_written_then_index_reused, (0.7,), 0)[0], rtol=1e-7)
