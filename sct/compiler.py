@@ -540,7 +540,8 @@ def _reverse_sweeps(ctx, analysis, body, derived):
     backward = accumulate_in_place(backward, _symbols_for(ctx, runtime.add_at),
                                    lambda: ctx.symbol(runtime.add_into, "add_into"))
     backward = join_slice_adjoints(backward, _symbols_for(ctx, runtime.add_into), _symbols_for(ctx, np),
-                                   lambda: ctx.symbol(runtime.join_slices, "join_slices"), ctx.namer.fresh)
+                                   lambda: ctx.symbol(runtime.join_slices, "join_slices"),
+                                   lambda: ctx.symbol(runtime.join_items, "join_items"), ctx.namer.fresh)
     fused = fuse_temporaries(program.forward, temporaries, protected, _pure_call(ctx))
     return program, program.prologue + fused, backward
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+from typing import NamedTuple
 
 import gast
 
@@ -703,32 +704,49 @@ class _Owned:
         return after - targets
 
 
-def join_slice_adjoints(stmts: list[gast.stmt], into: set[str], slicers: set[str], join, fresh) -> list[gast.stmt]:
+def join_slice_adjoints(stmts: list[gast.stmt], into: set[str], slicers: set[str], join, join_items,
+                        fresh) -> list[gast.stmt]:
     """Two or more slices of one array read in a row (``x[0:b]``, ``x[b:2 * b]``, ...) have adjoints
     added into one buffer, ``x_bar = add_into(0.0, x, np.s_[0:b], g1)``, ``x_bar = add_into(x_bar, x,
     np.s_[b:t6], g2)``, ...; where nothing reads ``x_bar`` in between, the last becomes
     ``x_bar = join_slices(x, (0, b, b, t6, ...), (g1, g2, ...))``: one concatenate where the slices tile
-    ``x`` (checked when it runs), the same additions otherwise.  Each earlier piece stays where it was
-    computed (a Name, or ``x_bar_part = g``), so the sweep's order and its line comments are unchanged.
+    ``x`` (checked when it runs), the same additions otherwise.  Likewise the items of a tuple read each
+    once (``h, c = cell(...)`` reads ``t[0]``, ``t[1]``): ``t_bar = join_items(t, (h_bar, c_bar))``, the
+    adjoint as a list at once where ``t`` is a tuple or list of that length.  Each earlier piece stays where
+    it was computed (a Name, or ``x_bar_part = g``), so the sweep's order and its line comments are
+    unchanged.
 
-    ``into``: the names bound to ``add_into``; ``slicers``: those bound to NumPy (``np.s_``); ``join()``:
-    a Name for ``join_slices``; ``fresh(base)``: a new name."""
-    _SliceChains(into, slicers, join, fresh).block(stmts)
+    ``into``: the names bound to ``add_into``; ``slicers``: those bound to NumPy (``np.s_``); ``join()``,
+    ``join_items()``: Names for ``join_slices``, ``join_items``; ``fresh(base)``: a new name."""
+    _Chains(into, slicers, join, join_items, fresh).block(stmts)
     return stmts
 
 
-class _SliceChains:
-    """Chains of ``add_into`` of slices along the first axis into one adjoint, statement by statement in
-    one block (a compound statement ends every chain; its bodies are blocks of their own)."""
+class _Link(NamedTuple):
+    """One ``target = add_into(acc, x, index, piece)`` of a chain: a slice ``np.s_[lower:upper]`` of the
+    first axis, or an item ``i`` (a constant; ``lower``)."""
+    target: str
+    acc: str | None  # None: from 0.0
+    x: str
+    item: bool
+    lower: gast.expr | None
+    upper: gast.expr | None
+    piece: gast.expr
+    guarded: frozenset  # the names it reads: a new value of one ends the chain before it
+    position: int = -1
 
-    def __init__(self, into, slicers, join, fresh):
-        self.into, self.slicers, self.join, self.fresh = into, slicers, join, fresh
+
+class _Chains:
+    """Chains of ``add_into`` of slices along the first axis (or of items) into one adjoint, statement by
+    statement in one block (a compound statement ends every chain; its bodies are blocks of their own)."""
+
+    def __init__(self, into, slicers, join, join_items, fresh):
+        self.into, self.slicers, self.join, self.join_items, self.fresh = into, slicers, join, join_items, fresh
         self.dropped: set[int] = set()  # the links whose piece is a name (ids of their statements)
 
     def block(self, stmts: list[gast.stmt]) -> None:
-        open_: dict[str, list] = {}  # adjoint name -> its links: (position, lower, upper, piece, guarded names)
+        open_: dict[str, list[_Link]] = {}  # adjoint name -> its links so far
         for i, stmt in enumerate(stmts):
-            link = self._link(stmt)
             if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With, gast.Try)):
                 self._close_all(stmts, open_)
                 for field in ("body", "orelse", "finalbody"):
@@ -737,25 +755,24 @@ class _SliceChains:
                 for handler in getattr(stmt, "handlers", None) or ():
                     self.block(handler.body)
                 continue
+            link = self._link(stmt)
             reads, stores = S.loads(stmt), S.stores(stmt)
-            target = link[0] if link else None
             for name in list(open_):  # a chain ends where its adjoint is read, or what a link read changes
                 links = open_[name]
-                if name == target and self._continues(link, links):
+                if link is not None and name == link.target and self._continues(link, links):
                     continue
-                if name in reads or name in stores or any(stores & guarded for *_, guarded in links):
+                if name in reads or name in stores or any(stores & earlier.guarded for earlier in links):
                     self._close(stmts, name, open_.pop(name))
-            if link is not None and link[1] is None:  # (from 0.0: a chain starts)
-                open_[target] = []
-            if link is not None and target in open_:
-                open_[target].append((i,) + link[2:])
+            if link is not None and link.acc is None:  # (from 0.0: a chain starts)
+                open_[link.target] = []
+            if link is not None and link.target in open_:
+                open_[link.target].append(link._replace(position=i))
         self._close_all(stmts, open_)
         if self.dropped:
             stmts[:] = [s for s in stmts if id(s) not in self.dropped]
 
-    def _link(self, stmt):
-        """``(target, acc, x, lower, upper, piece, guarded)`` of ``t = add_into(acc, x, np.s_[lower:upper],
-        piece)`` (acc None for 0.0, else its name; guarded: the names the link reads), else None."""
+    def _link(self, stmt) -> _Link | None:
+        """The link ``stmt`` is, if it is one."""
         if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)):
             return None
         call = stmt.value
@@ -763,48 +780,59 @@ class _SliceChains:
                 and len(call.args) == 4 and not call.keywords):
             return None
         acc, x, index, piece = call.args
-        if not (isinstance(x, gast.Name) and isinstance(index, gast.Subscript) and isinstance(index.slice, gast.Slice)
-                and index.slice.step is None and isinstance(index.value, gast.Attribute) and index.value.attr == "s_"
-                and isinstance(index.value.value, gast.Name) and index.value.value.id in self.slicers):
+        target = stmt.targets[0].id
+        if not isinstance(x, gast.Name) or not (_is_zero(acc) or isinstance(acc, gast.Name) and acc.id == target):
             return None
-        if _is_zero(acc):
-            acc_name = None
-        elif isinstance(acc, gast.Name) and acc.id == stmt.targets[0].id:
-            acc_name = acc.id
-        else:
-            return None
-        guarded = S.loads(x) | S.loads(index) | S.loads(piece)
-        return stmt.targets[0].id, acc_name, x.id, index.slice.lower, index.slice.upper, piece, guarded
+        guarded = frozenset(S.loads(x) | S.loads(index) | S.loads(piece))
+        start = None if _is_zero(acc) else target
+        if isinstance(index, gast.Constant) and type(index.value) is int and index.value >= 0:
+            return _Link(target, start, x.id, True, index, None, piece, guarded)
+        if isinstance(index, gast.Subscript) and isinstance(index.slice, gast.Slice) and index.slice.step is None \
+                and isinstance(index.value, gast.Attribute) and index.value.attr == "s_" \
+                and isinstance(index.value.value, gast.Name) and index.value.value.id in self.slicers:
+            return _Link(target, start, x.id, False, index.slice.lower, index.slice.upper, piece, guarded)
+        return None
 
     @staticmethod
-    def _continues(link, links) -> bool:
-        """Does ``link`` add into the chain's adjoint, of the same array, without reading that adjoint?"""
-        return link is not None and link[1] is not None and bool(links) and link[2] == links[0][1] \
-            and link[0] not in link[6]
+    def _continues(link: _Link, links: list[_Link]) -> bool:
+        """Does ``link`` add into the chain's adjoint, of the same array and the same kind of index, without
+        reading that adjoint?"""
+        return link.acc is not None and bool(links) and link.x == links[0].x and link.item == links[0].item \
+            and link.target not in link.guarded
 
     def _close_all(self, stmts, open_) -> None:
         for name in list(open_):
             self._close(stmts, name, open_.pop(name))
 
-    def _close(self, stmts, name: str, links: list) -> None:
-        """The last link becomes ``join_slices``; the earlier ones keep their piece (a name) in place."""
+    def _close(self, stmts, name: str, links: list[_Link]) -> None:
+        """The last link becomes ``join_slices`` (``join_items``); the earlier ones keep their piece in place."""
         if len(links) < 2:
             return
-        ordered = links[::-1]  # (the backward sweep meets the slices last to first)
-        x = links[0][1]
-        bounds, pieces = [], []
-        for position, _, lower, upper, piece, _ in ordered:
-            bounds += [S.clone(lower) if lower is not None else S.const(None),
-                       S.clone(upper) if upper is not None else S.const(None)]
-            if position == links[-1][0] or isinstance(piece, gast.Name):
-                pieces.append(piece)
-                if position != links[-1][0]:
-                    self.dropped.add(id(stmts[position]))  # (nothing computed here: the piece has a name)
-                continue
-            part = self.fresh(f"{name}_part")
-            stmt = stmts[position]
-            stmt.targets = [S.store(part)]
-            stmt.value = piece
-            pieces.append(S.name(part))
-        last = stmts[links[-1][0]]
-        last.value = S.call(self.join(), [S.name(x), S.tuple_(bounds), S.tuple_(pieces)])
+        if links[0].item:  # items 0, 1, ..., n - 1, each once: in that order
+            order = sorted(links, key=lambda link: link.lower.value)
+            if [link.lower.value for link in order] != list(range(len(links))):
+                return
+        else:
+            order = links[::-1]  # (the backward sweep meets the slices last to first)
+        pieces = [self._piece(stmts, name, link, link is links[-1]) for link in order]
+        last = stmts[links[-1].position]
+        if links[0].item:
+            last.value = S.call(self.join_items(), [S.name(links[0].x), S.tuple_(pieces)])
+            return
+        bounds = []
+        for link in order:
+            bounds += [S.clone(end) if end is not None else S.const(None) for end in (link.lower, link.upper)]
+        last.value = S.call(self.join(), [S.name(links[0].x), S.tuple_(bounds), S.tuple_(pieces)])
+
+    def _piece(self, stmts, name: str, link: _Link, last: bool) -> gast.expr:
+        """The piece of ``link`` as the join reads it: its expression at the last link, else a name computed
+        where the link was (the link removed when its piece is a name already)."""
+        if last or isinstance(link.piece, gast.Name):
+            if not last:
+                self.dropped.add(id(stmts[link.position]))
+            return link.piece
+        part = self.fresh(f"{name}_part")
+        stmt = stmts[link.position]
+        stmt.targets = [S.store(part)]
+        stmt.value = link.piece
+        return S.name(part)

@@ -124,7 +124,8 @@ def test_adjoints_of_slices_read_in_a_row_are_joined_in_one_call():
     def run(before):
         namer = Namer()
         stmts = gast.parse(before).body
-        return _text(join_slice_adjoints(stmts, {"add_into"}, {"np"}, lambda: S.name("join_slices"), namer.fresh))
+        return _text(join_slice_adjoints(stmts, {"add_into"}, {"np"}, lambda: S.name("join_slices"),
+                                         lambda: S.name("join_items"), namer.fresh))
 
     cases = {
         # pieces with names stay where they were computed; an expression gets a name (a_part) in place
@@ -154,6 +155,16 @@ def test_adjoints_of_slices_read_in_a_row_are_joined_in_one_call():
             "a = add_into(a, x, np.s_[2:], g)\na = add_into(a, x, np.s_[:2], h)",
         "a = add_into(0.0, x, np.s_[2:], g)\nif c:\n    pass\na = add_into(a, x, np.s_[:2], h)":
             "a = add_into(0.0, x, np.s_[2:], g)\nif c:\n    pass\na = add_into(a, x, np.s_[:2], h)",
+        # the items 0, ..., n - 1 of a tuple, each read once (h, c = cell(...)): the list of their adjoints
+        "a = add_into(0.0, t, 1, c_bar)\nc = tape.pop()\na = add_into(a, t, 0, h_bar)":
+            "c = tape.pop()\na = join_items(t, (h_bar, c_bar))",
+        "a = add_into(0.0, t, 1, g * 2)\na = add_into(a, t, 0, h)":
+            "a_part = g * 2\na = join_items(t, (h, a_part))",
+        # an item twice, an item missing, slices and items mixed: added one by one
+        "a = add_into(0.0, t, 1, g)\na = add_into(a, t, 1, h)": "a = add_into(0.0, t, 1, g)\na = add_into(a, t, 1, h)",
+        "a = add_into(0.0, t, 2, g)\na = add_into(a, t, 0, h)": "a = add_into(0.0, t, 2, g)\na = add_into(a, t, 0, h)",
+        "a = add_into(0.0, t, 1, g)\na = add_into(a, t, np.s_[:1], h)":
+            "a = add_into(0.0, t, 1, g)\na = add_into(a, t, np.s_[:1], h)",
         # inside a loop's body: a chain of its own
         "for i in r:\n    a = add_into(0.0, x, np.s_[i:], g)\n    a = add_into(a, x, np.s_[:i], h)":
             "for i in r:\n    a = join_slices(x, (None, i, i, None), (h, g))",

@@ -180,3 +180,17 @@ def test_join_slices_with_zero_pieces_rows_and_other_dtypes():
         assert joined.dtype == add_into(add_into(0.0, z, slice(0, 2), np.ones(2)), z, slice(2, 4), np.ones(2)).dtype
     wide = join_slices(x, (0, 3, 3, None), (np.ones(1), np.ones(3)))  # a piece that broadcasts over its slice
     np.testing.assert_array_equal(wide, [1, 1, 1, 1, 1, 1])
+
+
+def test_join_items_is_the_list_of_the_pieces_for_a_tuple_of_that_length():
+    from sct.runtime import add_at, join_items
+    h, c = np.ones(3), 2.0
+    out = join_items((np.zeros(3), 0.0), (h, c))
+    assert type(out) is list and out[0] is h and out[1] == 2.0
+    assert join_items([1.0, 2.0], (0.5, 0.25)) == [0.5, 0.25]
+    assert join_items((1.0, 2.0), 0.0) == 0.0  # (a tangent program's zero)
+    # a longer tuple, or the rows of an array: each piece added at its item
+    assert join_items((1.0, 2.0, 3.0), (0.5, 0.25)) == [0.5, 0.25, 0.0]
+    m = np.zeros((3, 2))
+    rows = join_items(m, (np.ones(2), 2 * np.ones(2)))
+    np.testing.assert_array_equal(rows, add_at(add_at(0.0, m, 0, np.ones(2)), m, 1, 2 * np.ones(2)))

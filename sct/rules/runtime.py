@@ -5,10 +5,11 @@ the adjoint program calls ``unbroadcast``, ``add_at`` and friends, which are all
 linear in the adjoints they move, so their tangents are the same helpers applied
 to the tangents.  Families: broadcasting, containers, non-differentiable.
 """
-from ..runtime import (add, add_at, add_into, drop_last, entry, expand, indices, join_slices, last, number_at, refill,
-                       restore_entry, shape_only, snapshot, take, take_written, unbroadcast, unreduce, unshared, zero_at, zeros_like)
+from ..runtime import (add, add_at, add_into, drop_last, entry, expand, indices, join_items, join_slices, last,
+                       number_at, refill, restore_entry, shape_only, snapshot, take, take_written, unbroadcast, unreduce, unshared, zero_at, zeros_like)
 from ..runtime.containers import entry_tangent, field_index, field_of, restore_tangent
-from ..runtime.batched import (add_at_batched, batch_index, expand_batched, join_slices_batched, take_batched,
+from ..runtime.batched import (add_at_batched, batch_index, expand_batched, join_items_batched, join_slices_batched,
+                               take_batched,
                                unbroadcast_batched, unreduce_batched)
 from ..runtime.namespace import is_numpy
 from ..runtime.vmapped import (align, align_batched, batch_axes, batch_transpose, branch_rows, count_rows, merge_rows, merge_rows_batched,
@@ -26,6 +27,7 @@ REGISTRY.helper(unreduce, shape_args=(1,), linear=True)
 REGISTRY.helper(add_at, shape_args=(1,))
 REGISTRY.helper(add_into, shape_args=(1,))
 REGISTRY.helper(join_slices, shape_args=(0,))
+REGISTRY.helper(join_items, shape_args=(0,))
 REGISTRY.helper(unshared, shape_args=(2,))  # (the container is read for its type only)
 
 # ---------------------------------------------------------------- broadcasting
@@ -71,6 +73,10 @@ def add_into_(dtotal, dx, dindex, dg, ans, total, x, index, g):
 @tangent_rule(join_slices)  # (linear in the pieces)
 def join_slices_(dx, dbounds, dpieces, ans, x, bounds, pieces):
     return None, None, join_slices(x, bounds, dpieces)
+
+@tangent_rule(join_items)  # (linear in the pieces)
+def join_items_(dx, dpieces, ans, x, pieces):
+    return None, join_items(x, dpieces)
 
 @tangent_rule(zero_at)
 def zero_at_(dtotal, ans, total, index):
@@ -155,6 +161,10 @@ def add_into_(dtotal, dx, dindex, dg, ans, total, x, index, g):
 @batched_tangent_rule(join_slices, lists=True)
 def join_slices_(dx, dbounds, dpieces, ans, x, bounds, pieces):
     return None, None, join_slices_batched(x, bounds, dpieces)
+
+@batched_tangent_rule(join_items, lists=True)
+def join_items_(dx, dpieces, ans, x, pieces):
+    return None, join_items_batched(x, dpieces)
 
 @batched_tangent_rule(zero_at, lists=True)
 def zero_at_(dtotal, ans, total, index):

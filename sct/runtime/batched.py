@@ -188,6 +188,20 @@ def join_slices_batched(x, bounds, d):
     return total
 
 
+def join_items_batched(x, d):
+    """The tangent of ``join_items(x, pieces)``: the pieces' batched tangents in ``d`` as a list (a tuple or
+    list ``x``), else each scattered at its item (the rows of an array), summed."""
+    if type(d) is not tuple:
+        return d
+    if (type(x) is tuple or type(x) is list) and len(x) == len(d):
+        return list(d)
+    total = 0.0
+    for k, piece in enumerate(d):
+        if not isinstance(piece, float):
+            total = add(total, add_at_batched(x, k, piece))
+    return total
+
+
 def _lifted(d, ndim: int):
     """``d`` with unit axes after the batch axis up to ``ndim + 1`` axes."""
     missing = ndim + 1 - d.ndim

@@ -247,6 +247,20 @@ def join_slices(x, bounds, pieces):
     return acc
 
 
+def join_items(x, pieces):
+    """The adjoint of ``x`` read at its items ``0, 1, ..., n - 1`` (each once) whose adjoints are ``pieces``:
+    the list of the pieces where ``x`` is a tuple or list of n items (what ``h, c = cell(...)`` unpacks); else
+    each piece added at its item, as ``add_into`` does (the rows of an array).  A new value."""
+    if type(pieces) is not tuple:
+        return pieces  # (0.0: no item has an adjoint; a tangent program's zero)
+    if (type(x) is tuple or type(x) is list) and len(x) == len(pieces):
+        return list(pieces)
+    acc = 0.0
+    for k, g in enumerate(pieces):
+        acc = add_into(acc, x, k, g)
+    return acc
+
+
 def _tiles(x: np.ndarray, bounds, pieces) -> bool:
     """Do the slices, of the pieces' lengths, follow one another from x's start to its end?  (Each slice
     starts where the one before stopped, at the sum of the pieces' lengths before it: so, from 0, every
