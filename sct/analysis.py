@@ -778,18 +778,24 @@ def kind_of_value(value, depth: int = 0) -> str:
     if depth >= _MAX_DEPTH and isinstance(value, (list, tuple, dict)):
         return DICT if isinstance(value, dict) else SEQ
     if isinstance(value, tuple) and is_namedtuple(value):
-        return dict_of({f: kind_of_value(v, depth + 1) for f, v in zip(value._fields, value)}, RECORD)
+        return dict_of({f: _contained(v, depth) for f, v in zip(value._fields, value)}, RECORD)
     if isinstance(value, (list, tuple)):
         if not value:
             return SEQ_OF_SCALARS  # (what an empty list argument has always been)
-        items = {kind_of_value(v, depth + 1) for v in value}
+        items = {_contained(v, depth) for v in value}
         return seq_of(items.pop()) if len(items) == 1 else SEQ
     if isinstance(value, dict):
-        return dict_of({key: kind_of_value(v, depth + 1) for key, v in value.items()})
+        return dict_of({key: _contained(v, depth) for key, v in value.items()})
     if is_dataclass_instance(value):
-        return dict_of({f.name: kind_of_value(getattr(value, f.name), depth + 1)
-                        for f in dataclasses.fields(value)}, RECORD)
+        return dict_of({f.name: _contained(getattr(value, f.name), depth) for f in dataclasses.fields(value)}, RECORD)
     return function_kind(value) or object_kind(value) or ANY
+
+
+def _contained(value, depth: int) -> str:
+    """The kind of an item of a container: a function or an object inside one is unknown (``any``: a
+    container's kind spells its items' kinds, and those two are kinds of one value, not spelled)."""
+    kind = kind_of_value(value, depth + 1)
+    return ANY if isinstance(kind, (FunctionKind, ObjectKind)) else kind
 
 
 def is_namedtuple(value) -> bool:
@@ -1065,11 +1071,11 @@ def _shared_memory(ctx, statements, ops) -> dict[str, set[str]]:
         op = ops.get(id(stmt))
         if op is None or op.target is None or getattr(stmt, "sct_augassign", False):
             continue
-        source = _viewed(ctx, stmt, op)
-        if source is not None and source != op.target:
-            group = shared.get(source, {source}) | shared.get(op.target, {op.target})
-            for name in group:
-                shared[name] = group
+        for source in _viewed(ctx, stmt, op):
+            if source != op.target:
+                group = shared.get(source, {source}) | shared.get(op.target, {op.target})
+                for name in group:
+                    shared[name] = group
     return {name: group - {name} for name, group in shared.items()}
 
 
@@ -1102,9 +1108,15 @@ _AUGMENTED = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.
               gast.FloorDiv: "//", gast.Mod: "%"}
 
 
-def _viewed(ctx, stmt, op: Op) -> str | None:
-    """The local name whose memory the value ``op`` binds may share: ``x`` in ``y = x``, ``y = x[1:]``,
-    ``y = x.T``, ``y = np.reshape(x, -1)``, ``y = x.view()`` (views as the registry declares them)."""
+def _viewed(ctx, stmt, op: Op) -> list[str]:
+    """The local names whose memory the value ``op`` binds may share: ``x`` in ``y = x``, ``y = x[1:]``,
+    ``y = x.T``, ``y = np.reshape(x, -1)``, ``y = x.view()`` (views as the registry declares them), and the
+    arguments a helper of yours may return or return a view of (``def tail(a): return a[1:]``)."""
+    if op.kind == "call" and inspect.isfunction(op.callee):
+        from .fence import returned_parameters  # (what the fence found; the same reading of the helper)
+        params = returned_parameters(op.callee)
+        return [a.id for p, a in op.bound.items() if p in params and isinstance(a, gast.Name)
+                and ctx.resolve(a) is LOCAL]
     atom = None
     if op.kind == "copy":
         atom = op.operands[0][1]
@@ -1115,8 +1127,8 @@ def _viewed(ctx, stmt, op: Op) -> str | None:
         if isinstance(value, gast.Attribute) and REGISTRY.is_view_name(value.attr):
             atom = value.value  # x.view(), x.real: a method or attribute without a rule
     if isinstance(atom, gast.Name) and ctx.resolve(atom) is LOCAL:
-        return atom.id
-    return None
+        return [atom.id]
+    return []
 
 
 def refuse_unused_result(ctx: Context, analysis: "Analysis", stmt, op: Op) -> None:

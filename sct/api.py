@@ -877,7 +877,11 @@ def _check_output(spec: _Spec, value):
 
 def _jacobian_forward(spec: _Spec, bound, chunk_size: int | None = None) -> list:
     """One batched sweep (or one per chunk) carrying every element of every wrt argument as a direction."""
-    value, columns = _columns(spec, bound, spec.wrt, chunk_size)
+    try:
+        value, columns = _columns(spec, bound, spec.wrt, chunk_size)
+    except (ValueError, TypeError):  # (a tuple, list or dict output fails in stacking its columns: say so)
+        _check_output(spec, _output(spec, bound))
+        raise
     _check_output(spec, value)
     return _split_columns(spec, bound, columns, value)
 
@@ -1024,8 +1028,29 @@ def jvp(fn: Callable, *, wrt: Wrt = 0, batched: bool = False) -> Callable:
         tangents = {}
         for name, t in zip(spec.wrt, args[-n:]):
             tangents[derived.tangent_names[name]] = _tangent(name, t, bound.arguments[name])
-        return derived.fn(*bound.args, **bound.kwargs, **tangents)
+        value, tangent = derived.fn(*bound.args, **bound.kwargs, **tangents)
+        return _as_called(fn, bound, value), _as_called(fn, bound, tangent)
     return _wrap(spec, call, "jvp", BATCHED if batched else FORWARD, **({"batched": True} if batched else {}))
+
+
+def _as_called(fn, bound, result):
+    """What ``fn`` returns, from what its program returned: for a gradient sct made (``jvp(grad(f))``), the
+    gradients in their arguments' structures (a dataclass's, a NamedTuple's), as calling it gives them."""
+    inner = getattr(fn, "__sct_spec__", None)
+    if inner is None or inner[1] not in ("grad", "value_and_grad"):
+        return result
+    spec = inner[0]
+    if not any(pytree.is_container(bound.arguments.get(name)) for name in spec.wrt):
+        return result  # (numbers and arrays: as the program returns them)
+    if inner[1] == "value_and_grad":
+        return result[0], _as_called_grads(spec, bound, result[1])
+    return _as_called_grads(spec, bound, result)
+
+
+def _as_called_grads(spec, bound, grads):
+    if spec.single:
+        return _as_gradient(grads, bound.arguments[spec.wrt[0]])
+    return tuple(_as_gradient(g, bound.arguments[name]) for g, name in zip(grads, spec.wrt))
 
 
 def _tangent(name: str, t, x):

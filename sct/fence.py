@@ -274,6 +274,11 @@ def _arguments_for(callee, call: gast.Call, params: frozenset) -> list:
     return out
 
 
+def returned_parameters(callee) -> frozenset:
+    """The parameters of the plain Python function ``callee`` whose argument it may return, or a view of it."""
+    return _returned_parameters(callee, set())
+
+
 def _returned_parameters(callee, seen: set) -> frozenset:
     """The parameters of the plain Python function ``callee`` whose argument it may return (or a view of it,
     or hold it in a tuple it returns).  Followed through names it binds and the helpers it calls in turn."""
@@ -535,6 +540,11 @@ def _aliases_other(value: gast.expr, name: str, local: set[str]) -> bool:
         return _is_view(value.attr) and is_local(value.value)
     if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and _is_view(value.func.attr):
         return is_local(value.func.value) or (bool(value.args) and is_local(value.args[0]))
+    returned = getattr(value, "sct_returned_arguments", None)  # a helper that may return (a view of) an argument
+    if isinstance(value, gast.Call) and returned is not None:
+        return any(_aliases_other(a, name, local) for a in returned)
+    if isinstance(value, gast.IfExp):
+        return _aliases_other(value.body, name, local) or _aliases_other(value.orelse, name, local)
     return False
 
 

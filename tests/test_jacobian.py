@@ -169,3 +169,23 @@ def test_one_sweep_for_several_wrt_cut_into_chunks(chunk_size):
     grads = sct.grad(lambda x, s: np.sum(two_args(x, s)), wrt=(0, 1), mode="forward")(x, s)
     np.testing.assert_allclose(grads[0], np.sum(reverse[0], axis=0), rtol=1e-12)
     np.testing.assert_allclose(grads[1], np.sum(reverse[1]), rtol=1e-12)
+
+
+def _pair_output(x):
+    return x[0] * x[1], x[2] * x[3]
+
+
+def _dict_output(x):
+    return {"a": x[0] * x[1], "b": x * x[2]}
+
+
+def _mixed_output(x):
+    return x[0] * x[1], x[2:] * x[3]
+
+
+@pytest.mark.parametrize("fn", [_pair_output, _dict_output, _mixed_output])
+@pytest.mark.parametrize("mode", ["forward", "auto", "reverse"])
+def test_jacobian_of_a_container_output_is_refused_in_every_mode(fn, mode):
+    """Forward mode once failed inside NumPy (stacking the columns of a tuple) before checking the output."""
+    with pytest.raises(sct.ArgumentError, match="needs a number or a float array"):
+        sct.jacobian(fn, mode=mode)(np.array([0.3, -0.7, 1.1, 0.5]))

@@ -1,5 +1,7 @@
 """Derivatives of derivatives: sct differentiates the code it generated (forward over reverse)."""
+import dataclasses
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -108,3 +110,57 @@ def test_hessian_through_a_list_of_an_arrays_elements():
     np.testing.assert_allclose(sct.hessian(_list_of_an_array)(x), expected, rtol=1e-12)
     np.testing.assert_allclose(sct.hvp(_list_of_an_array)(x, np.eye(4)[3]), expected[3], rtol=1e-12)
     np.testing.assert_allclose(sct.grad(_list_of_an_array)(x), [x[3] + 3 * x[0] ** 2, x[2], x[1], x[0]])
+
+
+def _item_never_read(x):
+    t = (x[0], x[1])
+    return t[0] * x[1]
+
+
+def _list_of_items_read_once(x):
+    v = [t for t in x]
+    return v[0] * x[1]
+
+
+def _list_of_slices_one_read(x):
+    v = [x[:2], x[2:]]
+    return np.sum(v[0] * x[3])
+
+
+@pytest.mark.parametrize("fn", [_item_never_read, _list_of_items_read_once, _list_of_slices_one_read])
+def test_batched_second_derivatives_where_a_container_item_gets_no_adjoint(fn):
+    """An item nothing reads has a zero adjoint (0.0), whose batched tangent has no directions: the batched
+    runtime once asked it for its batch size and raised (hessian, jacobian of grad; hvp was right)."""
+    x = np.array([0.3, -0.7, 1.1, 0.5])
+    g, eps = sct.grad(fn), 1e-5
+    expected = np.array([(g(x + eps * e) - g(x - eps * e)) / (2 * eps) for e in np.eye(4)])
+    np.testing.assert_allclose(sct.hessian(fn)(x), expected, atol=1e-7)
+    np.testing.assert_allclose(sct.jacobian(sct.grad(fn))(x), expected, atol=1e-7)
+
+
+@dataclasses.dataclass
+class _Params:
+    w: np.ndarray
+    b: float
+
+
+class _Pair(NamedTuple):
+    w: np.ndarray
+    b: float
+
+
+def _record_loss(p):
+    return np.sum(p.w * p.w) * p.b
+
+
+@pytest.mark.parametrize("record", [_Params, _Pair])
+def test_jvp_of_a_gradient_keeps_the_arguments_structure(record):
+    """jvp(grad(f)) returns the gradient and its tangent as grad(f) returns the gradient (a dataclass, a
+    NamedTuple), not sct's inner form of them (a dict by field name, a list)."""
+    p, v = record(np.array([1.0, 2.0]), 0.5), record(np.array([0.1, 0.0]), 1.0)
+    value, tangent = sct.jvp(sct.grad(_record_loss))(p, v)
+    assert type(value) is record and type(tangent) is record
+    np.testing.assert_allclose(value.w, sct.grad(_record_loss)(p).w)
+    hv = sct.hvp(_record_loss)(p, v)
+    np.testing.assert_allclose(tangent.w, hv.w)
+    assert tangent.b == pytest.approx(hv.b)

@@ -334,3 +334,57 @@ def _entries_written_then_index_reused(x):
 def test_an_undone_write_reads_its_index_where_it_is_undone(mode):
     got = sct.grad(_entries_written_then_index_reused, mode=mode)(0.7)
     np.testing.assert_allclose(got, numerical_grad(_entries_written_then_index_reused, (0.7,), 0)[0], rtol=1e-7)
+
+
+def _tail(x):
+    return x[1:]
+
+
+def _same(x):
+    return x
+
+
+def _write_through_a_helpers_view(x):
+    y = x.copy()
+    v = _tail(y)
+    v[0] = 5.0 * x[0]
+    return np.sum(y * y)
+
+
+def _scale_through_a_helpers_result(x):
+    y = x.copy()
+    v = _same(y)
+    v *= 3.0
+    return np.sum(y)
+
+
+@pytest.mark.parametrize("fn", [_write_through_a_helpers_view, _scale_through_a_helpers_result])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_write_through_what_a_helper_returned_of_an_argument_is_refused(fn, mode):
+    """``v = tail(y)`` (``def tail(a): return a[1:]``) is a view of ``y``, as ``v = y[1:]`` is: a write into
+    ``v`` changes ``y``, which sct cannot follow (the gradient and even the value were wrong)."""
+    with pytest.raises(sct.AliasingError, match="shares memory|another variable also names"):
+        sct.value_and_grad(fn, mode=mode)(np.array([0.3, -0.5, 0.8]))
+
+
+def _activation(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+ACTIVATIONS = {"sigmoid": _activation}
+
+
+def _activation_from_a_dict(x):
+    return np.sum(ACTIVATIONS["sigmoid"](x))
+
+
+def _dict_of_functions_read_only(x):
+    chosen = ACTIVATIONS["sigmoid"]
+    return np.sum(x * x)
+
+
+def test_a_global_dict_of_functions_is_refused_or_differentiated_not_an_internal_error():
+    x = np.array([0.3, -0.5, 0.8])
+    with pytest.raises(sct.NoRuleError, match="holding a function"):
+        sct.grad(_activation_from_a_dict)(x)
+    np.testing.assert_allclose(sct.grad(_dict_of_functions_read_only)(x), 2 * x)

@@ -40,6 +40,15 @@ def batch_size(*tangents) -> int:
     raise ValueError("sct: a batched tangent program needs at least one tangent with a leading batch axis")
 
 
+def _has_batch(d) -> bool:
+    """Does the batched tangent ``d`` (a container's: any of its items) carry directions, or is it zero?"""
+    try:
+        batch_size(d)
+    except ValueError:
+        return False
+    return True
+
+
 def zeros_batched(n: int, like):
     """A zero tangent of ``like`` for ``n`` directions: ``(n,) + like.shape`` (a list of them for a list)."""
     if isinstance(like, (list, tuple)):
@@ -168,6 +177,8 @@ def shift_axis(axis, ndim: int):
 
 def add_at_batched(x, index, d):
     """The tangent of ``add_at(0.0, x, index, g)``: ``d`` (batched) scattered at ``x[index]``."""
+    if not _has_batch(d):
+        return 0.0  # (no direction reaches it: a zero)
     if not _array(x):
         return add_at(0.0, x, index, d)
     n = batch_size(d)
@@ -344,9 +355,12 @@ def outer_right(a, d):
 
 
 def _items(d, arrays):
-    """The batched tangents of the items of ``arrays`` (a list of tangents, or one batched array)."""
+    """The batched tangents of the items of ``arrays`` (a list of tangents, or one batched array); None
+    where no item has one (every tangent a zero)."""
     if _array(d):
         return [d[:, i] for i in range(d.shape[1])]
+    if not _has_batch(d):
+        return None
     n = batch_size(*d)
     return [namespace(t).broadcast_to(t, (n,) + np.shape(a)) for t, a in zip(d, arrays)]
 
@@ -354,6 +368,8 @@ def _items(d, arrays):
 def concatenate_batched(d, arrays, axis=0):
     """``np.concatenate`` per direction."""
     items = _items(d, arrays)
+    if items is None:
+        return 0.0
     xp = namespace(*items)
     if axis is None:
         return xp.concatenate([t.reshape(t.shape[0], -1) for t in items], axis=1)
@@ -363,6 +379,8 @@ def concatenate_batched(d, arrays, axis=0):
 def stack_batched(d, arrays, axis=0):
     """``np.stack`` per direction."""
     items = _items(d, arrays)
+    if items is None:
+        return 0.0
     return namespace(*items).stack(items, axis=shift_axis(axis, items[0].ndim))
 
 
@@ -372,5 +390,7 @@ def array_batched(d, ans):
         return np.array(d, dtype=float).reshape(d.shape[:1] + np.shape(ans))
     if _array(d):  # (Dask, JAX: arrays nobody writes into, no copy needed)
         return d.reshape(d.shape[:1] + np.shape(ans))
+    if not _has_batch(d):
+        return 0.0
     n = batch_size(d)
     return np.stack([np.broadcast_to(np.array(direction(d, k), dtype=float), np.shape(ans)) for k in range(n)])
