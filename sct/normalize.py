@@ -437,11 +437,27 @@ class _Lowering:
         index = self.index(target.slice)
         current = self.temp()
         self.augmented_slots.append((target.value.id, current, self.origin))
-        self.emit(S.assign(current, gast.Subscript(value=S.name(target.value.id), slice=index, ctx=gast.Load())))
+        read = gast.Subscript(value=S.name(target.value.id), slice=index, ctx=gast.Load())
+        if self._list_or_dict(target.value.id):  # d["b"] += v: right for a number, refused (at run time) otherwise
+            where = S.const(str(self.ctx.parsed.location(node)))
+            read = S.call(self.runtime("number_at"), [S.name(target.value.id), S.clone(index), where])
+        self.emit(S.assign(current, read))
         updated = self.temp()
         self.emit(S.assign(updated, S.binop(S.name(current), node.op, self.atom(node.value))))
         self.emit(S.assign(gast.Subscript(value=S.name(target.value.id), slice=S.clone(index), ctx=gast.Store()),
                            S.name(updated)))
+
+    def _list_or_dict(self, name: str) -> bool:
+        """Is the local ``name`` bound only to list or dict displays (``[...]``, ``{...}``, comprehensions)?
+        Then ``name[k] op= v`` rebinds the item where it is a number, and would change it in place where it
+        is an array or a list: ``number_at`` tells which when the program runs."""
+        nodes = list(S.walk(self.ctx.parsed.node))
+        values = [n.value for n in nodes if isinstance(n, gast.Assign)
+                  and any(isinstance(t, gast.Name) and t.id == name for t in n.targets)]
+        bindings = [n for n in nodes if isinstance(n, gast.Name) and n.id == name
+                    and isinstance(n.ctx, (gast.Store, gast.Param))]  # (a parameter, a loop target: not ours)
+        return bool(values) and len(bindings) == len(values) and \
+            all(isinstance(v, (gast.List, gast.Dict, gast.ListComp, gast.DictComp)) for v in values)
 
     def stmt_AnnAssign(self, node):
         if node.value is not None:

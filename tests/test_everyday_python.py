@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import sct
-from sct.testing import check_dot_product, check_grad
+from sct.testing import check_dot_product, check_grad, numerical_grad
 
 from programs import everyday as ev
 
@@ -160,3 +160,32 @@ def test_refused_and_located(fn, args, error, text, message, mode):
 def test_wrt_cannot_name_varargs():
     with pytest.raises(sct.ArgumentError, match="passes those on as constants"):
         sct.grad(ev.passes_kwargs, wrt="kw")
+
+
+def _running_sums_in_a_dict_and_a_list(x):
+    d = {"s": 0.0, "n": x[0]}
+    for i in range(3):
+        d["s"] += x[i] * x[i]
+    totals = [0.0, 0.0]
+    for i in range(3):
+        totals[i % 2] += x[i]
+    d["n"] *= x[1]
+    return d["s"] * totals[0] + totals[1] + d["n"]
+
+
+def _augmented_item_that_is_an_array(x):
+    v = [x * 1.0, x * 2.0]
+    v[0] += 1.0  # would change the array v[0] in place
+    return np.sum(v[0] * v[1])
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_augmented_assignment_to_an_item_of_a_dict_or_list(mode):
+    """``d[k] += v`` on a dict or list the function builds: rebinds a number (differentiated); an array item
+    would change in place (refused when the program runs, located)."""
+    x = np.array([0.3, -0.5, 0.8])
+    got = sct.grad(_running_sums_in_a_dict_and_a_list, mode=mode)(x)
+    np.testing.assert_allclose(got, numerical_grad(_running_sums_in_a_dict_and_a_list, (x,), 0)[0], rtol=1e-7)
+    with pytest.raises(sct.AliasingError, match="changes an item in place") as info:
+        sct.grad(_augmented_item_that_is_an_array, mode=mode)(x)
+    assert "v[0] += 1.0" in info.value.location.text

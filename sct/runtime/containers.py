@@ -40,15 +40,15 @@ def indices(*seqs, strict: bool = False):
 
 
 def number_at(seq, index, where: str):
-    """``seq[index]``, the item of ``for x in seq`` when the loop body does ``x op= ...``: that rebinds ``x``
-    only if the item is a number.  An item that is an array (a row of a matrix, an array in a list) would be
+    """``seq[index]``, the item of ``for x in seq`` when the loop body does ``x op= ...``, or of the list or
+    dict in ``d[k] op= ...``: that rebinds only if the item is a number.  An item that is an array (a row of a matrix, an array in a list) would be
     changed in place, inside ``seq``, which sct does not follow: refused, located at ``where``
     ("file:line:col" of the augmented assignment)."""
     item = seq[index]
     if isinstance(item, (np.ndarray, list)):
-        _refuse(where, f"an augmented assignment to the loop variable changes the item in place: the loop runs "
-                       f"over a {type(seq).__name__} whose items are {type(item).__name__}s, not numbers",
-                "write `x = x + ...` (a new value) instead, or loop over a copy")
+        _refuse(where, f"this augmented assignment changes an item in place (other names may hold it): the item "
+                       f"of the {type(seq).__name__} is a {type(item).__name__}, not a number",
+                "write a new value instead: `x = x + ...` for a loop variable, `d[k] = d[k] + ...` for an item")
     return item
 
 
