@@ -127,20 +127,44 @@ def _assigned_before_read(fn: ast.FunctionDef, name: str) -> None:
     local = _assigned_names(fn)
     params = {a.arg for a in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs}
     params |= {a.arg for a in (fn.args.vararg, fn.args.kwarg) if a is not None}
-    _Flow(local, name).block(fn.body, set(params))
+    stores: dict[str, int] = {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    once = {n for n, count in stores.items() if count == 1 and n not in params}
+    _Flow(local, name, once).block(fn.body, set(params))
 
 
-def _test_key(test: ast.expr) -> str:
+def _test_key(test: ast.expr, definitions: dict | None = None) -> str:
     """A branch test as printed, negative numbers folded: the two sweeps' copies of one test may be
-    different trees (``-0.97`` folded to a constant in one, ``-(0.97)`` in the other)."""
-    return ast.unparse(ast.fix_missing_locations(_Canonical().visit(copy.deepcopy(test))))
+    different trees (``-0.97`` folded to a constant in one, ``-(0.97)`` in the other), and a temporary
+    assigned once is read through its definition (the forward sweep's ``t17 = t16 ** 3; if t17 > t18``
+    is the backward sweep's recomputed ``t22 = t16 ** 3 > t18; if t22``)."""
+    tree = copy.deepcopy(test)
+    if definitions:
+        tree = _Inlined(definitions).visit(tree)
+    return ast.unparse(ast.fix_missing_locations(_Canonical().visit(tree)))
+
+
+class _Inlined(ast.NodeTransformer):
+    """Names replaced by the expressions they were assigned once (to a few levels)."""
+
+    def __init__(self, definitions: dict, depth: int = 4):
+        self.definitions, self.depth = definitions, depth
+
+    def visit_Name(self, node):
+        value = self.definitions.get(node.id)
+        if value is None or not self.depth or not isinstance(node.ctx, ast.Load):
+            return node
+        return _Inlined(self.definitions, self.depth - 1).visit(copy.deepcopy(value))
 
 
 class _Flow:
     """Definite assignment over a function body: which local names hold a value at each statement."""
 
-    def __init__(self, local: set[str], name: str):
-        self.local, self.name = local, name
+    def __init__(self, local: set[str], name: str, once: set[str] = frozenset()):
+        self.local, self.name, self.once = local, name, once
+        self.definitions: dict[str, ast.expr] = {}  # a name assigned once -> its expression
         self.current = None  # the statement being checked, for messages
         self.values: dict[str, str] = {}  # a name assigned a comparison -> that comparison
         self.branches: dict[str, tuple[set[str], set[str]]] = {}  # test -> names each branch defined
@@ -185,8 +209,11 @@ class _Flow:
         self.current = stmt
         if isinstance(stmt, ast.Assign):
             self.reads(stmt.value, defined)
-            if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Compare):
-                self.values[stmt.targets[0].id] = _test_key(stmt.value)
+            if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                if stmt.targets[0].id in self.once:
+                    self.definitions[stmt.targets[0].id] = stmt.value
+                if isinstance(stmt.value, ast.Compare):
+                    self.values[stmt.targets[0].id] = _test_key(stmt.value, self.definitions)
             for target in stmt.targets:
                 defined = self.targets(target, defined)
             return defined
@@ -203,7 +230,7 @@ class _Flow:
             if isinstance(stmt.test, ast.Constant):  # `if False:` -- only one branch runs
                 return self.block(stmt.body if stmt.test.value else stmt.orelse, defined)
             # the backward sweep's `if t1:` takes the branch the forward sweep's `if t1:` took
-            key = _test_key(stmt.test)
+            key = _test_key(stmt.test, self.definitions)
             if isinstance(stmt.test, ast.Name):  # (a test recomputed into a name: `t1 = x > 0; if t1:`)
                 key = self.values.get(stmt.test.id, key)
             known_body, known_orelse = self.branches.get(key, (set(), set()))

@@ -530,6 +530,7 @@ class _Lowering:
         a dict (``d.items()``, ``d.values()``, ``d.keys()``, ``d``) as a loop over its keys that reads ``d[key]``."""
         it = node.iter
         start = None
+        rebound = body_stores | S.stores(node.target)  # (`for x in x`: the sequence is held in a name of its own)
         strict = []  # zip(..., strict=...): the lengths are checked before the loop
         if callee is enumerate and isinstance(node.target, (gast.Tuple, gast.List)) and len(node.target.elts) == 2 \
                 and 1 <= len(it.args) + len(it.keywords) <= 2 and all(kw.arg == "start" for kw in it.keywords):
@@ -541,24 +542,24 @@ class _Lowering:
                 strict = inner.keywords
             else:
                 iterated, targets = [inner], [item]
-            seqs = [self.iterated(a, body_stores) for a in iterated]
+            seqs = [self.iterated(a, rebound) for a in iterated]
             index_target = node.target.elts[0]
             extra = list(it.args[1:]) + [kw.value for kw in it.keywords]
             start = self.atom(extra[0]) if extra else None
         elif callee is zip and isinstance(node.target, (gast.Tuple, gast.List)) \
                 and len(node.target.elts) == len(it.args) and _strict_only(it):
             iterated, targets, index_target = list(it.args), list(node.target.elts), None
-            seqs = [self.iterated(a, body_stores) for a in iterated]
+            seqs = [self.iterated(a, rebound) for a in iterated]
             strict = it.keywords
         elif callee is reversed and len(it.args) == 1 and not it.keywords:
             iterated, targets, index_target = [it.args[0]], [node.target], None
-            seqs = [self.iterated(it.args[0], body_stores, backwards=True)]
+            seqs = [self.iterated(it.args[0], rebound, backwards=True)]
         else:
             if callee in (zip, enumerate, map, filter, iter, reversed):  # (sorted(...) is a list: looped over)
                 self.refuse(it, f"a loop over {callee.__name__}(...) in this form",
                             "loop over range(len(...)), or over zip/enumerate with one name per item")
             iterated, targets, index_target = [it], [node.target], None
-            seqs = [self.iterated(it, body_stores)]
+            seqs = [self.iterated(it, rebound)]
         rng = self.temp()
         self.emit(S.assign(rng, S.call(self.runtime("indices"), [seq for seq, _ in seqs],
                                        {kw.arg: self.atom(kw.value) for kw in strict})))

@@ -1,10 +1,11 @@
 """Every control-flow form, in both modes, against finite differences and the dot-product identity."""
 import math
 
+import numpy as np
 import pytest
 
 import sct
-from sct.testing import check_dot_product, check_grad
+from sct.testing import check_dot_product, check_grad, numerical_grad
 
 from programs import control_flow as cf
 
@@ -196,3 +197,36 @@ def test_a_local_name_for_a_function():
 def test_locals_bound_to_global_arrays_stay_local():
     check_grad(co.writes_global_copy, (0.7,), 0)
     check_grad(co.reads_global_alias, (0.7,), 0)
+
+
+def _loop_target_is_the_sequence(x):
+    s = 0.0
+    for x in x:
+        s = s + x * x
+    return s
+
+
+def _enumerate_target_is_the_sequence(x):
+    s = 0.0
+    for i, x in enumerate(x):
+        s = s + x * i
+    return s
+
+
+def _zip_targets_are_the_sequences(a, x):
+    s = 0.0
+    for a, x in zip(a, x):
+        s = s + a * x
+    return s
+
+
+@pytest.mark.parametrize("options", [{}, {"mode": "forward"}, {"checkpoint": "sqrt"}])
+def test_a_loop_whose_target_rebinds_the_sequence_it_runs_over(options):
+    """``for x in x`` is Python: the sequence is read once.  sct held it in ``x``, which the loop rebinds
+    (an IndexError inside the generated code, found by a red-team run)."""
+    x, y = np.array([0.1, 0.2, 0.4]), np.array([0.3, -0.2, 0.5])
+    for fn, args, wrt in [(_loop_target_is_the_sequence, (x,), 0), (_enumerate_target_is_the_sequence, (x,), 0),
+                          (_zip_targets_are_the_sequences, (x, y), (0, 1))]:
+        got = sct.grad(fn, wrt=wrt, **options)(*args)
+        for g, e in zip(got if isinstance(wrt, tuple) else (got,), numerical_grad(fn, args, wrt)):
+            np.testing.assert_allclose(g, e, rtol=1e-7)

@@ -61,6 +61,16 @@ def test_a_branch_test_whose_arithmetic_one_sweep_folded_is_one_test():
                "    if math.sqrt(0.08 + 0.5) > 0.36:\n        y = t\n    return x\n")
 
 
+def test_a_branch_test_read_through_a_temporary_assigned_once_is_one_test():
+    # the forward sweep tests `t17 > t18` (t17 = t16 ** 3, fused no further); the backward sweep recomputes
+    # the test into a name, `t22 = t16 ** 3 > t18; if t22:` (fuzz 411/1538: a false alarm)
+    _check("def f_grad(x, t16, t18):\n    t17 = t16 ** 3\n    if t17 > t18:\n        t23 = x\n"
+           "    t22 = t16 ** 3 > t18\n    if t22:\n        y = t23\n    return x\n")
+    with pytest.raises(InvariantError, match="t23"):  # a name assigned twice is not read through
+        _check("def f_grad(x, t16, t18):\n    t17 = t16 ** 3\n    if t17 > t18:\n        t23 = x\n"
+               "    t17 = t16 ** 2\n    t22 = t16 ** 3 > t18\n    if t22:\n        y = t23\n    return x\n")
+
+
 def test_a_program_whose_branch_test_is_folded_in_the_backward_sweep_differentiates():
     import math
     import numpy as np
