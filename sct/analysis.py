@@ -452,9 +452,18 @@ def _display(fn) -> str:
 
 
 def _depend(ctx, func: gast.expr, callee) -> None:
-    """Remember that the program calls this global function, so that redefining it invalidates the program."""
+    """Remember that the program calls this global function (or attribute of a global module, class or
+    object: ``helpers.act``, ``Model.reg``), so that rebinding it invalidates the program."""
     if isinstance(func, gast.Name) and func.id not in ctx.parsed.namespace.closure:
         ctx.deps.append((ctx.parsed.namespace.globals, func.id, callee))
+    elif isinstance(func, gast.Attribute):
+        base = ctx.resolve(func.value)
+        if base is LOCAL or base is UNRESOLVED:
+            return
+        own = getattr(base, "__dict__", None)  # (a module's, a class's or an object's own attributes)
+        if own is not None and own.get(func.attr) is callee:
+            ctx.deps.append((own, func.attr, callee))
+        _depend(ctx, func.value, base)  # (and the name the chain starts from)
 
 
 def _is_nondiff(obj) -> bool:
@@ -649,6 +658,9 @@ def object_kind(value) -> ObjectKind | None:
             not any(inspect.isfunction(v) for v in vars(klass).values() if v is not getattr(klass, "__call__", None)):
         return None
     if any(inspect.isfunction(v) for k in klass.__mro__ for v in vars(k).values()):
+        own = getattr(value, "__dict__", None) or {}
+        if any(callable(getattr(klass, name, None)) for name in own):
+            return None  # (an attribute of the instance hides a method: self.act is not Cls.act)
         return ObjectKind(klass)
     return None
 

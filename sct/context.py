@@ -14,7 +14,7 @@ from typing import Any
 import gast
 
 from . import syntax as S
-from .names import Namer
+from .names import Namer, identifier
 from .parse import Parsed
 
 
@@ -75,7 +75,7 @@ class Context:
         key = id(obj)
         if key in self._by_id:
             return S.name(self._by_id[key])
-        name = preferred
+        name = preferred = identifier(preferred)
         user_global = self.parsed.namespace.lookup(name, default=_NOTHING)
         clash = name in self.locals or name in self.symbols or (
             user_global is not _NOTHING and user_global is not obj)

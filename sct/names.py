@@ -15,12 +15,24 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import re
 from typing import Iterable
 
 
 def _reserved(name: str) -> bool:
     """Python's keywords, soft keywords and builtins: never a generated name (``el`` -> tangent ``del``)."""
     return keyword.iskeyword(name) or keyword.issoftkeyword(name) or hasattr(builtins, name)
+
+
+def identifier(text: str) -> str:
+    """``text`` as a Python identifier: a lambda's ``<lambda>`` reads ``lambda_``, ``Model.<locals>.f``
+    reads ``Model_locals_f`` (what a generated name is made from may be any function's name)."""
+    if text.isidentifier():
+        return text
+    out = "_".join(part for part in re.split(r"\W+", text) if part) or "f"
+    if out[0].isdigit():
+        out = "_" + out
+    return out + "_" if keyword.iskeyword(out) else out
 
 
 class Namer:
@@ -36,6 +48,7 @@ class Namer:
 
     def fresh(self, base: str) -> str:
         """``base`` itself if free, else ``base_1``, ``base_2``, ..."""
+        base = identifier(base)
         if base not in self.taken and not _reserved(base):
             self.taken.add(base)
             return base

@@ -213,7 +213,9 @@ def _read(fn: Callable) -> Parsed:
                  "(sct.adjoint_rule, sct.tangent_rule) and call it from a def you differentiate",
         )
     try:
-        lines, start = inspect.getsourcelines(fn)
+        # (of its code: the source of fn itself, not of what functools.wraps says it wraps, which
+        # inspect would follow: a decorator's wrapper is what runs)
+        lines, start = inspect.getsourcelines(fn.__code__)
     except (OSError, TypeError) as exc:
         raise SourceError(
             f"sct cannot read the source of {name!r} ({exc})", _where(fn),
@@ -302,11 +304,16 @@ def _lambda_def(fn: Callable, lines: list[str], start: int, indent: int) -> gast
     code = fn.__code__
     tree = None
     for stop in range(len(lines), 0, -1):
-        try:
-            tree = gast.parse(textwrap.dedent("".join(lines[:stop])))
+        text = textwrap.dedent("".join(lines[:stop]))
+        # (a lambda in the header of a compound statement, `for f in (g(lambda z: z),):`, comes alone)
+        for attempt in (text, text.rstrip() + "\n    pass\n"):
+            try:
+                tree = gast.parse(attempt)
+                break
+            except SyntaxError:
+                continue
+        if tree is not None:
             break
-        except SyntaxError:
-            continue
     if tree is None:
         return None
     line = code.co_firstlineno - start + 1
