@@ -208,8 +208,12 @@ class _Lowering:
             func = node.func
         method = self.method_of(func)
         if method is not None:  # self.m(x), self of a known class: the call Cls.m(self, x), which sct follows
+            cls = self.ctx.instances[func.value.id]
+            declared = inspect.getattr_static(cls, func.attr)  # (self.m: a method, a staticmethod, a classmethod)
+            first = [] if isinstance(declared, staticmethod) else \
+                [self.ctx.symbol(cls, cls.__name__)] if isinstance(declared, classmethod) else [S.clone(func.value)]
             node = gast.Call(func=self.ctx.symbol(method, method.__qualname__.replace(".", "_")),
-                             args=[S.clone(func.value)] + list(node.args), keywords=node.keywords)
+                             args=first + list(node.args), keywords=node.keywords)
             func = node.func
         if callee is dict:
             made = self.dict_call(node)
@@ -255,6 +259,8 @@ class _Lowering:
             found = inspect.getattr_static(self.ctx.instances[func.value.id], func.attr)
         except AttributeError:
             return None
+        if isinstance(found, (staticmethod, classmethod)):  # self.act(x): Cls.act(x), Cls.act(Cls, x)
+            found = found.__func__
         return found if inspect.isfunction(found) else None
 
     def value_Attribute(self, node):

@@ -139,3 +139,27 @@ def test_lambdas_defined_outside_are_helpers_like_any_function(options):
     x = np.array([0.3, -0.7])
     for fn in (_WithLambdas().loss, _closure_over(lambda z: z ** 3)):  # (a lambda in a `for` header)
         np.testing.assert_allclose(sct.grad(fn, **options)(x), numerical_grad(fn, (x,), 0)[0], rtol=1e-7)
+
+
+class _WithStaticAndClassMethods:
+    factor = 2.0
+
+    @staticmethod
+    def act(w):
+        return np.tanh(w)
+
+    @classmethod
+    def scale(cls, w):
+        return cls.factor * w
+
+    def loss(self, w):
+        return np.sum(self.act(w) * self.scale(w))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_static_and_class_methods_called_through_self(mode):
+    """``self.act(w)`` with ``act`` a staticmethod is ``Cls.act(w)``; a classmethod's is ``Cls.scale(Cls, w)``
+    (both were refused as methods of an unknown object)."""
+    model, x = _WithStaticAndClassMethods(), np.array([0.3, -0.7])
+    np.testing.assert_allclose(sct.grad(model.loss, mode=mode)(x), numerical_grad(model.loss, (x,), 0)[0],
+                               rtol=1e-7)
