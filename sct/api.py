@@ -141,7 +141,7 @@ class _Spec:
                 bound = self.signature.bind(*args, **kwargs)
             except TypeError as exc:
                 raise ArgumentError(f"{_name(self.fn)}{self.signature}: {exc}") from None
-            bound.apply_defaults()
+            _apply_defaults(bound, self.fn)
         for name in self.wrt:
             bound.arguments[name] = _differentiable(name, bound.arguments[name])
         return bound
@@ -161,6 +161,23 @@ class _Spec:
 
 def _name(fn) -> str:
     return getattr(fn, "__qualname__", repr(fn))
+
+
+def _apply_defaults(bound: inspect.BoundArguments, fn: Callable) -> None:
+    """``bound.apply_defaults()`` with the default values ``fn`` has now: a default rebound
+    (``fn.__defaults__ = ...``) after the derivative was made counts, as it does in a call of ``fn``."""
+    given = set(bound.arguments)
+    bound.apply_defaults()
+    if not inspect.isfunction(fn):
+        return
+    code = fn.__code__
+    positional = code.co_varnames[:code.co_argcount]
+    values = fn.__defaults__ or ()
+    live = dict(zip(positional[len(positional) - len(values):], values)) if values else {}
+    live.update(fn.__kwdefaults__ or {})
+    for name in bound.arguments:
+        if name not in given and name in live:
+            bound.arguments[name] = live[name]
 
 
 def _signature(fn) -> inspect.Signature:
@@ -1220,7 +1237,7 @@ def _vmap_bind(spec: _Spec, args: tuple, kwargs: dict) -> tuple[inspect.BoundArg
     except TypeError as exc:
         raise ArgumentError(f"{_name(spec.fn)}{spec.signature}: {exc}") from None
     batched = tuple(n for n in spec.wrt if n in bound.arguments)
-    bound.apply_defaults()
+    _apply_defaults(bound, spec.fn)
     return bound, batched
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import ast
+import builtins
 import inspect
 import os
 import threading
@@ -197,7 +198,7 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
     suffix = {FORWARD: "jvp", BATCHED: "jvp_batched", REVERSE: "vjp", GRADIENT: "grad", SPLIT: "fwd",
               VMAP: "vmap"}[derived.mode]
     derived.name = ctx.namer.fresh(f"{fn_name}_{suffix}")
-    args = _copy_args(parsed.node.args)
+    args = _copy_args(ctx, parsed.node.args)
     extra = []
     if derived.mode == VMAP:
         stmts = Vmap(ctx, analysis, _callee(ctx)).run(body, list(derived.wrt), param_names(parsed.node))
@@ -242,11 +243,11 @@ def _build(derived: Derived, kinds: dict[str, str]) -> None:
         back.registry_version = REGISTRY.version
         back.fn, reads = codegen.load(back.source, back.name, symbols, parsed.namespace.globals,
                                       parsed.namespace.cells)
-        back.deps = list(ctx.deps) + reads + _closure_deps(parsed.namespace.cells)
+        back.deps = list(ctx.deps) + reads + _closure_deps(parsed.namespace.cells) + _defaults_deps(parsed.fn)
         _finish(back, late)
     derived.fn, reads = codegen.load(derived.source, derived.name, symbols, parsed.namespace.globals,
                                      parsed.namespace.cells)
-    derived.deps = list(ctx.deps) + reads + _closure_deps(parsed.namespace.cells)
+    derived.deps = list(ctx.deps) + reads + _closure_deps(parsed.namespace.cells) + _defaults_deps(parsed.fn)
     if derived.mode == SPLIT:
         derived.deps += derived.backward.deps
     _finish(derived, late)
@@ -307,6 +308,35 @@ def _cell_kind(value) -> str | None:
 def _closure_deps(cells: dict) -> list:
     """The deps on a function's closure (one entry for all its cells)."""
     return [(_Closure(cells), "closure", _FRESH)] if cells else []
+
+
+class _Defaults:
+    """A function's default values as one dep of its program: ``get`` answers ``FRESH`` while
+    ``fn.__defaults__`` and ``fn.__kwdefaults__`` hold the values the program was made with (the program's
+    own defaults are those values, and its text may name them: rebinding them makes it stale)."""
+
+    def __init__(self, fn: Callable):
+        self.fn = weakref.ref(fn)
+        self.defaults = fn.__defaults__
+        self.kwdefaults = fn.__kwdefaults__
+        self.kw_values = dict(fn.__kwdefaults__ or {})  # (the dict may be changed in place)
+
+    def get(self, _name: str, _default: Any = None) -> Any:
+        fn = self.fn()
+        if fn is None or fn.__defaults__ is not self.defaults:
+            return _STALE
+        kw = fn.__kwdefaults__
+        if kw is not self.kwdefaults:
+            return _STALE
+        if kw and (len(kw) != len(self.kw_values)
+                   or any(kw.get(k, _NO_VALUE) is not v for k, v in self.kw_values.items())):
+            return _STALE
+        return _FRESH
+
+
+def _defaults_deps(fn: Callable) -> list:
+    """The dep on a function's default values (none for a function without defaults)."""
+    return [(_Defaults(fn), "defaults", _FRESH)] if fn.__defaults__ or fn.__kwdefaults__ else []
 
 
 def _finish(derived: Derived, late: dict[str, Derived]) -> None:
@@ -370,11 +400,71 @@ def _call_kinds(calling: frozenset, memo: dict) -> Callable:
     return call_kind
 
 
-def _copy_args(args: gast.arguments) -> gast.arguments:
+def _copy_args(ctx: Context, args: gast.arguments) -> gast.arguments:
+    """The program's parameters: the function's, without annotations, with its default values.
+
+    Python evaluated each default once, where the function was defined, perhaps in a
+    scope the program cannot see (an enclosing function, a class body, a comprehension):
+    the program takes the values (``fn.__defaults__``, ``fn.__kwdefaults__``), not the
+    expressions.  A default written as a literal, or as a module global (or a chain of
+    attributes of one) that still holds the value, keeps its text; any other reads a
+    symbol bound to the value: ``def loss_grad(x, lam=lam_default)``.  (``_finish`` sets
+    the program's defaults to the very values.)"""
     new = S.clone(args)
     for a in list(new.posonlyargs) + list(new.args) + list(new.kwonlyargs):
         a.annotation = None
+    fn = ctx.parsed.fn
+    positional = list(new.posonlyargs) + list(new.args)
+    written = dict(zip([a.id for a in positional[len(positional) - len(new.defaults):]], new.defaults))
+    values = fn.__defaults__ or ()  # (the last parameters', perhaps rebound since the def ran)
+    firsts = positional[len(positional) - len(values):] if values else []
+    new.defaults = [_default(ctx, a.id, written.get(a.id), v) for a, v in zip(firsts, values)]
+    written = {a.id: d for a, d in zip(new.kwonlyargs, new.kw_defaults) if d is not None}
+    kw_values = fn.__kwdefaults__ or {}
+    new.kw_defaults = [_default(ctx, a.id, written.get(a.id), kw_values[a.id]) if a.id in kw_values else None
+                       for a in new.kwonlyargs]
     return new
+
+
+def _default(ctx: Context, param: str, written: gast.expr | None, value: Any) -> gast.expr:
+    """How the program's text gives ``param`` its default ``value`` (``written``: the expression in the source)."""
+    if written is not None and (_literal_of(written, value) or _global_of(ctx, written, value)):
+        return written
+    return ctx.symbol(value, f"{param}_default")
+
+
+def _literal_of(node: gast.expr, value: Any) -> bool:
+    """Is ``node`` a literal (``2.0``, ``-1``, ``None``, ``(1, 2)``) equal to ``value``, of its type?"""
+    try:
+        literal = ast.literal_eval(gast.gast_to_ast(S.clone(node)))
+        return type(literal) is type(value) and bool(literal == value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+
+
+def _global_of(ctx: Context, node: gast.expr, value: Any) -> bool:
+    """Is ``node`` a module global, or attributes of one (``SCALE``, ``np.pi``), that holds ``value`` itself?"""
+    attrs = []
+    while isinstance(node, gast.Attribute):
+        attrs.insert(0, node.attr)
+        node = node.value
+    namespace = ctx.parsed.namespace
+    if not isinstance(node, gast.Name) or node.id in namespace.cells:
+        return False
+    obj = namespace.globals.get(node.id, _NO_VALUE)
+    if obj is _NO_VALUE:
+        obj = getattr(builtins, node.id, _NO_VALUE)
+    for attr in attrs:
+        if obj is _NO_VALUE:
+            break
+        try:
+            obj = getattr(obj, attr, _NO_VALUE)
+        except Exception:  # (a property that raises: not a plain reference)
+            return False
+    return obj is value
+
+
+_NO_VALUE = object()
 
 
 def _callee(ctx: Context, calls: str | None = None):

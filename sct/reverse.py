@@ -422,7 +422,7 @@ class Reverse:
         call = stmt.value
         value = S.call(fn, list(call.args), {derived.seed_name: g})
         value.keywords = list(call.keywords) + value.keywords  # (as written, **kwargs too)
-        callee_name = getattr(op.callee, "__name__", "call")
+        callee_name = _short_name(op.callee)
         parts = {p: self.ctx.namer.fresh(f"{p}_bar_{callee_name}") for p in wrt}
         targets = S.tuple_([S.store("_")] + [S.store(parts[p]) for p in wrt], gast.Store)
         out = [S.assign(targets, value)]
@@ -434,7 +434,7 @@ class Reverse:
         back = derived.backward
         fwd = self.ctx.symbol(derived.fn, derived.name) if derived.saved else None
         bwd = self.ctx.symbol(back.fn if back.fn is not None else back, back.name)
-        callee_name = getattr(op.callee, "__name__", "call")
+        callee_name = _short_name(op.callee)
         record = None
         if derived.saved:  # (a function whose backward sweep reads only its parameters runs as itself)
             record = self.ctx.namer.fresh(f"{callee_name}_saved")
@@ -736,3 +736,9 @@ def _walk(stmts):
         yield stmt
         for fieldname in ("body", "orelse"):
             yield from _walk(getattr(stmt, fieldname, []) or [])
+
+
+def _short_name(callee) -> str:
+    """What the names made for a call of ``callee`` end in (``x_bar_h``): its name, ``lambda`` for a lambda."""
+    name = getattr(callee, "__name__", "call")
+    return name if isinstance(name, str) and name.isidentifier() else "lambda"

@@ -228,3 +228,123 @@ def test_export_writes_the_closure_value_of_the_moment(tmp_path):
                           "print(loss_grad.loss_grad(np.array([0.5, -1.0, 2.0]))[1].tolist())"],
                          cwd=tmp_path, capture_output=True, text=True, check=True)
     assert eval(run.stdout) == pytest.approx((2 * 2.5 * W).tolist())  # noqa: S307
+
+
+# -- default values computed where the function was defined --------------------------
+# Python evaluates a default once, when the def runs, perhaps in a scope the generated
+# program cannot see (an enclosing function, a class body, a comprehension): the program
+# takes the values (fn.__defaults__, fn.__kwdefaults__), and is rebuilt when they are rebound.
+
+def _closure_default(lam):
+    def loss(w, lam=lam):
+        return lam * np.sum(w ** 2)
+    return loss
+
+
+class _Scaled:
+    SCALE = np.array([1.0, -2.0, 0.5])
+
+    def loss(self, w, s=SCALE, *, k=SCALE[0] * 3):
+        return np.sum(s * w ** 2) + k * np.sum(w)
+
+
+_POWERS = [lambda z, p=p: np.sum(z ** p) for p in (2, 3)]
+_CUBE = _POWERS[1]
+_HELPER = _closure_default(3.0)
+_MODEL = _Scaled()
+
+
+def _calls_defaults(w):
+    return _HELPER(w) + _CUBE(w) + _Scaled.loss(_MODEL, w) + _CUBE(w, 2)
+
+
+def _check(made, fn, args, wrt=0):
+    expected = sct.testing.numerical_grad(fn, args, wrt=wrt)[0]
+    np.testing.assert_allclose(made(*args), expected, rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_default_from_an_enclosing_function(mode):
+    fn = _closure_default(3.0)
+    _check(sct.grad(fn, mode=mode), fn, (W,))
+    assert sct.grad(fn)(W) == pytest.approx(6.0 * W)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_default_from_a_class_body(mode):
+    _check(sct.grad(_MODEL.loss, mode=mode), _MODEL.loss, (W,))
+    np.testing.assert_allclose(sct.grad(_MODEL.loss, mode=mode)(W), 2 * _Scaled.SCALE * W + 3.0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_defaults_of_lambdas_made_in_a_comprehension(mode):
+    for f, p in zip(_POWERS, (2, 3)):
+        _check(sct.grad(f, mode=mode), f, (W,))
+        np.testing.assert_allclose(sct.grad(f, mode=mode)(W), p * W ** (p - 1))
+
+
+@pytest.mark.parametrize("mode, calls", [("reverse", "split"), ("reverse", "joint"), ("reverse", None),
+                                         ("forward", None)])
+def test_defaults_of_helpers_called_from_a_differentiated_function(mode, calls):
+    options = {"calls": calls} if calls else {}
+    _check(sct.grad(_calls_defaults, mode=mode, **options), _calls_defaults, (W,))
+
+
+def test_generated_text_names_a_default_value_it_cannot_write_as_source():
+    made = sct.grad(_closure_default(3.0))
+    made(W)
+    source = sct.derived_programs(made)[0].source
+    assert "def loss_grad(w, lam=lam_default):" in source
+    assert "def default_global_loss_grad(w, s=SCALE):" in sct.derived_programs(
+        _made(sct.grad(default_global_loss)))[0].source  # a module global holding the value: as written
+
+
+def _made(made):
+    made(W)
+    return made
+
+
+def default_global_loss(w, s=SCALE):
+    return np.sum(s * w ** 2)
+
+
+def test_a_module_global_default_keeps_its_value_when_the_global_is_rebound(monkeypatch):
+    made = sct.grad(default_global_loss)
+    np.testing.assert_allclose(made(W), 2 * SCALE * W)
+    monkeypatch.setitem(globals(), "SCALE", 5.0)  # (the default was evaluated when the def ran)
+    np.testing.assert_allclose(made(W), 2 * default_global_loss.__defaults__[0] * W)
+    _check(made, default_global_loss, (W,))
+
+
+@pytest.mark.parametrize("mode, calls", [("reverse", "split"), ("reverse", "joint"), ("forward", None)])
+def test_rebound_defaults_of_a_helper_rebuild_its_program(mode, calls):
+    def helper(w, p=2):
+        return np.sum(w ** p)
+
+    def scaled(w, *, c=1.0):
+        return c * np.sum(w)
+
+    def outer(w):
+        return helper(w) + scaled(w)
+
+    options = {"calls": calls} if calls else {}
+    made = sct.grad(outer, mode=mode, **options)
+    _check(made, outer, (W,))
+    helper.__defaults__ = (3,)
+    _check(made, outer, (W,))
+    np.testing.assert_allclose(made(W), 3 * W ** 2 + 1.0)
+    scaled.__kwdefaults__["c"] = -4.0  # (changed in place)
+    _check(made, outer, (W,))
+    np.testing.assert_allclose(made(W), 3 * W ** 2 - 4.0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rebound_default_of_the_differentiated_function_is_seen(mode):
+    def loss(w, p=2):
+        return np.sum(w ** p)
+
+    made = sct.grad(loss, mode=mode)
+    np.testing.assert_allclose(made(W), 2 * W)
+    loss.__defaults__ = (3,)
+    np.testing.assert_allclose(made(W), 3 * W ** 2)
+    _check(made, loss, (W,))
