@@ -209,7 +209,8 @@ def _container_reads(ctx, statements, ops, kinds) -> None:
 def _global_kinds(ctx: Context, statements, kinds: dict[str, str]) -> None:
     """The kinds of the module constants and closure variables the function reads (``G = 9.81`` is a
     number), so arithmetic with them is specialised like arithmetic with numbers.  (The program is rebuilt
-    when a global is rebound, or a closure variable's kind changes.)"""
+    when a global is rebound, or a closure variable's kind changes; and when a global dict changed in place
+    is of another kind: ``HP["c"] = 3.0`` adds an entry, which a loop over ``HP.values()`` reads.)"""
     for stmt in statements:
         for node in S.walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id not in kinds \
@@ -219,6 +220,25 @@ def _global_kinds(ctx: Context, statements, kinds: dict[str, str]) -> None:
                     kind = kind_of_value(value)
                     if kind != ANY:
                         kinds[node.id] = kind
+                    if isinstance(value, dict) and node.id not in ctx.parsed.namespace.closure \
+                            and node.id not in ctx.symbols and node.id not in ctx.static:
+                        ctx.deps.append((_KindOf(ctx.parsed.namespace.globals, kind), node.id, _SAME_KIND))
+
+
+_SAME_KIND = object()
+
+
+class _KindOf:
+    """A program's dep on the kind of a global dict it reads (a dep is ``(namespace, name, object)``, fresh
+    while ``namespace.get(name)`` is that object): answers ``_SAME_KIND`` while the global holds a value of
+    the kind the program was specialised to.  (A rebound global is caught by the dep on the object itself.)"""
+
+    def __init__(self, namespace: dict, kind: str):
+        self.namespace, self.kind = namespace, kind
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self.namespace.get(name, default)
+        return _SAME_KIND if isinstance(value, dict) and kind_of_value(value) == self.kind else default
 
 
 def _refuse_varied_constants(ctx, statements, ops, kinds, varied, useful) -> None:
@@ -367,8 +387,11 @@ def _classify_call(ctx, name, call: gast.Call) -> Op:
     callee = ctx.resolve(func)
     label = _label(func)
     if callee is LOCAL:
+        what = f"{label},"
+        if isinstance(func, gast.Name) and func.id not in ctx.user_locals:  # (a temporary: xs[0](x), d["f"](x))
+            what = "the function called here, taken from a list, tuple or dict (or otherwise computed):"
         return Op("unknown", name, operands=_local_operands(ctx, call.args, keywords),
-                  label=f"{label}, a variable holding a function sct cannot identify when it transforms the code",
+                  label=f"{what} a variable holding a function sct cannot identify when it transforms the code",
                   hint="call the function by its name, or pass it to a helper that calls it")
     if callee is UNRESOLVED:
         return Op("unknown", name, operands=_local_operands(ctx, call.args, keywords), label=label)
@@ -678,17 +701,25 @@ def seq_of(element: str | None) -> str:
     """The kind of a list or tuple whose items are all of kind ``element`` (None: empty)."""
     if element is None:
         return EMPTY_SEQ
-    if element == ANY or _depth(element) >= _MAX_DEPTH:
+    if element == ANY or _unspelled(element) or _depth(element) >= _MAX_DEPTH:
         return SEQ
     return sys.intern(f"seq[{element}]")
 
 
 def dict_of(entries: dict, tag: str = DICT) -> str:
     """The kind of a dict (``tag`` "dict") or record ("record") with these entries (key -> kind)."""
+    entries = {key: ANY if _unspelled(kind) else kind for key, kind in entries.items()}
     if not all(type(key) is str or type(key) is int for key in entries) \
             or any(_depth(k) >= _MAX_DEPTH for k in entries.values()):
         return tag
     return sys.intern(tag + "{" + ", ".join(f"{key!r}: {kind or ANY}" for key, kind in entries.items()) + "}")
+
+
+def _unspelled(kind: str | None) -> bool:
+    """A function's or an object's kind: the kind of that one value, which a container's kind does not spell
+    (its items of these kinds are of unknown kind, ``any``: calling one is refused as a call of a variable
+    holding a function sct cannot identify)."""
+    return isinstance(kind, (FunctionKind, ObjectKind))
 
 
 def element(kind: str | None) -> str | None:
@@ -807,7 +838,7 @@ def _contained(value, depth: int) -> str:
     """The kind of an item of a container: a function or an object inside one is unknown (``any``: a
     container's kind spells its items' kinds, and those two are kinds of one value, not spelled)."""
     kind = kind_of_value(value, depth + 1)
-    return ANY if isinstance(kind, (FunctionKind, ObjectKind)) else kind
+    return ANY if _unspelled(kind) else kind
 
 
 def is_namedtuple(value) -> bool:

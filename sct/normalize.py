@@ -23,6 +23,7 @@ Every produced statement carries ``sct_origin``: the user statement it comes fro
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 
 import gast
@@ -192,6 +193,14 @@ class _Lowering:
         return self.lazy(node)
 
     def value_Call(self, node):
+        item = self.ctx.table_item(node.func)
+        if isinstance(item, gast.Call) and self.ctx.resolve(item.func) is functools.partial:
+            # a lifted nested function reading locals (which lifting checked are not rebound after)
+            node = gast.Call(func=S.clone(item.args[0]), args=[S.clone(a) for a in item.args[1:]] + node.args,
+                             keywords=node.keywords)
+        elif item is not None and not isinstance(item, gast.Call):
+            # acts[0](x), acts a table of functions that nothing changes: a call of that item
+            node = gast.Call(func=S.clone(item), args=node.args, keywords=node.keywords)
         func = node.func
         callee = self.ctx.resolve(func) if isinstance(func, (gast.Name, gast.Attribute)) else None
         if callee in (min, max) and len(node.args) > 2 and not node.keywords:
@@ -219,8 +228,7 @@ class _Lowering:
             made = self.dict_call(node)
             if made is not None:
                 return made
-        if isinstance(func, gast.Attribute) and not self.is_global_ref(func) and not node.args \
-                and not node.keywords and func.attr in _DICT_VIEWS:
+        if self.dict_view(node):
             # d.values(), d.items(), d.keys() as lists (what sct differentiates and loops over)
             helper = _DICT_VIEWS[func.attr]
             return S.call(self.ctx.symbol(helper, helper.__name__), [self.atom(func.value)])
@@ -235,6 +243,18 @@ class _Lowering:
                 else self.atom(a) for a in node.args]  # (*args and **kwargs are passed on as they are)
         keywords = [gast.keyword(arg=kw.arg, value=self.atom(kw.value)) for kw in node.keywords]
         return gast.Call(func=S.clone(func), args=args, keywords=keywords)
+
+    def dict_view(self, node: gast.expr) -> bool:
+        """Is ``node`` ``d.values()``, ``d.items()`` or ``d.keys()`` of a local, or of a global or closure variable
+        holding a dict (``HP.values()``: its entries read when the program runs; the program is rebuilt when
+        the name is rebound, or the dict's kind changes, see ``analysis.global_kinds``)?"""
+        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and not node.args
+                and not node.keywords and node.func.attr in _DICT_VIEWS):
+            return False
+        if not self.is_global_ref(node.func):
+            return True
+        owner = node.func.value
+        return isinstance(owner, gast.Name) and isinstance(self.ctx.resolve(owner), dict)
 
     def dict_call(self, node) -> gast.expr | None:
         """``dict(a=x, b=y)`` as the display ``{'a': x, 'b': y}``, ``dict()`` as ``{}``, ``dict(zip(ks, vs))`` as
@@ -588,8 +608,7 @@ class _Lowering:
         """What a loop runs over, as ``(seq, source)``: ``seq`` an atom to index, ``source`` None; or, for a
         dict, ``seq`` the list of its keys and ``source`` ``(the dict, "keys" | "values" | "items")``."""
         part = None
-        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr in _DICT_VIEWS \
-                and not node.args and not node.keywords and not self.is_global_ref(node.func):
+        if self.dict_view(node):
             part, mapping = node.func.attr, node.func.value  # for k, v in d.items()
         elif _position(node) in self.ctx.dict_loops:
             part, mapping = "keys", node  # for k in d (analysis found d to be a dict)

@@ -284,3 +284,86 @@ def test_a_batched_tangent_of_another_structure_is_refused():
     batched = sct.pytree.map_leaves(lambda leaf: np.zeros(np.shape(leaf)), params)
     with pytest.raises(sct.ArgumentError, match="needs a leading batch axis"):
         sct.jvp(D.mlp, batched=True)(params, X_, y, batched)
+
+
+# -- loops over the entries of a global or closure dict (they raised TypeError: dict_values looped by index)
+
+HYPER = {"a": 1.0, "b": 2.0}
+
+
+def _over_global_values(x):
+    s = 0.0
+    for v in HYPER.values():
+        s = s + v * np.sin(x)
+    return s
+
+
+def _over_global_items(x):
+    s = 0.0
+    for key, v in HYPER.items():
+        s = s + v * x * x * len(key)
+    return s
+
+
+def _over_global_keys(x):
+    s = 0.0
+    for key in HYPER.keys():
+        s = s + HYPER[key] * np.exp(x)
+    return s
+
+
+def _generator_over_global_values(x):
+    return sum(v * x ** 3 for v in HYPER.values())
+
+
+def _over_global_values_summed(x):
+    s = 0.0
+    for v in HYPER.values():
+        s = s + np.sum(v * x)
+    return s
+
+
+def _closure_over_dict():
+    weights = {"u": 2.0, "w": 3.0}
+
+    def loss(x):
+        return sum(np.sin(v * x) for v in weights.values())
+    return loss, weights
+
+
+GLOBAL_LOOPS = [_over_global_values, _over_global_items, _over_global_keys, _generator_over_global_values]
+
+
+def _assert_grad(fn, x, mode):
+    np.testing.assert_allclose(sct.grad(fn, mode=mode)(x), numerical_grad(fn, [x])[0], rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fn", GLOBAL_LOOPS, ids=lambda f: f.__name__)
+def test_loops_over_a_global_dicts_entries_see_them_when_the_program_runs(fn, mode, monkeypatch):
+    monkeypatch.setitem(HYPER, "a", 1.0)  # (restored after the test, with the entries it adds)
+    _assert_grad(fn, 0.7, mode)
+    monkeypatch.setitem(HYPER, "c", 3.0)  # an entry more, the same dict: read by the next call
+    _assert_grad(fn, 0.7, mode)
+    monkeypatch.setitem(HYPER, "a", -0.5)
+    _assert_grad(fn, 0.4, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_loop_over_a_closure_dicts_values(mode):
+    loss, weights = _closure_over_dict()
+    _assert_grad(loss, 0.7, mode)
+    weights["z"] = 5.0
+    _assert_grad(loss, 0.7, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_global_dict_changed_in_place_to_another_kind_rebuilds_the_program(mode, monkeypatch):
+    """The program is specialised to the kinds of the global dict's entries (numbers here): an entry that
+    becomes an array, or an array entry added, makes it rebuild (it raised, or could be wrong, before)."""
+    monkeypatch.setitem(HYPER, "a", 1.0)
+    _assert_grad(_over_global_values_summed, 0.7, mode)
+    monkeypatch.setitem(HYPER, "d", np.array([1.0, 2.0]))
+    _assert_grad(_over_global_values_summed, 0.7, mode)
+    monkeypatch.setitem(HYPER, "a", np.array([[1.0], [3.0]]))
+    _assert_grad(_over_global_values_summed, 0.7, mode)

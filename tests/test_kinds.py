@@ -59,3 +59,20 @@ def test_a_helper_returning_an_array_is_an_array(mode):
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_a_recursive_helper_is_of_unknown_kind_and_still_right(mode):
     assert sct.grad(calls_a_recursive_helper, mode=mode)(0.9) == pytest.approx(2 * 4 * 0.9 ** 3)
+
+
+def test_a_container_of_functions_or_objects_has_a_kind_sct_reads_back():
+    """A function's or an object's kind names that one value: inside a container's kind it is ``any`` (the
+    kinds the analysis builds for displays, appends and joins were "seq[function cube]", unreadable)."""
+    from sct.analysis import (ANY, SEQ, FunctionKind, ObjectKind, dict_of, element, entries, is_kind, join,
+                              seq_of)
+
+    class Model:
+        def loss(self, x):
+            return x
+
+    fn, obj = FunctionKind(math.sin), ObjectKind(Model)
+    assert seq_of(fn) == SEQ and seq_of(obj) == SEQ
+    kind = dict_of({"sin": fn, "model": obj, "w": "array"})
+    assert is_kind(kind) and entries(kind) == {"sin": ANY, "model": ANY, "w": "array"}
+    assert element(join(seq_of("scalar"), seq_of(fn))) is None

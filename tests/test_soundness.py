@@ -388,3 +388,104 @@ def test_a_global_dict_of_functions_is_refused_or_differentiated_not_an_internal
     with pytest.raises(sct.NoRuleError, match="holding a function"):
         sct.grad(_activation_from_a_dict)(x)
     np.testing.assert_allclose(sct.grad(_dict_of_functions_read_only)(x), 2 * x)
+
+
+# -- functions in a list, tuple or dict the function builds (a ValueError from the kinds: "seq[function cube]")
+
+def _cube(z):
+    return z ** 3
+
+
+def _from_a_dict_of_lambdas(x):
+    acts = {"cube": lambda z: z ** 3}
+    return acts["cube"](x)
+
+
+def _from_a_dict_of_numpy_functions(x):
+    acts = {"sin": np.sin}
+    return acts["sin"](x)
+
+
+def _from_a_list_of_nested_functions(x):
+    def cube(z):
+        return z ** 3
+    acts = [cube]
+    return acts[0](x)
+
+
+def _from_a_tuple(x):
+    acts = (_cube, np.tanh)
+    return acts[1](x) * acts[-2](x)
+
+
+def _from_a_list_of_closures(x):
+    a = 2.0 * x
+    acts = [lambda z: a * z, _cube]
+    return acts[0](x) + sum(acts[1](v) for v in [x, np.sin(x)])
+
+
+def _from_a_loop_over_functions(x):
+    acts = [_cube, np.tanh]
+    for act in acts:
+        x = act(x)
+    return x
+
+
+def _from_an_appended_list(x):
+    acts = []
+    acts.append(_cube)
+    return acts[0](x)
+
+
+def _from_a_list_changed_in_place(x):
+    acts = [_cube, np.tanh]
+    acts[0] = np.sin
+    return acts[0](x)
+
+
+def _from_a_list_given_to_a_helper(x):
+    acts = [_cube, np.tanh]
+    n = len(acts)
+    return acts[0](x) * n
+
+
+_GLOBAL_ACTIVATIONS = [_cube, np.sin]
+
+
+def _from_a_global_list(x):
+    return _GLOBAL_ACTIVATIONS[0](x)
+
+
+def _functions_in_a_list_called_on_constants(x):
+    acts = [_cube, np.tanh]
+    n = len(acts)
+    y = acts[0](2.0)
+    return x * y * n
+
+
+CALLED_FROM_TABLES = [_from_a_dict_of_lambdas, _from_a_dict_of_numpy_functions, _from_a_list_of_nested_functions,
+                      _from_a_tuple, _from_a_list_of_closures, _functions_in_a_list_called_on_constants]
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("fn", CALLED_FROM_TABLES, ids=lambda f: f.__name__)
+def test_a_function_called_from_a_table_the_function_builds_is_differentiated(fn, mode):
+    """``acts = [cube, np.tanh]`` (or a tuple, or a dict with constant keys) bound once and read only to call
+    an item at a constant index: ``acts[0](x)`` is the call ``cube(x)``, differentiated through ``cube``."""
+    np.testing.assert_allclose(sct.grad(fn, mode=mode)(0.5), numerical_grad(fn, [0.5])[0], rtol=1e-6)
+
+
+CALLED_FROM_CONTAINERS = [(_from_a_loop_over_functions, "x = act(x)"), (_from_an_appended_list, "acts[0](x)"),
+                          (_from_a_list_changed_in_place, "acts[0](x)"), (_from_a_list_given_to_a_helper, "acts[0](x)"),
+                          (_from_a_global_list, "_GLOBAL_ACTIVATIONS[0](x)")]
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("fn, line", CALLED_FROM_CONTAINERS, ids=[f.__name__ for f, _ in CALLED_FROM_CONTAINERS])
+def test_a_function_called_from_a_container_is_refused_where_it_is_called(fn, line, mode):
+    """A container of functions that may change, or whose item sct cannot tell, has the kind of a container
+    of unknown items (not a kind string sct cannot read back): calling an item on what depends on the
+    inputs is refused, located at the call."""
+    with pytest.raises(sct.NoRuleError, match="holding a function sct cannot identify") as info:
+        sct.grad(fn, mode=mode)(0.5)
+    assert line in str(info.value)
