@@ -100,20 +100,27 @@ def batch_index(d, index):
         return index
     if type(index) is not tuple:
         return (slice(None), index)
-    apart = _advanced_apart(index)
+    apart = None if _basic(index) else _advanced_apart(index)
     if apart is None:
         return (slice(None),) + index
     return (np.arange(d.shape[0]).reshape((d.shape[0],) + (1,) * apart),) + index
 
 
 _BASIC = (slice, type(None), type(Ellipsis))
+_NUMBER_OR_BASIC = (int, np.integer) + _BASIC
+
+
+def _basic(index: tuple) -> bool:
+    """Is ``index`` made of numbers, slices, None and Ellipsis only (no advanced index)?"""
+    for i in index:
+        if type(i) is not int and type(i) is not slice and not isinstance(i, _NUMBER_OR_BASIC):
+            return False
+    return True
 
 
 def _advanced_apart(index: tuple) -> int | None:
     """For an index whose advanced indices (arrays, lists, and integers alongside them) are not side by side:
     the number of axes they broadcast to (NumPy puts those axes first); None for any other index."""
-    if all(isinstance(i, (int, np.integer) + _BASIC) for i in index):
-        return None  # (basic indexing: the common case)
     where, shapes = [], []
     for k, i in enumerate(index):
         if isinstance(i, _BASIC):
@@ -131,8 +138,11 @@ def _advanced_apart(index: tuple) -> int | None:
 
 def take_batched(d, index):
     """``take`` (indexing) of a batched tangent."""
-    if type(d) is np.ndarray and type(index) is not tuple:  # (the common case, called per index: d[:, index])
-        return d[(slice(None), index)]
+    if type(d) is np.ndarray:  # (the common cases, called per index: d[:, index])
+        if type(index) is not tuple:
+            return d[(slice(None), index)]
+        if _basic(index):
+            return d[(slice(None),) + index]
     return take(d, batch_index(d, index))
 
 
