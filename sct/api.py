@@ -681,7 +681,8 @@ def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callab
     signature = ", ".join(shown + (["*"] if kwonly and not any(s.startswith("*") for s in shown) else [])
                           + kwonly + kwargs)
     passed = ", ".join(shown + [f"{k}={k}" for k in kwonly] + kwargs)
-    name = f"{fn.__name__}_{role}_call"  # (f_grad is the gradient program it calls)
+    stem = fn.__name__ if fn.__name__.isidentifier() else "lambda"  # (a lambda is named '<lambda>')
+    name = f"{stem}_{role}_call"  # (f_grad is the gradient program it calls)
     lines = [f"def {name}({signature}):",
              f"    # sct: the gradient of {fn.__name__} with respect to {', '.join(spec.wrt)}, "
              f"by its {'gradient' if mode == GRADIENT else 'tangent'} program"]

@@ -377,3 +377,14 @@ def test_derivatives_of_sinc_near_and_away_from_zero(x):
 
 def lambda_free_sinc_sum(x):
     return np.sum(np.sinc(x))
+
+
+_sin_lambda = lambda x: np.sum(np.sin(x) * 2.0)  # noqa: E731
+
+
+def test_hessian_of_a_lambda():
+    """The gradient function sct differentiates again is named after the primal: '<lambda>_grad_call' was a
+    SyntaxError."""
+    x = np.array([0.3, -1.2])
+    np.testing.assert_allclose(sct.hessian(_sin_lambda)(x), np.diag(-2.0 * np.sin(x)), rtol=1e-14)
+    np.testing.assert_allclose(sct.jacobian(sct.grad(_sin_lambda))(x), np.diag(-2.0 * np.sin(x)), rtol=1e-14)
