@@ -28,7 +28,7 @@ from .analysis import ARRAY, SCALAR, kind_of_value
 from .checkpoint import check_option
 from .compiler import BATCHED, CALLS, FORWARD, GRADIENT, REVERSE, VMAP, Derived, called_programs, cached, derive
 from .errors import ArgumentError, NotBatchable, SourceError
-from .runtime import zeros_like
+from .runtime import expand, zeros_like
 from .runtime.batched import direction
 from .runtime.namespace import (NUMPY, broadcast_to, dispatch_for, is_array, is_numpy, name_of, namespace,
                                 rebound)
@@ -698,14 +698,23 @@ def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callab
     signature = ", ".join(shown + (["*"] if kwonly and not any(s.startswith("*") for s in shown) else [])
                           + kwonly + kwargs)
     passed = ", ".join(shown + [f"{k}={k}" for k in kwonly] + kwargs)
-    name = f"{fn.__name__}_{role}_call"  # (f_grad is the gradient program it calls)
+    stem = fn.__name__ if fn.__name__.isidentifier() else "lambda"  # (a lambda is named '<lambda>')
+    name = f"{stem}_{role}_call"  # (f_grad is the gradient program it calls)
     lines = [f"def {name}({signature}):",
              f"    # sct: the gradient of {fn.__name__} with respect to {', '.join(spec.wrt)}, "
              f"by its {'gradient' if mode == GRADIENT else 'tangent'} program"]
+    symbols = {derived.name: derived.fn}
     if mode == GRADIENT:
         lines.append(f"    out = {derived.name}({passed})")
         grads = [f"out[{i + 1}]" for i in range(len(spec.wrt))]
         value = "out[0]"
+        # an array's gradient has its shape: a gradient program may return 0.0 for it (nothing reached it),
+        # and a Jacobian of the gradient (a Hessian) is shaped after what it returns
+        widen = "expand" if "expand" not in spec.signature.parameters else "expand_"
+        for i, w in enumerate(spec.wrt):
+            if kinds.get(w) == ARRAY:
+                grads[i] = f"{widen}({grads[i]}, {w})"
+                symbols[widen] = expand
     else:
         grads, value = [], None
         for w in spec.wrt:
@@ -719,7 +728,7 @@ def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callab
     result = grads[0] if spec.single else "(" + ", ".join(grads) + ("," if len(grads) == 1 else "") + ")"
     lines.append(f"    return {result}" if role == "grad" else f"    return ({value}, {result})")
     source = "\n".join(lines) + "\n"
-    made, _ = codegen.load(source, name, {derived.name: derived.fn}, fn.__globals__)
+    made, _ = codegen.load(source, name, symbols, fn.__globals__)
     made.__defaults__, made.__kwdefaults__ = fn.__defaults__, fn.__kwdefaults__
     return made
 

@@ -190,3 +190,113 @@ def test_hessian_of_the_gmm_objective_in_one_sweep_and_in_chunks():
     hvp = sct.hvp(P.objective_full)
     columns = np.stack([hvp(*args, e) for e in np.eye(theta.size)], axis=-1)
     np.testing.assert_allclose(H, columns, rtol=1e-10, atol=1e-8)
+
+
+# ---------------------------------------------------------------- indexing: the batch axis stays first
+
+# x has shape (2, 3, 4).  Advanced indices (arrays, lists, and integers beside them) side by side keep
+# their place; apart (x[0, :, [0, 1]]), NumPy puts their axes first, before any ``:`` (red-team 5)
+INDEXES = {
+    "int_slice_list": (0, slice(None), [0, 1]),
+    "int_slice_array_repeats": (1, slice(None), np.array([0, 2, 0, 0])),
+    "list_slice_list": ([0, 1], slice(None), [0, 1]),
+    "slice_int_list": (slice(None), 0, [0, 1]),
+    "list_list_slice": ([1, 0], [2, 2], slice(None)),
+    "array2d_slice_int": (np.array([[0, 1], [1, 1]]), slice(None), 3),
+    "int_ellipsis_list": (1, Ellipsis, [3, 1, 1]),
+    "list_none_list": ([0, 1], None, [1, 2]),
+    "list_none_slice_list": ([0, 1], None, slice(1, 3), [[1], [2]]),
+    "mask_slice_list": (np.array([True, False]), slice(None), [0, 3]),
+    "slice_mask": (slice(None), np.array([True, False, True])),
+    "mask_2d_list": (np.array([[True, False, True], [False, True, True]]), [0, 3, 1, 2]),
+    "int_slice_int": (1, slice(0, 2), 3),
+    "ellipsis_list": (Ellipsis, [0, 0, 2]),
+    "none_int_slice_list": (None, 1, slice(None), [2, 0]),
+}
+
+
+def _reading(index):
+    def read(x):
+        return x[index] ** 3
+    return read
+
+
+def _writing(index):
+    def write(x, y):
+        z = x.copy()
+        z[index] = y * x[index]
+        return z ** 2
+    return write
+
+
+
+def _per_direction(fn, args, tangents):
+    """The unbatched tangent program run once per direction, stacked."""
+    n = len(tangents[0])
+    return np.stack([sct.jvp(fn, wrt=tuple(range(len(args))))(*args, *(t[k] for t in tangents))[1]
+                     for k in range(n)])
+
+
+@pytest.mark.parametrize("name", sorted(INDEXES))
+def test_batched_read_of_any_index_form(name):
+    index = INDEXES[name]
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    x = rng.normal(size=(2, 3, 4))
+    dx = rng.normal(size=(B,) + x.shape)
+    read = _reading(index)
+    value, d = sct.jvp(read, batched=True)(x, dx)
+    np.testing.assert_allclose(value, x[index] ** 3)
+    assert d.shape == (B,) + x[index].shape
+    np.testing.assert_allclose(d, np.stack([sct.jvp(read)(x, t)[1] for t in dx]), rtol=1e-12)
+    np.testing.assert_allclose(d, np.stack([3 * x[index] ** 2 * t[index] for t in dx]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(INDEXES))
+def test_batched_write_of_any_index_form(name):
+    index = INDEXES[name]
+    rng = np.random.default_rng(zlib.crc32(name.encode()) + 1)
+    x = rng.normal(size=(2, 3, 4))
+    y = rng.normal(size=np.shape(x[index]))
+    dx, dy = rng.normal(size=(B,) + x.shape), rng.normal(size=(B,) + y.shape)
+    write = _writing(index)
+    _, d = sct.jvp(write, wrt=(0, 1), batched=True)(x, y, dx, dy)
+    assert d.shape == (B,) + x.shape
+    np.testing.assert_allclose(d, _per_direction(write, (x, y), (dx, dy)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(INDEXES))
+def test_forward_gradient_hessian_and_jacobian_through_any_index_form(name):
+    index = INDEXES[name]
+    rng = np.random.default_rng(zlib.crc32(name.encode()) + 2)
+    x = rng.normal(size=(2, 3, 4))
+    y = rng.normal(size=np.shape(x[index]))
+    read, write = _reading(index), _writing(index)
+
+    def f(x):
+        return np.sum(read(x))
+
+    def h(x, y):
+        return np.sum(write(x, y) * x)
+
+    reverse = sct.grad(f)(x)
+    np.testing.assert_allclose(sct.grad(f, mode="forward")(x), reverse, rtol=1e-12)
+    np.testing.assert_allclose(sct.jacobian(read, mode="forward")(x), sct.jacobian(read, mode="reverse")(x),
+                               rtol=1e-12)
+    for got, expected in zip(sct.grad(h, wrt=(0, 1), mode="forward")(x, y), sct.grad(h, wrt=(0, 1))(x, y)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    # the Hessian: forward over reverse, its columns against the gradient's central differences
+    H = sct.hessian(f)(x).reshape(x.size, x.size)
+    g = sct.grad(f)
+    eps = 1e-6
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = eps
+        column = (g(x + e.reshape(x.shape)) - g(x - e.reshape(x.shape))).ravel() / (2 * eps)
+        np.testing.assert_allclose(H[:, k], column, rtol=1e-6, atol=1e-6)
+    H_yx = sct.hessian(h, wrt=(0, 1))(x, y)[1][0].reshape(y.size, x.size)
+    g_y = sct.grad(h, wrt=1)
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = eps
+        column = (g_y(x + e.reshape(x.shape), y) - g_y(x - e.reshape(x.shape), y)).ravel() / (2 * eps)
+        np.testing.assert_allclose(H_yx[:, k], column, rtol=1e-6, atol=1e-6)

@@ -62,13 +62,38 @@ alias(np.radians, np.deg2rad)
 alias(np.degrees, np.rad2deg)
 
 
+# sinc(x) = sin(πx) / (πx).  From x·sinc(x) = sin(πx)/π: sinc + x·sinc' = cos(πx) and
+# 2·sinc' + x·sinc'' = -π²·x·sinc.  Dividing by x loses digits near 0 (and is 0/0 at 0), so there the
+# derivatives are their Taylor series in t = (πx)²: sinc' = π²x·P(t), sinc'' = π²·(P(t) + 2t·P'(t)), with
+# P(t) = -1/3 + t/30 - t²/840 + t³/45360 - t⁴/3991680 (the next term is below 1e-17 for |x| < 0.05).
+# Each is declared with the next as its derivative (sct differentiates sinc'' from its source: its
+# polynomial branch gives the higher derivatives at 0 too).
+_SINC_NEAR = 0.05
+
+
 def _sinc_slope(x):
-    """d sinc(x)/dx = (cos(πx) - sinc(x)) / x, which is 0 at x = 0."""
+    """d sinc(x)/dx = (cos(πx) - sinc(x)) / x; its Taylor series near 0 (0 at 0)."""
     x = np.asarray(x, dtype=float)
-    safe = np.where(x == 0.0, 1.0, x)
-    return np.where(x == 0.0, 0.0, (np.cos(np.pi * x) - np.sinc(x)) / safe)
+    t = (np.pi * x) ** 2
+    near = np.abs(x) < _SINC_NEAR
+    safe = np.where(near, 1.0, x)
+    series = np.pi ** 2 * x * (-1.0 / 3.0 + t * (1.0 / 30.0 + t * (-1.0 / 840.0 + t * (1.0 / 45360.0
+                                                                                       - t / 3991680.0))))
+    return np.where(near, series, (np.cos(np.pi * x) - np.sinc(x)) / safe)
+
+
+def _sinc_curvature(x):
+    """d² sinc(x)/dx² = -(π²x·sinc(x) + 2·sinc'(x)) / x; its Taylor series near 0 (-π²/3 at 0)."""
+    x = np.asarray(x, dtype=float)
+    t = (np.pi * x) ** 2
+    near = np.abs(x) < _SINC_NEAR
+    safe = np.where(near, 1.0, x)
+    series = np.pi ** 2 * (-1.0 / 3.0 + t * (3.0 / 30.0 + t * (-5.0 / 840.0 + t * (7.0 / 45360.0
+                                                                                     - 9.0 * t / 3991680.0))))
+    return np.where(near, series, -(np.pi ** 2 * x * np.sinc(x) + 2.0 * _sinc_slope(x)) / safe)
 
 elementwise(np.sinc, lambda ans, x: _sinc_slope(x))
+elementwise(_sinc_slope, lambda ans, x: _sinc_curvature(x))
 elementwise(np.real, lambda ans, val: 1.0, doc="For real input (sct differentiates real functions): the identity.")
 alias(np.conjugate, np.real, name="np.conjugate")
 
@@ -863,6 +888,8 @@ linear(np.concatenate, lambda g, ans, arrays, axis=0, out=None, dtype=None, cast
 
 def _hstack_axis(arrays):
     return 0 if np.ndim(arrays[0]) <= 1 else 1
+
+nondifferentiable(_hstack_axis)  # (reads the number of axes only)
 
 linear(np.hstack, lambda g, ans, tup, dtype=None, casting="same_kind":
        _join_adjoint(g, tup, _hstack_axis(tup), np.atleast_1d))

@@ -44,6 +44,10 @@ def unreduce_(dg, dx, ans, g, x, axis=None, keepdims=False):
 def expand_(ddx, dlike, ans, dx, like):
     return expand(ddx, like), None
 
+@adjoint_rule(expand)  # (a gradient sct made widens an array's to its shape: reverse over reverse)
+def expand_(g, ans, dx, like):
+    return unbroadcast(g, dx), None
+
 @tangent_rule(shape_only)
 def shape_only_(dx, ans, x):
     return shape_only(dx)  # (read only for its shape, as x is)

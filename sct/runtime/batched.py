@@ -92,17 +92,57 @@ def expand_batched(d, like):
 
 
 def batch_index(d, index):
-    """The index that reads ``x[index]`` in every direction of the tangent ``d``: ``d[:, index]`` for an
-    array (a list's tangent is a list: the same index)."""
+    """The index that reads ``x[index]`` in every direction of the tangent ``d``, the batch axis first:
+    ``d[:, index]`` for an array (a list's tangent is a list: the same index).  Where ``index`` has advanced
+    indices apart (``x[0, :, [0, 1]]``), NumPy puts their axes first, before a ``:``; the directions are then
+    read by an index array of their own, whose axis leads the broadcast ones."""
     if not _array(d):
         return index
-    return (slice(None),) + (index if isinstance(index, tuple) else (index,))
+    if type(index) is not tuple:
+        return (slice(None), index)
+    apart = None if _basic(index) else _advanced_apart(index)
+    if apart is None:
+        return (slice(None),) + index
+    return (np.arange(d.shape[0]).reshape((d.shape[0],) + (1,) * apart),) + index
+
+
+_BASIC = (slice, type(None), type(Ellipsis))
+_NUMBER_OR_BASIC = (int, np.integer) + _BASIC
+
+
+def _basic(index: tuple) -> bool:
+    """Is ``index`` made of numbers, slices, None and Ellipsis only (no advanced index)?"""
+    for i in index:
+        if type(i) is not int and type(i) is not slice and not isinstance(i, _NUMBER_OR_BASIC):
+            return False
+    return True
+
+
+def _advanced_apart(index: tuple) -> int | None:
+    """For an index whose advanced indices (arrays, lists, and integers alongside them) are not side by side:
+    the number of axes they broadcast to (NumPy puts those axes first); None for any other index."""
+    where, shapes = [], []
+    for k, i in enumerate(index):
+        if isinstance(i, _BASIC):
+            continue
+        where.append(k)
+        dtype = np.asarray(i).dtype if isinstance(i, (list, tuple)) else getattr(i, "dtype", None)
+        if isinstance(i, (bool, np.bool_)) or dtype == bool:
+            shapes.append((-1,))  # (a mask is read as the positions of its True elements: one axis)
+        else:
+            shapes.append(np.shape(i))
+    if where[-1] - where[0] == len(where) - 1:
+        return None
+    return max(len(s) for s in shapes)
 
 
 def take_batched(d, index):
     """``take`` (indexing) of a batched tangent."""
-    if type(d) is np.ndarray:  # (the common case, called per index: d[:, index])
-        return d[(slice(None),) + index if type(index) is tuple else (slice(None), index)]
+    if type(d) is np.ndarray:  # (the common cases, called per index: d[:, index])
+        if type(index) is not tuple:
+            return d[(slice(None), index)]
+        if _basic(index):
+            return d[(slice(None),) + index]
     return take(d, batch_index(d, index))
 
 
