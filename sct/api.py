@@ -728,8 +728,10 @@ def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callab
     result = grads[0] if spec.single else "(" + ", ".join(grads) + ("," if len(grads) == 1 else "") + ")"
     lines.append(f"    return {result}" if role == "grad" else f"    return ({value}, {result})")
     source = "\n".join(lines) + "\n"
-    made, _ = codegen.load(source, name, symbols, fn.__globals__)
-    made.__defaults__, made.__kwdefaults__ = fn.__defaults__, fn.__kwdefaults__
+    # (fn may be a derivative sct made, differentiated once more: a third derivative; it has no globals)
+    made, _ = codegen.load(source, name, symbols, getattr(fn, "__globals__", None) or {})
+    made.__defaults__ = getattr(fn, "__defaults__", None)
+    made.__kwdefaults__ = getattr(fn, "__kwdefaults__", None)
     return made
 
 

@@ -388,3 +388,18 @@ def test_hessian_of_a_lambda():
     x = np.array([0.3, -1.2])
     np.testing.assert_allclose(sct.hessian(_sin_lambda)(x), np.diag(-2.0 * np.sin(x)), rtol=1e-14)
     np.testing.assert_allclose(sct.jacobian(sct.grad(_sin_lambda))(x), np.diag(-2.0 * np.sin(x)), rtol=1e-14)
+
+
+def _sin_cubed(x):
+    return math.sin(x) * x ** 3
+
+
+def test_a_third_derivative_by_differentiating_a_second_derivative():
+    """grad(grad(grad(f))) differentiates a derivative sct made, which has no module globals of its own (an
+    AttributeError before); forward over forward over reverse is right, reverse over it is refused."""
+    x = 0.7
+    exact = -math.cos(x) * x ** 3 - 9 * math.sin(x) * x ** 2 + 18 * math.cos(x) * x + 6 * math.sin(x)
+    third = sct.grad(sct.grad(sct.grad(_sin_cubed), mode="forward"), mode="forward")
+    assert third(x) == pytest.approx(exact, rel=1e-12)
+    with pytest.raises(sct.NoRuleError):
+        sct.grad(sct.grad(sct.grad(_sin_cubed)))(x)
