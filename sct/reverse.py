@@ -530,20 +530,8 @@ class Reverse:
         if isinstance(stmt, gast.Assign):  # a[i] = v
             target = stmt.targets[0]
             base = target.value.id
-            if base in self.needed and self.an.kinds.get(base) not in (ARRAY,) and not is_seq(self.an.kinds.get(base)):
-                # a dict (or a container of unknown kind) may not have the entry yet: the tape keeps whether
-                # it had it, and the backward sweep takes it out again
-                index = index_value(self.ctx, target.slice)
-                saved = S.call(self.ctx.symbol(runtime.entry, "entry"), [S.name(base), index])
-                restore = S.call(self.ctx.symbol(runtime.restore_entry, "restore_entry"),
-                                 [S.name(base), S.call(S.attr(S.name(self.tape_name()), "pop")), S.clone(index)])
-                return [self.push(saved), stmt], core + [S.assign(base, restore)]
-            if base in self.needed:
-                saved = S.call(self.ctx.symbol(runtime.snapshot, "snapshot"),
-                               [gast.Subscript(value=S.name(base), slice=S.clone(target.slice), ctx=gast.Load())])
-                restore = gast.Subscript(value=S.name(base), slice=S.clone(target.slice), ctx=gast.Store())
-                return [self.push(saved), stmt], core + [self.pop_into(restore)]
-            return [stmt], core
+            forward, backward = self.store_statement(stmt, target, base, core)
+            return self.float_guard(stmt, base) + forward, backward
         if isinstance(stmt, gast.Expr):
             op = self.an.ops.get(id(stmt))
             if op is not None and op.kind == "append" and (op.target in self.needed or op.target in self.an.active):
@@ -563,6 +551,32 @@ class Reverse:
         if isinstance(stmt, gast.With):
             return self.with_block(stmt, depth)
         return [stmt], []
+
+
+    def store_statement(self, stmt, target, base: str, core) -> tuple[list, list]:
+        """``a[i] = v`` in the forward sweep, and the undoing of the write in the backward sweep."""
+        if base in self.needed and self.an.kinds.get(base) not in (ARRAY,) and not is_seq(self.an.kinds.get(base)):
+            # a dict (or a container of unknown kind) may not have the entry yet: the tape keeps whether
+            # it had it, and the backward sweep takes it out again
+            index = index_value(self.ctx, target.slice)
+            saved = S.call(self.ctx.symbol(runtime.entry, "entry"), [S.name(base), index])
+            restore = S.call(self.ctx.symbol(runtime.restore_entry, "restore_entry"),
+                             [S.name(base), S.call(S.attr(S.name(self.tape_name()), "pop")), S.clone(index)])
+            return [self.push(saved), stmt], core + [S.assign(base, restore)]
+        if base in self.needed:
+            saved = S.call(self.ctx.symbol(runtime.snapshot, "snapshot"),
+                           [gast.Subscript(value=S.name(base), slice=S.clone(target.slice), ctx=gast.Load())])
+            restore = gast.Subscript(value=S.name(base), slice=S.clone(target.slice), ctx=gast.Store())
+            return [self.push(saved), stmt], core + [self.pop_into(restore)]
+        return [stmt], core
+
+    def float_guard(self, stmt, base: str) -> list[gast.stmt]:
+        """``stored_float(a, where)`` before ``a[i] = v`` where v depends on the inputs: an integer array would
+        truncate it (refused when the program runs)."""
+        if not self.an.is_active(stmt.value):
+            return []
+        where = S.const(str(self.ctx.parsed.location(S.locate(stmt))))
+        return [S.expr_stmt(S.call(self.ctx.symbol(runtime.stored_float, "stored_float"), [S.name(base), where]))]
 
     def settings(self, stmt: gast.With) -> list[gast.stmt]:
         """The calls at the top of a ``with`` block that set what its manager restores on exit

@@ -489,3 +489,27 @@ def test_a_function_called_from_a_container_is_refused_where_it_is_called(fn, li
     with pytest.raises(sct.NoRuleError, match="holding a function sct cannot identify") as info:
         sct.grad(fn, mode=mode)(0.5)
     assert line in str(info.value)
+
+
+def _float_written_into_an_integer_array(x):
+    y = np.full((2, 3), 2)  # (an int array: the fill value is an int)
+    y[0, 1] = x ** 3        # NumPy truncates: y[0, 1] is int(x ** 3)
+    return np.sum(y * x)
+
+
+def _float_written_into_a_float_array(x):
+    y = np.full((2, 3), 2.0)
+    y[0, 1] = x ** 3
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_value_written_into_an_integer_array_is_refused_where_it_is_written(mode):
+    """NumPy truncates a float written into an integer array; the derivative is not the value's (fuzz seed 412
+    program 1072: a wrong gradient in both modes).  Refused when the program runs, located; a float array
+    is differentiated."""
+    with pytest.raises(sct.NoRuleError, match="truncates it") as info:
+        sct.grad(_float_written_into_an_integer_array, mode=mode)(1.3)
+    assert "y[0, 1] = x ** 3" in info.value.location.text
+    got = sct.grad(_float_written_into_a_float_array, mode=mode)(1.3)
+    assert got == pytest.approx(numerical_grad(_float_written_into_a_float_array, (1.3,), 0)[0], rel=1e-7)

@@ -6,7 +6,8 @@ linear in the adjoints they move, so their tangents are the same helpers applied
 to the tangents.  Families: broadcasting, containers, non-differentiable.
 """
 from ..runtime import (add, add_at, add_into, drop_last, entry, expand, indices, join_items, join_slices, last,
-                       number_at, refill, restore_entry, shape_only, snapshot, take, take_written, unbroadcast, unreduce, unshared, zero_at, zeros_like)
+                       number_at, refill, restore_entry, shape_only, snapshot, stored_float, take, take_written,
+                       unbroadcast, unreduce, unshared, zero_at, zeros_like)
 from ..runtime.containers import entry_tangent, field_index, field_of, restore_tangent
 from ..runtime.batched import (add_at_batched, batch_index, expand_batched, join_items_batched, join_slices_batched,
                                take_batched,
@@ -16,8 +17,8 @@ from ..runtime.vmapped import (align, align_batched, batch_axes, batch_transpose
                                to_batch, to_batch_batched, vcross, vcross_left, vcross_right, vdot, vdot_left,
                                vdot_right, vmap_size, vsum, vsum_batched)
 from ..runtime.batched import reshape_batched
-from .registry import (REGISTRY, adjoint_rule, batched_tangent_rule, broadcasts, nondifferentiable, result_kind,
-                       tangent_rule)
+from .registry import (REGISTRY, adjoint_rule, batched_tangent_rule, broadcasts, effect_only, nondifferentiable,
+                       result_kind, tangent_rule)
 
 # ---------------------------------------------------------------- what the passes may assume (see registry.Helper)
 
@@ -241,5 +242,7 @@ def merge_rows_(da, db, ans, a, b, rows, rest):
     return merge_rows_batched(da, 0.0, rows, rest), merge_rows_batched(0.0, db, rows, rest)
 
 # ---------------------------------------------------------------- non-differentiable
+
+effect_only(stored_float)  # (a check before a store: it returns nothing)
 
 nondifferentiable(zeros_like, indices, field_index, refill, is_numpy, vmap_size, batch_axes, batch_transpose, branch_rows, count_rows)

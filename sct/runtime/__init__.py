@@ -10,8 +10,8 @@ a plain Python list in the generated code: ``tape.append(x)`` / ``x = tape.pop()
 from . import checkpoint
 from .broadcast import expand, shape_only, unbroadcast, unreduce, zeros_like
 from .containers import (add, add_at, add_into, drop_last, entry, indices, join_items, join_slices, last, number_at,
-                         refill, restore_entry, snapshot, take, take_written, unshared, zero_at)
+                         refill, restore_entry, snapshot, stored_float, take, take_written, unshared, zero_at)
 
 __all__ = ["add", "add_at", "add_into", "drop_last", "entry", "expand", "indices", "join_items", "join_slices", "last",
-           "number_at", "refill", "restore_entry", "shape_only", "snapshot", "take", "take_written", "unbroadcast",
-           "unreduce", "unshared", "zero_at", "zeros_like"]
+           "number_at", "refill", "restore_entry", "shape_only", "snapshot", "stored_float", "take", "take_written",
+           "unbroadcast", "unreduce", "unshared", "zero_at", "zeros_like"]

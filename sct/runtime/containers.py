@@ -52,6 +52,18 @@ def number_at(seq, index, where: str):
     return item
 
 
+def stored_float(container, where: str) -> None:
+    """Before ``container[i] = v`` where ``v`` depends on the inputs: an integer or boolean array would
+    truncate ``v`` (``np.full((2, 3), 1)[0, 0] = 0.7`` stores 0), whose derivative is not ``v``'s: refused,
+    located at ``where`` ("file:line:col")."""
+    if type(container) is np.ndarray and container.dtype.kind in "biu":
+        from ..errors import NoRuleError
+        raise NoRuleError(f"a value that depends on the inputs is written into an array of {container.dtype}, "
+                          f"which truncates it; sct does not differentiate through the truncation",
+                          _location(where), "make the array a float array (np.full(shape, 1.0), dtype=float), "
+                                            "or round explicitly (np.floor) if the truncation is meant")
+
+
 def unshared(item, where: str, container=None):
     """``item``, bound to a name from an indexing (``row = y[i]``) of an array the function writes into later:
     right only if NumPy copied it (an element, or fancy indexing).  A view (a row of a matrix, a slice) would
@@ -68,10 +80,14 @@ def unshared(item, where: str, container=None):
 
 def _refuse(where: str, message: str, hint: str):
     """Raise the AliasingError a check in generated code found, located at ``where`` ("file:line:col")."""
-    from ..errors import AliasingError, Location
+    from ..errors import AliasingError
+    raise AliasingError(message, _location(where), hint)
+
+
+def _location(where: str):
+    from ..errors import Location
     filename, line, col = where.rsplit(":", 2)
-    location = Location(filename, int(line), int(col), linecache.getline(filename, int(line)))
-    raise AliasingError(message, location, hint)
+    return Location(filename, int(line), int(col), linecache.getline(filename, int(line)))
 
 
 def _is_zero(a) -> bool:
