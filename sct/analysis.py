@@ -983,6 +983,9 @@ def _rule_kind(op: Op, k) -> str:
         return {"scalar": SCALAR, "array": ARRAY, "dict": DICT}.get(declared, ANY)
     if getattr(primal, "__module__", None) in _SCALAR_RESULT_MODULES:
         return SCALAR
+    sequence = _sequence_arithmetic_kind(primal, [k(op.bound.get("x")), k(op.bound.get("y"))])
+    if sequence is not None:
+        return sequence
     if primal is operator.getitem:
         return _item_kind(k(op.bound["x"]), op.bound["index"], k)
     if primal in _FULL_REDUCTIONS and _reduces_everything(op):
@@ -1078,6 +1081,19 @@ def _written_kind(op: Op, stmt, kinds, ctx) -> str | None:
     return None
 
 
+def _sequence_arithmetic_kind(primal, operands) -> str | None:
+    """The kind of ``xs * n`` (a list repeated) or ``xs + ys`` (lists joined), None for other arithmetic.
+    (Here, in the kinds' fixed point, so that a name bound to a list and later to an array is of neither
+    kind: ``h = [w] * 2; h = np.array(h); h * 3.0`` is NumPy's product.)"""
+    kx, ky = operands
+    if primal not in (operator.mul, operator.add) or not (is_seq(kx) or is_seq(ky)) or ARRAY in (kx, ky):
+        return None
+    if primal is operator.mul:
+        xs, n = (kx, ky) if is_seq(kx) else (ky, kx)
+        return xs if n == SCALAR else SEQ
+    return join(kx, ky) if is_seq(kx) and is_seq(ky) else SEQ
+
+
 def _sequence_arithmetic(ctx, ops, kinds) -> None:
     """``xs * n`` and ``xs + ys`` on lists repeat and concatenate: give them their own rules."""
     from .rules import builtins as rules
@@ -1102,7 +1118,6 @@ def _sequence_arithmetic(ctx, ops, kinds) -> None:
         else:
             new = _rule_op(ctx, op.target, rules.concat_seq, [x, y], {}, None)
         ops[key] = new
-        kinds[op.target] = SEQ
 
 
 def _shared_memory(ctx, statements, ops) -> dict[str, set[str]]:

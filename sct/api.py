@@ -433,7 +433,9 @@ def _forward(spec: _Spec, bound, chunk_size: int | None = None) -> tuple[Any, li
     """f's value and gradient: one batched sweep carrying every element of every wrt argument."""
     value, columns = _columns(spec, bound, spec.wrt, chunk_size)
     _check_scalar(spec.fn, value)
-    return value, _split_columns(spec, bound, columns, value)
+    blocks = _split_columns(spec, bound, columns, value)
+    # (a gradient has its argument's shape and type, a float32 array's float32, as in reverse mode)
+    return value, [b if isinstance(b, float) else _as_gradient(b, bound.arguments[n]) for b, n in zip(blocks, spec.wrt)]
 
 
 CHUNK_ELEMENTS = 1 << 20  # default directions per batched sweep: tangents of the wrt arguments up to ~8 MB
@@ -925,8 +927,11 @@ def _jacobian_reverse(spec: _Spec, bound) -> list:
             row.append(namespace(*leaves).concatenate(leaves))
     out = []
     for row, name in zip(rows, spec.wrt):
-        # (the argument's elements first)
-        columns = namespace(*row).stack(row, axis=1).reshape((-1,) + np.shape(value))
+        if row:  # (the argument's elements first)
+            columns = namespace(*row).stack(row, axis=1).reshape((-1,) + np.shape(value))
+        else:  # (an empty output: no adjoint sweep ran)
+            size = sum(int(np.size(leaf)) for leaf in pytree.leaves(bound.arguments[name]))
+            columns = np.zeros((size,) + np.shape(value))
         out.append(_jacobian_block(columns, value, bound.arguments[name]))
     return out
 
@@ -1317,7 +1322,7 @@ def _vmap_jacobian(jac: "Derivative", in_axes: InAxes) -> Callable:
             offset += size
         step = max(1, VMAP_ELEMENTS // max(1, total))
         parts = []
-        for start in range(0, nb, step):  # (examples in blocks: the batched tangents stay in cache)
+        for start in range(0, nb or 1, step):  # (examples in blocks: the batched tangents stay in cache; none: one)
             stop = min(nb, start + step)
             rows = {n: v[start:stop] if n in spec.wrt else v for n, v in bound.arguments.items()}
             tangents = {n: np.broadcast_to(u[:, None], (total, stop - start) + u.shape[1:]) for n, u in units.items()}

@@ -316,9 +316,10 @@ class Vmap:
         if unmerged:
             self.refuse(stmt, f"sct.vmap: {', '.join(unmerged)} is assigned on one side of a branch on a batched "
                               f"test and read after it, but has no value on the other side", None)
+        where = S.const(str(self.ctx.parsed.location(S.locate(stmt))))
         for n in names:
             merged = S.call(self.symbol(V.merge_rows), [S.name(results[0][n]), S.name(results[1][n]),
-                                                        S.name(rows), S.name(rest)])
+                                                        S.name(rows), S.name(rest), where])
             out.append(S.assign(n, merged))
         after_b, after_d = batched | set(names), defined | set(names)
         after_b -= {n for n in assigned if n not in names}  # (defined on one side only: not read after)

@@ -267,3 +267,16 @@ def test_source_takes_the_calls_own_arguments():
     assert sct.source(h, 0.7, -1.3, 1.0, 0.0) == sct.source(h, 0.7, -1.3)
     v = sct.vjp(lecture.f, wrt=(0, 1))
     assert sct.source(v, 0.7, -1.3, 1.0) == sct.source(v, 0.7, -1.3)
+
+
+def _sum_of_squares_f32(x):
+    return np.sum(x ** 2)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_a_float32_argument_gets_a_float32_gradient_in_both_modes(mode):
+    """The gradient has its argument's shape and type (forward mode gave float64)."""
+    x = np.array([0.5, 1.5], dtype=np.float32)
+    got = sct.grad(_sum_of_squares_f32, mode=mode)(x)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, [1.0, 3.0])

@@ -189,3 +189,26 @@ def test_augmented_assignment_to_an_item_of_a_dict_or_list(mode):
     with pytest.raises(sct.AliasingError, match="changes an item in place") as info:
         sct.grad(_augmented_item_that_is_an_array, mode=mode)(x)
     assert "v[0] += 1.0" in info.value.location.text
+
+
+def _list_then_array_under_one_name(w):
+    h = [w] * 2
+    h = np.array(h)
+    return np.sum(h * 3.0)
+
+
+def _preallocated_list_then_array(w):
+    h = [0.0] * 2
+    h[0] = w
+    h[1] = w * w
+    h = np.array(h)
+    return np.sum(h * h)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_name_bound_to_a_list_then_to_an_array(mode):
+    """``h = np.array(h)`` after building the list ``h``: ``h * 3.0`` is NumPy's product, not a list repeated
+    (the kind of the list's repetition was forced on the name: 2.0 where 6.0 is right, a TypeError forward)."""
+    for fn in (_list_then_array_under_one_name, _preallocated_list_then_array):
+        got = sct.grad(fn, mode=mode)(0.5)
+        assert got == pytest.approx(numerical_grad(fn, (0.5,), 0)[0], rel=1e-7)

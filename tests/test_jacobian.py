@@ -189,3 +189,24 @@ def test_jacobian_of_a_container_output_is_refused_in_every_mode(fn, mode):
     """Forward mode once failed inside NumPy (stacking the columns of a tuple) before checking the output."""
     with pytest.raises(sct.ArgumentError, match="needs a number or a float array"):
         sct.jacobian(fn, mode=mode)(np.array([0.3, -0.7, 1.1, 0.5]))
+
+
+def _doubled(x):
+    return x * 2.0
+
+
+def _scaled_by_norm(x):
+    return np.sum(x ** 2) * x
+
+
+@pytest.mark.parametrize("mode", ["forward", "auto", "reverse"])
+def test_the_jacobian_of_an_empty_output_is_empty(mode):
+    """Reverse mode runs one adjoint sweep per output element: none here (it stacked an empty list)."""
+    assert sct.jacobian(_doubled, mode=mode)(np.zeros(0)).shape == (0, 0)
+
+
+def test_vmap_of_a_jacobian_over_no_examples():
+    jac = sct.vmap(sct.jacobian(_scaled_by_norm))
+    assert jac(np.zeros((0, 3))).shape == (0, 3, 3)
+    x = np.array([[0.3, -0.2, 0.5], [1.0, 0.1, -0.4]])
+    np.testing.assert_allclose(jac(x), [sct.jacobian(_scaled_by_norm)(row) for row in x])

@@ -453,3 +453,42 @@ def test_vmapped_jacobian_equals_each_example_s(fn, make, in_axes):
         example = [a[i] if a.ndim > 1 else float(a[i]) for a in args]
         for got, want in zip(batched, single(*example)):
             np.testing.assert_allclose(got[i], want, rtol=1e-11, atol=1e-12)
+
+
+def _number_or_vector(x, t):
+    if t > 0.0:
+        s = t
+    else:
+        s = x
+    return s + x
+
+
+def _default_then_update(x, t):
+    y = 0.0
+    if t > 0.0:
+        y = x * t
+    return np.sum(y + x)
+
+
+def _same_shape_on_both_sides(x, t):
+    y = x * 0.0
+    if t > 0.0:
+        y = x * t
+    return np.sum(y + x)
+
+
+def test_a_branch_whose_sides_give_an_example_values_of_different_shapes_is_refused():
+    """One side leaves a number per example, the other a vector: merged, the number was spread over the
+    vector, along the wrong axis where the batch and the vector had one length (wrong rows, no error)."""
+    rng = np.random.default_rng(0)
+    x, t = np.arange(18.0).reshape(6, 3), np.array([1.0, 2.0, 3.0, -1.0, -1.0, -1.0])
+    with pytest.raises(sct.VmapError, match="different shapes per example") as info:
+        sct.vmap(_number_or_vector)(x, t)
+    assert "if t > 0.0" in info.value.location.text
+    x, t = rng.standard_normal((4, 3)), np.array([-1.5, -0.5, 0.3, 1.5])
+    with pytest.raises(sct.VmapError, match="different shapes per example"):
+        sct.vmap(_default_then_update)(x, t)
+    got = sct.vmap(_same_shape_on_both_sides)(x, t)
+    np.testing.assert_allclose(got, [_same_shape_on_both_sides(x[i], t[i]) for i in range(4)])
+    jac = sct.vmap(sct.jacobian(_same_shape_on_both_sides, wrt=0))(x, t)
+    np.testing.assert_allclose(jac, [sct.jacobian(_same_shape_on_both_sides, wrt=0)(x[i], t[i]) for i in range(4)])

@@ -202,8 +202,8 @@ def to_batch_(dx, ans, x, nb):
     return to_batch(dx, nb)
 
 @tangent_rule(merge_rows)
-def merge_rows_(da, db, ans, a, b, rows, rest):
-    return merge_rows(da, 0.0, rows, rest), merge_rows(0.0, db, rows, rest)
+def merge_rows_(da, db, ans, a, b, rows, rest, where=None):
+    return merge_rows(da, 0.0, rows, rest, where), merge_rows(0.0, db, rows, rest, where)
 
 @tangent_rule(vsum)
 def vsum_(dx, ans, x, axis=None, keepdims=False):
@@ -238,8 +238,8 @@ def to_batch_(dx, ans, x, nb):
     return to_batch_batched(dx, nb)
 
 @batched_tangent_rule(merge_rows)
-def merge_rows_(da, db, ans, a, b, rows, rest):
-    return merge_rows_batched(da, 0.0, rows, rest), merge_rows_batched(0.0, db, rows, rest)
+def merge_rows_(da, db, ans, a, b, rows, rest, where=None):
+    return merge_rows_batched(da, 0.0, rows, rest, where), merge_rows_batched(0.0, db, rows, rest, where)
 
 # ---------------------------------------------------------------- non-differentiable
 

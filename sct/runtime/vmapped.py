@@ -109,9 +109,11 @@ def count_rows(rows) -> int:
     return rows.stop - rows.start if isinstance(rows, slice) else len(rows)
 
 
-def merge_rows(a, b, rows, rest):
+def merge_rows(a, b, rows, rest, where: str | None = None):
     """The examples ``rows`` from the batched ``a`` and ``rest`` from the batched ``b``, in order
-    (``a`` or ``b`` may be the number 0.0: zeros)."""
+    (``a`` or ``b`` may be the number 0.0: zeros).  The two sides must give each example a value of one
+    shape (``where``: "file:line:col" of the branch, for the refusal)."""
+    _same_example_shapes(np.shape(a)[1:] if np.ndim(a) else None, np.shape(b)[1:] if np.ndim(b) else None, where)
     n = count_rows(rows) + count_rows(rest)
     shape = (n,) + np.broadcast_shapes(np.shape(a)[1:], np.shape(b)[1:])
     if count_rows(rest) == 0 and np.shape(a) == shape:  # (every example took the first side)
@@ -124,10 +126,12 @@ def merge_rows(a, b, rows, rest):
     return out
 
 
-def merge_rows_batched(da, db, rows, rest):
+def merge_rows_batched(da, db, rows, rest, where: str | None = None):
     """``merge_rows`` of batched tangents (directions first, examples second)."""
     if np.ndim(da) == 0 and np.ndim(db) == 0:  # (two zeros)
         return 0.0
+    _same_example_shapes(np.shape(da)[2:] if np.ndim(da) else None, np.shape(db)[2:] if np.ndim(db) else None,
+                         where)
     if np.ndim(da) == 0 and da == 0.0 and count_rows(rest) == 0 or \
             np.ndim(db) == 0 and db == 0.0 and count_rows(rows) == 0:
         return 0.0  # (a zero on the side every example took)
@@ -141,6 +145,22 @@ def merge_rows_batched(da, db, rows, rest):
     out[:, rows] = da
     out[:, rest] = db
     return out
+
+
+def _same_example_shapes(first, second, where: str | None) -> None:
+    """Refuse a branch whose sides leave an example's value with different shapes (a number on one side,
+    a vector on the other): merged, the number would be spread over the vector, which the example's own
+    run would not do (``np.sum(y)`` would differ).  None: a zero, which takes any shape."""
+    if first is None or second is None or first == second:
+        return
+    from ..errors import VmapError
+    location = None
+    if where:
+        from .containers import _location
+        location = _location(where)
+    raise VmapError(f"sct.vmap: the two sides of a branch on a batched test give a variable values of different "
+                    f"shapes per example ({first} and {second})", location,
+                    "give it one shape on both sides, e.g. y = x * 0.0 rather than y = 0.0")
 
 
 def to_batch_batched(dx, nb: int):
