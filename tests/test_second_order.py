@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import sct
+from sct.testing import numerical_grad
 from programs import second_order as so
 
 
@@ -396,10 +397,51 @@ def _sin_cubed(x):
 
 def test_a_third_derivative_by_differentiating_a_second_derivative():
     """grad(grad(grad(f))) differentiates a derivative sct made, which has no module globals of its own (an
-    AttributeError before); forward over forward over reverse is right, reverse over it is refused."""
+    AttributeError before): forward over forward over reverse, and reverse over reverse over reverse."""
     x = 0.7
     exact = -math.cos(x) * x ** 3 - 9 * math.sin(x) * x ** 2 + 18 * math.cos(x) * x + 6 * math.sin(x)
     third = sct.grad(sct.grad(sct.grad(_sin_cubed), mode="forward"), mode="forward")
     assert third(x) == pytest.approx(exact, rel=1e-12)
-    with pytest.raises(sct.NoRuleError):
-        sct.grad(sct.grad(sct.grad(_sin_cubed)))(x)
+    assert sct.grad(sct.grad(sct.grad(_sin_cubed)))(x) == pytest.approx(exact, rel=1e-12)
+
+
+def _cubes(q):
+    return np.sum(q ** 3)
+
+
+def _broadcast_and_reduce(m):
+    row = np.array([0.5, -1.0, 2.0])
+    return np.sum(np.tanh(m * row) ** 2) + np.sum(np.mean(m, axis=0) ** 2) + np.sum(np.max(m, axis=1))
+
+
+def _indexed(v):
+    return v[0] * v[2] + np.sum(v[1:] ** 2) + np.sum(v[[0, 0, 2]] * v[1])
+
+
+_cubes_grad, _broadcast_and_reduce_grad, _indexed_grad = (sct.grad(_cubes), sct.grad(_broadcast_and_reduce),
+                                                         sct.grad(_indexed))
+
+
+def _cubes_penalty(q):
+    return np.sum(_cubes_grad(q) * np.array([0.3, -0.2, 0.7]))
+
+
+def _broadcast_and_reduce_penalty(m):
+    return np.sum(_broadcast_and_reduce_grad(m) * (np.arange(6.0).reshape(2, 3) / 5))
+
+
+def _indexed_penalty(v):
+    return np.sum(_indexed_grad(v) * np.array([1.0, -0.5, 0.25, 2.0]))
+
+
+@pytest.mark.parametrize("h, x", [
+    (_cubes_penalty, np.array([0.5, 1.0, -0.3])),
+    (_broadcast_and_reduce_penalty, np.array([[0.2, -0.4, 0.6], [1.1, 0.3, -0.8]])),
+    (_indexed_penalty, np.array([0.5, -0.3, 0.8, 1.2])),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_reverse_mode_through_a_gradient_sct_made(h, x):
+    """A function calling a gradient (a leapfrog step's dU(q), a gradient penalty) differentiated in reverse
+    mode: the adjoints of sct's own helpers (unbroadcast, unreduce, take, add_at, zero_at, shape_only) are
+    rules too (refused before: no adjoint rule for shape_only)."""
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(sct.grad(h, mode=mode)(x), numerical_grad(h, (x,), 0)[0], rtol=1e-6, atol=1e-8)

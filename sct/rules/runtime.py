@@ -5,6 +5,8 @@ the adjoint program calls ``unbroadcast``, ``add_at`` and friends, which are all
 linear in the adjoints they move, so their tangents are the same helpers applied
 to the tangents.  Families: broadcasting, containers, non-differentiable.
 """
+import numpy as np
+
 from ..runtime import (add, add_at, add_into, drop_last, entry, expand, indices, join_items, join_slices, last,
                        number_at, refill, restore_entry, shape_only, snapshot, stored_float, take, take_written,
                        unbroadcast, unreduce, unshared, zero_at, zeros_like)
@@ -49,9 +51,24 @@ def expand_(ddx, dlike, ans, dx, like):
 def expand_(g, ans, dx, like):
     return unbroadcast(g, dx), None
 
+# adjoints of the broadcasting and container helpers (reverse over reverse: a gradient program called by a
+# function differentiated in reverse mode); the seed is ``gb``, as the helpers' own first parameter is ``g``
+
+@adjoint_rule(unbroadcast)
+def unbroadcast_(gb, ans, g, x):
+    return expand(gb, g), None
+
+@adjoint_rule(unreduce)
+def unreduce_(gb, ans, g, x, axis=None, keepdims=False):
+    return unbroadcast(np.sum(gb, axis=axis, keepdims=keepdims), g), None
+
 @tangent_rule(shape_only)
 def shape_only_(dx, ans, x):
     return shape_only(dx)  # (read only for its shape, as x is)
+
+@adjoint_rule(shape_only)
+def shape_only_(g, ans, x):
+    return 0.0  # (what it returns is read for its shape only: no value flows back)
 
 # ---------------------------------------------------------------- containers
 
@@ -66,6 +83,22 @@ def take_(da, ans, a, index):
 @tangent_rule(take_written)
 def take_written_(da, ans, a, index):
     return take_written(da, index)
+
+@adjoint_rule(take)
+def take_(gb, ans, a, index):
+    return add_at(0.0, a, index, gb)
+
+@adjoint_rule(add_at)
+def add_at_(gb, ans, total, x, index, g):
+    return unbroadcast(gb, total), None, None, unbroadcast(take(gb, index), g)
+
+@adjoint_rule(add_into)
+def add_into_(gb, ans, total, x, index, g):
+    return unbroadcast(gb, total), None, None, unbroadcast(take(gb, index), g)
+
+@adjoint_rule(zero_at)
+def zero_at_(gb, ans, total, index):
+    return zero_at(gb, index)
 
 @tangent_rule(add_at)
 def add_at_(dtotal, dx, dindex, dg, ans, total, x, index, g):
