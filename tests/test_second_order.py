@@ -445,3 +445,23 @@ def test_reverse_mode_through_a_gradient_sct_made(h, x):
     rules too (refused before: no adjoint rule for shape_only)."""
     for mode in ("reverse", "forward"):
         np.testing.assert_allclose(sct.grad(h, mode=mode)(x), numerical_grad(h, (x,), 0)[0], rtol=1e-6, atol=1e-8)
+
+
+def _mean_of_per_sample_losses(w, X):
+    return np.mean([np.sum(x * w) ** 2 for x in X])
+
+
+def _appended_losses(w, X):
+    losses = []
+    for x in X:
+        losses.append(np.sum(x * w) ** 2)
+    return np.mean(losses)
+
+
+@pytest.mark.parametrize("fn", [_mean_of_per_sample_losses, _appended_losses])
+def test_hessian_through_a_list_of_losses_of_another_length(fn):
+    """The adjoint of a list of losses is an array; its batched tangent has the directions first, and the
+    last loss's is its last column (``last`` took the last direction: a broadcast ValueError where the list
+    and the parameters differ in length)."""
+    w, X = np.array([0.3, -0.2, 0.5]), np.arange(12.0).reshape(4, 3) / 10
+    np.testing.assert_allclose(sct.hessian(fn)(w, X), 2 * X.T @ X / 4, rtol=1e-12)

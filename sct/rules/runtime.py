@@ -11,8 +11,8 @@ from ..runtime import (add, add_at, add_into, drop_last, entry, expand, indices,
                        number_at, refill, restore_entry, shape_only, snapshot, stored_float, take, take_written,
                        unbroadcast, unreduce, unshared, zero_at, zeros_like)
 from ..runtime.containers import entry_tangent, field_index, field_of, restore_tangent
-from ..runtime.batched import (add_at_batched, batch_index, expand_batched, join_items_batched, join_slices_batched,
-                               take_batched,
+from ..runtime.batched import (add_at_batched, batch_index, drop_last_batched, expand_batched, join_items_batched,
+                               join_slices_batched, last_batched, take_batched,
                                unbroadcast_batched, unreduce_batched)
 from ..runtime.namespace import is_numpy
 from ..runtime.vmapped import (align, align_batched, batch_axes, batch_transpose, branch_rows, count_rows, merge_rows, merge_rows_batched,
@@ -212,7 +212,15 @@ def zero_at_(dtotal, ans, total, index):
 def number_at_(dseq, ans, seq, index, where):
     return take_batched(dseq, index)
 
-broadcasts(shape_only, add, last, drop_last, snapshot)
+broadcasts(shape_only, add, snapshot)
+
+@batched_tangent_rule(last, lists=True)
+def last_(dtotal, ans, total):
+    return last_batched(dtotal)  # (an array adjoint's last row: the directions come first)
+
+@batched_tangent_rule(drop_last, lists=True)
+def drop_last_(dtotal, ans, total):
+    return drop_last_batched(dtotal)
 for _structural in (entry, restore_entry, field_of):  # (they move batched tangents as they are)
     batched_tangent_rule(_structural, lists=True)(REGISTRY.lookup(_structural).tangent)
 

@@ -253,6 +253,21 @@ def join_items_batched(x, d):
     return total
 
 
+def last_batched(d):
+    """The tangent of ``last(acc)`` for batched directions: the last item of a list's, the last row of an
+    array adjoint's (directions first: ``d[:, -1]``, not the last direction)."""
+    if _array(d):
+        return d[:, -1] if d.ndim > 1 else 0.0  # (a (B,) tangent of a number: no items, a zero)
+    return d if isinstance(d, float) else d[-1]
+
+
+def drop_last_batched(d):
+    """The tangent of ``drop_last(acc)`` for batched directions (see ``last_batched``)."""
+    if _array(d):
+        return d[:, :-1] if d.ndim > 1 else d
+    return d if isinstance(d, float) else d[:-1]
+
+
 def _lifted(d, ndim: int):
     """``d`` with unit axes after the batch axis up to ``ndim + 1`` axes."""
     missing = ndim + 1 - d.ndim
