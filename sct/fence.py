@@ -238,7 +238,7 @@ def _check_aliasing(parsed: Parsed, nodes: list) -> None:
     if not parsed.filename.startswith("<sct "):  # sct's own programs put arrays on their tape on purpose
         _check_held(parsed, mutated, nodes, mutations)
     _check_arguments(parsed, mutated, local)
-    _check_shared(parsed, mutated, local - _private_temporaries(nodes), nodes)
+    _check_shared(parsed, mutated, local - _private_temporaries(nodes), nodes, mutations)
     if not parsed.filename.startswith("<sct "):  # (sct's own programs index into arrays they write on purpose)
         _check_indexed_views(parsed, nodes, mutations)
 
@@ -416,6 +416,15 @@ def _held_names(node: gast.AST, writes: dict) -> list[str]:
     return [elt.id for elt in held if isinstance(elt, gast.Name) and elt.id in writes]
 
 
+def _written_before(node, writes: list | None, loops: list, written_targets: set) -> bool:
+    """Did every write certainly end before ``node`` (in no loop around it), and is nothing ``node`` binds
+    written into?"""
+    if not writes or written_targets:
+        return False
+    around = [loop for loop in loops if _inside(node, loop)]
+    return all(_ends_before(w, node) and not any(_inside(w, loop) for loop in around) for w in writes)
+
+
 def _ends_before(write: gast.AST, node: gast.AST) -> bool:
     """Does the write (a statement, or a call such as ``.append``) certainly finish before ``node`` runs?
     It begins earlier in the source and does not contain ``node``: ``xs[0] = f((xs,))`` stores, then writes."""
@@ -433,14 +442,22 @@ def _check_arguments(parsed: Parsed, mutated: dict, local: set[str]) -> None:
                 f"write into a copy: {name} = {name}.copy() (or list({name}), dict({name})) before changing it")
 
 
-def _check_shared(parsed: Parsed, mutated: dict, others: set[str], nodes: list) -> None:
-    """A written name must not be bound to, or from, another name or a view of one."""
+def _check_shared(parsed: Parsed, mutated: dict, others: set[str], nodes: list, mutations: list = ()) -> None:
+    """A written name must not be bound to, or from, another name or a view of one -- unless every write into
+    it certainly ran before the binding (``L[0] = t; M = L.T``: the view sees only what was written, as a
+    container stores it in ``_check_held``) and the new name is not written into itself."""
+    writes: dict[str, list] = {}
+    for written, at in mutations:
+        writes.setdefault(written, []).append(at)
+    loops = [n for n in nodes if isinstance(n, (gast.For, gast.While, gast.ListComp, gast.GeneratorExp,
+                                                 gast.DictComp))]
     for node in nodes:
         if not isinstance(node, gast.Assign):
             continue
         targets = [t for t in node.targets if isinstance(t, gast.Name)]
         for name in mutated:
-            if _aliases(node.value, name) and any(t.id != name for t in targets):
+            if _aliases(node.value, name) and any(t.id != name for t in targets) \
+                    and not _written_before(node, writes.get(name), loops, {t.id for t in targets} & set(mutated)):
                 raise AliasingError(
                     f"`{targets[0].id}` would share memory with `{name}`, which the function writes into; "
                     f"sct cannot follow a write through two names", parsed.location(node),

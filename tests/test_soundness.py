@@ -513,3 +513,38 @@ def test_a_value_written_into_an_integer_array_is_refused_where_it_is_written(mo
     assert "y[0, 1] = x ** 3" in info.value.location.text
     got = sct.grad(_float_written_into_a_float_array, mode=mode)(1.3)
     assert got == pytest.approx(numerical_grad(_float_written_into_a_float_array, (1.3,), 0)[0], rel=1e-7)
+
+
+def _view_after_every_write(theta):
+    L = np.zeros((2, 2))
+    L[np.tril_indices(2)][:0]  # (reads only)
+    L[0] = theta
+    M = L.T
+    return np.sum(M * L)
+
+
+def _write_after_the_view(theta):
+    L = np.zeros((2, 2))
+    M = L.T
+    L[0] = theta
+    return np.sum(M * L)
+
+
+def _view_and_write_in_one_loop(theta):
+    L = np.zeros((2, 2))
+    for i in range(2):
+        L[i] = theta * i
+        M = L.T
+    return np.sum(M * L)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_view_taken_after_every_write_is_differentiated(mode):
+    """``L[0] = t; M = L.T``: the view sees only what was written (as a container storing L does), so it is
+    differentiated; a write after the view, or both in one loop, stays refused (the view would change)."""
+    x = np.array([0.3, -0.5])
+    got = sct.grad(_view_after_every_write, mode=mode)(x)
+    np.testing.assert_allclose(got, numerical_grad(_view_after_every_write, (x,), 0)[0], rtol=1e-7)
+    for fn in (_write_after_the_view, _view_and_write_in_one_loop):
+        with pytest.raises(sct.AliasingError, match="share memory"):
+            sct.grad(fn, mode=mode)(x)
