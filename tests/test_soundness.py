@@ -517,7 +517,6 @@ def test_a_value_written_into_an_integer_array_is_refused_where_it_is_written(mo
 
 def _view_after_every_write(theta):
     L = np.zeros((2, 2))
-    L[np.tril_indices(2)][:0]  # (reads only)
     L[0] = theta
     M = L.T
     return np.sum(M * L)
