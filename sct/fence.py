@@ -416,6 +416,45 @@ def _held_names(node: gast.AST, writes: dict) -> list[str]:
     return [elt.id for elt in held if isinstance(elt, gast.Name) and elt.id in writes]
 
 
+def _blocks(stmts: list, out: dict | None = None) -> dict:
+    """Each statement's block (the list holding it) and its place there."""
+    out = {} if out is None else out
+    for i, stmt in enumerate(stmts):
+        out[id(stmt)] = (stmts, i)
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                _blocks(inner, out)
+        for handler in getattr(stmt, "handlers", None) or ():
+            _blocks(handler.body, out)
+    return out
+
+
+def _rebound_before_writes(node, name: str, writes: list | None, loops: list, others: set, blocks: dict) -> bool:
+    """``name = other`` (sharing ``other``'s memory) where every write into ``name`` either ran before (as in
+    ``_written_before``) or comes after ``name`` is bound anew to a value of its own, later in the same block
+    with nothing between that could skip it (``traj = t3; ...; traj = tape.pop(); traj.pop()``, as a gradient
+    program undoes appends to a list the function turned into an array)."""
+    if not writes:
+        return False
+    block, i = blocks.get(id(node), (None, None))
+    rebinding = None
+    for later in block[i + 1:] if block is not None else ():
+        if any(isinstance(n, (gast.Break, gast.Continue, gast.Return, gast.Raise)) for n in S.walk(later)):
+            break
+        if isinstance(later, gast.Assign) and any(isinstance(t, gast.Name) and t.id == name for t in later.targets):
+            if not _aliases_other(later.value, name, others):
+                rebinding = later
+            break
+    around = [loop for loop in loops if _inside(node, loop)]
+    for w in writes:
+        if _ends_before(w, node) and not any(_inside(w, loop) for loop in around):
+            continue
+        if rebinding is None or not _ends_before(rebinding, w):
+            return False
+    return True
+
+
 def _written_before(node, writes: list | None, loops: list, written_targets: set) -> bool:
     """Did every write certainly end before ``node`` (in no loop around it), and is nothing ``node`` binds
     written into?"""
@@ -451,6 +490,7 @@ def _check_shared(parsed: Parsed, mutated: dict, others: set[str], nodes: list, 
         writes.setdefault(written, []).append(at)
     loops = [n for n in nodes if isinstance(n, (gast.For, gast.While, gast.ListComp, gast.GeneratorExp,
                                                  gast.DictComp))]
+    blocks = _blocks(parsed.node.body)
     for node in nodes:
         if not isinstance(node, gast.Assign):
             continue
@@ -462,7 +502,8 @@ def _check_shared(parsed: Parsed, mutated: dict, others: set[str], nodes: list, 
                     f"`{targets[0].id}` would share memory with `{name}`, which the function writes into; "
                     f"sct cannot follow a write through two names", parsed.location(node),
                     f"make an independent copy: {targets[0].id} = {name}.copy()")
-            if any(t.id == name for t in targets) and _aliases_other(node.value, name, others):
+            if any(t.id == name for t in targets) and _aliases_other(node.value, name, others) \
+                    and not _rebound_before_writes(node, name, writes.get(name), loops, others, blocks):
                 raise AliasingError(
                     f"`{name}` is written into but shares memory with another variable", parsed.location(node),
                     f"start from a fresh copy: {name} = ....copy()")

@@ -465,3 +465,23 @@ def test_hessian_through_a_list_of_losses_of_another_length(fn):
     and the parameters differ in length)."""
     w, X = np.array([0.3, -0.2, 0.5]), np.arange(12.0).reshape(4, 3) / 10
     np.testing.assert_allclose(sct.hessian(fn)(w, X), 2 * X.T @ X / 4, rtol=1e-12)
+
+
+def _trajectory_as_an_array(x):
+    traj = []
+    for _ in range(3):
+        x = np.sin(x)
+        traj.append(x)
+    traj = np.array(traj)
+    return np.sum(traj ** 2)
+
+
+def test_hessian_of_a_trajectory_list_turned_into_an_array_under_its_name():
+    """The gradient program binds ``traj = t3`` (the array) and later pops the list back (``traj =
+    tape.pop(); traj.pop()``): the fence, reading that program, refused the write into a name that had shared
+    memory, though it had been bound anew in between."""
+    x, v = np.array([0.3, 0.5]), np.array([1.0, -0.5])
+    g, eps = sct.grad(_trajectory_as_an_array), 1e-5
+    expected = np.array([(g(x + eps * e) - g(x - eps * e)) / (2 * eps) for e in np.eye(2)])
+    np.testing.assert_allclose(sct.hessian(_trajectory_as_an_array)(x), expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(sct.hvp(_trajectory_as_an_array)(x, v), expected @ v, rtol=1e-6, atol=1e-8)

@@ -547,3 +547,28 @@ def test_a_view_taken_after_every_write_is_differentiated(mode):
     for fn in (_write_after_the_view, _view_and_write_in_one_loop):
         with pytest.raises(sct.AliasingError, match="share memory"):
             sct.grad(fn, mode=mode)(x)
+
+
+def _bound_anew_before_the_write(x):
+    y = x * 2.0
+    z = y
+    s = np.sum(z * x)
+    z = np.zeros(3)
+    z[0] = s
+    return np.sum(z) + np.sum(y)
+
+
+def _written_while_shared(x):
+    y = x * 2.0
+    z = y
+    z[0] = 1.0
+    return np.sum(z) + np.sum(y)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_name_bound_anew_before_it_is_written_shares_nothing(mode):
+    x = np.array([0.3, -0.5, 0.8])
+    got = sct.grad(_bound_anew_before_the_write, mode=mode)(x)
+    np.testing.assert_allclose(got, numerical_grad(_bound_anew_before_the_write, (x,), 0)[0], rtol=1e-7)
+    with pytest.raises(sct.AliasingError):
+        sct.grad(_written_while_shared, mode=mode)(x)
