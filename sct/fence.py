@@ -589,11 +589,19 @@ def _private_temporaries(nodes: list) -> set[str]:
 
 def _aliases_other(value: gast.expr, name: str, local: set[str]) -> bool:
     """Is ``value`` another local name (or a view of one), so that ``name`` would alias it?"""
-    is_local = lambda node: isinstance(node, gast.Name) and node.id in local
+    def is_local(node) -> bool:  # (a local, or a view of one through a chain: x.reshape(-1).reshape(3, 2).T)
+        if isinstance(node, gast.Name):
+            return node.id in local
+        if isinstance(node, gast.Attribute):
+            return _is_view(node.attr) and is_local(node.value)
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and _is_view(node.func.attr):
+            return is_local(node.func.value) or (bool(node.args) and is_local(node.args[0]))
+        return isinstance(node, gast.Subscript) and is_local(node.value)
+
     if isinstance(value, gast.Name):
         return value.id != name and value.id in local
     if isinstance(value, gast.Subscript):
-        return is_local(value.value) and value.value.id != name
+        return is_local(value.value) and not (isinstance(value.value, gast.Name) and value.value.id == name)
     if isinstance(value, gast.Attribute):
         return _is_view(value.attr) and is_local(value.value)
     if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and _is_view(value.func.attr):
