@@ -146,8 +146,9 @@ def _function_aliases(fn: gast.FunctionDef, local: set[str]) -> dict[str, gast.e
 def _function_tables(fn: gast.FunctionDef, local: set[str]) -> dict[str, gast.expr]:
     """Locals bound exactly once to a list, tuple or dict display (constant keys) of global references
     (``acts = [cube, np.tanh]``, ``acts = {"sin": np.sin}``: nested functions and lambdas are lifted by then,
-    to ``partial(lifted, captured...)`` where they read locals) and read only to call an item at a constant index (``acts[0](x)``): nothing can change
-    the table, so the call is a call of that item, which sct follows like a call by name."""
+    to ``partial(lifted, captured...)`` where they read locals) and read only to call an item at a constant
+    index (``acts[0](x)``): nothing can change the table, so the call is a call of that item, which sct
+    follows like a call by name."""
     bound: dict[str, int] = {}
     loads: dict[str, int] = {}
     for node in S.walk(fn):

@@ -41,9 +41,9 @@ def indices(*seqs, strict: bool = False):
 
 def number_at(seq, index, where: str):
     """``seq[index]``, the item of ``for x in seq`` when the loop body does ``x op= ...``, or of the list or
-    dict in ``d[k] op= ...``: that rebinds only if the item is a number.  An item that is an array (a row of a matrix, an array in a list) would be
-    changed in place, inside ``seq``, which sct does not follow: refused, located at ``where``
-    ("file:line:col" of the augmented assignment)."""
+    dict in ``d[k] op= ...``: that rebinds only if the item is a number.  An item that is an array (a row
+    of a matrix, an array in a list) would be changed in place, inside ``seq``, which sct does not follow:
+    refused, located at ``where`` ("file:line:col" of the augmented assignment)."""
     item = seq[index]
     if isinstance(item, (np.ndarray, list)):
         _refuse(where, f"this augmented assignment changes an item in place (other names may hold it): the item "
