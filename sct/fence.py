@@ -431,27 +431,36 @@ def _blocks(stmts: list, out: dict | None = None) -> dict:
 
 
 def _rebound_before_writes(node, name: str, writes: list | None, loops: list, others: set, blocks: dict) -> bool:
-    """``name = other`` (sharing ``other``'s memory) where every write into ``name`` either ran before (as in
-    ``_written_before``) or comes after ``name`` is bound anew to a value of its own, later in the same block
-    with nothing between that could skip it (``traj = t3; ...; traj = tape.pop(); traj.pop()``, as a gradient
-    program undoes appends to a list the function turned into an array)."""
+    """After ``node`` binds two names to one object, is every write into ``name`` made where ``name`` no longer
+    holds it?  A write that ran before (as in ``_written_before``); one after ``name`` is bound anew to a
+    value of its own, later in ``node``'s block with nothing that could skip it between (``traj = t3; ...;
+    traj = tape.pop(); traj.pop()``, as a gradient program undoes appends to a list the function turned
+    into an array); or, in a loop whose body is that block, one earlier in the body than ``node`` and after
+    such a binding there (double buffering: ``un = u.copy(); un[i] = ...; u = un`` in a time loop)."""
     if not writes:
         return False
     block, i = blocks.get(id(node), (None, None))
-    rebinding = None
-    for later in block[i + 1:] if block is not None else ():
-        if any(isinstance(n, (gast.Break, gast.Continue, gast.Return, gast.Raise)) for n in S.walk(later)):
-            break
-        if isinstance(later, gast.Assign) and any(isinstance(t, gast.Name) and t.id == name for t in later.targets):
-            if not _aliases_other(later.value, name, others):
-                rebinding = later
-            break
-    around = [loop for loop in loops if _inside(node, loop)]
+    if block is None:
+        return False
+    rebinds = [k for k, stmt in enumerate(block) if isinstance(stmt, gast.Assign)
+               and any(isinstance(t, gast.Name) and t.id == name for t in stmt.targets)
+               and not _aliases_other(stmt.value, name, others) and not _aliases(stmt.value, name)]
+    # (after node, the first new binding counts if nothing between could jump past it)
+    after = next((k for k in rebinds if k > i), None)
+    if after is not None and any(isinstance(n, (gast.Break, gast.Continue, gast.Return, gast.Raise))
+                                 for stmt in block[i + 1:after] for n in S.walk(stmt)):
+        after = None
+    loop = next((lp for lp in loops if getattr(lp, "body", None) is block), None)
+    around = [lp for lp in loops if _inside(node, lp)]
     for w in writes:
-        if _ends_before(w, node) and not any(_inside(w, loop) for loop in around):
-            continue
-        if rebinding is None or not _ends_before(rebinding, w):
-            return False
+        if _ends_before(w, node) and not any(_inside(w, lp) for lp in around):
+            continue  # (ran before)
+        if after is not None and _ends_before(block[after], w):
+            continue  # (bound anew after node, before the write)
+        if loop is not None and _inside(w, loop) and _ends_before(w, node) \
+                and any(k < i and _ends_before(block[k], w) for k in rebinds):
+            continue  # (the next iteration binds it anew before writing)
+        return False
     return True
 
 
@@ -497,7 +506,9 @@ def _check_shared(parsed: Parsed, mutated: dict, others: set[str], nodes: list, 
         targets = [t for t in node.targets if isinstance(t, gast.Name)]
         for name in mutated:
             if _aliases(node.value, name) and any(t.id != name for t in targets) \
-                    and not _written_before(node, writes.get(name), loops, {t.id for t in targets} & set(mutated)):
+                    and not _written_before(node, writes.get(name), loops, {t.id for t in targets} & set(mutated)) \
+                    and not ({t.id for t in targets} & set(mutated)
+                             or _rebound_before_writes(node, name, writes.get(name), loops, others, blocks)):
                 raise AliasingError(
                     f"`{targets[0].id}` would share memory with `{name}`, which the function writes into; "
                     f"sct cannot follow a write through two names", parsed.location(node),
