@@ -1106,11 +1106,11 @@ def _sequence_arithmetic(ctx, ops, kinds) -> None:
         return ANY
 
     for key, op in ops.items():
-        if op.kind != "rule" or op.rule.primal not in (operator.mul, operator.add):
+        if op.kind != "rule":
             continue
         x, y = op.bound.get("x"), op.bound.get("y")
         kx, ky = kind(x), kind(y)
-        if not (is_seq(kx) or is_seq(ky)) or ARRAY in (kx, ky):  # (a list and an array: NumPy arithmetic)
+        if _sequence_arithmetic_kind(op.rule.primal, [kx, ky]) is None:  # (numbers, arrays: NumPy's arithmetic)
             continue
         if op.rule.primal is operator.mul:
             xs, n = (x, y) if is_seq(kx) else (y, x)

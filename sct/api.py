@@ -28,6 +28,7 @@ from .analysis import ARRAY, SCALAR, kind_of_value
 from .checkpoint import check_option
 from .compiler import BATCHED, CALLS, FORWARD, GRADIENT, REVERSE, VMAP, Derived, called_programs, cached, derive
 from .errors import ArgumentError, NotBatchable, SourceError
+from .names import stem
 from .runtime import expand, zeros_like
 from .runtime.batched import direction
 from .runtime.namespace import (NUMPY, broadcast_to, dispatch_for, is_array, is_numpy, name_of, namespace,
@@ -700,8 +701,7 @@ def _gradient_function(spec: _Spec, role: str, mode: str, kinds: dict) -> Callab
     signature = ", ".join(shown + (["*"] if kwonly and not any(s.startswith("*") for s in shown) else [])
                           + kwonly + kwargs)
     passed = ", ".join(shown + [f"{k}={k}" for k in kwonly] + kwargs)
-    stem = fn.__name__ if fn.__name__.isidentifier() else "lambda"  # (a lambda is named '<lambda>')
-    name = f"{stem}_{role}_call"  # (f_grad is the gradient program it calls)
+    name = f"{stem(fn)}_{role}_call"  # (f_grad is the gradient program it calls)
     lines = [f"def {name}({signature}):",
              f"    # sct: the gradient of {fn.__name__} with respect to {', '.join(spec.wrt)}, "
              f"by its {'gradient' if mode == GRADIENT else 'tangent'} program"]

@@ -388,11 +388,7 @@ def _check_held(parsed: Parsed, mutated: dict, nodes: list, mutations: list) -> 
     ``xs`` after that would change the container too, which sct would not follow.  A write that certainly
     ran before (earlier in the source, ended before the store began, and in no loop around the store) changes
     nothing the container holds: ``s = x.copy(); s[0] = v; return y, s`` is fine."""
-    writes: dict[str, list] = {}
-    for name, node in mutations:
-        writes.setdefault(name, []).append(node)
-    loops = [n for n in nodes if isinstance(n, (gast.For, gast.While, gast.ListComp, gast.GeneratorExp,
-                                                 gast.DictComp))]
+    writes, loops = _writes_by_name(mutations), _loops(nodes)
     for node in nodes:
         for name in _held_names(node, writes):
             around = [loop for loop in loops if _inside(node, loop)]
@@ -432,11 +428,11 @@ def _blocks(stmts: list, out: dict | None = None) -> dict:
 
 def _rebound_before_writes(node, name: str, writes: list | None, loops: list, others: set, blocks: dict) -> bool:
     """After ``node`` binds two names to one object, is every write into ``name`` made where ``name`` no longer
-    holds it?  A write that ran before (as in ``_written_before``); one after ``name`` is bound anew to a
-    value of its own, later in ``node``'s block with nothing that could skip it between (``traj = t3; ...;
-    traj = tape.pop(); traj.pop()``, as a gradient program undoes appends to a list the function turned
-    into an array); or, in a loop whose body is that block, one earlier in the body than ``node`` and after
-    such a binding there (double buffering: ``un = u.copy(); un[i] = ...; u = un`` in a time loop)."""
+    holds it?  A write that ran before (ended before ``node``, in no loop around it); one after ``name`` is
+    bound anew to a value of its own, later in ``node``'s block with nothing that could skip it between
+    (``traj = t3; ...; traj = tape.pop(); traj.pop()``, as a gradient program undoes appends to a list the
+    function turned into an array); or, in a loop whose body is that block, one earlier in the body than
+    ``node`` and after such a binding there (double buffering: ``un = u.copy(); un[i] = ...; u = un``)."""
     if not writes:
         return False
     block, i = blocks.get(id(node), (None, None))
@@ -464,13 +460,17 @@ def _rebound_before_writes(node, name: str, writes: list | None, loops: list, ot
     return True
 
 
-def _written_before(node, writes: list | None, loops: list, written_targets: set) -> bool:
-    """Did every write certainly end before ``node`` (in no loop around it), and is nothing ``node`` binds
-    written into?"""
-    if not writes or written_targets:
-        return False
-    around = [loop for loop in loops if _inside(node, loop)]
-    return all(_ends_before(w, node) and not any(_inside(w, loop) for loop in around) for w in writes)
+def _writes_by_name(mutations: list) -> dict[str, list]:
+    """The writes (statements, calls) into each name, from ``_mutations``."""
+    writes: dict[str, list] = {}
+    for name, node in mutations:
+        writes.setdefault(name, []).append(node)
+    return writes
+
+
+def _loops(nodes: list) -> list:
+    """The loops among ``nodes`` (comprehensions too: their bodies run again)."""
+    return [n for n in nodes if isinstance(n, (gast.For, gast.While, gast.ListComp, gast.GeneratorExp, gast.DictComp))]
 
 
 def _ends_before(write: gast.AST, node: gast.AST) -> bool:
@@ -491,24 +491,18 @@ def _check_arguments(parsed: Parsed, mutated: dict, local: set[str]) -> None:
 
 
 def _check_shared(parsed: Parsed, mutated: dict, others: set[str], nodes: list, mutations: list = ()) -> None:
-    """A written name must not be bound to, or from, another name or a view of one -- unless every write into
-    it certainly ran before the binding (``L[0] = t; M = L.T``: the view sees only what was written, as a
-    container stores it in ``_check_held``) and the new name is not written into itself."""
-    writes: dict[str, list] = {}
-    for written, at in mutations:
-        writes.setdefault(written, []).append(at)
-    loops = [n for n in nodes if isinstance(n, (gast.For, gast.While, gast.ListComp, gast.GeneratorExp,
-                                                 gast.DictComp))]
-    blocks = _blocks(parsed.node.body)
+    """A written name must not be bound to, or from, another name or a view of one -- unless no write into it
+    is made while the two share (``_rebound_before_writes``: ``L[0] = t; M = L.T``, the view sees only what
+    was written, as a container stores it in ``_check_held``) and the new name is not written into itself."""
+    writes, loops, blocks = _writes_by_name(mutations), _loops(nodes), _blocks(parsed.node.body)
     for node in nodes:
         if not isinstance(node, gast.Assign):
             continue
         targets = [t for t in node.targets if isinstance(t, gast.Name)]
         for name in mutated:
             if _aliases(node.value, name) and any(t.id != name for t in targets) \
-                    and not _written_before(node, writes.get(name), loops, {t.id for t in targets} & set(mutated)) \
-                    and not ({t.id for t in targets} & set(mutated)
-                             or _rebound_before_writes(node, name, writes.get(name), loops, others, blocks)):
+                    and ({t.id for t in targets} & set(mutated)
+                         or not _rebound_before_writes(node, name, writes.get(name), loops, others, blocks)):
                 raise AliasingError(
                     f"`{targets[0].id}` would share memory with `{name}`, which the function writes into; "
                     f"sct cannot follow a write through two names", parsed.location(node),

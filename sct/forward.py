@@ -24,7 +24,7 @@ from . import syntax as S
 from .analysis import ANY, ARRAY, SCALAR, Analysis, Op, call_kinds, refuse_unused_result
 from .context import Context, param_names
 from .errors import NoRuleError, NotBatchable
-from .inline import rule_expression
+from .inline import float_guard, rule_expression
 
 
 class Forward:
@@ -86,7 +86,7 @@ class Forward:
     def assignment(self, stmt) -> list[gast.stmt]:
         op = self.an.op(stmt)
         if op.kind == "store":
-            return self.float_guard(stmt, op) + [stmt] + self.store(stmt, op)
+            return float_guard(self.ctx, self.an, stmt) + [stmt] + self.store(stmt, op)
         if op.kind == "append":
             if op.target not in self.an.active:
                 return [stmt]
@@ -123,14 +123,6 @@ class Forward:
         if op.target in self.written or self.may_share_written(tangent):
             tangent = S.call(self.ctx.symbol(runtime.snapshot, "snapshot"), [tangent])
         return [stmt, S.assign(self.d(op.target), tangent)]
-
-    def float_guard(self, stmt, op: Op) -> list[gast.stmt]:
-        """``stored_float(a, where)`` before ``a[i] = v`` where v depends on the inputs: an integer array would
-        truncate it (refused when the program runs)."""
-        if op.target not in self.an.active or not self.an.is_active(stmt.value):
-            return []
-        where = S.const(str(self.ctx.parsed.location(S.locate(stmt))))
-        return [S.expr_stmt(S.call(self.ctx.symbol(runtime.stored_float, "stored_float"), [S.name(op.target), where]))]
 
     def may_share_written(self, tangent: gast.expr) -> bool:
         """Whether ``tangent`` may be (a view of) the tangent of an array the program writes into

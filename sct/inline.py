@@ -14,6 +14,7 @@ import operator
 
 import gast
 
+from . import runtime
 from . import syntax as S
 from .analysis import ARRAY, SCALAR, Analysis, Op
 from .context import Context
@@ -113,6 +114,16 @@ class _Zero(S.Transformer):
         if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) and node.operand.value == 0:
             return S.const(0.0)
         return node
+
+
+def float_guard(ctx: Context, analysis: Analysis, stmt: gast.Assign) -> list[gast.stmt]:
+    """``stored_float(a, where)`` before ``a[i] = v`` where v depends on the inputs: an integer array would
+    truncate it (refused when the program runs).  For both modes' programs."""
+    if not analysis.is_active(stmt.value):
+        return []
+    where = S.const(str(ctx.parsed.location(S.locate(stmt))))
+    base = S.name(stmt.targets[0].value.id)
+    return [S.expr_stmt(S.call(ctx.symbol(runtime.stored_float, "stored_float"), [base, where]))]
 
 
 def index_value(ctx: Context, index: gast.expr) -> gast.expr:

@@ -35,6 +35,15 @@ def identifier(text: str) -> str:
     return out + "_" if keyword.iskeyword(out) else out
 
 
+def stem(fn) -> str:
+    """What the names made for a function end or start in (``x_bar_h``, ``h_grad_call``): its name,
+    ``lambda`` for a lambda (named ``<lambda>``), an identifier made of any other."""
+    name = getattr(fn, "__name__", None)
+    if not isinstance(name, str):
+        return "call"
+    return name if name.isidentifier() else identifier(name).rstrip("_") or "call"
+
+
 class Namer:
     """Hands out fresh names that avoid a fixed set of user names and each other."""
 

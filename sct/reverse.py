@@ -27,7 +27,8 @@ from .analysis import ANY, ARRAY, SCALAR, Analysis, Op, built_items, call_kinds,
 from .checkpoint import Checkpoints
 from .context import Context, param_names
 from .errors import NoRuleError
-from .inline import index_value, rule_expression
+from .inline import float_guard, index_value, rule_expression
+from .names import stem
 from .normalize import _may_exit
 from .rules import REGISTRY
 
@@ -422,7 +423,7 @@ class Reverse:
         call = stmt.value
         value = S.call(fn, list(call.args), {derived.seed_name: g})
         value.keywords = list(call.keywords) + value.keywords  # (as written, **kwargs too)
-        callee_name = _short_name(op.callee)
+        callee_name = stem(op.callee)
         parts = {p: self.ctx.namer.fresh(f"{p}_bar_{callee_name}") for p in wrt}
         targets = S.tuple_([S.store("_")] + [S.store(parts[p]) for p in wrt], gast.Store)
         out = [S.assign(targets, value)]
@@ -434,7 +435,7 @@ class Reverse:
         back = derived.backward
         fwd = self.ctx.symbol(derived.fn, derived.name) if derived.saved else None
         bwd = self.ctx.symbol(back.fn if back.fn is not None else back, back.name)
-        callee_name = _short_name(op.callee)
+        callee_name = stem(op.callee)
         record = None
         if derived.saved:  # (a function whose backward sweep reads only its parameters runs as itself)
             record = self.ctx.namer.fresh(f"{callee_name}_saved")
@@ -531,7 +532,7 @@ class Reverse:
             target = stmt.targets[0]
             base = target.value.id
             forward, backward = self.store_statement(stmt, target, base, core)
-            return self.float_guard(stmt, base) + forward, backward
+            return float_guard(self.ctx, self.an, stmt) + forward, backward
         if isinstance(stmt, gast.Expr):
             op = self.an.ops.get(id(stmt))
             if op is not None and op.kind == "append" and (op.target in self.needed or op.target in self.an.active):
@@ -569,14 +570,6 @@ class Reverse:
             restore = gast.Subscript(value=S.name(base), slice=S.clone(target.slice), ctx=gast.Store())
             return [self.push(saved), stmt], core + [self.pop_into(restore)]
         return [stmt], core
-
-    def float_guard(self, stmt, base: str) -> list[gast.stmt]:
-        """``stored_float(a, where)`` before ``a[i] = v`` where v depends on the inputs: an integer array would
-        truncate it (refused when the program runs)."""
-        if not self.an.is_active(stmt.value):
-            return []
-        where = S.const(str(self.ctx.parsed.location(S.locate(stmt))))
-        return [S.expr_stmt(S.call(self.ctx.symbol(runtime.stored_float, "stored_float"), [S.name(base), where]))]
 
     def settings(self, stmt: gast.With) -> list[gast.stmt]:
         """The calls at the top of a ``with`` block that set what its manager restores on exit
@@ -750,9 +743,3 @@ def _walk(stmts):
         yield stmt
         for fieldname in ("body", "orelse"):
             yield from _walk(getattr(stmt, fieldname, []) or [])
-
-
-def _short_name(callee) -> str:
-    """What the names made for a call of ``callee`` end in (``x_bar_h``): its name, ``lambda`` for a lambda."""
-    name = getattr(callee, "__name__", "call")
-    return name if isinstance(name, str) and name.isidentifier() else "lambda"
